@@ -1,0 +1,105 @@
+import type { Dispatcher } from 'undici';
+import type { LeanFailureReason, LeanSubmitOutcome, LookupOutcome, SubmitFailure } from '../core/execution';
+import type { OrderRequest } from '../core/order-request';
+import type { BrokerCallContext, LeanRunner } from '../core/ports';
+import { errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
+import { createDispatcher, exchange, parseJson } from './http-exchange';
+
+/** Where the runner is and how long to wait for it. */
+export interface LeanRunnerClientOptions {
+  readonly baseUrl: string;
+  readonly connectTimeoutMs: number;
+  readonly submitTimeoutMs: number;
+  readonly lookupTimeoutMs: number;
+  readonly dispatcher?: Dispatcher;
+}
+
+// Runner taxonomies that prove the broker refused or never saw the order.
+const DEFINITE_TAXONOMIES = new Set([
+  'contract_invalid_order_type',
+  'contract_missing_required_field',
+  'upstream_auth',
+  'upstream_error',
+]);
+
+/** The LEAN runner over HTTP, contract v2. */
+export class LeanRunnerClient implements LeanRunner {
+  private readonly dispatcher: Dispatcher;
+
+  constructor(private readonly options: LeanRunnerClientOptions) {
+    this.dispatcher = options.dispatcher ?? createDispatcher(options.connectTimeoutMs);
+  }
+
+  async submit(order: OrderRequest, context: BrokerCallContext): Promise<LeanSubmitOutcome> {
+    const answer = await exchange(this.dispatcher, {
+      method: 'POST',
+      url: new URL('/v1/orders/submit', this.options.baseUrl),
+      headers: { 'idempotency-key': order.client_order_id, 'x-correlation-id': context.correlationId },
+      body: leanSubmitBody(order),
+      timeoutMs: this.options.submitTimeoutMs,
+    });
+    if (answer.kind === 'transport_error') {
+      const { kind, certainty, detail } = answer.failure;
+      return failed({ reason: kind === 'timeout' ? 'lean_submit_timeout' : 'lean_submit_network_error', certainty, detail });
+    }
+    if (answer.status < 200 || answer.status >= 300) return failed(httpFailure(answer.status, answer.body));
+
+    const json = parseJson(answer.body);
+    if (!json.ok) {
+      return failed({ reason: 'lean_submit_invalid_json', certainty: 'ambiguous', httpStatus: answer.status, detail: 'the runner answered a body that is not JSON' });
+    }
+    const parsed = parseBrokerOrder(json.value);
+    if (!parsed.ok || parsed.order.client_order_id !== order.client_order_id) {
+      return failed({
+        reason: 'lean_submit_contract_violation',
+        certainty: 'ambiguous',
+        httpStatus: answer.status,
+        detail: parsed.ok ? `echoed client_order_id ${parsed.order.client_order_id} is not the one sent` : parsed.detail,
+      });
+    }
+    return { kind: 'accepted', order: parsed.order, httpStatus: answer.status };
+  }
+
+  async findByClientOrderId(clientOrderId: string, context: BrokerCallContext): Promise<LookupOutcome> {
+    const answer = await exchange(this.dispatcher, {
+      method: 'GET',
+      url: new URL(`/v1/orders/client/${encodeURIComponent(clientOrderId)}`, this.options.baseUrl),
+      headers: { 'x-correlation-id': context.correlationId },
+      timeoutMs: this.options.lookupTimeoutMs,
+    });
+    return lookupOutcome(answer, clientOrderId);
+  }
+}
+
+/** The runner's submit body (contract v2): numbers for quantities, the id in `extra_params`. */
+export function leanSubmitBody(order: OrderRequest): Record<string, unknown> {
+  return {
+    symbol: order.symbol,
+    side: order.side,
+    qty: Number(order.qty),
+    order_type: order.type,
+    time_in_force: order.time_in_force,
+    ...(order.limit_price === undefined ? {} : { limit_price: Number(order.limit_price) }),
+    ...(order.stop_price === undefined ? {} : { stop_price: Number(order.stop_price) }),
+    ...(order.extended_hours === undefined ? {} : { extended_hours: order.extended_hours }),
+    extra_params: {
+      client_order_id: order.client_order_id,
+      ...(order.strategy_id === undefined ? {} : { strategy_id: order.strategy_id }),
+    },
+  };
+}
+
+/**
+ * A non-2xx submit answer. A 4xx, or a 5xx whose taxonomy proves rejection, is definite; any
+ * other 5xx (including the runner's own broker timeout) may hide a placed order.
+ */
+export function httpFailure(status: number, body: string): SubmitFailure<LeanFailureReason> {
+  const detail = errorDetail(body);
+  const taxonomy = /^lean_submit_failed:([a-z_]+)/.exec(detail)?.[1];
+  const definite = status < 500 || (taxonomy !== undefined && DEFINITE_TAXONOMIES.has(taxonomy));
+  return { reason: `lean_submit_http_${status}`, certainty: definite ? 'definite' : 'ambiguous', httpStatus: status, detail };
+}
+
+function failed(failure: SubmitFailure<LeanFailureReason>): LeanSubmitOutcome {
+  return { kind: 'failed', failure };
+}

@@ -1,0 +1,62 @@
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { Adapter } from '../core/execution';
+import type { RouteMetrics } from '../core/ports';
+
+/** Metric names, exactly as alarms and the dashboard use them. */
+export const METRIC = {
+  requests: 'execution_requests_total',
+  submitLatency: 'execution_submit_latency_ms',
+  fallback: 'execution_fallback_total',
+  fallbackReason: 'execution_fallback_reason_total',
+  gated: 'execution_gated_total',
+  outcomeUnknown: 'order_outcome_unknown_total',
+  provenanceWriteFailures: 'provenance_write_failures_total',
+  policyMisconfigured: 'policy_misconfigured_total',
+  leanAckMismatch: 'lean_ack_mismatch_total',
+} as const;
+
+/**
+ * RouteMetrics on Powertools EMF. Dimensioned counters go out as single metrics so each carries
+ * only its own bounded dimension (`adapter` or `reason`), never a symbol or an order id.
+ */
+export class PowertoolsRouteMetrics implements RouteMetrics {
+  constructor(private readonly metrics: Metrics) {}
+
+  brokerSubmit(adapter: Adapter, latencyMs: number): void {
+    const single = this.metrics.singleMetric();
+    single.addDimension('adapter', adapter);
+    single.addMetric(METRIC.requests, MetricUnit.Count, 1);
+    single.addMetric(METRIC.submitLatency, MetricUnit.Milliseconds, latencyMs);
+  }
+
+  fallback(reason: string): void {
+    this.metrics.addMetric(METRIC.fallback, MetricUnit.Count, 1);
+    this.withDimension('reason', reason, METRIC.fallbackReason);
+  }
+
+  gated(reason: string): void {
+    this.withDimension('reason', reason, METRIC.gated);
+  }
+
+  outcomeUnknown(): void {
+    this.metrics.addMetric(METRIC.outcomeUnknown, MetricUnit.Count, 1);
+  }
+
+  provenanceWriteFailure(): void {
+    this.metrics.addMetric(METRIC.provenanceWriteFailures, MetricUnit.Count, 1);
+  }
+
+  policyMisconfigured(): void {
+    this.metrics.addMetric(METRIC.policyMisconfigured, MetricUnit.Count, 1);
+  }
+
+  leanAckMismatch(): void {
+    this.metrics.addMetric(METRIC.leanAckMismatch, MetricUnit.Count, 1);
+  }
+
+  private withDimension(name: string, value: string, metric: string): void {
+    const single = this.metrics.singleMetric();
+    single.addDimension(name, value);
+    single.addMetric(metric, MetricUnit.Count, 1);
+  }
+}

@@ -1,0 +1,50 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/** A secondary index of the provenance table: string partition key, ISO-8601 sort key. */
+export interface ProvenanceIndex {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+}
+
+/**
+ * The one definition of the provenance table, used by the CDK stack, the local stack and the
+ * integration tests, so all three always agree on keys and indexes.
+ */
+export const PROVENANCE_TABLE = {
+  partitionKey: 'client_order_id',
+  indexes: {
+    /** Reconciliation by instrument: `symbol` over `created_at`. */
+    bySymbol: { name: 'by-symbol', partitionKey: 'symbol', sortKey: 'created_at' },
+    /** Route evidence over time; the health-check reads LEAN outcomes here, not by scanning. */
+    byRoute: { name: 'by-route', partitionKey: 'execution_route', sortKey: 'created_at' },
+    /** Rows still `pending` or `unknown`, for reconciliation. */
+    byStatus: { name: 'by-status', partitionKey: 'status', sortKey: 'created_at' },
+  },
+} as const satisfies { partitionKey: string; indexes: Record<string, ProvenanceIndex> };
+
+/** Every index of the table, in a stable order. */
+export const PROVENANCE_INDEXES: readonly ProvenanceIndex[] = Object.values(PROVENANCE_TABLE.indexes);
+
+/** CreateTable input for dynalite and the local stack (on-demand, all indexes projecting ALL). */
+export function provenanceCreateTableInput(tableName: string): CreateTableCommandInput {
+  const attributeNames = new Set<string>([PROVENANCE_TABLE.partitionKey]);
+  for (const index of PROVENANCE_INDEXES) {
+    attributeNames.add(index.partitionKey);
+    attributeNames.add(index.sortKey);
+  }
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...attributeNames].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
+    KeySchema: [{ AttributeName: PROVENANCE_TABLE.partitionKey, KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: PROVENANCE_INDEXES.map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    })),
+  };
+}

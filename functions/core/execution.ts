@@ -1,0 +1,98 @@
+/**
+ * The vocabulary of one routed order: adapters, routes, statuses, reasons and attempts.
+ * Every string here is a contract with DESIGN.md, the DynamoDB row and the metric dimensions.
+ */
+
+/** A broker-facing adapter the router can submit through. */
+export type Adapter = 'lean' | 'alpaca';
+
+/** Which path carried the order, as persisted in `execution_route`. */
+export type ExecutionRoute = 'lean' | 'alpaca' | 'alpaca_fallback' | 'alpaca_gated' | 'none';
+
+/** Lifecycle of a provenance row; only `pending` rows may be finalized. */
+export type OrderStatus = 'pending' | 'accepted' | 'rejected' | 'failed' | 'unknown';
+
+/** Statuses after which a replay of the same request returns the stored result. */
+export const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(['accepted', 'rejected', 'failed']);
+
+/** Why a LEAN submit failed; a bounded set used as the `reason` metric dimension. */
+export type LeanFailureReason =
+  | 'lean_submit_timeout'
+  | 'lean_submit_network_error'
+  | `lean_submit_http_${number}`
+  | 'lean_submit_invalid_json'
+  | 'lean_submit_contract_violation';
+
+/** Why an Alpaca submit failed without a business answer. */
+export type AlpacaFailureReason =
+  | 'alpaca_submit_timeout'
+  | 'alpaca_submit_network_error'
+  | `alpaca_submit_http_${number}`
+  | 'alpaca_submit_invalid_json'
+  | 'alpaca_submit_contract_violation'
+  | 'alpaca_submit_credentials_unavailable';
+
+/**
+ * Definite: the broker cannot have accepted the order (nothing was sent, or it was refused).
+ * Ambiguous: the request may have reached the broker, so the order may exist.
+ */
+export type FailureCertainty = 'definite' | 'ambiguous';
+
+/** A submit that got no acceptance, classified for the fallback controller. */
+export interface SubmitFailure<R extends string = string> {
+  readonly reason: R;
+  readonly certainty: FailureCertainty;
+  readonly httpStatus?: number;
+  /** Human-readable cause, for the row and the log; never a metric dimension. */
+  readonly detail: string;
+}
+
+/** A broker's order as the router needs it, plus the untouched response body. */
+export interface BrokerOrder {
+  readonly id: string;
+  readonly client_order_id: string;
+  readonly status: string;
+  readonly symbol: string;
+  readonly side?: string;
+  readonly qty?: string;
+  readonly notional?: string;
+  readonly raw: Record<string, unknown>;
+}
+
+/** The outcome of one LEAN submit. */
+export type LeanSubmitOutcome =
+  | { readonly kind: 'accepted'; readonly order: BrokerOrder; readonly httpStatus: number }
+  | { readonly kind: 'failed'; readonly failure: SubmitFailure<LeanFailureReason> };
+
+/** The outcome of one Alpaca submit. */
+export type AlpacaSubmitOutcome =
+  | { readonly kind: 'accepted'; readonly order: BrokerOrder; readonly httpStatus: number }
+  /** 422 "client_order_id must be unique": the order already exists at Alpaca. */
+  | { readonly kind: 'duplicate'; readonly httpStatus: number; readonly detail: string }
+  /** A business refusal (403 buying power, 422 invalid order...): the order does not exist. */
+  | { readonly kind: 'rejected'; readonly httpStatus: number; readonly detail: string }
+  | { readonly kind: 'failed'; readonly failure: SubmitFailure<AlpacaFailureReason> };
+
+/** The outcome of one read-only lookup by `client_order_id`. */
+export type LookupOutcome =
+  | { readonly kind: 'found'; readonly order: BrokerOrder; readonly httpStatus: number }
+  | { readonly kind: 'not_found'; readonly httpStatus: number }
+  | { readonly kind: 'error'; readonly detail: string; readonly httpStatus?: number };
+
+/** One broker call, as recorded in `execution_attempts`. */
+export interface ExecutionAttempt {
+  readonly adapter: Adapter;
+  readonly operation: 'submit' | 'lookup';
+  readonly outcome:
+    | 'accepted'
+    | 'duplicate'
+    | 'rejected'
+    | 'failed'
+    | 'found'
+    | 'not_found'
+    | 'error';
+  readonly reason?: string;
+  readonly http_status?: number;
+  readonly latency_ms: number;
+  readonly started_at: string;
+}

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/** Largest accepted `POST /orders` body, in bytes; a larger one is answered 413. */
+export const MAX_ORDER_BODY_BYTES = 16 * 1024;
+
+/** `client_order_id` as Alpaca accepts it and as the DynamoDB key stores it. */
+export const CLIENT_ORDER_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const DECIMAL_PATTERN = /^(\d{1,15})(?:\.(\d{1,9}))?$/;
+
+/** Canonical form of a decimal string: no leading zeros, no trailing fractional zeros. */
+export function canonicalDecimal(value: string): string {
+  const match = DECIMAL_PATTERN.exec(value);
+  if (!match) throw new Error(`not a decimal: ${value}`);
+  const integer = (match[1] ?? '0').replace(/^0+(?=\d)/, '');
+  const fraction = (match[2] ?? '').replace(/0+$/, '');
+  return fraction ? `${integer}.${fraction}` : integer;
+}
+
+// Quantities and prices travel as strings so that "0.1" stays 0.1 all the way to the broker.
+const positiveDecimal = z
+  .union([z.string(), z.number()])
+  .transform((value, ctx) => {
+    const text = typeof value === 'number' ? String(value) : value.trim();
+    if (!DECIMAL_PATTERN.test(text)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a positive decimal (up to 15 integer and 9 fractional digits)',
+      });
+      return z.NEVER;
+    }
+    const canonical = canonicalDecimal(text);
+    if (/^0(\.0*)?$/.test(canonical)) {
+      ctx.addIssue({ code: 'custom', message: 'must be greater than zero' });
+      return z.NEVER;
+    }
+    return canonical;
+  });
+
+/** Order types the LEAN contract and Alpaca both carry. */
+export const ORDER_TYPES = ['market', 'limit', 'stop', 'stop_limit'] as const;
+/** Time-in-force values Alpaca accepts. */
+export const TIME_IN_FORCE = ['day', 'gtc', 'opg', 'cls', 'ioc', 'fok'] as const;
+
+/** The `POST /orders` body: strict, so an unknown field is a 400, not silently dropped. */
+export const orderRequestSchema = z
+  .strictObject({
+    client_order_id: z
+      .string()
+      .regex(CLIENT_ORDER_ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -'),
+    symbol: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .regex(/^[A-Z][A-Z0-9./-]{0,20}$/, 'must be a ticker symbol such as AAPL or BRK.B'),
+    side: z.enum(['buy', 'sell']),
+    qty: positiveDecimal.optional(),
+    notional: positiveDecimal.optional(),
+    type: z.enum(ORDER_TYPES),
+    time_in_force: z.enum(TIME_IN_FORCE),
+    limit_price: positiveDecimal.optional(),
+    stop_price: positiveDecimal.optional(),
+    extended_hours: z.boolean().optional(),
+    strategy_id: z.string().min(1).max(128).optional(),
+    reference_price: positiveDecimal.optional(),
+  })
+  .superRefine((order, ctx) => {
+    if ((order.qty === undefined) === (order.notional === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['qty'], message: 'exactly one of qty or notional is required' });
+    }
+    const needsLimit = order.type === 'limit' || order.type === 'stop_limit';
+    const needsStop = order.type === 'stop' || order.type === 'stop_limit';
+    if (needsLimit && order.limit_price === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['limit_price'], message: `is required for ${order.type} orders` });
+    }
+    if (!needsLimit && order.limit_price !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['limit_price'], message: `is not allowed for ${order.type} orders` });
+    }
+    if (needsStop && order.stop_price === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['stop_price'], message: `is required for ${order.type} orders` });
+    }
+    if (!needsStop && order.stop_price !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['stop_price'], message: `is not allowed for ${order.type} orders` });
+    }
+    // Alpaca only takes fractional-dollar orders as market/day.
+    if (order.notional !== undefined && (order.type !== 'market' || order.time_in_force !== 'day')) {
+      ctx.addIssue({ code: 'custom', path: ['notional'], message: 'is only allowed for market orders with time_in_force day' });
+    }
+  });
+
+/** A validated, normalized order request. */
+export type OrderRequest = z.output<typeof orderRequestSchema>;
+
+/** One field-level validation problem, as returned in a 400's `details`. */
+export interface FieldIssue {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** Validation result: the normalized order, or every problem found. */
+export type OrderParseResult =
+  | { readonly ok: true; readonly order: OrderRequest }
+  | { readonly ok: false; readonly issues: readonly FieldIssue[] };
+
+/** Validates and normalizes an order body that has already been parsed from JSON. */
+export function parseOrderRequest(body: unknown): OrderParseResult {
+  const result = orderRequestSchema.safeParse(body);
+  if (result.success) return { ok: true, order: result.data };
+  return {
+    ok: false,
+    issues: result.error.issues.map((issue) => ({
+      field: issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issue.path.join('.') || '(body)',
+      message: issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message,
+    })),
+  };
+}
+
+/**
+ * A stable fingerprint of the normalized request, so the same order sent twice is a replay and a
+ * different order under the same `client_order_id` is a conflict.
+ */
+export function hashOrderRequest(order: OrderRequest): string {
+  const canonical = Object.keys(order)
+    .sort()
+    .map((key) => [key, order[key as keyof OrderRequest]] as const)
+    .filter(([, value]) => value !== undefined);
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
+
+/** The order's notional as the policy computes it (qty × limit or reference price), if known. */
+export function expectedNotional(order: OrderRequest): number | undefined {
+  if (order.notional !== undefined) return Number(order.notional);
+  const price = order.limit_price ?? order.reference_price;
+  if (order.qty === undefined || price === undefined) return undefined;
+  return Number(order.qty) * Number(price);
+}

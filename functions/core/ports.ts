@@ -1,0 +1,63 @@
+import type {
+  Adapter,
+  AlpacaSubmitOutcome,
+  LeanSubmitOutcome,
+  LookupOutcome,
+} from './execution';
+import type { OrderRequest } from './order-request';
+
+/** Per-call context passed to brokers. */
+export interface BrokerCallContext {
+  readonly correlationId: string;
+}
+
+/** The LEAN runner, contract v2. */
+export interface LeanRunner {
+  submit(order: OrderRequest, context: BrokerCallContext): Promise<LeanSubmitOutcome>;
+  findByClientOrderId(clientOrderId: string, context: BrokerCallContext): Promise<LookupOutcome>;
+}
+
+/** Alpaca's Trading API v2, the subset the router uses. */
+export interface AlpacaBroker {
+  submit(order: OrderRequest, context: BrokerCallContext): Promise<AlpacaSubmitOutcome>;
+  findByClientOrderId(clientOrderId: string, context: BrokerCallContext): Promise<LookupOutcome>;
+}
+
+/** The router's counters and timings; names and dimensions are DESIGN.md's. */
+export interface RouteMetrics {
+  /** `execution_requests_total{adapter}` and the submit latency of that adapter. */
+  brokerSubmit(adapter: Adapter, latencyMs: number): void;
+  /** `execution_fallback_total` and `execution_fallback_reason_total{reason}`. */
+  fallback(reason: string): void;
+  /** `execution_gated_total{reason}`. */
+  gated(reason: string): void;
+  /** `order_outcome_unknown_total`. */
+  outcomeUnknown(): void;
+  /** `provenance_write_failures_total`. */
+  provenanceWriteFailure(): void;
+  /** `policy_misconfigured_total`: orders routed away from LEAN because configuration is unsafe. */
+  policyMisconfigured(): void;
+  /** `lean_ack_mismatch_total`: LEAN placed something other than what was asked. */
+  leanAckMismatch(): void;
+}
+
+/** Structured logging, satisfied by Powertools' Logger. */
+export interface RouteLogger {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+/** Time, injectable so tests and benchmarks can read it. */
+export interface Clock {
+  /** Wall-clock time for rows and attempts. */
+  now(): Date;
+  /** Monotonic milliseconds for latencies. */
+  monotonicMs(): number;
+}
+
+/** The real clock. */
+export const systemClock: Clock = {
+  now: () => new Date(),
+  monotonicMs: () => performance.now(),
+};

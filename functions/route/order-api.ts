@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { CLIENT_ORDER_ID_PATTERN, MAX_ORDER_BODY_BYTES, parseOrderRequest } from '../core/order-request';
+import type { ProvenanceRow } from '../core/provenance';
+import { routeOrder, type RouteDependencies, type RouteResult } from '../core/route-order';
+import { errorResponse, jsonResponse } from './http-responses';
+
+/** An API Gateway proxy handler for the order API. */
+export type OrderApi = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+const ORDER_PATH = /^\/orders\/([^/]+)$/;
+
+/**
+ * Builds the order API: `POST /orders` routes an order, `GET /orders/{client_order_id}` reads
+ * its row. Thin by design: parse the event, call core, map the result to HTTP.
+ */
+export function createOrderApi(deps: RouteDependencies): OrderApi {
+  return async (event) => {
+    const correlationId = correlationIdOf(event);
+    const headers = { 'x-correlation-id': correlationId };
+    const path = event.path.replace(/\/+$/, '') || '/';
+    try {
+      if (path === '/orders') {
+        if (event.httpMethod !== 'POST') return errorResponse(405, 'method_not_allowed', 'use POST /orders', undefined, { ...headers, allow: 'POST' });
+        return withHeaders(await postOrder(deps, event, correlationId), headers);
+      }
+      const match = ORDER_PATH.exec(path);
+      if (match) {
+        if (event.httpMethod !== 'GET') return errorResponse(405, 'method_not_allowed', 'use GET /orders/{client_order_id}', undefined, { ...headers, allow: 'GET' });
+        const id = event.pathParameters?.client_order_id ?? decodeURIComponent(match[1] ?? '');
+        return withHeaders(await getOrder(deps, id), headers);
+      }
+      return errorResponse(404, 'not_found', `no route for ${event.httpMethod} ${path}`, undefined, headers);
+    } catch (error) {
+      deps.logger.error('order_api_unhandled_error', { correlation_id: correlationId, error: error instanceof Error ? error.stack : String(error) });
+      return errorResponse(500, 'internal_error', 'unexpected error; see the logs under this correlation id', undefined, headers);
+    }
+  };
+}
+
+async function postOrder(deps: RouteDependencies, event: APIGatewayProxyEvent, correlationId: string): Promise<APIGatewayProxyResult> {
+  const raw = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.length > MAX_ORDER_BODY_BYTES) {
+    return errorResponse(413, 'payload_too_large', `body is ${bytes.length} bytes; the limit is ${MAX_ORDER_BODY_BYTES}`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return errorResponse(400, 'invalid_json', bytes.length === 0 ? 'a JSON body is required' : 'body is not valid JSON');
+  }
+  const parsed = parseOrderRequest(body);
+  if (!parsed.ok) {
+    const summary = parsed.issues.map((issue) => `${issue.field}: ${issue.message}`).join('; ');
+    return errorResponse(400, 'validation_failed', summary, parsed.issues);
+  }
+  return routeResultResponse(await routeOrder(deps, parsed.order, correlationId));
+}
+
+/** Maps a routing result to its status code; DESIGN.md's order API lists each one. */
+export function routeResultResponse(result: RouteResult): APIGatewayProxyResult {
+  switch (result.kind) {
+    case 'provenance_unavailable':
+      return errorResponse(503, 'provenance_unavailable', 'the order could not be recorded, so it was not sent to any broker; retry later', undefined, { 'retry-after': '5' });
+    case 'conflict':
+      return errorResponse(409, 'client_order_id_conflict', 'this client_order_id was already used for a different order', { client_order_id: result.row.client_order_id, status: result.row.status });
+    case 'in_flight':
+      return errorResponse(409, 'order_in_flight', 'this order is still being routed; read it with GET /orders/{client_order_id}', { client_order_id: result.row.client_order_id, status: result.row.status });
+    case 'replay':
+      return jsonResponse(result.row.status === 'unknown' ? 202 : 200, orderReceipt(result.row), { 'idempotent-replay': 'true' });
+    case 'routed': {
+      const receipt = { ...orderReceipt(result.row), persisted: result.persisted };
+      switch (result.row.status) {
+        case 'accepted':
+          return jsonResponse(201, receipt);
+        case 'unknown':
+          return jsonResponse(202, receipt);
+        case 'rejected':
+          return errorResponse(422, 'order_rejected', result.row.status_detail ?? 'the broker rejected the order', receipt);
+        default:
+          return errorResponse(502, 'order_failed', result.row.status_detail ?? 'no broker accepted the order', receipt);
+      }
+    }
+  }
+}
+
+async function getOrder(deps: RouteDependencies, clientOrderId: string): Promise<APIGatewayProxyResult> {
+  if (!CLIENT_ORDER_ID_PATTERN.test(clientOrderId)) {
+    return errorResponse(400, 'validation_failed', 'client_order_id: must be 1-128 characters of A-Z a-z 0-9 . _ : -', [
+      { field: 'client_order_id', message: 'must be 1-128 characters of A-Z a-z 0-9 . _ : -' },
+    ]);
+  }
+  let row: ProvenanceRow | undefined;
+  try {
+    row = await deps.store.get(clientOrderId);
+  } catch (error) {
+    deps.logger.error('provenance_read_failed', { client_order_id: clientOrderId, error: String(error) });
+    return errorResponse(503, 'provenance_unavailable', 'the provenance table could not be read; retry later', undefined, { 'retry-after': '5' });
+  }
+  if (row === undefined) return errorResponse(404, 'order_not_found', `no order with client_order_id ${clientOrderId}`);
+  return jsonResponse(200, row);
+}
+
+/** The route evidence of a row, as the scheduler sees it in a POST answer. */
+export function orderReceipt(row: ProvenanceRow): Record<string, unknown> {
+  return {
+    client_order_id: row.client_order_id,
+    status: row.status,
+    status_detail: row.status_detail,
+    execution_expected_adapter: row.execution_expected_adapter,
+    execution_adapter: row.execution_adapter,
+    execution_route: row.execution_route,
+    execution_route_reason: row.execution_route_reason,
+    execution_fallback_reason: row.execution_fallback_reason,
+    execution_fallback_count: row.execution_fallback_count,
+    execution_note: row.execution_note,
+    execution_attempts: row.execution_attempts,
+    broker_order_id: row.broker_order_id,
+    review_required: row.review_required,
+    correlation_id: row.correlation_id,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+function correlationIdOf(event: APIGatewayProxyEvent): string {
+  const header = Object.entries(event.headers ?? {}).find(([name]) => name.toLowerCase() === 'x-correlation-id')?.[1];
+  if (header !== undefined && CORRELATION_ID_PATTERN.test(header)) return header;
+  return event.requestContext?.requestId || randomUUID();
+}
+
+function withHeaders(response: APIGatewayProxyResult, headers: Record<string, string>): APIGatewayProxyResult {
+  return { ...response, headers: { ...response.headers, ...headers } };
+}
