@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+
+/** Any API Gateway proxy handler. */
+export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+/** The local stand-in for API Gateway, listening on loopback. */
+export interface ApiFrontDoor {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+// API Gateway accepts up to 10 MB; reading more than this locally only wastes memory, since the
+// handler answers 413 above 16 KiB anyway.
+const MAX_READ_BYTES = 1024 * 1024;
+
+/**
+ * Turns HTTP requests into REST API (v1) proxy events for the real handler, as API Gateway does,
+ * including `resource` and `pathParameters` for `/orders/{client_order_id}`.
+ */
+export async function startApiFrontDoor(handler: ProxyHandler, options: { host?: string; port?: number } = {}): Promise<ApiFrontDoor> {
+  const host = options.host ?? '127.0.0.1';
+  const server: Server = createServer((req, res) => {
+    void readBody(req).then(async (body) => {
+      let result: APIGatewayProxyResult;
+      try {
+        result = body === undefined ? tooLarge() : await handler(toProxyEvent(req, body));
+      } catch (error) {
+        result = { statusCode: 500, body: JSON.stringify({ error: 'internal_error', message: String(error) }) };
+      }
+      res.writeHead(result.statusCode, { 'content-type': 'application/json', ...stringHeaders(result.headers) });
+      res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`API port ${options.port} on ${host} is already in use`) : error),
+    );
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  return {
+    url: `http://${host}:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The proxy event API Gateway would send for this request. */
+export function toProxyEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEvent {
+  const url = new URL(req.url ?? '/', 'http://local');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const orderMatch = /^\/orders\/([^/]+)\/?$/.exec(url.pathname);
+  const query = Object.fromEntries(url.searchParams.entries());
+  return {
+    httpMethod: req.method ?? 'GET',
+    path: url.pathname,
+    resource: orderMatch ? '/orders/{client_order_id}' : url.pathname,
+    pathParameters: orderMatch ? { client_order_id: decodeURIComponent(orderMatch[1] ?? '') } : null,
+    headers,
+    multiValueHeaders: {},
+    queryStringParameters: Object.keys(query).length > 0 ? query : null,
+    multiValueQueryStringParameters: null,
+    stageVariables: null,
+    body: body.length > 0 ? body.toString('utf8') : null,
+    isBase64Encoded: false,
+    requestContext: { requestId: randomUUID(), stage: 'local' } as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_READ_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > MAX_READ_BYTES ? undefined : Buffer.concat(chunks)));
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+function tooLarge(): APIGatewayProxyResult {
+  return { statusCode: 413, body: JSON.stringify({ error: 'payload_too_large', message: `body exceeds ${MAX_READ_BYTES} bytes` }) };
+}
+
+function stringHeaders(headers: APIGatewayProxyResult['headers']): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers ?? {}).map(([name, value]) => [name, String(value)]));
+}

@@ -1,0 +1,61 @@
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { provenanceCreateTableInput } from '../../functions/adapters/provenance-table';
+
+/** A dynalite server speaking DynamoDB's wire protocol on loopback. */
+export interface LocalDynamoDb {
+  readonly endpoint: string;
+  /** A client for this endpoint with dummy credentials, as dynalite accepts any. */
+  client(): DynamoDBClient;
+  close(): Promise<void>;
+}
+
+/** Starts dynalite; in memory unless `path` is given (a LevelDB directory kept across restarts). */
+export async function startLocalDynamoDb(options: { host?: string; port?: number; path?: string } = {}): Promise<LocalDynamoDb> {
+  const host = options.host ?? '127.0.0.1';
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`DynamoDB port ${options.port} on ${host} is already in use`) : error),
+    );
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const endpoint = `http://${host}:${(server.address() as AddressInfo).port}`;
+  return {
+    endpoint,
+    client: () => localDynamoDbClient(endpoint),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A DynamoDB client for a local endpoint; dynalite accepts any credentials. */
+export function localDynamoDbClient(endpoint: string, options: { maxAttempts?: number } = {}): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+  });
+}
+
+/** Creates the provenance table from the shared definition (if absent) and waits until ACTIVE. */
+export async function ensureProvenanceTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand(provenanceCreateTableInput(tableName)));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  // dynalite answers CREATING first, even with createTableMs 0.
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`table ${tableName} did not become ACTIVE`);
+}
