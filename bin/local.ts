@@ -17,6 +17,7 @@ try {
   const stack = await startLocalStack({
     apiPort: port('LOCAL_API_PORT', 3000),
     dynamoDbPort: port('LOCAL_DYNAMODB_PORT', 8000),
+    ssmPort: port('LOCAL_SSM_PORT', 4583),
     leanRunnerPort: port('LOCAL_LEAN_RUNNER_PORT', 8090),
     alpacaPort: port('LOCAL_ALPACA_PORT', 8091),
     ...(process.env.LOCAL_DATA_DIR ? { dataDir: process.env.LOCAL_DATA_DIR } : {}),
@@ -27,6 +28,7 @@ try {
 lean-router local stack is up
   order API      ${stack.apiUrl}
   DynamoDB       ${stack.dynamoDbEndpoint} (table ${stack.tableName})
+  SSM            ${stack.ssmEndpoint} (control values under ${stack.controlPrefix})
   LEAN runner    ${stack.leanRunnerUrl}${stack.leanSimulator ? ' (simulator)' : ''}
   Alpaca         ${stack.alpacaUrl}${stack.alpacaSimulator ? ' (simulator)' : ''}
 
@@ -35,6 +37,8 @@ Send an order:
     -d '{"client_order_id":"${sampleId}","symbol":"AAPL","side":"buy","qty":"1","type":"market","time_in_force":"day"}'
 Read its row:
   curl -s ${stack.apiUrl}/orders/${sampleId}
+  npx lean-router order ${sampleId}
+  npx lean-router orders
 ${
   stack.leanSimulator
     ? `Make LEAN fail every submit (orders fall back to Alpaca), then heal it:

@@ -28,6 +28,8 @@ export interface RouteDependencyOverrides {
   /** Defaults to the SecureString named by ALPACA_CREDENTIALS_PARAMETER. */
   readonly alpacaCredentials?: AlpacaCredentialsProvider;
   readonly dynamoDb?: DynamoDBClient;
+  /** Used for the credentials SecureString; defaults to a client from the standard AWS configuration. */
+  readonly ssm?: SSMClient;
 }
 
 /**
@@ -46,7 +48,7 @@ export function buildRouteDependencies(
   const config = loadRouterConfig(env);
   const { timeouts } = config;
 
-  const credentials = overrides.alpacaCredentials ?? ssmCredentials(infra.ALPACA_CREDENTIALS_PARAMETER);
+  const credentials = overrides.alpacaCredentials ?? ssmCredentials(infra.ALPACA_CREDENTIALS_PARAMETER, overrides.ssm);
   const dynamoDb = overrides.dynamoDb ?? new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
   return {
     config,
@@ -74,9 +76,9 @@ export function buildRouteDependencies(
   };
 }
 
-function ssmCredentials(parameterName: string | undefined): AlpacaCredentialsProvider {
+function ssmCredentials(parameterName: string | undefined, ssm: SSMClient | undefined): AlpacaCredentialsProvider {
   if (parameterName === undefined) {
     throw new InfrastructureConfigError('ALPACA_CREDENTIALS_PARAMETER is required (the SecureString holding the Alpaca keys)');
   }
-  return new SsmAlpacaCredentials({ ssm: new SSMClient({ maxAttempts: 2 }), parameterName });
+  return new SsmAlpacaCredentials({ ssm: ssm ?? new SSMClient({ maxAttempts: 2 }), parameterName });
 }

@@ -1,18 +1,18 @@
-import { PowertoolsRouteMetrics } from '../../functions/adapters/powertools-route-metrics';
-import { logger, metrics } from '../../functions/adapters/observability';
-import { StaticAlpacaCredentials } from '../../functions/adapters/ssm-alpaca-credentials';
-import { createOrderApi } from '../../functions/route/order-api';
-import { buildRouteDependencies } from '../../functions/route/route-dependencies';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { join } from 'node:path';
+import { createRouteHandler } from '../../functions/route/route-handler';
 import { startAlpacaSimulator, type AlpacaSimulator } from './alpaca-simulator';
 import { startApiFrontDoor } from './api-front-door';
 import { ensureProvenanceTable, startLocalDynamoDb } from './dynamodb-local';
 import { startLeanRunnerSimulator, type LeanRunnerSimulator } from './lean-runner-simulator';
+import { startLocalParameterStore } from './parameter-store';
 
 /** Where the local stack listens and what it routes to. */
 export interface LocalStackOptions {
   readonly host?: string;
   readonly apiPort?: number;
   readonly dynamoDbPort?: number;
+  readonly ssmPort?: number;
   readonly leanRunnerPort?: number;
   readonly alpacaPort?: number;
   /** LevelDB directory for dynalite; in memory when absent. */
@@ -25,6 +25,9 @@ export interface LocalStackOptions {
 export interface LocalStack {
   readonly apiUrl: string;
   readonly dynamoDbEndpoint: string;
+  readonly ssmEndpoint: string;
+  /** Where the control values live: `/lean-router/local/`. */
+  readonly controlPrefix: string;
   readonly tableName: string;
   readonly leanRunnerUrl: string;
   readonly alpacaUrl: string;
@@ -36,6 +39,10 @@ export interface LocalStack {
 
 /** Local simulator credentials; a real Alpaca needs APCA_API_KEY_ID / APCA_API_SECRET_KEY. */
 const SIMULATOR_CREDENTIALS = { keyId: 'local-key-id', secretKey: 'local-secret-key' };
+
+/** The control-value prefix of the local stage. */
+export const LOCAL_CONTROL_PREFIX = '/lean-router/local/';
+const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
 
 /**
  * Starts dynalite, the simulators (unless real URLs are configured), and the real route handler
@@ -55,6 +62,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     closers.push(async () => client.destroy());
     const tableName = env.PROVENANCE_TABLE_NAME ?? 'lean-router-local-provenance';
     await ensureProvenanceTable(client, tableName);
+
+    const parameterStore = await startLocalParameterStore({
+      host,
+      port: options.ssmPort ?? 4583,
+      ...(options.dataDir ? { file: join(options.dataDir, 'parameters.json') } : {}),
+    });
+    closers.push(() => parameterStore.close());
+    const ssm = new SSMClient({ ...LOCAL_AWS, endpoint: parameterStore.endpoint });
+    closers.push(async () => ssm.destroy());
 
     const realAlpacaUrl = env.ALPACA_BASE_URL;
     const credentials = realAlpacaUrl
@@ -81,6 +97,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const leanRunnerUrl = realLeanUrl ?? leanSimulator!.url;
 
+    // Credentials reach the handler the way they do in AWS: a SecureString it reads itself.
+    const credentialsParameter = `${LOCAL_CONTROL_PREFIX}alpaca-credentials`;
+    await ssm.send(
+      new PutParameterCommand({
+        Name: credentialsParameter,
+        Type: 'SecureString',
+        Overwrite: true,
+        Value: JSON.stringify({ key_id: credentials.keyId, secret_key: credentials.secretKey }),
+      }),
+    );
+
     const routeEnv = {
       TRADING_EXECUTION_ADAPTER: 'lean',
       TRADING_EXECUTION_ADAPTER_POLICY: 'all',
@@ -88,30 +115,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       TRADING_LEAN_RUNNER_URL: leanRunnerUrl,
       ALPACA_BASE_URL: alpacaUrl,
       PROVENANCE_TABLE_NAME: tableName,
+      ALPACA_CREDENTIALS_PARAMETER: credentialsParameter,
     };
-    const api = createOrderApi(
-      buildRouteDependencies(routeEnv, {
-        logger,
-        metrics: new PowertoolsRouteMetrics(metrics),
-        alpacaCredentials: new StaticAlpacaCredentials(credentials),
-        dynamoDb: client,
-      }),
-    );
-    const frontDoor = await startApiFrontDoor(
-      async (event) => {
-        try {
-          return await api(event);
-        } finally {
-          metrics.publishStoredMetrics();
-        }
-      },
-      { host, port: options.apiPort ?? 3000 },
-    );
+    const routeHandler = createRouteHandler(routeEnv, { dynamoDb: client, ssm });
+    const frontDoor = await startApiFrontDoor((event) => routeHandler(event), { host, port: options.apiPort ?? 3000 });
     closers.push(() => frontDoor.close());
 
     return {
       apiUrl: frontDoor.url,
       dynamoDbEndpoint: dynamo.endpoint,
+      ssmEndpoint: parameterStore.endpoint,
+      controlPrefix: LOCAL_CONTROL_PREFIX,
       tableName,
       leanRunnerUrl,
       alpacaUrl,
