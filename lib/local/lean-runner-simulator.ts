@@ -1,0 +1,384 @@
+import type { ServerResponse } from 'node:http';
+import { Agent, request } from 'undici';
+import { z } from 'zod';
+import { faultTiming, hang, header, parseJson, playFault, sendJson, startSimulator, type SimRequest, type SimRoute } from './sim-http';
+
+/** Where the simulator listens and the Alpaca it places orders at. */
+export interface LeanRunnerSimulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+  alpacaUrl: string;
+  alpacaKeyId: string;
+  alpacaSecretKey: string;
+  /** How long the runner waits for Alpaca before answering `network_timeout`; default 5000. */
+  alpacaTimeoutMs?: number;
+}
+
+/** What `requestCount` counts. */
+export type LeanOperation = 'submit' | 'lookup' | 'get' | 'cancel' | 'list' | 'health';
+
+/** The runner's failure taxonomy (contract v2). */
+export type LeanTaxonomy = 'contract_invalid_order_type' | 'contract_missing_required_field' | 'network_timeout' | 'upstream_auth' | 'upstream_error';
+
+/**
+ * How the submit misbehaves. `placeOrder` makes `http_error`, `invalid_json` and `missing_fields`
+ * place the order at Alpaca first; `accept_then_hang` and `qty_drift` always place it.
+ */
+export interface LeanSubmitFault {
+  mode: 'ok' | 'hang' | 'http_error' | 'invalid_json' | 'accept_then_hang' | 'qty_drift' | 'missing_fields';
+  latencyMs?: number;
+  /** `http_error` status; default 502. */
+  status?: number;
+  /** Default `upstream_error`. */
+  taxonomy?: LeanTaxonomy;
+  message?: string;
+  placeOrder?: boolean;
+  /** `qty_drift` multiplier; default 2. */
+  qtyFactor?: number;
+}
+
+/** How the lookup by `client_order_id` misbehaves; `http_error` defaults to 500. */
+export interface LeanLookupFault {
+  mode: 'ok' | 'hang' | 'http_error';
+  latencyMs?: number;
+  status?: number;
+}
+
+/** How `/healthz` misbehaves; `http_error` defaults to 503. */
+export type LeanHealthFault = LeanLookupFault;
+
+/** The faults in force; `down: true` closes the listener so connections are refused. */
+export interface LeanFaults {
+  submit?: LeanSubmitFault;
+  lookup?: LeanLookupFault;
+  health?: LeanHealthFault;
+  down?: boolean;
+}
+
+/** The last `POST /v1/orders/submit` as received: lower-case headers, body parsed (raw text if not JSON). */
+export interface LeanSubmitRecord {
+  headers: Record<string, string | undefined>;
+  body: unknown;
+}
+
+/** A running LEAN runner simulator. */
+export interface LeanRunnerSimulator {
+  /** `http://host:port`, unchanged across `down`. */
+  readonly url: string;
+  /** HTTP requests received for `op`, faulted ones included. */
+  requestCount(op: LeanOperation): number;
+  lastSubmit(): LeanSubmitRecord | undefined;
+  /** Replaces the faults; `down` closes or reopens the listener. */
+  setFaults(faults: LeanFaults): Promise<void>;
+  /** Clears counters, faults and the last submit, drops hung requests and comes back up. */
+  reset(): Promise<void>;
+  /** Stops listening and destroys every open socket, hung requests included. */
+  close(): Promise<void>;
+}
+
+const OPERATIONS: readonly LeanOperation[] = ['submit', 'lookup', 'get', 'cancel', 'list', 'health'];
+const ORDER_TYPES = ['market', 'limit', 'stop', 'stop_limit'];
+const TAXONOMIES = ['contract_invalid_order_type', 'contract_missing_required_field', 'network_timeout', 'upstream_auth', 'upstream_error'] as const;
+const SIMPLE_FAULT = z.strictObject({ mode: z.enum(['ok', 'hang', 'http_error']), ...faultTiming });
+const faultsSchema: z.ZodType<LeanFaults> = z.strictObject({
+  submit: z
+    .strictObject({
+      mode: z.enum(['ok', 'hang', 'http_error', 'invalid_json', 'accept_then_hang', 'qty_drift', 'missing_fields']),
+      ...faultTiming,
+      taxonomy: z.enum(TAXONOMIES).optional(),
+      message: z.string().optional(),
+      placeOrder: z.boolean().optional(),
+      qtyFactor: z.number().positive().optional(),
+    })
+    .optional(),
+  lookup: SIMPLE_FAULT.optional(),
+  health: SIMPLE_FAULT.optional(),
+  down: z.boolean().optional(),
+});
+
+/** A submit body that passed the contract checks. */
+interface LeanOrder {
+  readonly symbol: string;
+  readonly side: string;
+  readonly qty: number;
+  readonly orderType: string;
+  readonly timeInForce: string;
+  readonly limitPrice?: number;
+  readonly stopPrice?: number;
+  readonly extendedHours?: boolean;
+  readonly clientOrderId: string;
+}
+
+/** An answer the runner has decided on. */
+interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+/** What Alpaca said, or why it said nothing. */
+type Upstream = { kind: 'answered'; status: number; json: unknown; text: string } | { kind: 'unreachable'; detail: string };
+
+/**
+ * Starts a LEAN runner simulator speaking contract v2 on loopback. It places orders at
+ * `alpacaUrl` over HTTP with the caller's `client_order_id`, as the real runner does, and injects
+ * faults: latency, hang, HTTP errors, invalid JSON, accept-then-hang, qty drift, missing fields, down.
+ */
+export async function startLeanRunnerSimulator(options: LeanRunnerSimulatorOptions): Promise<LeanRunnerSimulator> {
+  const alpacaTimeoutMs = options.alpacaTimeoutMs ?? 5000;
+  // Its own pool, so close() also ends the keep-alive sockets to Alpaca.
+  const agent = new Agent({ keepAliveTimeout: 1000 });
+  let lastSubmit: LeanSubmitRecord | undefined;
+
+  const callAlpaca = async (method: 'GET' | 'POST' | 'DELETE', path: string, signal: AbortSignal, body?: unknown): Promise<Upstream> => {
+    const deadline = AbortSignal.timeout(alpacaTimeoutMs);
+    try {
+      const response = await request(new URL(path, options.alpacaUrl), {
+        dispatcher: agent,
+        method,
+        headers: {
+          'apca-api-key-id': options.alpacaKeyId,
+          'apca-api-secret-key': options.alpacaSecretKey,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: AbortSignal.any([signal, deadline]),
+      });
+      const text = await response.body.text();
+      const json = parseJson(text);
+      return { kind: 'answered', status: response.statusCode, json: json.ok ? json.value : undefined, text };
+    } catch (error) {
+      // Reset or close: drop this request entirely rather than answer for a simulator that is gone.
+      if (signal.aborted) throw error;
+      return { kind: 'unreachable', detail: deadline.aborted ? `no answer from Alpaca within ${alpacaTimeoutMs} ms` : describeError(error) };
+    }
+  };
+
+  /** Places the order at Alpaca; a duplicate `client_order_id` answers the existing order, as v2 promises. */
+  const place = async (order: LeanOrder, qtyFactor: number, req: SimRequest): Promise<Answer> => {
+    const placed = await callAlpaca('POST', '/v2/orders', req.signal, alpacaOrderBody(order, qtyFactor));
+    if (placed.kind === 'answered' && placed.status === 422 && /client_order_id must be unique/.test(alpacaMessage(placed))) {
+      return relay('submit', await findAtAlpaca(order.clientOrderId, req.signal), (found) => leanOrder(found, req, order.clientOrderId));
+    }
+    return relay('submit', placed, (accepted) => leanOrder(accepted, req, order.clientOrderId));
+  };
+
+  const findAtAlpaca = (clientOrderId: string, signal: AbortSignal): Promise<Upstream> =>
+    callAlpaca('GET', `/v2/orders:by_client_order_id?client_order_id=${encodeURIComponent(clientOrderId)}`, signal);
+
+  const submit = async (req: SimRequest, res: ServerResponse): Promise<void> => {
+    const json = parseJson(req.body);
+    lastSubmit = { headers: flatHeaders(req), body: json.ok ? json.value : req.body };
+    const fault: LeanSubmitFault = core.faults().submit ?? { mode: 'ok' };
+    if (fault.mode === 'hang') return hang(req.signal);
+
+    const places = fault.mode === 'ok' || fault.mode === 'qty_drift' || fault.mode === 'accept_then_hang' || fault.placeOrder === true;
+    let answer: Answer | undefined;
+    if (places || fault.mode === 'missing_fields') {
+      const order = parseSubmit(json.ok ? json.value : undefined, req);
+      if (typeof order === 'string') answer = { status: 502, body: { detail: `lean_submit_failed:${order}` } };
+      else if (places) answer = await place(order, fault.mode === 'qty_drift' ? (fault.qtyFactor ?? 2) : 1, req);
+      else answer = { status: 200, body: leanOrder(echo(order), req, order.clientOrderId) };
+    }
+    if (fault.mode === 'accept_then_hang') return hang(req.signal);
+
+    const failure = { status: 502, body: (_status: number, message: string) => ({ detail: `lean_submit_failed:${fault.taxonomy ?? 'upstream_error'}:${message}` }) };
+    if (await playFault(fault, req, res, failure)) return;
+    if (!answer) return sendJson(res, 500, { detail: `lean_submit_failed:upstream_error:no answer for mode ${fault.mode}` });
+    if (fault.mode === 'missing_fields' && answer.status === 200) {
+      const { id: _id, status: _status, ...rest } = answer.body;
+      return sendJson(res, 200, rest);
+    }
+    sendJson(res, answer.status, answer.body);
+  };
+
+  const lookup = async (req: SimRequest, res: ServerResponse, clientOrderId: string): Promise<void> => {
+    const failure = { status: 500, body: () => ({ detail: 'lean_lookup_failed:upstream_error:simulated failure' }) };
+    if (await playFault(core.faults().lookup, req, res, failure)) return;
+    answerWith(res, relay('lookup', await findAtAlpaca(clientOrderId, req.signal), withAdapter));
+  };
+
+  const getOrder = async (req: SimRequest, res: ServerResponse, id: string): Promise<void> => {
+    answerWith(res, relay('get', await callAlpaca('GET', `/v2/orders/${encodeURIComponent(id)}`, req.signal), withAdapter));
+  };
+
+  const cancel = async (req: SimRequest, res: ServerResponse, id: string): Promise<void> => {
+    const path = `/v2/orders/${encodeURIComponent(id)}`;
+    const canceled = await callAlpaca('DELETE', path, req.signal);
+    // Alpaca answers 204 with no body; the runner answers the order as it now stands.
+    const answer = canceled.kind === 'answered' && canceled.status === 204 ? relay('cancel', await callAlpaca('GET', path, req.signal), withAdapter) : relay('cancel', canceled, withAdapter);
+    answerWith(res, answer);
+  };
+
+  const list = async (req: SimRequest, res: ServerResponse): Promise<void> => {
+    const path = `/v2/orders${req.query.size > 0 ? `?${req.query.toString()}` : ''}`;
+    const listed = await callAlpaca('GET', path, req.signal);
+    if (listed.kind === 'answered' && listed.status === 200 && Array.isArray(listed.json)) {
+      return sendJson(res, 200, listed.json.map((order: unknown) => withAdapter(order)));
+    }
+    answerWith(res, relay('list', listed, withAdapter));
+  };
+
+  const health = async (req: SimRequest, res: ServerResponse): Promise<void> => {
+    const failure = { status: 503, body: () => ({ status: 'error', detail: 'simulated failure' }) };
+    if (await playFault(core.faults().health, req, res, failure)) return;
+    sendJson(res, 200, { status: 'ok', contract_version: 'v2', broker: 'alpaca' });
+  };
+
+  const route = (req: SimRequest): SimRoute<LeanOperation> => {
+    const { method, path } = req;
+    if (method === 'POST' && path === '/v1/orders/submit') return { operation: 'submit', handle: submit };
+    if (method === 'GET' && path === '/healthz') return { operation: 'health', handle: health };
+    if (method === 'GET' && path === '/v1/orders') return { operation: 'list', handle: list };
+    const clientOrderId = /^\/v1\/orders\/client\/([^/]+)$/.exec(path)?.[1];
+    if (method === 'GET' && clientOrderId !== undefined) return { operation: 'lookup', handle: (r, res) => lookup(r, res, decodeURIComponent(clientOrderId)) };
+    const cancelId = /^\/v1\/orders\/([^/]+)\/cancel$/.exec(path)?.[1];
+    if (method === 'POST' && cancelId !== undefined) return { operation: 'cancel', handle: (r, res) => cancel(r, res, decodeURIComponent(cancelId)) };
+    const id = /^\/v1\/orders\/([^/]+)$/.exec(path)?.[1];
+    if (method === 'GET' && id !== undefined) return { operation: 'get', handle: (r, res) => getOrder(r, res, decodeURIComponent(id)) };
+    return { handle: (_, res) => sendJson(res, 404, { detail: `not_found:${method} ${path}` }) };
+  };
+
+  const core = await startSimulator<LeanOperation, LeanFaults>({
+    name: 'LEAN runner simulator',
+    listen: options,
+    operations: OPERATIONS,
+    faultsSchema,
+    route,
+    clearState: () => {
+      lastSubmit = undefined;
+    },
+    describeState: () => ({ alpaca_url: options.alpacaUrl }),
+  });
+
+  return {
+    url: core.url,
+    requestCount: core.requestCount,
+    lastSubmit: () => lastSubmit,
+    setFaults: core.setFaults,
+    reset: core.reset,
+    close: async () => {
+      await core.close();
+      await agent.destroy();
+    },
+  };
+}
+
+/** Checks a submit body against contract v2; a string is `<taxonomy>:<detail>`. */
+function parseSubmit(body: unknown, req: SimRequest): LeanOrder | string {
+  const missing = (field: string): string => `contract_missing_required_field:${field}`;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return missing('body');
+  const fields = body as Record<string, unknown>;
+  const { symbol, side, order_type: orderType, time_in_force: timeInForce, extended_hours: extendedHours } = fields;
+  if (typeof symbol !== 'string' || symbol === '') return missing('symbol');
+  if (side !== 'buy' && side !== 'sell') return missing('side');
+  const qty = positiveNumber(fields.qty);
+  if (qty === undefined) return missing('qty');
+  if (typeof orderType !== 'string' || orderType === '') return missing('order_type');
+  if (!ORDER_TYPES.includes(orderType)) return `contract_invalid_order_type:${orderType}`;
+  if (typeof timeInForce !== 'string' || timeInForce === '') return missing('time_in_force');
+  const limitPrice = positiveNumber(fields.limit_price);
+  if ((orderType === 'limit' || orderType === 'stop_limit') && limitPrice === undefined) return missing('limit_price');
+  const stopPrice = positiveNumber(fields.stop_price);
+  if ((orderType === 'stop' || orderType === 'stop_limit') && stopPrice === undefined) return missing('stop_price');
+  const extra = fields.extra_params;
+  const fromExtra = typeof extra === 'object' && extra !== null ? (extra as Record<string, unknown>).client_order_id : undefined;
+  // The runner passes the caller's id to the broker; the header is the fallback the contract allows.
+  const clientOrderId = typeof fromExtra === 'string' && fromExtra !== '' ? fromExtra : header(req, 'idempotency-key');
+  if (clientOrderId === undefined || clientOrderId === '') return missing('extra_params.client_order_id');
+  return {
+    symbol,
+    side,
+    qty,
+    orderType,
+    timeInForce,
+    clientOrderId,
+    ...(limitPrice === undefined ? {} : { limitPrice }),
+    ...(stopPrice === undefined ? {} : { stopPrice }),
+    ...(typeof extendedHours === 'boolean' ? { extendedHours } : {}),
+  };
+}
+
+/** The contract sends numbers; a numeric string is tolerated as a lenient runner would. */
+function positiveNumber(value: unknown): number | undefined {
+  const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  return Number.isFinite(number) && number > 0 ? number : undefined;
+}
+
+/** Alpaca wants decimals as strings; float noise from the drift factor is rounded away. */
+function decimal(value: number): string {
+  return String(Number(value.toFixed(9)));
+}
+
+function alpacaOrderBody(order: LeanOrder, qtyFactor: number): Record<string, unknown> {
+  return {
+    symbol: order.symbol,
+    side: order.side,
+    qty: decimal(order.qty * qtyFactor),
+    type: order.orderType,
+    time_in_force: order.timeInForce,
+    client_order_id: order.clientOrderId,
+    ...(order.limitPrice === undefined ? {} : { limit_price: decimal(order.limitPrice) }),
+    ...(order.stopPrice === undefined ? {} : { stop_price: decimal(order.stopPrice) }),
+    ...(order.extendedHours === undefined ? {} : { extended_hours: order.extendedHours }),
+  };
+}
+
+/** The order a runner would have answered, for faults that answer without placing anything. */
+function echo(order: LeanOrder): Record<string, unknown> {
+  return { ...alpacaOrderBody(order, 1), order_type: order.orderType, status: 'accepted' };
+}
+
+/** Maps Alpaca's answer to the runner's: 2xx through `onOk`, the rest to the v2 failure shapes. */
+function relay(operation: string, upstream: Upstream, onOk: (order: unknown) => Record<string, unknown>): Answer {
+  const failed = (status: number, taxonomy: LeanTaxonomy, message: string): Answer => ({
+    status,
+    body: { detail: `lean_${operation}_failed:${taxonomy}:${message}` },
+  });
+  if (upstream.kind === 'unreachable') return failed(502, 'network_timeout', upstream.detail);
+  const { status } = upstream;
+  if (status >= 200 && status < 300) {
+    return upstream.json === undefined ? failed(502, 'upstream_error', 'Alpaca answered a body that is not JSON') : { status: 200, body: onOk(upstream.json) };
+  }
+  if (status === 404 && operation !== 'submit') return { status: 404, body: { detail: 'order_not_found' } };
+  if (status === 401) return failed(502, 'upstream_auth', alpacaMessage(upstream));
+  // A submit failure is always 502 in v2; elsewhere a 4xx (e.g. not cancelable) keeps its status.
+  return failed(operation !== 'submit' && status < 500 ? status : 502, 'upstream_error', alpacaMessage(upstream));
+}
+
+function answerWith(res: ServerResponse, answer: Answer): void {
+  sendJson(res, answer.status, answer.body);
+}
+
+function withAdapter(order: unknown): Record<string, unknown> {
+  return { ...(typeof order === 'object' && order !== null ? order : {}), _execution_adapter: 'lean' };
+}
+
+function leanOrder(order: unknown, req: SimRequest, clientOrderId: string): Record<string, unknown> {
+  return {
+    ...withAdapter(order),
+    _lean_contract_version: 'v2',
+    _lean_audit: {
+      received_at: req.receivedAt.toISOString(),
+      correlation_id: header(req, 'x-correlation-id') ?? null,
+      idempotency_key: header(req, 'idempotency-key') ?? clientOrderId,
+    },
+  };
+}
+
+function alpacaMessage(upstream: Extract<Upstream, { kind: 'answered' }>): string {
+  const message = typeof upstream.json === 'object' && upstream.json !== null ? (upstream.json as Record<string, unknown>).message : undefined;
+  return typeof message === 'string' ? message : `HTTP ${upstream.status}: ${upstream.text.slice(0, 200)}`;
+}
+
+function flatHeaders(req: SimRequest): Record<string, string | undefined> {
+  return Object.fromEntries(Object.keys(req.headers).map((name) => [name, header(req, name)]));
+}
+
+function describeError(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return code ? `${code}: ${message}` : message;
+}

@@ -1,0 +1,290 @@
+import { setMaxListeners } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+
+/** One request as a simulator route sees it: body already read, path and query split. */
+export interface SimRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+  readonly receivedAt: Date;
+  /** Aborted by reset, `down` and close, so hung and delayed answers end with them. */
+  readonly signal: AbortSignal;
+}
+
+/** What a simulator does with a request; `operation` is what `requestCount` counts it as. */
+export interface SimRoute<Op extends string> {
+  readonly operation?: Op;
+  handle(req: SimRequest, res: ServerResponse): Promise<void> | void;
+}
+
+/** The parts in which the two simulators differ. */
+export interface SimulatorSpec<Op extends string, Faults extends { down?: boolean }> {
+  /** Names the simulator in error messages, e.g. "Alpaca simulator". */
+  readonly name: string;
+  /** Host (default 127.0.0.1) and port (default 0: a free one). */
+  readonly listen: { readonly host?: string; readonly port?: number };
+  readonly operations: readonly Op[];
+  /** Validates `POST /_sim/faults`; `parse({})` must give "no faults". */
+  readonly faultsSchema: z.ZodType<Faults>;
+  route(req: SimRequest): SimRoute<Op>;
+  /** Forgets orders and anything else the simulator holds, on reset. */
+  clearState(): void;
+  /** Extra fields for `GET /_sim/state`. */
+  describeState(): Record<string, unknown>;
+}
+
+/** The shared machinery: listener, counters, faults, down, admin routes. */
+export interface SimulatorCore<Op extends string, Faults> {
+  readonly url: string;
+  faults(): Faults;
+  requestCount(op: Op): number;
+  setFaults(faults: Faults): Promise<void>;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A fault that delays, hangs or replaces an answer; each simulator narrows `mode`. */
+export interface SimpleFault {
+  readonly mode: string;
+  readonly latencyMs?: number;
+  readonly status?: number;
+  readonly message?: string;
+}
+
+const DOWN_SETTLE_MS = 20;
+
+/** Zod fields shared by every fault schema. */
+export const faultTiming = {
+  latencyMs: z.number().int().nonnegative().optional(),
+  status: z.number().int().min(100).max(599).optional(),
+};
+
+/**
+ * Starts a loopback simulator. `down` closes the listener (connections refused) and re-listens
+ * on the same port, so `url` never changes. Admin routes under `/_sim/` are neither counted nor
+ * authenticated.
+ */
+export async function startSimulator<Op extends string, Faults extends { down?: boolean }>(
+  spec: SimulatorSpec<Op, Faults>,
+): Promise<SimulatorCore<Op, Faults>> {
+  const host = spec.listen.host ?? '127.0.0.1';
+  const counts = new Map<Op, number>();
+  let faults = spec.faultsSchema.parse({});
+  let inFlight = newGeneration();
+  let listening = false;
+  let closed = false;
+
+  const server = createServer((req, res) => {
+    void dispatch(req, res);
+  });
+  const port = await listen(server, host, spec.listen.port ?? 0, spec.name);
+  listening = true;
+
+  /** Ends every hung or delayed answer: their sockets are destroyed, as a crashed peer would. */
+  const interrupt = (): void => {
+    inFlight.abort(new Error(`${spec.name} interrupted`));
+    inFlight = newGeneration();
+  };
+
+  const setDown = async (down: boolean): Promise<void> => {
+    if (closed || down !== listening) return;
+    if (down) {
+      interrupt();
+      listening = false;
+      await stopListening(server);
+      // Let clients in this process read the FIN first: a pooled socket they still think is open
+      // would fail as a reset mid-request, not as the refused connection that `down` stands for.
+      await sleep(DOWN_SETTLE_MS);
+    } else {
+      await listen(server, host, port, spec.name);
+      listening = true;
+    }
+  };
+
+  const reset = async (): Promise<void> => {
+    counts.clear();
+    faults = spec.faultsSchema.parse({});
+    spec.clearState();
+    interrupt();
+    await setDown(false);
+  };
+
+  const state = (): Record<string, unknown> => ({
+    requests: Object.fromEntries(spec.operations.map((op) => [op, counts.get(op) ?? 0])),
+    faults,
+    ...spec.describeState(),
+  });
+
+  const admin = async (req: SimRequest, res: ServerResponse): Promise<void> => {
+    const route = `${req.method} ${req.path}`;
+    if (route === 'GET /_sim/state') return sendJson(res, 200, state());
+    if (route === 'POST /_sim/reset') {
+      await reset();
+      return sendJson(res, 200, state());
+    }
+    if (route !== 'POST /_sim/faults') return sendJson(res, 404, { message: `no admin route ${route}` });
+    const json = parseJson(req.body.trim() === '' ? '{}' : req.body);
+    const parsed = json.ok ? spec.faultsSchema.safeParse(json.value) : undefined;
+    if (!parsed?.success) return sendJson(res, 400, { message: parsed ? z.prettifyError(parsed.error) : 'body is not JSON' });
+    faults = parsed.data;
+    if (faults.down === true) {
+      // Close only once the answer is out, or the caller would see its own request reset.
+      res.once('finish', () => void setDown(true));
+      return sendJson(res, 200, faults, { connection: 'close' });
+    }
+    sendJson(res, 200, faults);
+  };
+
+  async function dispatch(incoming: IncomingMessage, res: ServerResponse): Promise<void> {
+    const signal = inFlight.signal;
+    try {
+      const body = await readBody(incoming);
+      const url = new URL(incoming.url ?? '/', 'http://simulator');
+      const req: SimRequest = {
+        method: incoming.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        headers: incoming.headers,
+        body,
+        receivedAt: new Date(),
+        signal,
+      };
+      if (req.path.startsWith('/_sim/')) return await admin(req, res);
+      const route = spec.route(req);
+      if (route.operation !== undefined) counts.set(route.operation, (counts.get(route.operation) ?? 0) + 1);
+      await route.handle(req, res);
+    } catch (error) {
+      if (signal.aborted || res.headersSent) res.destroy();
+      else sendJson(res, 500, { message: `${spec.name} failed: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  }
+
+  return {
+    url: `http://${host}:${port}`,
+    faults: () => faults,
+    requestCount: (op) => counts.get(op) ?? 0,
+    setFaults: async (next) => {
+      faults = next;
+      await setDown(next.down === true);
+    },
+    reset,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      interrupt();
+      if (listening) {
+        listening = false;
+        await stopListening(server);
+      }
+    },
+  };
+}
+
+/** Writes a JSON answer. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** A 200 that claims JSON but is cut off mid-object, as a proxy dying mid-body would leave it. */
+export function sendInvalidJson(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end('{"id": "4a1c0e5e-unterminated');
+}
+
+/** Parses JSON without throwing. */
+export function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** One header's value; repeated headers are joined as HTTP allows. */
+export function header(req: SimRequest, name: string): string | undefined {
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** Never settles normally: rejects only when `signal` aborts (reset, down, close). */
+export function hang(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+/** Waits `ms`, or rejects early when `signal` aborts, so no timer outlives the simulator. */
+export async function pause(ms: number | undefined, signal: AbortSignal): Promise<void> {
+  if (ms !== undefined && ms > 0) await sleep(ms, undefined, { signal });
+}
+
+/**
+ * Plays a fault: `hang` never answers, `latencyMs` delays, `http_error` and `invalid_json` answer
+ * in place of the real thing. Returns whether the request has been answered.
+ */
+export async function playFault(
+  fault: SimpleFault | undefined,
+  req: SimRequest,
+  res: ServerResponse,
+  errorAnswer: { status: number; body: (status: number, message: string) => unknown },
+): Promise<boolean> {
+  if (fault === undefined) return false;
+  if (fault.mode === 'hang') await hang(req.signal);
+  await pause(fault.latencyMs, req.signal);
+  if (fault.mode === 'http_error') {
+    const status = fault.status ?? errorAnswer.status;
+    sendJson(res, status, errorAnswer.body(status, fault.message ?? 'simulated failure'));
+    return true;
+  }
+  if (fault.mode === 'invalid_json') {
+    sendInvalidJson(res);
+    return true;
+  }
+  return false;
+}
+
+function newGeneration(): AbortController {
+  const controller = new AbortController();
+  // Every hung request listens on this signal; dozens are normal, not a leak.
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function listen(server: Server, host: string, port: number, name: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      const reason = error.code === 'EADDRINUSE' ? `port ${port} is already in use` : error.message;
+      reject(new Error(`${name} cannot listen on ${host}:${port}: ${reason}`));
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+function stopListening(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Keep-alive and hung connections would otherwise hold close() open indefinitely.
+    server.closeAllConnections();
+  });
+}

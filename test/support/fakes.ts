@@ -1,0 +1,336 @@
+/**
+ * In-memory fakes of the core ports, for unit tests: no network, no DynamoDB, no clock.
+ * Each fake records what it was asked so tests can assert on calls, not only on results.
+ */
+import type { RouterConfig, RoutingPolicy } from '../../functions/core/config';
+import type {
+  Adapter,
+  AlpacaSubmitOutcome,
+  BrokerOrder,
+  FailureCertainty,
+  LeanFailureReason,
+  LeanSubmitOutcome,
+  LookupOutcome,
+} from '../../functions/core/execution';
+import { parseOrderRequest, type OrderRequest } from '../../functions/core/order-request';
+import type {
+  AlpacaBroker,
+  BrokerCallContext,
+  Clock,
+  LeanRunner,
+  RouteLogger,
+  RouteMetrics,
+} from '../../functions/core/ports';
+import {
+  ProvenanceConflictError,
+  ProvenanceUnavailableError,
+  type ClaimOutcome,
+  type ProvenanceRow,
+  type ProvenanceStore,
+  type RowOutcome,
+} from '../../functions/core/provenance';
+import type { RouteDependencies } from '../../functions/core/route-order';
+
+type StoreOperation = 'claim' | 'finalize' | 'get';
+
+/** A provenance store in a Map that records every call and can be told to be unreachable. */
+export class RecordingProvenanceStore implements ProvenanceStore {
+  readonly rows = new Map<string, ProvenanceRow>();
+  readonly claims: ProvenanceRow[] = [];
+  readonly finalizations: { clientOrderId: string; outcome: RowOutcome; updatedAt: string }[] = [];
+  readonly reads: string[] = [];
+  private readonly unavailable = new Set<StoreOperation>();
+
+  /** From now on, `operation` throws ProvenanceUnavailableError. */
+  failOn(...operations: StoreOperation[]): this {
+    for (const operation of operations) this.unavailable.add(operation);
+    return this;
+  }
+
+  /** Puts a row in the store as if an earlier invocation had written it. */
+  seed(row: ProvenanceRow): this {
+    this.rows.set(row.client_order_id, row);
+    return this;
+  }
+
+  async claim(row: ProvenanceRow): Promise<ClaimOutcome> {
+    this.claims.push(row);
+    this.throwIfUnavailable('claim');
+    const existing = this.rows.get(row.client_order_id);
+    if (existing !== undefined) return { kind: 'exists', row: existing };
+    this.rows.set(row.client_order_id, row);
+    return { kind: 'claimed' };
+  }
+
+  async finalize(clientOrderId: string, outcome: RowOutcome, updatedAt: string): Promise<ProvenanceRow> {
+    this.finalizations.push({ clientOrderId, outcome, updatedAt });
+    this.throwIfUnavailable('finalize');
+    const existing = this.rows.get(clientOrderId);
+    if (existing?.status !== 'pending') throw new ProvenanceConflictError(`${clientOrderId} is not pending`);
+    const row: ProvenanceRow = { ...existing, ...outcome, updated_at: updatedAt };
+    this.rows.set(clientOrderId, row);
+    return row;
+  }
+
+  async get(clientOrderId: string): Promise<ProvenanceRow | undefined> {
+    this.reads.push(clientOrderId);
+    this.throwIfUnavailable('get');
+    return this.rows.get(clientOrderId);
+  }
+
+  private throwIfUnavailable(operation: StoreOperation): void {
+    if (this.unavailable.has(operation)) throw new ProvenanceUnavailableError(`provenance table unreachable (${operation})`);
+  }
+}
+
+/** What a scripted broker answers, in order; a call beyond the script fails the test loudly. */
+export interface BrokerScript<S> {
+  readonly submits?: readonly S[];
+  readonly lookups?: readonly LookupOutcome[];
+}
+
+/** A broker that answers queued outcomes and records every call with its context. */
+export class ScriptedBroker<S> {
+  readonly submitCalls: { order: OrderRequest; context: BrokerCallContext }[] = [];
+  readonly lookupCalls: { clientOrderId: string; context: BrokerCallContext }[] = [];
+  private readonly submitQueue: S[];
+  private readonly lookupQueue: LookupOutcome[];
+
+  constructor(
+    private readonly name: Adapter,
+    script: BrokerScript<S> = {},
+  ) {
+    this.submitQueue = [...(script.submits ?? [])];
+    this.lookupQueue = [...(script.lookups ?? [])];
+  }
+
+  async submit(order: OrderRequest, context: BrokerCallContext): Promise<S> {
+    this.submitCalls.push({ order, context });
+    return next(this.submitQueue, `${this.name} submit`);
+  }
+
+  async findByClientOrderId(clientOrderId: string, context: BrokerCallContext): Promise<LookupOutcome> {
+    this.lookupCalls.push({ clientOrderId, context });
+    return next(this.lookupQueue, `${this.name} lookup`);
+  }
+}
+
+function next<T>(queue: T[], call: string): T {
+  const answer = queue.shift();
+  if (answer === undefined) throw new Error(`unscripted ${call}`);
+  return answer;
+}
+
+export class FakeLeanRunner extends ScriptedBroker<LeanSubmitOutcome> implements LeanRunner {
+  constructor(script?: BrokerScript<LeanSubmitOutcome>) {
+    super('lean', script);
+  }
+}
+
+export class FakeAlpacaBroker extends ScriptedBroker<AlpacaSubmitOutcome> implements AlpacaBroker {
+  constructor(script?: BrokerScript<AlpacaSubmitOutcome>) {
+    super('alpaca', script);
+  }
+}
+
+/** One RouteMetrics call, by method name. */
+export interface MetricCall {
+  readonly name: keyof RouteMetrics;
+  readonly args: readonly unknown[];
+}
+
+/** Records every metric call in order. */
+export class RecordingRouteMetrics implements RouteMetrics {
+  readonly calls: MetricCall[] = [];
+
+  /** How many times `name` was called. */
+  count(name: keyof RouteMetrics): number {
+    return this.calls.filter((call) => call.name === name).length;
+  }
+
+  /** The arguments of every call to `name`. */
+  argsOf(name: keyof RouteMetrics): (readonly unknown[])[] {
+    return this.calls.filter((call) => call.name === name).map((call) => call.args);
+  }
+
+  brokerSubmit(adapter: Adapter, latencyMs: number): void {
+    this.calls.push({ name: 'brokerSubmit', args: [adapter, latencyMs] });
+  }
+  fallback(reason: string): void {
+    this.calls.push({ name: 'fallback', args: [reason] });
+  }
+  gated(reason: string): void {
+    this.calls.push({ name: 'gated', args: [reason] });
+  }
+  outcomeUnknown(): void {
+    this.calls.push({ name: 'outcomeUnknown', args: [] });
+  }
+  provenanceWriteFailure(): void {
+    this.calls.push({ name: 'provenanceWriteFailure', args: [] });
+  }
+  policyMisconfigured(): void {
+    this.calls.push({ name: 'policyMisconfigured', args: [] });
+  }
+  leanAckMismatch(): void {
+    this.calls.push({ name: 'leanAckMismatch', args: [] });
+  }
+}
+
+/** One structured log line. */
+export interface LogLine {
+  readonly level: 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly fields: Record<string, unknown>;
+}
+
+/** A logger that prints nothing and keeps every line. */
+export class RecordingLogger implements RouteLogger {
+  readonly lines: LogLine[] = [];
+
+  /** The lines whose message is `message`. */
+  withMessage(message: string): LogLine[] {
+    return this.lines.filter((line) => line.message === message);
+  }
+
+  info(message: string, ...extra: Record<string, unknown>[]): void {
+    this.record('info', message, extra);
+  }
+  warn(message: string, ...extra: Record<string, unknown>[]): void {
+    this.record('warn', message, extra);
+  }
+  error(message: string, ...extra: Record<string, unknown>[]): void {
+    this.record('error', message, extra);
+  }
+
+  private record(level: LogLine['level'], message: string, extra: Record<string, unknown>[]): void {
+    this.lines.push({ level, message, fields: Object.assign({}, ...extra) as Record<string, unknown> });
+  }
+}
+
+/** Wall-clock time frozen at `iso`; monotonic time advances by `stepMs` on every read. */
+export class FixedClock implements Clock {
+  private monotonic = 0;
+
+  constructor(
+    readonly iso = '2025-01-02T14:30:00.000Z',
+    private readonly stepMs = 0,
+  ) {}
+
+  now(): Date {
+    return new Date(this.iso);
+  }
+
+  monotonicMs(): number {
+    const value = this.monotonic;
+    this.monotonic += this.stepMs;
+    return value;
+  }
+}
+
+// ---- builders -------------------------------------------------------------------------------
+
+/** A routing config that is sound: LEAN for every symbol, Alpaca as the fallback. */
+export function routerConfig(routing: Partial<RoutingPolicy> = {}, overrides: Partial<RouterConfig> = {}): RouterConfig {
+  return {
+    routing: { adapter: 'lean', policy: 'all', symbols: new Set(), fallback: 'alpaca', ...routing },
+    misconfiguration: [],
+    leanRunnerUrl: 'http://lean.test',
+    timeouts: { leanConnectMs: 100, leanSubmitMs: 500, leanLookupMs: 200, alpacaConnectMs: 100, alpacaSubmitMs: 500, alpacaLookupMs: 200 },
+    notionalTolerance: 0.01,
+    ...overrides,
+  };
+}
+
+/** A valid raw `POST /orders` body: a 10-share market buy of AAPL. */
+export function orderBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    client_order_id: 'ord-0001',
+    symbol: 'AAPL',
+    side: 'buy',
+    qty: '10',
+    type: 'market',
+    time_in_force: 'day',
+    ...overrides,
+  };
+}
+
+/** A validated order; throws if `overrides` make it invalid, so a test never runs on a bad fixture. */
+export function order(overrides: Record<string, unknown> = {}): OrderRequest {
+  const parsed = parseOrderRequest(orderBody(overrides));
+  if (!parsed.ok) throw new Error(`invalid fixture: ${JSON.stringify(parsed.issues)}`);
+  return parsed.order;
+}
+
+/** The broker's order object for `forOrder`, as Alpaca (or the runner relaying Alpaca) answers it. */
+export function brokerOrder(forOrder: OrderRequest, overrides: Partial<BrokerOrder> = {}, id = 'broker-1'): BrokerOrder {
+  const fields = {
+    id,
+    client_order_id: forOrder.client_order_id,
+    status: 'accepted',
+    symbol: forOrder.symbol,
+    side: forOrder.side,
+    ...(forOrder.qty === undefined ? {} : { qty: forOrder.qty }),
+    ...(forOrder.notional === undefined ? {} : { notional: forOrder.notional }),
+    ...overrides,
+  };
+  const { raw, ...rest } = fields;
+  return { ...rest, raw: raw ?? { ...rest } };
+}
+
+/** A submit that the broker accepted; fits both LEAN and Alpaca outcomes. */
+export function accepted(order: BrokerOrder, httpStatus = 200): { readonly kind: 'accepted'; readonly order: BrokerOrder; readonly httpStatus: number } {
+  return { kind: 'accepted', order, httpStatus };
+}
+
+export function leanFailure(
+  reason: LeanFailureReason,
+  certainty: FailureCertainty,
+  httpStatus?: number,
+): LeanSubmitOutcome {
+  return {
+    kind: 'failed',
+    failure: { reason, certainty, detail: `scripted ${reason}`, ...(httpStatus === undefined ? {} : { httpStatus }) },
+  };
+}
+
+export const found = (order: BrokerOrder): LookupOutcome => ({ kind: 'found', order, httpStatus: 200 });
+export const notFound: LookupOutcome = { kind: 'not_found', httpStatus: 404 };
+export const lookupError: LookupOutcome = { kind: 'error', detail: 'timeout: no complete answer within 200 ms' };
+
+/** Every fake, wired as RouteDependencies. */
+export interface FakeWorld {
+  readonly deps: RouteDependencies;
+  readonly store: RecordingProvenanceStore;
+  readonly lean: FakeLeanRunner;
+  readonly alpaca: FakeAlpacaBroker;
+  readonly metrics: RecordingRouteMetrics;
+  readonly logger: RecordingLogger;
+  readonly clock: FixedClock;
+}
+
+/** Builds route dependencies from fakes; `lean: null` leaves the runner out, as when no URL is configured. */
+export function fakeWorld(
+  options: {
+    config?: RouterConfig;
+    lean?: BrokerScript<LeanSubmitOutcome> | null;
+    alpaca?: BrokerScript<AlpacaSubmitOutcome>;
+    store?: RecordingProvenanceStore;
+  } = {},
+): FakeWorld {
+  const store = options.store ?? new RecordingProvenanceStore();
+  const lean = new FakeLeanRunner(options.lean ?? {});
+  const alpaca = new FakeAlpacaBroker(options.alpaca);
+  const metrics = new RecordingRouteMetrics();
+  const logger = new RecordingLogger();
+  const clock = new FixedClock(undefined, 7);
+  const deps: RouteDependencies = {
+    config: options.config ?? routerConfig(),
+    store,
+    ...(options.lean === null ? {} : { lean }),
+    alpaca,
+    metrics,
+    logger,
+    clock,
+  };
+  return { deps, store, lean, alpaca, metrics, logger, clock };
+}

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import { NON_LEAN_POLICY, loadRouterConfig, parseSymbols } from '../../functions/core/config';
+
+/** A sound LEAN configuration; each misconfiguration case breaks exactly one thing in it. */
+const LEAN_ENV = {
+  TRADING_EXECUTION_ADAPTER: 'lean',
+  TRADING_EXECUTION_ADAPTER_POLICY: 'allowlist',
+  TRADING_EXECUTION_ADAPTER_SYMBOLS: 'AAPL,MSFT',
+  TRADING_EXECUTION_FALLBACK_ADAPTER: 'none',
+  TRADING_LEAN_RUNNER_URL: 'https://lean.internal:8443',
+} as const;
+
+describe('loadRouterConfig defaults', () => {
+  const config = loadRouterConfig({});
+
+  it('routes to Alpaca with an empty allowlist and Alpaca as fallback', () => {
+    expect(config.routing).toEqual({ adapter: 'alpaca', policy: 'allowlist', symbols: new Set(), fallback: 'alpaca' });
+  });
+
+  it('reports no misconfiguration', () => {
+    expect(config.misconfiguration).toEqual([]);
+  });
+
+  it('has no runner URL', () => {
+    expect(config.leanRunnerUrl).toBeUndefined();
+  });
+
+  it('keeps every timeout within bounds and the LEAN connect timeout below the submit timeout', () => {
+    const { timeouts } = config;
+
+    for (const value of Object.values(timeouts)) expect(value).toBeGreaterThanOrEqual(50);
+    for (const value of Object.values(timeouts)) expect(value).toBeLessThanOrEqual(8_000);
+    expect(timeouts.leanConnectMs).toBeLessThan(timeouts.leanSubmitMs);
+  });
+
+  it('uses a 1% notional tolerance', () => {
+    expect(config.notionalTolerance).toBe(0.01);
+  });
+});
+
+describe('loadRouterConfig with a valid LEAN configuration', () => {
+  const config = loadRouterConfig({
+    ...LEAN_ENV,
+    TRADING_LEAN_RUNNER_TIMEOUT_MS: '2500',
+    TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS: '300',
+    TRADING_NOTIONAL_TOLERANCE: '0.02',
+  });
+
+  it('keeps the configured routing policy', () => {
+    expect(config.routing).toEqual({ adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'MSFT']), fallback: 'none' });
+  });
+
+  it('reports no misconfiguration', () => {
+    expect(config.misconfiguration).toEqual([]);
+  });
+
+  it('keeps the runner URL', () => {
+    expect(config.leanRunnerUrl).toBe('https://lean.internal:8443');
+  });
+
+  it('reads the timeouts and the tolerance', () => {
+    expect(config.timeouts).toMatchObject({ leanSubmitMs: 2500, leanConnectMs: 300 });
+    expect(config.notionalTolerance).toBe(0.02);
+  });
+
+  it.each(['http://127.0.0.1:8080', 'http://localhost:3000', 'https://lean-runner.svc.cluster.local'])(
+    'accepts the runner URL %s',
+    (url) => {
+      const withUrl = loadRouterConfig({ ...LEAN_ENV, TRADING_LEAN_RUNNER_URL: url });
+
+      expect(withUrl.misconfiguration).toEqual([]);
+      expect(withUrl.leanRunnerUrl).toBe(url);
+    },
+  );
+
+  it('accepts policy all without symbols', () => {
+    const all = loadRouterConfig({ ...LEAN_ENV, TRADING_EXECUTION_ADAPTER_POLICY: 'all', TRADING_EXECUTION_ADAPTER_SYMBOLS: '' });
+
+    expect(all.misconfiguration).toEqual([]);
+    expect(all.routing.policy).toBe('all');
+  });
+});
+
+describe('loadRouterConfig misconfiguration', () => {
+  it.each([
+    ['an unknown adapter', { TRADING_EXECUTION_ADAPTER: 'LEAN2' }, 'TRADING_EXECUTION_ADAPTER'],
+    ['an unknown policy', { TRADING_EXECUTION_ADAPTER_POLICY: 'some' }, 'TRADING_EXECUTION_ADAPTER_POLICY'],
+    ['an unknown fallback', { TRADING_EXECUTION_FALLBACK_ADAPTER: 'lean' }, 'TRADING_EXECUTION_FALLBACK_ADAPTER'],
+    ['lean without a runner URL', { TRADING_LEAN_RUNNER_URL: undefined }, 'TRADING_LEAN_RUNNER_URL'],
+    ['lean with a blank runner URL', { TRADING_LEAN_RUNNER_URL: '   ' }, 'TRADING_LEAN_RUNNER_URL'],
+    ['an invalid runner URL', { TRADING_LEAN_RUNNER_URL: 'not a url' }, 'TRADING_LEAN_RUNNER_URL'],
+    ['a non-http runner URL', { TRADING_LEAN_RUNNER_URL: 'ftp://lean.internal' }, 'TRADING_LEAN_RUNNER_URL'],
+    ['a file runner URL', { TRADING_LEAN_RUNNER_URL: 'file:///etc/passwd' }, 'TRADING_LEAN_RUNNER_URL'],
+    ['allowlist with no symbols', { TRADING_EXECUTION_ADAPTER_SYMBOLS: undefined }, 'TRADING_EXECUTION_ADAPTER_SYMBOLS'],
+    ['allowlist with only blank symbols', { TRADING_EXECUTION_ADAPTER_SYMBOLS: ' , ,, ' }, 'TRADING_EXECUTION_ADAPTER_SYMBOLS'],
+    ['a non-numeric LEAN timeout', { TRADING_LEAN_RUNNER_TIMEOUT_MS: 'fast' }, 'TRADING_LEAN_RUNNER_TIMEOUT_MS'],
+    ['a fractional LEAN timeout', { TRADING_LEAN_RUNNER_TIMEOUT_MS: '1500.5' }, 'TRADING_LEAN_RUNNER_TIMEOUT_MS'],
+    ['a too small LEAN lookup timeout', { TRADING_LEAN_RUNNER_LOOKUP_TIMEOUT_MS: '10' }, 'TRADING_LEAN_RUNNER_LOOKUP_TIMEOUT_MS'],
+    ['a too large Alpaca timeout', { TRADING_ALPACA_TIMEOUT_MS: '30000' }, 'TRADING_ALPACA_TIMEOUT_MS'],
+    ['a negative Alpaca connect timeout', { TRADING_ALPACA_CONNECT_TIMEOUT_MS: '-1' }, 'TRADING_ALPACA_CONNECT_TIMEOUT_MS'],
+    ['a non-numeric Alpaca lookup timeout', { TRADING_ALPACA_LOOKUP_TIMEOUT_MS: '1s' }, 'TRADING_ALPACA_LOOKUP_TIMEOUT_MS'],
+    ['a LEAN connect timeout equal to the submit timeout', { TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS: '3000', TRADING_LEAN_RUNNER_TIMEOUT_MS: '3000' }, 'TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS'],
+    ['a LEAN connect timeout above the submit timeout', { TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS: '4000', TRADING_LEAN_RUNNER_TIMEOUT_MS: '1000' }, 'TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS'],
+    ['a notional tolerance above range', { TRADING_NOTIONAL_TOLERANCE: '0.9' }, 'TRADING_NOTIONAL_TOLERANCE'],
+    ['a negative notional tolerance', { TRADING_NOTIONAL_TOLERANCE: '-0.01' }, 'TRADING_NOTIONAL_TOLERANCE'],
+    ['a non-numeric notional tolerance', { TRADING_NOTIONAL_TOLERANCE: 'one percent' }, 'TRADING_NOTIONAL_TOLERANCE'],
+  ])('routes %s to the non-LEAN policy and names %s', (_case, override, variable) => {
+    const config = loadRouterConfig({ ...LEAN_ENV, ...override });
+
+    expect(config.routing).toEqual(NON_LEAN_POLICY);
+    expect(config.misconfiguration.some((problem) => problem.includes(variable))).toBe(true);
+  });
+
+  it('reports every problem, not only the first', () => {
+    const config = loadRouterConfig({ ...LEAN_ENV, TRADING_EXECUTION_FALLBACK_ADAPTER: 'bogus', TRADING_ALPACA_TIMEOUT_MS: 'x' });
+
+    expect(config.misconfiguration).toHaveLength(2);
+  });
+
+  it('never routes to LEAN when any timeout is misconfigured, even if the policy itself is sound', () => {
+    const config = loadRouterConfig({ ...LEAN_ENV, TRADING_ALPACA_TIMEOUT_MS: '0' });
+
+    expect(config.routing.adapter).toBe('alpaca');
+  });
+});
+
+describe('symbol normalization', () => {
+  it.each([
+    ['aapl,msft', ['AAPL', 'MSFT']],
+    [' aapl , Msft ', ['AAPL', 'MSFT']],
+    ['AAPL,,MSFT,', ['AAPL', 'MSFT']],
+    ['aapl,AAPL', ['AAPL']],
+    ['', []],
+  ])('reads %j as %j', (raw, expected) => {
+    expect([...parseSymbols(raw)]).toEqual(expected);
+  });
+
+  it('stores normalized symbols in the routing policy', () => {
+    const config = loadRouterConfig({ ...LEAN_ENV, TRADING_EXECUTION_ADAPTER_SYMBOLS: ' spy ,, qqq ' });
+
+    expect(config.routing.symbols).toEqual(new Set(['SPY', 'QQQ']));
+  });
+});
+
+describe('loadRouterConfig on garbage', () => {
+  const garbage = ['', ' ', '\u0000', '💥', 'null', 'undefined', '{"adapter":"lean"}', '-1e309', 'NaN', 'lean,alpaca', 'x'.repeat(10_000)];
+  const variables = [
+    'TRADING_EXECUTION_ADAPTER',
+    'TRADING_EXECUTION_ADAPTER_POLICY',
+    'TRADING_EXECUTION_ADAPTER_SYMBOLS',
+    'TRADING_EXECUTION_FALLBACK_ADAPTER',
+    'TRADING_LEAN_RUNNER_URL',
+    'TRADING_LEAN_RUNNER_TIMEOUT_MS',
+    'TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS',
+    'TRADING_NOTIONAL_TOLERANCE',
+  ];
+
+  it.each(garbage)('never throws and never routes to LEAN when every variable is %j', (value) => {
+    const env = Object.fromEntries(variables.map((name) => [name, value]));
+
+    const config = loadRouterConfig(env);
+
+    expect(config.routing.adapter).toBe('alpaca');
+  });
+
+  it.each(garbage)('never throws when one variable of a LEAN configuration is %j', (value) => {
+    for (const name of variables) {
+      expect(() => loadRouterConfig({ ...LEAN_ENV, [name]: value })).not.toThrow();
+    }
+  });
+});

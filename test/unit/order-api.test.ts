@@ -1,0 +1,383 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import type { AlpacaSubmitOutcome } from '../../functions/core/execution';
+import { MAX_ORDER_BODY_BYTES } from '../../functions/core/order-request';
+import type { ApiErrorCode } from '../../functions/route/http-responses';
+import { createOrderApi } from '../../functions/route/order-api';
+import {
+  accepted,
+  brokerOrder,
+  fakeWorld,
+  leanFailure,
+  lookupError,
+  order,
+  orderBody,
+  routerConfig,
+  type FakeWorld,
+} from '../support/fakes';
+
+const REQUEST_ID = 'apigw-request-1';
+const ORDER = order();
+const LEAN_ACCEPTS = { submits: [accepted(brokerOrder(ORDER, {}, 'lean-order-1'))] };
+const ALPACA_REJECTS: AlpacaSubmitOutcome = { kind: 'rejected', httpStatus: 403, detail: 'insufficient buying power' };
+
+/** A hand-built API Gateway proxy event; only what the order API reads is meaningful. */
+function apiEvent(overrides: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent {
+  return {
+    httpMethod: 'POST',
+    path: '/orders',
+    resource: '/orders',
+    body: null,
+    isBase64Encoded: false,
+    headers: {},
+    multiValueHeaders: {},
+    pathParameters: null,
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    stageVariables: null,
+    requestContext: { requestId: REQUEST_ID } as APIGatewayProxyEvent['requestContext'],
+    ...overrides,
+  };
+}
+
+const postEvent = (body: unknown, overrides: Partial<APIGatewayProxyEvent> = {}) =>
+  apiEvent({ body: typeof body === 'string' ? body : JSON.stringify(body), ...overrides });
+const getEvent = (path: string, overrides: Partial<APIGatewayProxyEvent> = {}) =>
+  apiEvent({ httpMethod: 'GET', path, resource: '/orders/{client_order_id}', ...overrides });
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, unknown>;
+  readonly body: Record<string, unknown>;
+}
+
+async function call(world: FakeWorld, event: APIGatewayProxyEvent): Promise<Answer> {
+  const result: APIGatewayProxyResult = await createOrderApi(world.deps)(event);
+  return { status: result.statusCode, headers: result.headers ?? {}, body: JSON.parse(result.body) as Record<string, unknown> };
+}
+
+/** A world whose store already holds the row of a first POST of ORDER. */
+async function afterFirstPost(world: FakeWorld): Promise<FakeWorld> {
+  await call(world, postEvent(orderBody()));
+  return world;
+}
+
+function brokerCalls(world: FakeWorld): number {
+  return world.lean.submitCalls.length + world.alpaca.submitCalls.length + world.lean.lookupCalls.length + world.alpaca.lookupCalls.length;
+}
+
+describe('POST /orders success answers', () => {
+  it('answers 201 with the route evidence when the order is accepted', async () => {
+    const world = fakeWorld({ lean: LEAN_ACCEPTS });
+
+    const answer = await call(world, postEvent(orderBody()));
+
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({
+      client_order_id: 'ord-0001',
+      status: 'accepted',
+      execution_expected_adapter: 'lean',
+      execution_route: 'lean',
+      broker_order_id: 'lean-order-1',
+      persisted: true,
+    });
+  });
+
+  it('answers 200 with header idempotent-replay: true when the same order is sent again', async () => {
+    const world = await afterFirstPost(fakeWorld({ lean: LEAN_ACCEPTS }));
+
+    const answer = await call(world, postEvent(orderBody()));
+
+    expect(answer.status).toBe(200);
+    expect(answer.headers['idempotent-replay']).toBe('true');
+    expect(answer.body).toMatchObject({ status: 'accepted', broker_order_id: 'lean-order-1' });
+  });
+
+  it('sends a replayed order to no broker', async () => {
+    const world = await afterFirstPost(fakeWorld({ lean: LEAN_ACCEPTS }));
+
+    await call(world, postEvent(orderBody()));
+
+    expect(world.lean.submitCalls).toHaveLength(1);
+  });
+
+  it('answers 202 when the outcome is unknown', async () => {
+    const world = fakeWorld({ lean: { submits: [leanFailure('lean_submit_timeout', 'ambiguous')], lookups: [lookupError] }, alpaca: { lookups: [lookupError] } });
+
+    const answer = await call(world, postEvent(orderBody()));
+
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ status: 'unknown' });
+  });
+
+  it('accepts a base64-encoded body', async () => {
+    const world = fakeWorld({ lean: LEAN_ACCEPTS });
+    const body = Buffer.from(JSON.stringify(orderBody())).toString('base64');
+
+    const answer = await call(world, apiEvent({ body, isBase64Encoded: true }));
+
+    expect(answer.status).toBe(201);
+  });
+
+  it('accepts a trailing slash on the path', async () => {
+    const world = fakeWorld({ lean: LEAN_ACCEPTS });
+
+    expect((await call(world, postEvent(orderBody(), { path: '/orders/' }))).status).toBe(201);
+  });
+});
+
+/** Every error answer: how to provoke it, and what it must say. */
+interface ErrorCase {
+  readonly name: string;
+  readonly world: () => Promise<FakeWorld>;
+  readonly event: APIGatewayProxyEvent;
+  readonly status: number;
+  readonly error: ApiErrorCode;
+}
+
+const fresh = async () => fakeWorld();
+const ERROR_CASES: readonly ErrorCase[] = [
+  { name: 'a body that is not JSON', world: fresh, event: postEvent('{"symbol": '), status: 400, error: 'invalid_json' },
+  { name: 'an empty body', world: fresh, event: postEvent(''), status: 400, error: 'invalid_json' },
+  { name: 'no body at all', world: fresh, event: apiEvent({ body: null }), status: 400, error: 'invalid_json' },
+  { name: 'an invalid order', world: fresh, event: postEvent(orderBody({ qty: '-1' })), status: 400, error: 'validation_failed' },
+  { name: 'a body over 16 KiB', world: fresh, event: postEvent('x'.repeat(MAX_ORDER_BODY_BYTES + 1)), status: 413, error: 'payload_too_large' },
+  {
+    name: 'an order still being routed',
+    world: async () => {
+      const world = fakeWorld({ lean: LEAN_ACCEPTS });
+      world.store.failOn('finalize'); // the first POST leaves its row pending
+      return afterFirstPost(world);
+    },
+    event: postEvent(orderBody()),
+    status: 409,
+    error: 'order_in_flight',
+  },
+  {
+    name: 'a different order under a used client_order_id',
+    world: () => afterFirstPost(fakeWorld({ lean: LEAN_ACCEPTS })),
+    event: postEvent(orderBody({ qty: '11' })),
+    status: 409,
+    error: 'client_order_id_conflict',
+  },
+  {
+    name: 'an order Alpaca rejects',
+    world: async () => fakeWorld({ config: routerConfig({ adapter: 'alpaca' }), alpaca: { submits: [ALPACA_REJECTS] } }),
+    event: postEvent(orderBody()),
+    status: 422,
+    error: 'order_rejected',
+  },
+  {
+    name: 'an order no broker accepted',
+    world: async () => fakeWorld({ config: routerConfig({ fallback: 'none' }), lean: { submits: [leanFailure('lean_submit_network_error', 'definite')] } }),
+    event: postEvent(orderBody()),
+    status: 502,
+    error: 'order_failed',
+  },
+  {
+    name: 'an unreachable provenance table on POST',
+    world: async () => fakeWorldWithFailingStore('claim'),
+    event: postEvent(orderBody()),
+    status: 503,
+    error: 'provenance_unavailable',
+  },
+  { name: 'GET of an order that does not exist', world: fresh, event: getEvent('/orders/ord-404'), status: 404, error: 'order_not_found' },
+  { name: 'GET of a 129-character id', world: fresh, event: getEvent(`/orders/${'a'.repeat(129)}`), status: 400, error: 'validation_failed' },
+  { name: 'GET of an id with a space', world: fresh, event: getEvent('/orders/ord%20404'), status: 400, error: 'validation_failed' },
+  { name: 'GET of an id with malformed percent-encoding', world: fresh, event: getEvent('/orders/ord%E0%A4%A'), status: 400, error: 'validation_failed' },
+  {
+    name: 'GET of an id in path parameters with bad characters',
+    world: fresh,
+    event: getEvent('/orders/x', { pathParameters: { client_order_id: 'ord/../1' } }),
+    status: 400,
+    error: 'validation_failed',
+  },
+  { name: 'GET while the store is unreachable', world: async () => fakeWorldWithFailingStore('get'), event: getEvent('/orders/ord-0001'), status: 503, error: 'provenance_unavailable' },
+  { name: 'an unknown path', world: fresh, event: apiEvent({ httpMethod: 'GET', path: '/health' }), status: 404, error: 'not_found' },
+  { name: 'a path below an order', world: fresh, event: apiEvent({ path: '/orders/ord-1/cancel' }), status: 404, error: 'not_found' },
+  { name: 'GET /orders', world: fresh, event: apiEvent({ httpMethod: 'GET' }), status: 405, error: 'method_not_allowed' },
+  { name: 'PUT /orders', world: fresh, event: postEvent(orderBody(), { httpMethod: 'PUT' }), status: 405, error: 'method_not_allowed' },
+  { name: 'DELETE /orders/{id}', world: fresh, event: apiEvent({ httpMethod: 'DELETE', path: '/orders/ord-0001' }), status: 405, error: 'method_not_allowed' },
+];
+
+function fakeWorldWithFailingStore(operation: 'claim' | 'get'): FakeWorld {
+  const world = fakeWorld();
+  world.store.failOn(operation);
+  return world;
+}
+
+describe('error answers', () => {
+  it.each(ERROR_CASES)('answers $name with $status $error', async ({ world, event, status, error }) => {
+    const answer = await call(await world(), event);
+
+    expect({ status: answer.status, error: answer.body.error }).toEqual({ status, error });
+  });
+
+  it.each(ERROR_CASES)('answers $name with a body of only error, message and details', async ({ world, event }) => {
+    const answer = await call(await world(), event);
+
+    expect(Object.keys(answer.body).filter((key) => !['error', 'message', 'details'].includes(key))).toEqual([]);
+    expect(answer.body.message).toEqual(expect.any(String));
+    expect(answer.body.message).not.toBe('');
+  });
+
+  it.each(ERROR_CASES)('answers $name with the correlation id header', async ({ world, event }) => {
+    const answer = await call(await world(), { ...event, headers: { 'x-correlation-id': 'corr-err-1' } });
+
+    expect(answer.headers['x-correlation-id']).toBe('corr-err-1');
+  });
+});
+
+describe('error details', () => {
+  it('lists every invalid field in the details of a validation failure', async () => {
+    const answer = await call(fakeWorld(), postEvent(orderBody({ qty: '-1', side: 'hold', account: 'x' })));
+
+    const fields = (answer.body.details as { field: string }[]).map((detail) => detail.field).sort();
+    expect(fields).toEqual(['account', 'qty', 'side']);
+  });
+
+  it('writes no row and calls no broker for a body over 16 KiB', async () => {
+    const world = fakeWorld({ lean: LEAN_ACCEPTS });
+    const padded = JSON.stringify(orderBody({ strategy_id: 's' })).replace('"s"', `"s"${' '.repeat(MAX_ORDER_BODY_BYTES)}`);
+
+    await call(world, postEvent(padded));
+
+    expect(world.store.claims).toEqual([]);
+    expect(brokerCalls(world)).toBe(0);
+  });
+
+  it('measures the decoded size of a base64 body, not its encoded length', async () => {
+    const world = fakeWorld({ lean: LEAN_ACCEPTS });
+    const body = JSON.stringify(orderBody()).padEnd(MAX_ORDER_BODY_BYTES - 100, ' ');
+    const encoded = Buffer.from(body).toString('base64');
+
+    const answer = await call(world, apiEvent({ body: encoded, isBase64Encoded: true }));
+
+    expect(encoded.length).toBeGreaterThan(MAX_ORDER_BODY_BYTES);
+    expect(answer.status).toBe(201);
+  });
+
+  it.each([
+    ['invalid JSON', postEvent('nope')],
+    ['a validation failure', postEvent(orderBody({ type: 'limit' }))],
+  ])('writes no row and calls no broker on %s', async (_case, event) => {
+    const world = fakeWorld({ lean: LEAN_ACCEPTS });
+
+    await call(world, event);
+
+    expect(world.store.claims).toEqual([]);
+    expect(brokerCalls(world)).toBe(0);
+  });
+
+  it('sends nothing to any broker when the provenance table is unreachable', async () => {
+    const world = fakeWorld({ lean: LEAN_ACCEPTS });
+    world.store.failOn('claim');
+
+    const answer = await call(world, postEvent(orderBody()));
+
+    expect(brokerCalls(world)).toBe(0);
+    expect(answer.headers['retry-after']).toBe('5');
+  });
+
+  it('names the allowed method on a 405', async () => {
+    const answer = await call(fakeWorld(), apiEvent({ httpMethod: 'GET' }));
+
+    expect(answer.headers.allow).toBe('POST');
+  });
+
+  it('carries the route evidence in the details of a rejection', async () => {
+    const world = fakeWorld({ config: routerConfig({ adapter: 'alpaca' }), alpaca: { submits: [ALPACA_REJECTS] } });
+
+    const answer = await call(world, postEvent(orderBody()));
+
+    expect(answer.body.details).toMatchObject({ status: 'rejected', execution_route: 'none', execution_route_reason: 'adapter_alpaca' });
+  });
+
+  it('answers 500 internal_error when a dependency throws unexpectedly', async () => {
+    const world = fakeWorld({ config: routerConfig({ adapter: 'alpaca' }) }); // Alpaca unscripted: its submit throws
+
+    const answer = await call(world, postEvent(orderBody()));
+
+    expect({ status: answer.status, error: answer.body.error }).toEqual({ status: 500, error: 'internal_error' });
+  });
+});
+
+describe('GET /orders/{client_order_id}', () => {
+  it('answers 200 with the stored row', async () => {
+    const world = await afterFirstPost(fakeWorld({ lean: LEAN_ACCEPTS }));
+
+    const answer = await call(world, getEvent('/orders/ord-0001'));
+
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual(JSON.parse(JSON.stringify(world.store.rows.get('ord-0001'))));
+  });
+
+  it('reads the id from the path parameters when API Gateway provides them', async () => {
+    const world = await afterFirstPost(fakeWorld({ lean: LEAN_ACCEPTS }));
+
+    await call(world, getEvent('/orders/ord-0001', { pathParameters: { client_order_id: 'ord-0001' } }));
+
+    expect(world.store.reads).toEqual(['ord-0001']);
+  });
+
+  it('decodes a percent-encoded id in the path', async () => {
+    const world = fakeWorld();
+
+    await call(world, getEvent('/orders/ord%3A1'));
+
+    expect(world.store.reads).toEqual(['ord:1']);
+  });
+});
+
+describe('x-correlation-id', () => {
+  it.each(['x-correlation-id', 'X-Correlation-ID', 'X-CORRELATION-ID'])('echoes the caller’s id sent as %s', async (header) => {
+    const answer = await call(fakeWorld({ lean: LEAN_ACCEPTS }), postEvent(orderBody(), { headers: { [header]: 'sched-run-42:ord-1' } }));
+
+    expect(answer.headers['x-correlation-id']).toBe('sched-run-42:ord-1');
+  });
+
+  it('records the caller’s id on the row', async () => {
+    const world = fakeWorld({ lean: LEAN_ACCEPTS });
+
+    await call(world, postEvent(orderBody(), { headers: { 'x-correlation-id': 'sched-run-42' } }));
+
+    expect(world.store.rows.get('ord-0001')?.correlation_id).toBe('sched-run-42');
+  });
+
+  it.each([
+    ['absent', {}],
+    ['empty', { 'x-correlation-id': '' }],
+    ['containing spaces', { 'x-correlation-id': 'not a valid id' }],
+    ['longer than 128 characters', { 'x-correlation-id': 'c'.repeat(129) }],
+    ['carrying a newline', { 'x-correlation-id': 'abc\r\nset-cookie: x=1' }],
+  ])('generates a well-formed id when the header is %s', async (_case, headers) => {
+    const answer = await call(fakeWorld({ lean: LEAN_ACCEPTS }), postEvent(orderBody(), { headers }));
+
+    const id = answer.headers['x-correlation-id'];
+    expect(id).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
+    expect(id).not.toBe(headers['x-correlation-id' as keyof typeof headers]);
+  });
+
+  it('generates an id when there is no request context either', async () => {
+    const event = postEvent(orderBody());
+    const answer = await call(fakeWorld({ lean: LEAN_ACCEPTS }), { ...event, requestContext: undefined as unknown as APIGatewayProxyEvent['requestContext'] });
+
+    expect(answer.headers['x-correlation-id']).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
+  });
+
+  it('records the generated id on the row it answers for', async () => {
+    const world = fakeWorld({ lean: LEAN_ACCEPTS });
+
+    const answer = await call(world, postEvent(orderBody()));
+
+    expect(world.store.rows.get('ord-0001')?.correlation_id).toBe(answer.headers['x-correlation-id']);
+  });
+
+  it('passes the correlation id to the broker', async () => {
+    const world = fakeWorld({ lean: LEAN_ACCEPTS });
+
+    await call(world, postEvent(orderBody(), { headers: { 'x-correlation-id': 'sched-run-42' } }));
+
+    expect(world.lean.submitCalls[0]?.context.correlationId).toBe('sched-run-42');
+  });
+});

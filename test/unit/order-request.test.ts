@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { expectedNotional, hashOrderRequest, parseOrderRequest, type FieldIssue } from '../../functions/core/order-request';
+import { order, orderBody } from '../support/fakes';
+
+/** The issues of a body that must be rejected; fails the test if it was accepted. */
+function issuesOf(body: unknown): readonly FieldIssue[] {
+  const result = parseOrderRequest(body);
+  if (result.ok) throw new Error(`expected a rejection, got ${JSON.stringify(result.order)}`);
+  return result.issues;
+}
+
+function fieldsOf(body: unknown): string[] {
+  return issuesOf(body).map((issue) => issue.field);
+}
+
+function withoutField(field: string): Record<string, unknown> {
+  const { [field]: _removed, ...rest } = orderBody();
+  return rest;
+}
+
+describe('parseOrderRequest normalization', () => {
+  it('accepts a minimal market order unchanged', () => {
+    const result = parseOrderRequest(orderBody());
+
+    expect(result).toEqual({ ok: true, order: orderBody() });
+  });
+
+  it.each([
+    [' aapl ', 'AAPL'],
+    ['brk.b', 'BRK.B'],
+    ['\tMsFt\n', 'MSFT'],
+  ])('upper-cases and trims the symbol %j to %j', (symbol, expected) => {
+    expect(order({ symbol }).symbol).toBe(expected);
+  });
+
+  it.each<[string | number, string]>([
+    ['01.500', '1.5'],
+    ['10.000', '10'],
+    ['0.10', '0.1'],
+    [' 7 ', '7'],
+    ['000123.456000', '123.456'],
+    [10, '10'],
+    [1.5, '1.5'],
+    [0.25, '0.25'],
+  ])('normalizes the qty %j to the canonical decimal string %j', (qty, expected) => {
+    expect(order({ qty }).qty).toBe(expected);
+  });
+
+  it('canonicalizes every price field, not only qty', () => {
+    const parsed = order({ type: 'stop_limit', limit_price: '0100.50', stop_price: 99.0, reference_price: '100.000' });
+
+    expect(parsed).toMatchObject({ limit_price: '100.5', stop_price: '99', reference_price: '100' });
+  });
+
+  it('accepts a notional market day order without qty', () => {
+    const parsed = order({ qty: undefined, notional: '250.00' });
+
+    expect(parsed.notional).toBe('250');
+    expect(parsed.qty).toBeUndefined();
+  });
+});
+
+describe('parseOrderRequest rejections', () => {
+  it.each(['client_order_id', 'symbol', 'side', 'type', 'time_in_force'])('reports the missing required field %s by name', (field) => {
+    expect(fieldsOf(withoutField(field))).toContain(field);
+  });
+
+  it('reports an unknown field by its name with the message "unknown field"', () => {
+    const issues = issuesOf(orderBody({ account: 'x' }));
+
+    expect(issues).toContainEqual({ field: 'account', message: 'unknown field' });
+  });
+
+  it.each([
+    ['"0"', '0'],
+    ['"0.000"', '0.000'],
+    ['0', 0],
+    ['"-1"', '-1'],
+    ['-5', -5],
+    ['"abc"', 'abc'],
+    ['"1e3"', '1e3'],
+  ])('rejects the qty %s on the qty field', (_label, qty) => {
+    expect(fieldsOf(orderBody({ qty }))).toEqual(['qty']);
+  });
+
+  it('rejects an order with both qty and notional on the qty field', () => {
+    expect(fieldsOf(orderBody({ qty: '1', notional: '100' }))).toEqual(['qty']);
+  });
+
+  it('rejects an order with neither qty nor notional on the qty field', () => {
+    expect(fieldsOf(withoutField('qty'))).toEqual(['qty']);
+  });
+
+  it.each([
+    ['a limit order without limit_price', { type: 'limit' }, 'limit_price'],
+    ['a stop_limit order without limit_price', { type: 'stop_limit', stop_price: '90' }, 'limit_price'],
+    ['a stop order without stop_price', { type: 'stop' }, 'stop_price'],
+    ['a stop_limit order without stop_price', { type: 'stop_limit', limit_price: '90' }, 'stop_price'],
+    ['a market order with limit_price', { limit_price: '100' }, 'limit_price'],
+    ['a market order with stop_price', { stop_price: '100' }, 'stop_price'],
+    ['a notional limit order', { qty: undefined, notional: '100', type: 'limit', limit_price: '10' }, 'notional'],
+    ['a notional gtc order', { qty: undefined, notional: '100', time_in_force: 'gtc' }, 'notional'],
+  ])('rejects %s on the %s field', (_case, overrides, field) => {
+    expect(fieldsOf(orderBody(overrides))).toEqual([field]);
+  });
+
+  it.each([
+    ['129 characters long', 'a'.repeat(129)],
+    ['empty', ''],
+    ['containing a space', 'ord 1'],
+    ['containing a slash', 'ord/1'],
+    ['containing a non-ASCII letter', 'ordé'],
+  ])('rejects a client_order_id %s on the client_order_id field', (_case, client_order_id) => {
+    expect(fieldsOf(orderBody({ client_order_id }))).toEqual(['client_order_id']);
+  });
+
+  it('accepts a client_order_id of exactly 128 allowed characters', () => {
+    const id = 'A-z0.9_:'.repeat(16);
+
+    expect(order({ client_order_id: id }).client_order_id).toBe(id);
+  });
+
+  it.each([
+    ['null', null],
+    ['an array', [orderBody()]],
+    ['a string', 'buy 10 AAPL'],
+    ['a number', 42],
+  ])('rejects %s as a body with the field "(body)"', (_case, body) => {
+    expect(fieldsOf(body)).toEqual(['(body)']);
+  });
+
+  it('reports every problem of a body at once', () => {
+    const fields = fieldsOf({ client_order_id: 'ok-1', symbol: '???', side: 'hold', qty: '-1', type: 'market', time_in_force: 'day' });
+
+    expect(fields).toEqual(expect.arrayContaining(['symbol', 'side', 'qty']));
+  });
+});
+
+describe('hashOrderRequest', () => {
+  it('gives equal hashes for bodies that differ only in spelling', () => {
+    const canonical = order({ symbol: 'AAPL', qty: '1.5', type: 'limit', limit_price: '100' });
+    const spelled = parseOrderRequest({
+      limit_price: 100.0,
+      type: 'limit',
+      qty: '01.500',
+      symbol: ' aapl ',
+      side: 'buy',
+      time_in_force: 'day',
+      client_order_id: 'ord-0001',
+    });
+    if (!spelled.ok) throw new Error('fixture must be valid');
+
+    expect(hashOrderRequest(spelled.order)).toBe(hashOrderRequest(canonical));
+  });
+
+  it.each([
+    ['qty', { qty: '11' }],
+    ['side', { side: 'sell' }],
+    ['symbol', { symbol: 'MSFT' }],
+    ['client_order_id', { client_order_id: 'ord-0002' }],
+    ['time_in_force', { time_in_force: 'gtc' }],
+    ['an optional strategy_id', { strategy_id: 'momentum' }],
+  ])('gives a different hash when the %s differs', (_field, overrides) => {
+    expect(hashOrderRequest(order(overrides))).not.toBe(hashOrderRequest(order()));
+  });
+});
+
+describe('expectedNotional', () => {
+  it.each([
+    ['the notional itself', { qty: undefined, notional: '250.5' }, 250.5],
+    ['qty times limit_price', { qty: '10', type: 'limit', limit_price: '12.5' }, 125],
+    ['qty times reference_price', { qty: '4', reference_price: '20' }, 80],
+    ['qty times limit_price, ignoring reference_price', { qty: '2', type: 'limit', limit_price: '10', reference_price: '99' }, 20],
+  ])('is %s', (_case, overrides, expected) => {
+    expect(expectedNotional(order(overrides))).toBe(expected);
+  });
+
+  it('is undefined for a qty market order without a reference price', () => {
+    expect(expectedNotional(order())).toBeUndefined();
+  });
+});
