@@ -23,10 +23,9 @@ export class PowertoolsRouteMetrics implements RouteMetrics {
   constructor(private readonly metrics: Metrics) {}
 
   brokerSubmit(adapter: Adapter, latencyMs: number): void {
-    const single = this.metrics.singleMetric();
-    single.addDimension('adapter', adapter);
-    single.addMetric(METRIC.requests, MetricUnit.Count, 1);
-    single.addMetric(METRIC.submitLatency, MetricUnit.Milliseconds, latencyMs);
+    // A single metric flushes on addMetric and drops its dimensions, so each value gets its own.
+    this.withDimension('adapter', adapter, METRIC.requests);
+    this.withDimension('adapter', adapter, METRIC.submitLatency, MetricUnit.Milliseconds, latencyMs);
   }
 
   fallback(reason: string): void {
@@ -54,9 +53,9 @@ export class PowertoolsRouteMetrics implements RouteMetrics {
     this.metrics.addMetric(METRIC.leanAckMismatch, MetricUnit.Count, 1);
   }
 
-  private withDimension(name: string, value: string, metric: string): void {
+  private withDimension(name: string, value: string, metric: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit] = MetricUnit.Count, amount = 1): void {
     const single = this.metrics.singleMetric();
     single.addDimension(name, value);
-    single.addMetric(metric, MetricUnit.Count, 1);
+    single.addMetric(metric, unit, amount);
   }
 }

@@ -26,7 +26,9 @@ export function verifyLeanAck(order: OrderRequest, ack: BrokerOrder, notionalTol
 function acknowledgedNotional(order: OrderRequest, ack: BrokerOrder): number | undefined {
   if (ack.notional !== undefined) return Number(ack.notional);
   const ackLimit = ack.raw.limit_price;
-  const price = typeof ackLimit === 'string' && ackLimit !== '' ? ackLimit : (order.limit_price ?? order.reference_price);
+  // Runners echo limit_price as a string (Alpaca style) or a JSON number; both are the acknowledged price.
+  const acknowledgedPrice = typeof ackLimit === 'number' || (typeof ackLimit === 'string' && ackLimit !== '') ? ackLimit : undefined;
+  const price = acknowledgedPrice ?? order.limit_price ?? order.reference_price;
   if (ack.qty === undefined || price === undefined) return undefined;
   return Number(ack.qty) * Number(price);
 }

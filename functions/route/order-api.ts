@@ -28,7 +28,7 @@ export function createOrderApi(deps: RouteDependencies): OrderApi {
       const match = ORDER_PATH.exec(path);
       if (match) {
         if (event.httpMethod !== 'GET') return errorResponse(405, 'method_not_allowed', 'use GET /orders/{client_order_id}', undefined, { ...headers, allow: 'GET' });
-        const id = event.pathParameters?.client_order_id ?? decodeURIComponent(match[1] ?? '');
+        const id = event.pathParameters?.client_order_id ?? decodePathSegment(match[1] ?? '');
         return withHeaders(await getOrder(deps, id), headers);
       }
       return errorResponse(404, 'not_found', `no route for ${event.httpMethod} ${path}`, undefined, headers);
@@ -83,6 +83,15 @@ export function routeResultResponse(result: RouteResult): APIGatewayProxyResult 
           return errorResponse(502, 'order_failed', result.row.status_detail ?? 'no broker accepted the order', receipt);
       }
     }
+  }
+}
+
+/** Malformed percent-encoding becomes an id that fails validation, so it answers 400, not 500. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }
 
