@@ -3,7 +3,7 @@ import type { AlpacaFailureReason, AlpacaSubmitOutcome, LookupOutcome, SubmitFai
 import type { OrderRequest } from '../core/order-request';
 import type { AlpacaBroker, BrokerCallContext } from '../core/ports';
 import { errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
-import { createDispatcher, exchange, parseJson, type ExchangeRequest } from './http-exchange';
+import { createDispatcher, endpointUrl, exchange, parseJson, type ExchangeRequest } from './http-exchange';
 
 /** Alpaca API keys; they never reach an environment variable or a log line. */
 export interface AlpacaCredentials {
@@ -42,7 +42,7 @@ export class AlpacaClient implements AlpacaBroker {
     if (typeof headers === 'string') return failed({ reason: 'alpaca_submit_credentials_unavailable', certainty: 'definite', detail: headers });
     const answer = await exchange(this.dispatcher, {
       method: 'POST',
-      url: new URL('/v2/orders', this.options.baseUrl),
+      url: endpointUrl(this.options.baseUrl, '/v2/orders'),
       headers,
       body: alpacaOrderBody(order),
       timeoutMs: this.options.submitTimeoutMs,
@@ -70,7 +70,7 @@ export class AlpacaClient implements AlpacaBroker {
   async findByClientOrderId(clientOrderId: string, context: BrokerCallContext): Promise<LookupOutcome> {
     const headers = await this.authHeaders(context);
     if (typeof headers === 'string') return { kind: 'error', detail: headers };
-    const url = new URL('/v2/orders:by_client_order_id', this.options.baseUrl);
+    const url = endpointUrl(this.options.baseUrl, '/v2/orders:by_client_order_id');
     url.searchParams.set('client_order_id', clientOrderId);
     const answer = await exchange(this.dispatcher, { method: 'GET', url, headers, timeoutMs: this.options.lookupTimeoutMs });
     return lookupOutcome(answer, clientOrderId);

@@ -22,6 +22,16 @@ export interface ExchangeRequest {
   readonly timeoutMs: number;
 }
 
+/**
+ * Joins an API path onto a base URL keeping the base's own path, so a runner published under a
+ * prefix (`https://host/prod`) is called at `https://host/prod/v1/...`; `new URL('/v1', base)` drops it.
+ */
+export function endpointUrl(baseUrl: string, path: string): URL {
+  const base = new URL(baseUrl);
+  base.pathname = `${base.pathname.replace(/\/+$/, '')}${path}`;
+  return base;
+}
+
 /** A keep-alive connection pool whose connect attempts give up after `connectTimeoutMs`. */
 export function createDispatcher(connectTimeoutMs: number): Dispatcher {
   // Lambda freezes between invocations; a short keep-alive avoids reusing sockets the peer dropped.

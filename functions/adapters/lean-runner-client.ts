@@ -3,7 +3,7 @@ import type { LeanFailureReason, LeanSubmitOutcome, LookupOutcome, SubmitFailure
 import type { OrderRequest } from '../core/order-request';
 import type { BrokerCallContext, LeanRunner } from '../core/ports';
 import { errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
-import { createDispatcher, exchange, parseJson } from './http-exchange';
+import { createDispatcher, endpointUrl, exchange, parseJson } from './http-exchange';
 
 /** Where the runner is and how long to wait for it. */
 export interface LeanRunnerClientOptions {
@@ -33,7 +33,7 @@ export class LeanRunnerClient implements LeanRunner {
   async submit(order: OrderRequest, context: BrokerCallContext): Promise<LeanSubmitOutcome> {
     const answer = await exchange(this.dispatcher, {
       method: 'POST',
-      url: new URL('/v1/orders/submit', this.options.baseUrl),
+      url: endpointUrl(this.options.baseUrl, '/v1/orders/submit'),
       headers: { 'idempotency-key': order.client_order_id, 'x-correlation-id': context.correlationId },
       body: leanSubmitBody(order),
       timeoutMs: this.options.submitTimeoutMs,
@@ -63,7 +63,7 @@ export class LeanRunnerClient implements LeanRunner {
   async findByClientOrderId(clientOrderId: string, context: BrokerCallContext): Promise<LookupOutcome> {
     const answer = await exchange(this.dispatcher, {
       method: 'GET',
-      url: new URL(`/v1/orders/client/${encodeURIComponent(clientOrderId)}`, this.options.baseUrl),
+      url: endpointUrl(this.options.baseUrl, `/v1/orders/client/${encodeURIComponent(clientOrderId)}`),
       headers: { 'x-correlation-id': context.correlationId },
       timeoutMs: this.options.lookupTimeoutMs,
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alpacaOrderBody } from '../../functions/adapters/alpaca-client';
-import { classifyTransportError, type TransportFailure } from '../../functions/adapters/http-exchange';
+import { classifyTransportError, endpointUrl, type TransportFailure } from '../../functions/adapters/http-exchange';
 import { httpFailure, leanSubmitBody } from '../../functions/adapters/lean-runner-client';
 import { order } from '../support/fakes';
 
@@ -165,5 +165,19 @@ describe('alpacaOrderBody', () => {
 
     expect(body).not.toHaveProperty('strategy_id');
     expect(body).not.toHaveProperty('reference_price');
+  });
+});
+
+describe('endpointUrl', () => {
+  it('keeps the path prefix of a base URL published under a stage', () => {
+    expect(endpointUrl('https://runner.example/prod', '/v1/orders/submit').href).toBe('https://runner.example/prod/v1/orders/submit');
+  });
+
+  it('does not double the slash when the base URL ends with one', () => {
+    expect(endpointUrl('https://runner.example/prod/', '/v1/orders/submit').href).toBe('https://runner.example/prod/v1/orders/submit');
+  });
+
+  it('joins onto a bare host', () => {
+    expect(endpointUrl('http://127.0.0.1:8090', '/v2/orders').href).toBe('http://127.0.0.1:8090/v2/orders');
   });
 });
