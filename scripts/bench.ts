@@ -20,9 +20,6 @@ import { ensureProvenanceTable, startLocalDynamoDb } from '../lib/local/dynamodb
 import { startLeanRunnerSimulator } from '../lib/local/lean-runner-simulator';
 import { proxyEvent } from '../test/support/router-harness';
 
-process.env.POWERTOOLS_DEV = 'true';
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 300);
 const WARMUP = 30;
