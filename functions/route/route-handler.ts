@@ -30,7 +30,8 @@ export function createRouteHandler(
     try {
       return await orderApi(event);
     } finally {
-      metrics.publishStoredMetrics();
+      // Most metrics go out as single metrics; publishing an empty set only logs a warning.
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
 }
