@@ -10,6 +10,7 @@ import { buildRouteDependencies } from '../../functions/route/route-dependencies
 import { startAlpacaSimulator, type AlpacaSimulator } from '../../lib/local/alpaca-simulator';
 import { ensureProvenanceTable, localDynamoDbClient, startLocalDynamoDb, type LocalDynamoDb } from '../../lib/local/dynamodb-local';
 import { startLeanRunnerSimulator, type LeanRunnerSimulator } from '../../lib/local/lean-runner-simulator';
+import { orderBody } from './fakes';
 
 /** Credentials the Alpaca simulator expects; never real ones. */
 export const SIM_CREDENTIALS = { keyId: 'sim-key-id', secretKey: 'sim-secret-key' };
@@ -145,13 +146,5 @@ let sequence = 0;
 /** A valid market order with a fresh `client_order_id`. */
 export function marketOrder(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   sequence += 1;
-  return {
-    client_order_id: `it-${Date.now().toString(36)}-${sequence}`,
-    symbol: 'AAPL',
-    side: 'buy',
-    qty: '10',
-    type: 'market',
-    time_in_force: 'day',
-    ...overrides,
-  };
+  return orderBody({ client_order_id: `it-${Date.now().toString(36)}-${sequence}`, ...overrides });
 }
