@@ -13,6 +13,17 @@ export const METRIC = {
   provenanceWriteFailures: 'provenance_write_failures_total',
   policyMisconfigured: 'policy_misconfigured_total',
   leanAckMismatch: 'lean_ack_mismatch_total',
+  /** Emitted by whoever trips the kill switch (route or health-check), dimension `reason`. */
+  killSwitchTrips: 'kill_switch_trips_total',
+  /** Health-check gauges, one value per run: 1 when the switch is on (or unreadable), else 0. */
+  killSwitchState: 'kill_switch_state',
+  /** 1 when the last probe of the runner's /healthz succeeded, else 0. */
+  runnerHealth: 'runner_health',
+  /** Percentage of LEAN submits in the window that failed (0-100); absent under the minimum volume. */
+  leanErrorRate: 'lean_error_rate',
+  symbolsInManualReview: 'symbols_in_manual_review',
+  /** Rows left pending/unknown that the health-check resolved, dimension `status`. */
+  reconciledOrders: 'reconciled_orders_total',
 } as const;
 
 /**
