@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { OrderStatus } from '../core/execution';
 import {
   ProvenanceConflictError,
   ProvenanceUnavailableError,
@@ -46,9 +47,26 @@ export class DynamoDbProvenanceStore implements ProvenanceStore {
   }
 
   async finalize(clientOrderId: string, outcome: RowOutcome, updatedAt: string): Promise<ProvenanceRow> {
+    return this.update(clientOrderId, outcome, updatedAt, ['pending']);
+  }
+
+  /**
+   * Reconciliation's write: applies the outcome only while the row is still `pending` or `unknown`,
+   * so a route function finishing at the same moment wins and nothing final is ever rewritten.
+   */
+  async resolve(clientOrderId: string, outcome: RowOutcome, updatedAt: string): Promise<ProvenanceRow> {
+    return this.update(clientOrderId, outcome, updatedAt, ['pending', 'unknown']);
+  }
+
+  private async update(
+    clientOrderId: string,
+    outcome: RowOutcome,
+    updatedAt: string,
+    fromStatuses: readonly OrderStatus[],
+  ): Promise<ProvenanceRow> {
     const fields: Record<string, unknown> = { ...outcome, updated_at: updatedAt };
     const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = { ':pending': 'pending' };
+    const values: Record<string, unknown> = Object.fromEntries(fromStatuses.map((status, index) => [`:from${index}`, status]));
     const assignments: string[] = [];
     Object.entries(fields)
       .filter(([, value]) => value !== undefined)
@@ -63,7 +81,7 @@ export class DynamoDbProvenanceStore implements ProvenanceStore {
           TableName: this.tableName,
           Key: { [PROVENANCE_TABLE.partitionKey]: clientOrderId },
           UpdateExpression: `SET ${assignments.join(', ')}`,
-          ConditionExpression: '#status = :pending',
+          ConditionExpression: `#status IN (${fromStatuses.map((_, index) => `:from${index}`).join(', ')})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -76,7 +94,7 @@ export class DynamoDbProvenanceStore implements ProvenanceStore {
     const current = await this.get(clientOrderId);
     // A retried update that had already landed: the stored row is ours.
     if (current !== undefined && current.updated_at === updatedAt && current.status === outcome.status) return current;
-    throw new ProvenanceConflictError(`row ${clientOrderId} is ${current?.status ?? 'missing'}, not pending`);
+    throw new ProvenanceConflictError(`row ${clientOrderId} is ${current?.status ?? 'missing'}, not ${fromStatuses.join(' or ')}`);
   }
 
   async get(clientOrderId: string): Promise<ProvenanceRow | undefined> {

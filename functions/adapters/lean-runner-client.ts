@@ -69,6 +69,18 @@ export class LeanRunnerClient implements LeanRunner {
     });
     return lookupOutcome(answer, clientOrderId);
   }
+
+  /** `GET /healthz`: healthy only on a 2xx whose JSON says `"status": "ok"`. */
+  async probe(timeoutMs = this.options.lookupTimeoutMs): Promise<{ ok: boolean; latencyMs: number; detail?: string }> {
+    const started = performance.now();
+    const answer = await exchange(this.dispatcher, { method: 'GET', url: endpointUrl(this.options.baseUrl, '/healthz'), headers: {}, timeoutMs });
+    const latencyMs = Math.round(performance.now() - started);
+    if (answer.kind === 'transport_error') return { ok: false, latencyMs, detail: `${answer.failure.kind}: ${answer.failure.detail}` };
+    const json = parseJson(answer.body);
+    const status = json.ok && typeof json.value === 'object' && json.value !== null && 'status' in json.value ? json.value.status : undefined;
+    if (answer.status >= 200 && answer.status < 300 && status === 'ok') return { ok: true, latencyMs };
+    return { ok: false, latencyMs, detail: `HTTP ${answer.status}, status ${JSON.stringify(status ?? null)}` };
+  }
 }
 
 /** The runner's submit body (contract v2): numbers for quantities, the id in `extra_params`. */

@@ -34,18 +34,17 @@ export class PowertoolsRouteMetrics implements RouteMetrics {
   constructor(private readonly metrics: Metrics) {}
 
   brokerSubmit(adapter: Adapter, latencyMs: number): void {
-    // A single metric flushes on addMetric and drops its dimensions, so each value gets its own.
-    this.withDimension('adapter', adapter, METRIC.requests);
-    this.withDimension('adapter', adapter, METRIC.submitLatency, MetricUnit.Milliseconds, latencyMs);
+    addSingleMetric(this.metrics, 'adapter', adapter, METRIC.requests);
+    addSingleMetric(this.metrics, 'adapter', adapter, METRIC.submitLatency, MetricUnit.Milliseconds, latencyMs);
   }
 
   fallback(reason: string): void {
     this.metrics.addMetric(METRIC.fallback, MetricUnit.Count, 1);
-    this.withDimension('reason', reason, METRIC.fallbackReason);
+    addSingleMetric(this.metrics, 'reason', reason, METRIC.fallbackReason);
   }
 
   gated(reason: string): void {
-    this.withDimension('reason', reason, METRIC.gated);
+    addSingleMetric(this.metrics, 'reason', reason, METRIC.gated);
   }
 
   outcomeUnknown(): void {
@@ -64,9 +63,19 @@ export class PowertoolsRouteMetrics implements RouteMetrics {
     this.metrics.addMetric(METRIC.leanAckMismatch, MetricUnit.Count, 1);
   }
 
-  private withDimension(name: string, value: string, metric: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit] = MetricUnit.Count, amount = 1): void {
-    const single = this.metrics.singleMetric();
-    single.addDimension(name, value);
-    single.addMetric(metric, unit, amount);
+  killSwitchTrip(reason: string): void {
+    addSingleMetric(this.metrics, 'reason', reason, METRIC.killSwitchTrips);
   }
+}
+
+type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
+
+/**
+ * Emits one metric with its own dimension. A single metric flushes on addMetric and drops its
+ * dimensions, so every value gets a fresh one; bounded dimensions only (a reason, an adapter).
+ */
+export function addSingleMetric(metrics: Metrics, dimension: string, value: string, metric: string, unit: Unit = MetricUnit.Count, amount = 1): void {
+  const single = metrics.singleMetric();
+  single.addDimension(dimension, value);
+  single.addMetric(metric, unit, amount);
 }

@@ -30,7 +30,47 @@ export interface RouterConfig {
   readonly timeouts: Timeouts;
   /** Relative tolerance between the expected notional and LEAN's acknowledgement (0.01 = 1%). */
   readonly notionalTolerance: number;
+  /** The routing values as the environment declares them, before safety rules; the `policy` parameter overrides these. */
+  readonly declaredRouting: RoutingPolicy;
+  /** Problems with non-routing settings (timeouts, thresholds, URL): these keep LEAN off whatever the runtime policy says. */
+  readonly settingsProblems: readonly string[];
+  readonly governance: Governance;
 }
+
+/** Thresholds of the gates and trips; every one has a safe default. */
+export interface Governance {
+  /** How long one read of the SSM control values is trusted (`TRADING_CONTROL_CACHE_TTL_MS`). */
+  readonly controlCacheTtlMs: number;
+  /** LEAN is gated when the last healthy probe is older than this (`TRADING_RUNNER_HEALTH_STALE_MS`). */
+  readonly runnerHealthStaleMs: number;
+  /** Consecutive LEAN failures that open this container's breaker (`TRADING_BREAKER_FAILURE_THRESHOLD`). */
+  readonly breakerFailureThreshold: number;
+  /** How long an open breaker skips LEAN before one trial (`TRADING_BREAKER_COOLDOWN_MS`). */
+  readonly breakerCooldownMs: number;
+  /** Fallbacks of one symbol within the window that put it in manual review (`TRADING_MANUAL_REVIEW_FALLBACKS`). */
+  readonly manualReviewFallbacks: number;
+  /** `TRADING_MANUAL_REVIEW_WINDOW_MS`. */
+  readonly manualReviewWindowMs: number;
+}
+
+/** The governance defaults DESIGN.md and the issues give. */
+export const DEFAULT_GOVERNANCE: Governance = {
+  controlCacheTtlMs: 5_000,
+  runnerHealthStaleMs: 180_000,
+  breakerFailureThreshold: 3,
+  breakerCooldownMs: 30_000,
+  manualReviewFallbacks: 3,
+  manualReviewWindowMs: 900_000,
+};
+
+const GOVERNANCE_VARIABLES: Record<keyof Governance, { name: string; min: number; max: number }> = {
+  controlCacheTtlMs: { name: 'TRADING_CONTROL_CACHE_TTL_MS', min: 100, max: 60_000 },
+  runnerHealthStaleMs: { name: 'TRADING_RUNNER_HEALTH_STALE_MS', min: 1_000, max: 3_600_000 },
+  breakerFailureThreshold: { name: 'TRADING_BREAKER_FAILURE_THRESHOLD', min: 1, max: 100 },
+  breakerCooldownMs: { name: 'TRADING_BREAKER_COOLDOWN_MS', min: 100, max: 3_600_000 },
+  manualReviewFallbacks: { name: 'TRADING_MANUAL_REVIEW_FALLBACKS', min: 1, max: 1_000 },
+  manualReviewWindowMs: { name: 'TRADING_MANUAL_REVIEW_WINDOW_MS', min: 1_000, max: 86_400_000 },
+};
 
 /** The safe policy: every order straight to Alpaca. */
 export const NON_LEAN_POLICY: RoutingPolicy = {
@@ -49,18 +89,19 @@ const DEFAULT_TIMEOUTS: Timeouts = {
   alpacaLookupMs: 1_500,
 };
 
-const TIMEOUT_VARIABLES: Record<keyof Timeouts, string> = {
-  leanConnectMs: 'TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS',
-  leanSubmitMs: 'TRADING_LEAN_RUNNER_TIMEOUT_MS',
-  leanLookupMs: 'TRADING_LEAN_RUNNER_LOOKUP_TIMEOUT_MS',
-  alpacaConnectMs: 'TRADING_ALPACA_CONNECT_TIMEOUT_MS',
-  alpacaSubmitMs: 'TRADING_ALPACA_TIMEOUT_MS',
-  alpacaLookupMs: 'TRADING_ALPACA_LOOKUP_TIMEOUT_MS',
-};
-
 // The sum of the worst-case path (LEAN submit, two lookups, Alpaca submit, one lookup) must stay
 // well inside API Gateway's 29 s, so no single timeout may exceed this.
 const MAX_TIMEOUT_MS = 8_000;
+
+const timeoutVariable = (name: string) => ({ name, min: 50, max: MAX_TIMEOUT_MS });
+const TIMEOUT_VARIABLES: Record<keyof Timeouts, { name: string; min: number; max: number }> = {
+  leanConnectMs: timeoutVariable('TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS'),
+  leanSubmitMs: timeoutVariable('TRADING_LEAN_RUNNER_TIMEOUT_MS'),
+  leanLookupMs: timeoutVariable('TRADING_LEAN_RUNNER_LOOKUP_TIMEOUT_MS'),
+  alpacaConnectMs: timeoutVariable('TRADING_ALPACA_CONNECT_TIMEOUT_MS'),
+  alpacaSubmitMs: timeoutVariable('TRADING_ALPACA_TIMEOUT_MS'),
+  alpacaLookupMs: timeoutVariable('TRADING_ALPACA_LOOKUP_TIMEOUT_MS'),
+};
 
 /** Normalizes a symbol list: upper case, blanks and empties dropped. */
 export function parseSymbols(raw: string | readonly string[] | undefined): Set<string> {
@@ -72,10 +113,10 @@ const adapterSchema = z.enum(['lean', 'alpaca']);
 const policySchema = z.enum(['all', 'allowlist']);
 const fallbackSchema = z.enum(['alpaca', 'none']);
 const runnerUrlSchema = z.url({ protocol: /^https?$/, hostname: z.regexes.hostname });
-const timeoutSchema = z.coerce.number().int().min(50).max(MAX_TIMEOUT_MS);
 const toleranceSchema = z.coerce.number().min(0).max(0.5);
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** An environment: `process.env` or a test's plain object. */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 function readValue<T>(
   env: Env,
@@ -104,26 +145,41 @@ export function loadRouterConfig(env: Env): RouterConfig {
   const symbols = parseSymbols(env.TRADING_EXECUTION_ADAPTER_SYMBOLS);
   const leanRunnerUrl = readValue<string | undefined>(env, 'TRADING_LEAN_RUNNER_URL', runnerUrlSchema, undefined, problems);
 
-  const timeouts = Object.fromEntries(
-    (Object.keys(DEFAULT_TIMEOUTS) as (keyof Timeouts)[]).map((key) => [
-      key,
-      readValue(env, TIMEOUT_VARIABLES[key], timeoutSchema, DEFAULT_TIMEOUTS[key], problems),
-    ]),
-  ) as unknown as Timeouts;
+  const timeouts = readIntegers(env, { ...DEFAULT_TIMEOUTS }, TIMEOUT_VARIABLES, problems);
   if (timeouts.leanConnectMs >= timeouts.leanSubmitMs) {
     problems.push('TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS must be below TRADING_LEAN_RUNNER_TIMEOUT_MS');
   }
   const notionalTolerance = readValue(env, 'TRADING_NOTIONAL_TOLERANCE', toleranceSchema, 0.01, problems);
+  const governance = readIntegers(env, DEFAULT_GOVERNANCE, GOVERNANCE_VARIABLES, problems);
 
-  const routing: RoutingPolicy = { adapter, policy, symbols, fallback };
-  problems.push(...routingProblems(routing, leanRunnerUrl));
+  const settingsProblems = [...problems];
+  const declaredRouting: RoutingPolicy = { adapter, policy, symbols, fallback };
+  problems.push(...routingProblems(declaredRouting, leanRunnerUrl));
   return {
-    routing: problems.length === 0 ? routing : NON_LEAN_POLICY,
+    routing: problems.length === 0 ? declaredRouting : NON_LEAN_POLICY,
     misconfiguration: problems,
     ...(leanRunnerUrl === undefined ? {} : { leanRunnerUrl }),
     timeouts,
     notionalTolerance,
+    declaredRouting,
+    settingsProblems,
+    governance,
   };
+}
+
+/** Reads a group of bounded integer settings; an invalid one keeps its default and is reported. */
+export function readIntegers<T extends { readonly [K in keyof T]: number }>(
+  env: Env,
+  defaults: T,
+  variables: Record<keyof T, { name: string; min: number; max: number }>,
+  problems: string[],
+): T {
+  const result = { ...defaults };
+  for (const key of Object.keys(defaults) as (keyof T)[]) {
+    const { name, min, max } = variables[key];
+    (result as Record<keyof T, number>)[key] = readValue(env, name, z.coerce.number().int().min(min).max(max), defaults[key], problems);
+  }
+  return result;
 }
 
 /** Problems that make a well-typed policy unsafe to route to LEAN. */
@@ -135,4 +191,40 @@ export function routingProblems(routing: RoutingPolicy, leanRunnerUrl: string | 
     problems.push('TRADING_EXECUTION_ADAPTER_SYMBOLS is empty while the policy is allowlist');
   }
   return problems;
+}
+
+/** The health-check's own thresholds, on top of the shared governance values. */
+export interface HealthCheckConfig {
+  readonly probeTimeoutMs: number;
+  readonly errorRateWindowMs: number;
+  readonly errorRateMinVolume: number;
+  readonly errorRateThreshold: number;
+  readonly reconcileAfterMs: number;
+  readonly reconcileMaxPerRun: number;
+  /** Invalid values, each replaced by its default; logged, never thrown: the safety check must run. */
+  readonly problems: readonly string[];
+}
+
+const HEALTH_CHECK_DEFAULTS = {
+  probeTimeoutMs: 2_000,
+  errorRateWindowMs: 300_000,
+  errorRateMinVolume: 10,
+  reconcileAfterMs: 60_000,
+  reconcileMaxPerRun: 20,
+};
+
+const HEALTH_CHECK_VARIABLES: Record<keyof typeof HEALTH_CHECK_DEFAULTS, { name: string; min: number; max: number }> = {
+  probeTimeoutMs: { name: 'TRADING_HEALTH_PROBE_TIMEOUT_MS', min: 50, max: 10_000 },
+  errorRateWindowMs: { name: 'TRADING_LEAN_ERROR_RATE_WINDOW_MS', min: 10_000, max: 3_600_000 },
+  errorRateMinVolume: { name: 'TRADING_LEAN_ERROR_RATE_MIN_VOLUME', min: 1, max: 100_000 },
+  reconcileAfterMs: { name: 'TRADING_RECONCILE_AFTER_MS', min: 10_000, max: 86_400_000 },
+  reconcileMaxPerRun: { name: 'TRADING_RECONCILE_MAX_PER_RUN', min: 0, max: 500 },
+};
+
+/** Reads the health-check's `TRADING_*` thresholds (window, minimum volume, error-rate threshold, reconciliation). */
+export function loadHealthCheckConfig(env: Env): HealthCheckConfig {
+  const problems: string[] = [];
+  const integers = readIntegers(env, HEALTH_CHECK_DEFAULTS, HEALTH_CHECK_VARIABLES, problems);
+  const errorRateThreshold = readValue(env, 'TRADING_LEAN_ERROR_RATE_THRESHOLD', z.coerce.number().gt(0).max(1), 0.25, problems);
+  return { ...integers, errorRateThreshold, problems };
 }

@@ -26,7 +26,15 @@ export function controlParameterName(prefix: string, key: (typeof CONTROL_PARAME
   return `${prefix.replace(/\/+$/, '')}/${key}`;
 }
 
-/** The parameter that holds one symbol's manual review; deleting it clears the review. */
+/**
+ * The parameter that holds one symbol's manual review. A `/` in a symbol (BTC/USD) would open a
+ * sub-folder, so it is written `_`, which symbols never contain.
+ */
 export function manualReviewParameterName(prefix: string, symbol: string): string {
-  return `${controlParameterName(prefix, CONTROL_PARAMETER.manualReview)}/${symbol}`;
+  return `${controlParameterName(prefix, CONTROL_PARAMETER.manualReview)}/${symbol.replaceAll('/', '_')}`;
+}
+
+/** The symbol a `manual-review/<name>` parameter is about. */
+export function symbolOfReviewParameter(parameterName: string): string {
+  return (parameterName.split('/').pop() ?? '').replaceAll('_', '/');
 }

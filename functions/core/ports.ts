@@ -4,6 +4,7 @@ import type {
   LeanSubmitOutcome,
   LookupOutcome,
 } from './execution';
+import type { ControlSnapshot, KillSwitchTrip } from './control';
 import type { OrderRequest } from './order-request';
 
 /** Per-call context passed to brokers. */
@@ -39,6 +40,26 @@ export interface RouteMetrics {
   policyMisconfigured(): void;
   /** `lean_ack_mismatch_total`: LEAN placed something other than what was asked. */
   leanAckMismatch(): void;
+  /** `kill_switch_trips_total{reason}`: this process turned the kill switch on. */
+  killSwitchTrip(reason: string): void;
+}
+
+/** The runtime control values in SSM, and the trips the router and health-check write there. */
+export interface ControlPlane {
+  /** The control values, cached for the TTL; never throws (with nothing ever read, the kill switch counts as on). */
+  read(): Promise<ControlSnapshot>;
+  /** The control values straight from SSM, bypassing the cache; throws when SSM does not answer. */
+  readFresh(): Promise<ControlSnapshot>;
+  /** Turns the kill switch on with a reason; throws when SSM refuses the write. */
+  tripKillSwitch(trip: KillSwitchTrip): Promise<void>;
+  /** Puts one symbol in manual review; throws when SSM refuses the write. */
+  putSymbolInReview(symbol: string, reason: string, setBy: string): Promise<void>;
+}
+
+/** Reads over the provenance rows' indexes, for the gates and the health-check. */
+export interface FallbackHistory {
+  /** How many orders of `symbol` created at or after `since` (ISO-8601) took route `alpaca_fallback`. */
+  countFallbacks(symbol: string, since: string): Promise<number>;
 }
 
 /** Structured logging, satisfied by Powertools' Logger. */

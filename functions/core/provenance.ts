@@ -1,14 +1,22 @@
 import type { Adapter, ExecutionAttempt, ExecutionRoute, OrderStatus } from './execution';
 import type { OrderRequest } from './order-request';
 
-/** What the policy and its gates looked like when the order was decided. */
+/** What the policy, the control values and the gates looked like when the order was decided. */
 export interface PolicySnapshot {
   readonly adapter: 'lean' | 'alpaca';
   readonly policy: 'all' | 'allowlist';
   readonly fallback: 'alpaca' | 'none';
   readonly symbols_count: number;
-  /** `off` until the control plane provides a kill switch; recorded so every row says what it saw. */
+  /** `environment`, or `parameter` when the SSM `policy` value overrode it. */
+  readonly policy_source: 'environment' | 'parameter';
+  /** The kill switch as the router saw it; unreadable or unavailable counts as `on`. */
   readonly kill_switch: 'on' | 'off';
+  readonly kill_switch_reason?: string;
+  /** Where the control values came from: `fresh`, `cached`, `last_known_good` or `unavailable`. */
+  readonly control_source: string;
+  /** This container's LEAN breaker: `closed`, `open` or `half_open`. */
+  readonly breaker: string;
+  /** Every gate that held for this order, in precedence order; the first one decided. */
   readonly gates: readonly string[];
   readonly misconfiguration: readonly string[];
 }

@@ -1,5 +1,7 @@
 import { verifyLeanAck } from './ack-verification';
-import type { RouterConfig } from './config';
+import type { CircuitBreaker } from './breaker';
+import type { RouterConfig, RoutingPolicy } from './config';
+import { effectiveRouting, type ControlSnapshot, type EffectiveRouting } from './control';
 import {
   FINAL_STATUSES,
   type Adapter,
@@ -10,9 +12,19 @@ import {
   type LeanSubmitOutcome,
   type LookupOutcome,
 } from './execution';
+import { controlGates, type GateReason } from './gates';
 import { hashOrderRequest, type OrderRequest } from './order-request';
 import { resolveExpectedAdapter, type PolicyDecision } from './policy';
-import type { AlpacaBroker, BrokerCallContext, Clock, LeanRunner, RouteLogger, RouteMetrics } from './ports';
+import type {
+  AlpacaBroker,
+  BrokerCallContext,
+  Clock,
+  ControlPlane,
+  FallbackHistory,
+  LeanRunner,
+  RouteLogger,
+  RouteMetrics,
+} from './ports';
 import {
   ProvenanceConflictError,
   ProvenanceUnavailableError,
@@ -21,6 +33,7 @@ import {
   type ProvenanceStore,
   type RowOutcome,
 } from './provenance';
+import { dropUndefined } from './objects';
 
 /** What `routeOrder` needs from the outside world. */
 export interface RouteDependencies {
@@ -29,9 +42,25 @@ export interface RouteDependencies {
   /** Absent when no runner URL is configured; the policy then never expects LEAN. */
   readonly lean?: LeanRunner;
   readonly alpaca: AlpacaBroker;
+  readonly control: ControlPlane;
+  /** This container's LEAN breaker; lives as long as the container. */
+  readonly breaker: CircuitBreaker;
+  readonly fallbackHistory: FallbackHistory;
   readonly metrics: RouteMetrics;
   readonly logger: RouteLogger;
   readonly clock: Clock;
+}
+
+/** Everything decided about an order before any broker is called. */
+interface RoutingDecision {
+  readonly policy: PolicyDecision;
+  readonly routing: EffectiveRouting;
+  readonly control: ControlSnapshot;
+  /** The gate that turns an expected `lean` into `alpaca_gated`, if any. */
+  readonly gate?: GateReason;
+  readonly snapshot: PolicySnapshot;
+  /** True when this order holds the breaker's single half-open trial. */
+  readonly holdsBreakerTrial: boolean;
 }
 
 /** The result of one `POST /orders`, before it becomes HTTP. */
@@ -59,26 +88,34 @@ export async function routeOrder(
   order: OrderRequest,
   correlationId: string,
 ): Promise<RouteResult> {
-  const { config, store, metrics, logger, clock } = deps;
-  const decision = resolveExpectedAdapter(config.routing, config.misconfiguration, order);
+  const { store, metrics, logger, clock } = deps;
+  const decision = await decide(deps, order);
   const createdAt = clock.now().toISOString();
-  const pending = pendingRow(order, decision, policySnapshot(config), correlationId, createdAt);
+  const pending = pendingRow(order, decision.policy, decision.snapshot, correlationId, createdAt);
 
   let claim;
   try {
     claim = await store.claim(pending);
   } catch (error) {
+    if (decision.holdsBreakerTrial) deps.breaker.release();
     metrics.provenanceWriteFailure();
     logger.error('provenance_claim_failed', { client_order_id: order.client_order_id, error: describe(error) });
     return { kind: 'provenance_unavailable', detail: describe(error) };
   }
-  if (claim.kind === 'exists') return existingRowResult(claim.row, pending.request_hash);
+  if (claim.kind === 'exists') {
+    if (decision.holdsBreakerTrial) deps.breaker.release();
+    return existingRowResult(claim.row, pending.request_hash);
+  }
 
-  if (decision.reason === 'policy_misconfigured') metrics.policyMisconfigured();
+  if (decision.policy.reason === 'policy_misconfigured') {
+    metrics.policyMisconfigured();
+    logger.warn('policy_misconfigured', { client_order_id: order.client_order_id, problems: decision.routing.misconfiguration });
+  }
   const started = clock.monotonicMs();
   const run = new OrderExecution(deps, order, decision, { correlationId });
   const outcome = await run.execute();
   const { row, persisted } = await finalize(deps, pending, outcome);
+  await applyTrips(deps, row, decision.control);
 
   logger.info('route_attribution', {
     client_order_id: row.client_order_id,
@@ -89,6 +126,7 @@ export async function routeOrder(
     actual: row.execution_route,
     adapter: row.execution_adapter,
     reason: row.execution_route_reason,
+    gates: row.policy_snapshot.gates,
     fallback_reason: row.execution_fallback_reason ?? null,
     note: row.execution_note ?? null,
     review_required: row.review_required,
@@ -105,16 +143,100 @@ function existingRowResult(row: ProvenanceRow, requestHash: string): RouteResult
   return { kind: 'in_flight', row };
 }
 
-function policySnapshot(config: RouterConfig): PolicySnapshot {
+/**
+ * Reads the control values (cached), applies the runtime policy, and evaluates the gates in
+ * DESIGN.md's precedence. The breaker is asked last, and only when nothing above it holds.
+ */
+async function decide(deps: RouteDependencies, order: OrderRequest): Promise<RoutingDecision> {
+  const control = await deps.control.read();
+  const routing = effectiveRouting(deps.config, control.policy);
+  const misconfiguration = deps.lean === undefined && routing.routing.adapter === 'lean' ? [...routing.misconfiguration, 'no LEAN runner client'] : routing.misconfiguration;
+  const policy = resolveExpectedAdapter(routing.routing, misconfiguration, order);
+  let gates: GateReason[] = [];
+  let holdsBreakerTrial = false;
+  if (policy.expected === 'lean') {
+    gates = controlGates(control, order.symbol, deps.clock.now(), deps.config.governance.runnerHealthStaleMs);
+    if (gates.length === 0) {
+      const before = deps.breaker.state;
+      if (!deps.breaker.tryAcquire()) gates = ['breaker_open'];
+      holdsBreakerTrial = before === 'half_open' && gates.length === 0;
+    }
+  }
+  const gate = gates[0];
   return {
-    adapter: config.routing.adapter,
-    policy: config.routing.policy,
-    fallback: config.routing.fallback,
-    symbols_count: config.routing.symbols.size,
-    kill_switch: 'off',
-    gates: [],
-    misconfiguration: config.misconfiguration,
+    policy,
+    routing,
+    control,
+    ...(gate === undefined ? {} : { gate }),
+    holdsBreakerTrial,
+    snapshot: policySnapshot(routing.routing, routing, control, deps.breaker.state, gates),
   };
+}
+
+function policySnapshot(
+  routing: RoutingPolicy,
+  effective: EffectiveRouting,
+  control: ControlSnapshot,
+  breaker: string,
+  gates: readonly string[],
+): PolicySnapshot {
+  return dropUndefined({
+    adapter: routing.adapter,
+    policy: routing.policy,
+    fallback: routing.fallback,
+    symbols_count: routing.symbols.size,
+    policy_source: effective.source,
+    kill_switch: control.killSwitch.state,
+    kill_switch_reason: control.killSwitch.reason,
+    control_source: control.source,
+    breaker,
+    gates,
+    misconfiguration: effective.misconfiguration,
+  });
+}
+
+/**
+ * After the row is final: a LEAN acknowledgement that placed a different order trips the global
+ * kill switch; a fallback may put its symbol in manual review. Failures here are logged and
+ * counted, never thrown: the order itself is already routed and recorded.
+ */
+async function applyTrips(deps: RouteDependencies, row: ProvenanceRow, control: ControlSnapshot): Promise<void> {
+  if (row.review_required && row.execution_adapter === 'lean' && control.killSwitch.state !== 'on') {
+    await tripKillSwitch(deps, row);
+  }
+  if (row.execution_fallback_count > 0) await reviewSymbolIfRepeated(deps, row, control);
+}
+
+async function tripKillSwitch(deps: RouteDependencies, row: ProvenanceRow): Promise<void> {
+  const detail = `${row.client_order_id}: ${row.status_detail ?? 'LEAN acknowledgement differs from the order'}`;
+  try {
+    await deps.control.tripKillSwitch({ reason: 'notional_mismatch', set_by: 'route', detail });
+    deps.metrics.killSwitchTrip('notional_mismatch');
+    deps.logger.error('kill_switch_tripped', { reason: 'notional_mismatch', client_order_id: row.client_order_id, detail });
+  } catch (error) {
+    deps.logger.error('kill_switch_trip_failed', { reason: 'notional_mismatch', client_order_id: row.client_order_id, error: describe(error) });
+  }
+}
+
+/**
+ * Counts the symbol's fallbacks in the window from the rows themselves (durable, so parallel
+ * fallbacks all count), from the later of the window start and the last time an operator cleared it.
+ */
+async function reviewSymbolIfRepeated(deps: RouteDependencies, row: ProvenanceRow, control: ControlSnapshot): Promise<void> {
+  const review = control.reviews.get(row.symbol);
+  if (review?.state === 'review') return;
+  const { manualReviewFallbacks, manualReviewWindowMs } = deps.config.governance;
+  const windowStart = new Date(deps.clock.now().getTime() - manualReviewWindowMs).toISOString();
+  const since = review !== undefined && review.changed_at > windowStart ? review.changed_at : windowStart;
+  try {
+    const fallbacks = await deps.fallbackHistory.countFallbacks(row.symbol, since);
+    if (fallbacks < manualReviewFallbacks) return;
+    const reason = `repeated_fallback: ${fallbacks} fallbacks since ${since}`;
+    await deps.control.putSymbolInReview(row.symbol, reason, 'route');
+    deps.logger.warn('symbol_manual_review_tripped', { symbol: row.symbol, fallbacks, since, client_order_id: row.client_order_id });
+  } catch (error) {
+    deps.logger.error('symbol_manual_review_failed', { symbol: row.symbol, client_order_id: row.client_order_id, error: describe(error) });
+  }
 }
 
 function pendingRow(
@@ -178,20 +300,31 @@ interface AlpacaIntent {
 class OrderExecution {
   private readonly attempts: ExecutionAttempt[] = [];
 
+  private readonly decision: PolicyDecision;
+  private readonly fallbackAdapter: RoutingPolicy['fallback'];
+
   constructor(
     private readonly deps: RouteDependencies,
     private readonly order: OrderRequest,
-    private readonly decision: PolicyDecision,
+    private readonly routing: RoutingDecision,
     private readonly context: BrokerCallContext,
-  ) {}
+  ) {
+    this.decision = routing.policy;
+    this.fallbackAdapter = routing.routing.routing.fallback;
+  }
 
   async execute(): Promise<RowOutcome> {
     const lean = this.deps.lean;
     if (this.decision.expected !== 'lean' || lean === undefined) {
       return this.submitToAlpaca({ route: 'alpaca', reason: this.decision.reason });
     }
+    const gate = this.routing.gate;
+    if (gate !== undefined) return this.gated(gate);
 
     const submitted = await this.call('lean', 'submit', () => lean.submit(this.order, this.context), leanSubmitRecord);
+    // Any answer but an acceptance counts against LEAN, late acknowledgements included: it was not on time.
+    if (submitted.kind === 'accepted') this.deps.breaker.recordSuccess();
+    else this.deps.breaker.recordFailure();
     if (submitted.kind === 'accepted') return this.leanAccepted(submitted.order);
 
     const failure = submitted.failure;
@@ -206,7 +339,7 @@ class OrderExecution {
       }
     }
 
-    if (this.deps.config.routing.fallback === 'none') {
+    if (this.fallbackAdapter === 'none') {
       return this.notExecuted('failed', failure.reason, `LEAN submit failed (${failure.detail}) and the fallback adapter is none`);
     }
     this.deps.metrics.fallback(failure.reason);
@@ -217,6 +350,22 @@ class OrderExecution {
       detail: failure.detail,
     });
     return this.submitToAlpaca({ route: 'alpaca_fallback', reason: failure.reason, fallbackReason: failure.reason });
+  }
+
+  /** Policy chose LEAN but a gate holds: Alpaca without any LEAN call, or a refusal with fallback `none`. */
+  private async gated(gate: GateReason): Promise<RowOutcome> {
+    this.deps.metrics.gated(gate);
+    this.deps.logger.warn('execution_gated', {
+      client_order_id: this.order.client_order_id,
+      symbol: this.order.symbol,
+      gate,
+      gates: this.routing.snapshot.gates,
+      kill_switch_reason: this.routing.control.killSwitch.reason,
+    });
+    if (this.fallbackAdapter === 'none') {
+      return this.notExecuted('rejected', gate, `LEAN is gated (${gate}) and the fallback adapter is none; nothing was sent to any broker`);
+    }
+    return this.submitToAlpaca({ route: 'alpaca_gated', reason: gate });
   }
 
   /**
@@ -382,8 +531,4 @@ function alpacaSubmitRecord(result: AlpacaSubmitOutcome): Pick<ExecutionAttempt,
 function lookupRecord(result: LookupOutcome): Pick<ExecutionAttempt, 'outcome' | 'reason' | 'http_status'> {
   if (result.kind === 'error') return { outcome: 'error', reason: result.detail, http_status: result.httpStatus };
   return { outcome: result.kind, http_status: result.httpStatus };
-}
-
-function dropUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

@@ -1,18 +1,25 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
+import { CircuitBreaker } from '../core/breaker';
 import { loadRouterConfig } from '../core/config';
+import { CONTROL_PARAMETER, controlParameterName } from '../core/control-parameters';
 import { systemClock, type RouteLogger, type RouteMetrics } from '../core/ports';
 import type { RouteDependencies } from '../core/route-order';
 import { ALPACA_PAPER_URL, AlpacaClient, type AlpacaCredentialsProvider } from '../adapters/alpaca-client';
+import { DynamoDbProvenanceIndex } from '../adapters/dynamodb-provenance-index';
 import { DynamoDbProvenanceStore } from '../adapters/dynamodb-provenance-store';
 import { LeanRunnerClient } from '../adapters/lean-runner-client';
 import { SsmAlpacaCredentials } from '../adapters/ssm-alpaca-credentials';
+import { SsmControlPlane } from '../adapters/ssm-control-plane';
 
 /** Where the route function's infrastructure is; unlike routing values, these fail fast. */
 const infrastructureSchema = z.object({
   PROVENANCE_TABLE_NAME: z.string().min(1, 'PROVENANCE_TABLE_NAME is required'),
   ALPACA_BASE_URL: z.url({ protocol: /^https?$/ }).default(ALPACA_PAPER_URL),
+  CONTROL_PARAMETER_PREFIX: z
+    .string({ error: 'CONTROL_PARAMETER_PREFIX is required (the SSM folder of the control values, such as /lean-router/paper/)' })
+    .regex(/^\/[A-Za-z0-9_.\-/]*\/$/, 'CONTROL_PARAMETER_PREFIX must start and end with / (such as /lean-router/paper/)'),
   ALPACA_CREDENTIALS_PARAMETER: z.string().startsWith('/', 'ALPACA_CREDENTIALS_PARAMETER must be an SSM parameter name such as /lean-router/paper/alpaca-credentials').optional(),
 });
 
@@ -28,8 +35,13 @@ export interface RouteDependencyOverrides {
   /** Defaults to the SecureString named by ALPACA_CREDENTIALS_PARAMETER. */
   readonly alpacaCredentials?: AlpacaCredentialsProvider;
   readonly dynamoDb?: DynamoDBClient;
-  /** Used for the credentials SecureString; defaults to a client from the standard AWS configuration. */
+  /** Used for the control values and the credentials SecureString; defaults to a client from the standard AWS configuration. */
   readonly ssm?: SSMClient;
+}
+
+/** The route function's dependencies plus the infrastructure settings they were built from. */
+export interface BuiltRouteDependencies extends RouteDependencies {
+  readonly controlPlane: SsmControlPlane;
 }
 
 /**
@@ -39,20 +51,19 @@ export interface RouteDependencyOverrides {
 export function buildRouteDependencies(
   env: Readonly<Record<string, string | undefined>>,
   overrides: RouteDependencyOverrides,
-): RouteDependencies {
-  const parsed = infrastructureSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new InfrastructureConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
-  }
-  const infra = parsed.data;
+): BuiltRouteDependencies {
+  const infra = parseInfrastructure(env);
   const config = loadRouterConfig(env);
-  const { timeouts } = config;
+  const { timeouts, governance } = config;
 
-  const credentials = overrides.alpacaCredentials ?? ssmCredentials(infra.ALPACA_CREDENTIALS_PARAMETER, overrides.ssm);
-  const dynamoDb = overrides.dynamoDb ?? new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
+  const ssm = overrides.ssm ?? defaultSsmClient();
+  const credentials = overrides.alpacaCredentials ?? ssmAlpacaCredentials(infra, ssm);
+  const dynamoDb = overrides.dynamoDb ?? defaultDynamoDbClient();
+  const store = new DynamoDbProvenanceStore(dynamoDb, infra.PROVENANCE_TABLE_NAME);
+  const controlPlane = new SsmControlPlane({ ssm, prefix: infra.CONTROL_PARAMETER_PREFIX, ttlMs: governance.controlCacheTtlMs, logger: overrides.logger });
   return {
     config,
-    store: new DynamoDbProvenanceStore(dynamoDb, infra.PROVENANCE_TABLE_NAME),
+    store,
     ...(config.leanRunnerUrl === undefined
       ? {}
       : {
@@ -70,15 +81,40 @@ export function buildRouteDependencies(
       submitTimeoutMs: timeouts.alpacaSubmitMs,
       lookupTimeoutMs: timeouts.alpacaLookupMs,
     }),
+    control: controlPlane,
+    controlPlane,
+    breaker: new CircuitBreaker({ failureThreshold: governance.breakerFailureThreshold, cooldownMs: governance.breakerCooldownMs }, systemClock),
+    fallbackHistory: new DynamoDbProvenanceIndex(dynamoDb, infra.PROVENANCE_TABLE_NAME, store),
     metrics: overrides.metrics,
     logger: overrides.logger,
     clock: systemClock,
   };
 }
 
-function ssmCredentials(parameterName: string | undefined, ssm: SSMClient | undefined): AlpacaCredentialsProvider {
-  if (parameterName === undefined) {
-    throw new InfrastructureConfigError('ALPACA_CREDENTIALS_PARAMETER is required (the SecureString holding the Alpaca keys)');
+/** The infrastructure variables, validated; throws InfrastructureConfigError naming each bad one. */
+export function parseInfrastructure(env: Readonly<Record<string, string | undefined>>): z.output<typeof infrastructureSchema> {
+  const parsed = infrastructureSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new InfrastructureConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
   }
-  return new SsmAlpacaCredentials({ ssm: ssm ?? new SSMClient({ maxAttempts: 2 }), parameterName });
+  return parsed.data;
+}
+
+/** The Alpaca SecureString: ALPACA_CREDENTIALS_PARAMETER, or `alpaca-credentials` under the control prefix. */
+export function ssmAlpacaCredentials(infra: z.output<typeof infrastructureSchema>, ssm: SSMClient): SsmAlpacaCredentials {
+  return new SsmAlpacaCredentials({
+    ssm,
+    parameterName: infra.ALPACA_CREDENTIALS_PARAMETER ?? controlParameterName(infra.CONTROL_PARAMETER_PREFIX, CONTROL_PARAMETER.alpacaCredentials),
+  });
+}
+
+// Short timeouts and few attempts: a slow AWS endpoint must not eat the order's time budget.
+/** The DynamoDB client both functions use, from the standard AWS configuration. */
+export function defaultDynamoDbClient(): DynamoDBClient {
+  return new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
+}
+
+/** The SSM client both functions use, from the standard AWS configuration. */
+export function defaultSsmClient(): SSMClient {
+  return new SSMClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 1_500 } });
 }

@@ -2,7 +2,7 @@
  * In-memory fakes of the core ports, for unit tests: no network, no DynamoDB, no clock.
  * Each fake records what it was asked so tests can assert on calls, not only on results.
  */
-import type { RouterConfig, RoutingPolicy } from '../../functions/core/config';
+import { DEFAULT_GOVERNANCE, type RouterConfig, type RoutingPolicy } from '../../functions/core/config';
 import type {
   Adapter,
   AlpacaSubmitOutcome,
@@ -12,11 +12,15 @@ import type {
   LeanSubmitOutcome,
   LookupOutcome,
 } from '../../functions/core/execution';
+import { CircuitBreaker } from '../../functions/core/breaker';
+import type { ControlSnapshot, KillSwitchTrip } from '../../functions/core/control';
 import { parseOrderRequest, type OrderRequest } from '../../functions/core/order-request';
 import type {
   AlpacaBroker,
   BrokerCallContext,
   Clock,
+  ControlPlane,
+  FallbackHistory,
   LeanRunner,
   RouteLogger,
   RouteMetrics,
@@ -80,6 +84,62 @@ export class RecordingProvenanceStore implements ProvenanceStore {
 
   private throwIfUnavailable(operation: StoreOperation): void {
     if (this.unavailable.has(operation)) throw new ProvenanceUnavailableError(`provenance table unreachable (${operation})`);
+  }
+}
+
+/** Control values that let LEAN through: kill switch off, a healthy probe at `nowIso`, no reviews. */
+export function openControl(nowIso: string, overrides: Partial<ControlSnapshot> = {}): ControlSnapshot {
+  return {
+    killSwitch: { state: 'off', source: 'parameter' },
+    policy: { kind: 'absent' },
+    leanHealth: { status: 'ok', checked_at: nowIso, last_ok_at: nowIso, latency_ms: 3 },
+    reviews: new Map(),
+    source: 'fresh',
+    readAt: nowIso,
+    ...overrides,
+  };
+}
+
+/** A control plane in memory: serves `snapshot`, applies trips to it, and records them. */
+export class FakeControlPlane implements ControlPlane {
+  readonly killSwitchTrips: KillSwitchTrip[] = [];
+  readonly reviewTrips: { symbol: string; reason: string; setBy: string }[] = [];
+  failWrites = false;
+
+  constructor(public snapshot: ControlSnapshot) {}
+
+  async read(): Promise<ControlSnapshot> {
+    return this.snapshot;
+  }
+
+  async readFresh(): Promise<ControlSnapshot> {
+    return this.snapshot;
+  }
+
+  async tripKillSwitch(trip: KillSwitchTrip): Promise<void> {
+    if (this.failWrites) throw new Error('ThrottlingException: rate exceeded');
+    this.killSwitchTrips.push(trip);
+    this.snapshot = { ...this.snapshot, killSwitch: { state: 'on', reason: trip.reason, set_by: trip.set_by, source: 'parameter' } };
+  }
+
+  async putSymbolInReview(symbol: string, reason: string, setBy: string): Promise<void> {
+    if (this.failWrites) throw new Error('ThrottlingException: rate exceeded');
+    this.reviewTrips.push({ symbol, reason, setBy });
+    const reviews = new Map(this.snapshot.reviews);
+    reviews.set(symbol, { symbol, state: 'review', changed_at: new Date().toISOString(), reason });
+    this.snapshot = { ...this.snapshot, reviews };
+  }
+}
+
+/** Counts fallbacks from the rows of a RecordingProvenanceStore, as the by-symbol index would. */
+export class StoreFallbackHistory implements FallbackHistory {
+  readonly queries: { symbol: string; since: string }[] = [];
+
+  constructor(private readonly store: RecordingProvenanceStore) {}
+
+  async countFallbacks(symbol: string, since: string): Promise<number> {
+    this.queries.push({ symbol, since });
+    return [...this.store.rows.values()].filter((row) => row.symbol === symbol && row.created_at >= since && row.execution_fallback_count > 0).length;
   }
 }
 
@@ -174,6 +234,9 @@ export class RecordingRouteMetrics implements RouteMetrics {
   leanAckMismatch(): void {
     this.calls.push({ name: 'leanAckMismatch', args: [] });
   }
+  killSwitchTrip(reason: string): void {
+    this.calls.push({ name: 'killSwitchTrip', args: [reason] });
+  }
 }
 
 /** One structured log line. */
@@ -231,12 +294,16 @@ export class FixedClock implements Clock {
 
 /** A routing config that is sound: LEAN for every symbol, Alpaca as the fallback. */
 export function routerConfig(routing: Partial<RoutingPolicy> = {}, overrides: Partial<RouterConfig> = {}): RouterConfig {
+  const declared: RoutingPolicy = { adapter: 'lean', policy: 'all', symbols: new Set(), fallback: 'alpaca', ...routing };
   return {
-    routing: { adapter: 'lean', policy: 'all', symbols: new Set(), fallback: 'alpaca', ...routing },
+    routing: declared,
     misconfiguration: [],
     leanRunnerUrl: 'http://lean.test',
     timeouts: { leanConnectMs: 100, leanSubmitMs: 500, leanLookupMs: 200, alpacaConnectMs: 100, alpacaSubmitMs: 500, alpacaLookupMs: 200 },
     notionalTolerance: 0.01,
+    declaredRouting: declared,
+    settingsProblems: [],
+    governance: DEFAULT_GOVERNANCE,
     ...overrides,
   };
 }
@@ -306,6 +373,9 @@ export interface FakeWorld {
   readonly metrics: RecordingRouteMetrics;
   readonly logger: RecordingLogger;
   readonly clock: FixedClock;
+  readonly control: FakeControlPlane;
+  readonly breaker: CircuitBreaker;
+  readonly fallbackHistory: StoreFallbackHistory;
 }
 
 /** Builds route dependencies from fakes; `lean: null` leaves the runner out, as when no URL is configured. */
@@ -315,6 +385,7 @@ export function fakeWorld(
     lean?: BrokerScript<LeanSubmitOutcome> | null;
     alpaca?: BrokerScript<AlpacaSubmitOutcome>;
     store?: RecordingProvenanceStore;
+    control?: Partial<ControlSnapshot>;
   } = {},
 ): FakeWorld {
   const store = options.store ?? new RecordingProvenanceStore();
@@ -323,14 +394,24 @@ export function fakeWorld(
   const metrics = new RecordingRouteMetrics();
   const logger = new RecordingLogger();
   const clock = new FixedClock(undefined, 7);
+  const config = options.config ?? routerConfig();
+  const control = new FakeControlPlane(openControl(clock.iso, options.control));
+  const breaker = new CircuitBreaker(
+    { failureThreshold: config.governance.breakerFailureThreshold, cooldownMs: config.governance.breakerCooldownMs },
+    clock,
+  );
+  const fallbackHistory = new StoreFallbackHistory(store);
   const deps: RouteDependencies = {
-    config: options.config ?? routerConfig(),
+    config,
     store,
     ...(options.lean === null ? {} : { lean }),
     alpaca,
+    control,
+    breaker,
+    fallbackHistory,
     metrics,
     logger,
     clock,
   };
-  return { deps, store, lean, alpaca, metrics, logger, clock };
+  return { deps, store, lean, alpaca, metrics, logger, clock, control, breaker, fallbackHistory };
 }

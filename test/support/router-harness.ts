@@ -1,4 +1,5 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteParameterCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { PowertoolsRouteMetrics } from '../../functions/adapters/powertools-route-metrics';
@@ -6,16 +7,26 @@ import { logger, metrics } from '../../functions/adapters/observability';
 import { StaticAlpacaCredentials } from '../../functions/adapters/ssm-alpaca-credentials';
 import type { ProvenanceRow } from '../../functions/core/provenance';
 import { createOrderApi, type OrderApi } from '../../functions/route/order-api';
+import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
+import { CONTROL_PARAMETER, controlParameterName } from '../../functions/core/control-parameters';
+import { createHealthCheckHandler, type HealthCheckHandler } from '../../functions/health-check/health-check-handler';
 import { buildRouteDependencies } from '../../functions/route/route-dependencies';
 import { startAlpacaSimulator, type AlpacaSimulator } from '../../lib/local/alpaca-simulator';
 import { ensureProvenanceTable, localDynamoDbClient, startLocalDynamoDb, type LocalDynamoDb } from '../../lib/local/dynamodb-local';
 import { startLeanRunnerSimulator, type LeanRunnerSimulator } from '../../lib/local/lean-runner-simulator';
+import { seedControlParameters } from '../../lib/local/local-stack';
+import { startLocalParameterStore, type LocalParameterStore } from '../../lib/local/parameter-store';
 import { orderBody } from './fakes';
 
 /** Credentials the Alpaca simulator expects; never real ones. */
 export const SIM_CREDENTIALS = { keyId: 'sim-key-id', secretKey: 'sim-secret-key' };
 
-const TABLE_NAME = 'lean-router-provenance-test';
+/** The provenance table every harness creates. */
+export const TEST_TABLE_NAME = 'lean-router-provenance-test';
+const TABLE_NAME = TEST_TABLE_NAME;
+
+/** The control prefix of the harness's own Parameter Store. */
+export const TEST_CONTROL_PREFIX = '/lean-router/test/';
 
 /** An answer from the order API, body parsed. */
 export interface ApiAnswer {
@@ -32,14 +43,24 @@ export interface RouterHarness {
   readonly alpaca: AlpacaSimulator;
   readonly lean: LeanRunnerSimulator;
   readonly dynamo: LocalDynamoDb;
+  readonly parameterStore: LocalParameterStore;
+  /** A real SDK client on the harness's Parameter Store, for tests that play the operator. */
+  readonly ssm: SSMClient;
+  /** The control plane as an operator's tool would use it (no cache). */
+  readonly control: SsmControlPlane;
   /** Builds a handler with the default test environment plus `env`. */
   api(env?: Record<string, string>): OrderApi;
-  post(body: unknown, options?: { env?: Record<string, string>; raw?: string; headers?: Record<string, string> }): Promise<ApiAnswer>;
+  /** Builds the real health-check handler with the default test environment plus `env`. */
+  healthCheck(env?: Record<string, string>): HealthCheckHandler;
+  /** Writes one control value under the test prefix, e.g. `putControl('kill-switch', 'on')`. */
+  putControl(key: string, value: string): Promise<void>;
+  /** Posts an order to the default handler, a fresh one built with `env`, or a given `api` (one container across calls). */
+  post(body: unknown, options?: { env?: Record<string, string>; api?: OrderApi; raw?: string; headers?: Record<string, string> }): Promise<ApiAnswer>;
   get(clientOrderId: string): Promise<ApiAnswer>;
   /** The row as DynamoDB returns it, read independently of the store under test. */
   readRow(clientOrderId: string): Promise<ProvenanceRow | undefined>;
   rowCount(): Promise<number>;
-  /** Clears simulator orders, counters and faults. */
+  /** Clears simulator orders, counters and faults, puts the control values back (switch off, runner healthy, no policy, no reviews) and starts a cold container. */
   reset(): Promise<void>;
   close(): Promise<void>;
 }
@@ -59,6 +80,13 @@ export function baseEnv(harness: { lean: LeanRunnerSimulator; alpaca: AlpacaSimu
     TRADING_ALPACA_CONNECT_TIMEOUT_MS: '200',
     TRADING_ALPACA_TIMEOUT_MS: '1000',
     TRADING_ALPACA_LOOKUP_TIMEOUT_MS: '300',
+    CONTROL_PARAMETER_PREFIX: TEST_CONTROL_PREFIX,
+    TRADING_CONTROL_CACHE_TTL_MS: '200',
+    TRADING_RUNNER_HEALTH_STALE_MS: '3600000',
+    // Routing scenarios fail LEAN on one symbol many times in a row; the breaker and the review
+    // trip have their own tests with their real thresholds.
+    TRADING_MANUAL_REVIEW_FALLBACKS: '1000',
+    TRADING_BREAKER_FAILURE_THRESHOLD: '100',
   };
 }
 
@@ -71,20 +99,37 @@ export async function startRouterHarness(): Promise<RouterHarness> {
   const alpaca = await startAlpacaSimulator(SIM_CREDENTIALS);
   const lean = await startLeanRunnerSimulator({ alpacaUrl: alpaca.url, alpacaKeyId: SIM_CREDENTIALS.keyId, alpacaSecretKey: SIM_CREDENTIALS.secretKey });
   const routeMetrics = new PowertoolsRouteMetrics(metrics);
+  const parameterStore = await startLocalParameterStore({ port: 0 });
+  const ssm = new SSMClient({ region: 'us-east-1', endpoint: parameterStore.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  const control = new SsmControlPlane({ ssm, prefix: TEST_CONTROL_PREFIX, ttlMs: 0 });
+  const putControl = async (key: string, value: string): Promise<void> => {
+    await ssm.send(new PutParameterCommand({ Name: `${TEST_CONTROL_PREFIX}${key}`, Value: value, Type: 'String', Overwrite: true }));
+  };
+  const resetControl = async (): Promise<void> => {
+    await putControl(CONTROL_PARAMETER.killSwitch, 'off');
+    const now = new Date().toISOString();
+    await control.writeLeanHealth({ status: 'ok', checked_at: now, last_ok_at: now, latency_ms: 1 });
+    const reviews = await ssm.send(new GetParametersByPathCommand({ Path: controlParameterName(TEST_CONTROL_PREFIX, CONTROL_PARAMETER.manualReview), Recursive: true }));
+    const names = [controlParameterName(TEST_CONTROL_PREFIX, CONTROL_PARAMETER.policy), ...(reviews.Parameters ?? []).map((parameter) => parameter.Name ?? '')];
+    for (const name of names) await ssm.send(new DeleteParameterCommand({ Name: name })).catch(() => undefined);
+  };
+  await seedControlParameters(ssm, TEST_CONTROL_PREFIX);
+  await resetControl();
+  const clients = (env: Record<string, string>) => ({
+    alpacaCredentials: new StaticAlpacaCredentials(SIM_CREDENTIALS),
+    dynamoDb: env.DYNAMODB_ENDPOINT === undefined ? client : localDynamoDbClient(env.DYNAMODB_ENDPOINT, { maxAttempts: 1 }),
+    ssm: env.SSM_ENDPOINT === undefined ? ssm : new SSMClient({ region: 'us-east-1', endpoint: env.SSM_ENDPOINT, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 }),
+  });
 
   const api = (env: Record<string, string> = {}): OrderApi =>
     createOrderApi(
       buildRouteDependencies(
         { ...baseEnv({ lean, alpaca }), ...env },
-        {
-          logger,
-          metrics: routeMetrics,
-          alpacaCredentials: new StaticAlpacaCredentials(SIM_CREDENTIALS),
-          dynamoDb: env.DYNAMODB_ENDPOINT === undefined ? client : localDynamoDbClient(env.DYNAMODB_ENDPOINT, { maxAttempts: 1 }),
-        },
+        { logger, metrics: routeMetrics, ...clients(env) },
       ),
     );
-  const defaultApi = api();
+  // Rebuilt on reset: each test starts from a cold container (empty control cache, closed breaker).
+  let defaultApi = api();
 
   const call = async (handler: OrderApi, event: APIGatewayProxyEvent): Promise<ApiAnswer> => {
     const result = await handler(event);
@@ -95,9 +140,14 @@ export async function startRouterHarness(): Promise<RouterHarness> {
     alpaca,
     lean,
     dynamo,
+    parameterStore,
+    ssm,
+    control,
     api,
+    healthCheck: (env = {}) => createHealthCheckHandler({ ...baseEnv({ lean, alpaca }), ...env }, clients(env)),
+    putControl,
     post: (body, options = {}) =>
-      call(options.env ? api(options.env) : defaultApi, proxyEvent('POST', '/orders', options.raw ?? JSON.stringify(body), options.headers)),
+      call(options.api ?? (options.env ? api(options.env) : defaultApi), proxyEvent('POST', '/orders', options.raw ?? JSON.stringify(body), options.headers)),
     get: (id) => call(defaultApi, proxyEvent('GET', `/orders/${encodeURIComponent(id)}`, null, {}, { client_order_id: id })),
     readRow: async (id) => {
       const out = await documents.send(new GetCommand({ TableName: TABLE_NAME, Key: { client_order_id: id }, ConsistentRead: true }));
@@ -107,10 +157,14 @@ export async function startRouterHarness(): Promise<RouterHarness> {
     reset: async () => {
       await alpaca.reset();
       await lean.reset();
+      await resetControl();
+      defaultApi = api();
     },
     close: async () => {
       await lean.close();
       await alpaca.close();
+      ssm.destroy();
+      await parameterStore.close();
       client.destroy();
       await dynamo.close();
     },

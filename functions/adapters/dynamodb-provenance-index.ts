@@ -1,0 +1,117 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { ExecutionRoute, OrderStatus } from '../core/execution';
+import type { HealthCheckStore, LeanOutcomeCounts } from '../core/health-check';
+import type { FallbackHistory } from '../core/ports';
+import type { ProvenanceRow, RowOutcome } from '../core/provenance';
+import type { DynamoDbProvenanceStore } from './dynamodb-provenance-store';
+import { PROVENANCE_TABLE, type ProvenanceIndex } from './provenance-table';
+
+/** A key condition on one index: partition value, and `created_at` from or up to a bound. */
+interface IndexRange {
+  readonly index: ProvenanceIndex;
+  readonly partition: string;
+  readonly from?: string;
+  readonly upTo?: string;
+}
+
+/** A filter on the items of a range, with its own names and values. */
+interface Filter {
+  readonly expression: string;
+  readonly names: Record<string, string>;
+  readonly values: Record<string, unknown>;
+}
+
+/** Rows that fell back from LEAN: routed to Alpaca after a LEAN failure, whether or not Alpaca took them. */
+const FELL_BACK: Filter = { expression: '#fallbacks > :zero', names: { '#fallbacks': 'execution_fallback_count' }, values: { ':zero': 0 } };
+
+/** Rows with no broker order where LEAN was the one that failed (fallback `none`, ambiguous `unknown`, failed fallbacks). */
+const LEAN_FAILED_WITHOUT_ORDER: Filter = {
+  expression: 'begins_with(#reason, :lean) OR #fallbacks > :zero',
+  names: { '#reason': 'execution_route_reason', '#fallbacks': 'execution_fallback_count' },
+  values: { ':lean': 'lean_', ':zero': 0 },
+};
+
+/**
+ * Reads over the provenance table's indexes: the route function's fallback count per symbol and the
+ * health-check's error rate, fallback sweep and reconciliation. Always a Query on an index, never a scan.
+ */
+export class DynamoDbProvenanceIndex implements FallbackHistory, HealthCheckStore {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly store: Pick<DynamoDbProvenanceStore, 'resolve'>,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async countFallbacks(symbol: string, since: string): Promise<number> {
+    return this.count({ index: PROVENANCE_TABLE.indexes.bySymbol, partition: symbol, from: since }, FELL_BACK);
+  }
+
+  async countLeanOutcomes(since: string): Promise<LeanOutcomeCounts> {
+    const byRoute = (route: ExecutionRoute): IndexRange => ({ index: PROVENANCE_TABLE.indexes.byRoute, partition: route, from: since });
+    const [accepted, fellBack, failedWithoutOrder] = await Promise.all([
+      this.count(byRoute('lean')),
+      this.count(byRoute('alpaca_fallback')),
+      this.count(byRoute('none'), LEAN_FAILED_WITHOUT_ORDER),
+    ]);
+    const failed = fellBack + failedWithoutOrder;
+    return { submitted: accepted + failed, failed };
+  }
+
+  async listFallbacks(since: string): Promise<{ symbol: string; created_at: string }[]> {
+    const byRoute = (route: ExecutionRoute): IndexRange => ({ index: PROVENANCE_TABLE.indexes.byRoute, partition: route, from: since });
+    const [taken, notTaken] = await Promise.all([this.items(byRoute('alpaca_fallback')), this.items(byRoute('none'), FELL_BACK)]);
+    return [...taken, ...notTaken].map((row) => ({ symbol: row.symbol, created_at: row.created_at }));
+  }
+
+  async listUnresolved(createdBefore: string, limit: number): Promise<ProvenanceRow[]> {
+    const byStatus = (status: OrderStatus): IndexRange => ({ index: PROVENANCE_TABLE.indexes.byStatus, partition: status, upTo: createdBefore });
+    const pending = await this.items(byStatus('pending'), undefined, limit);
+    const unknown = pending.length < limit ? await this.items(byStatus('unknown'), undefined, limit - pending.length) : [];
+    return [...pending, ...unknown];
+  }
+
+  resolve(clientOrderId: string, outcome: RowOutcome, updatedAt: string): Promise<ProvenanceRow> {
+    return this.store.resolve(clientOrderId, outcome, updatedAt);
+  }
+
+  private async count(range: IndexRange, filter?: Filter): Promise<number> {
+    let total = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.documents.send(new QueryCommand({ ...this.query(range, filter), Select: 'COUNT', ExclusiveStartKey: startKey }));
+      total += out.Count ?? 0;
+      startKey = out.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return total;
+  }
+
+  private async items(range: IndexRange, filter?: Filter, limit = Infinity): Promise<ProvenanceRow[]> {
+    const rows: ProvenanceRow[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.documents.send(new QueryCommand({ ...this.query(range, filter), ExclusiveStartKey: startKey }));
+      rows.push(...((out.Items ?? []) as ProvenanceRow[]));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey !== undefined && rows.length < limit);
+    return rows.slice(0, limit);
+  }
+
+  /** Oldest first, so reconciliation works through the backlog in order. */
+  private query(range: IndexRange, filter?: Filter): QueryCommandInput {
+    const bound = range.from !== undefined ? { op: '>=', value: range.from } : range.upTo !== undefined ? { op: '<=', value: range.upTo } : undefined;
+    return {
+      TableName: this.tableName,
+      IndexName: range.index.name,
+      KeyConditionExpression: bound === undefined ? '#pk = :pk' : `#pk = :pk AND #sk ${bound.op} :bound`,
+      ExpressionAttributeNames: { '#pk': range.index.partitionKey, ...(bound === undefined ? {} : { '#sk': range.index.sortKey }), ...filter?.names },
+      ExpressionAttributeValues: { ':pk': range.partition, ...(bound === undefined ? {} : { ':bound': bound.value }), ...filter?.values },
+      ...(filter === undefined ? {} : { FilterExpression: filter.expression }),
+      ScanIndexForward: true,
+    };
+  }
+}

@@ -1,0 +1,202 @@
+import { GetParametersByPathCommand, GetParametersCommand, PutParameterCommand, type Parameter, type SSMClient } from '@aws-sdk/client-ssm';
+import {
+  controlParameterName,
+  CONTROL_PARAMETER,
+  manualReviewParameterName,
+  symbolOfReviewParameter,
+} from '../core/control-parameters';
+import {
+  killSwitchValue,
+  leanHealthValue,
+  parseKillSwitch,
+  parseLeanHealth,
+  parsePolicyOverride,
+  parseSymbolReview,
+  symbolReviewValue,
+  UNAVAILABLE_CONTROL,
+  type ControlSnapshot,
+  type KillSwitchTrip,
+  type LeanHealth,
+  type SymbolReview,
+} from '../core/control';
+import { systemClock, type Clock, type ControlPlane, type RouteLogger } from '../core/ports';
+
+/** Options of the SSM-backed control plane. */
+export interface SsmControlPlaneOptions {
+  readonly ssm: SSMClient;
+  /** The stage prefix, e.g. `/lean-router/paper/`. */
+  readonly prefix: string;
+  /** How long one read is trusted, and how long to wait before retrying after a failed read. */
+  readonly ttlMs: number;
+  readonly clock?: Clock;
+  readonly logger?: RouteLogger;
+}
+
+// GetParametersByPath answers at most 10 per page; 20 pages is 200 symbols in review, far more than a desk trades.
+const MAX_REVIEW_PAGES = 20;
+
+/**
+ * The control values in SSM Parameter Store, read as one cached batch: `GetParameters` for
+ * `kill-switch`, `policy` and `lean-health`, plus `GetParametersByPath` for `manual-review/`.
+ * Within the TTL no call is made; concurrent readers share one refresh; a failed refresh keeps the
+ * last good values and is not retried before the TTL passes again, so a throttled SSM is not hammered.
+ */
+export class SsmControlPlane implements ControlPlane {
+  private lastGood: ControlSnapshot | undefined;
+  private lastAttemptMs: number | undefined;
+  private lastRefreshFailed = false;
+  private refreshing: Promise<ControlSnapshot> | undefined;
+  private readonly clock: Clock;
+  private readonly names;
+
+  constructor(private readonly options: SsmControlPlaneOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.names = {
+      killSwitch: controlParameterName(options.prefix, CONTROL_PARAMETER.killSwitch),
+      policy: controlParameterName(options.prefix, CONTROL_PARAMETER.policy),
+      leanHealth: controlParameterName(options.prefix, CONTROL_PARAMETER.leanHealth),
+      manualReview: controlParameterName(options.prefix, CONTROL_PARAMETER.manualReview),
+    };
+  }
+
+  /** The full names this plane reads and writes, for logs, the CLI and the docs. */
+  get parameterNames(): { readonly killSwitch: string; readonly policy: string; readonly leanHealth: string; readonly manualReview: string } {
+    return this.names;
+  }
+
+  async read(): Promise<ControlSnapshot> {
+    // Concurrent orders share the refresh under way rather than each calling SSM (or, at cold start, seeing nothing).
+    if (this.refreshing !== undefined) return this.refreshing;
+    const elapsed = this.lastAttemptMs === undefined ? Infinity : this.clock.monotonicMs() - this.lastAttemptMs;
+    if (elapsed < this.options.ttlMs) return this.cachedOrUnavailable();
+    this.refreshing = this.refresh().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  async readFresh(): Promise<ControlSnapshot> {
+    const snapshot = await this.fetch();
+    this.remember(snapshot);
+    return snapshot;
+  }
+
+  async tripKillSwitch(trip: KillSwitchTrip): Promise<void> {
+    const at = this.clock.now();
+    await this.put(this.names.killSwitch, killSwitchValue(trip, at));
+    this.patch({ killSwitch: { state: 'on', reason: trip.reason, set_by: trip.set_by, set_at: at.toISOString(), source: 'parameter' } });
+  }
+
+  /** Operator command: turn the kill switch off (LEAN allowed again) or on, with who and why. */
+  async setKillSwitch(state: 'on' | 'off', reason: string, setBy: string): Promise<void> {
+    const at = this.clock.now().toISOString();
+    await this.put(this.names.killSwitch, JSON.stringify({ state, reason, set_by: setBy, set_at: at }));
+    this.patch({ killSwitch: { state, reason, set_by: setBy, set_at: at, source: 'parameter' } });
+  }
+
+  async putSymbolInReview(symbol: string, reason: string, setBy: string): Promise<void> {
+    const at = this.clock.now();
+    await this.put(manualReviewParameterName(this.options.prefix, symbol), symbolReviewValue(reason, at, setBy));
+    this.patchReview({ symbol, state: 'review', changed_at: at.toISOString(), reason });
+  }
+
+  /**
+   * Operator command: end a symbol's review. The parameter stays, holding `cleared`, so its
+   * modification time marks where the next fallback count starts.
+   */
+  async clearSymbolReview(symbol: string): Promise<void> {
+    await this.put(manualReviewParameterName(this.options.prefix, symbol), 'cleared');
+    this.patchReview({ symbol, state: 'cleared', changed_at: this.clock.now().toISOString() });
+  }
+
+  /** The health-check's probe result. */
+  async writeLeanHealth(health: LeanHealth): Promise<void> {
+    await this.put(this.names.leanHealth, leanHealthValue(health));
+    this.patch({ leanHealth: health });
+  }
+
+  private async refresh(): Promise<ControlSnapshot> {
+    this.lastAttemptMs = this.clock.monotonicMs();
+    try {
+      const snapshot = await this.fetch();
+      this.remember(snapshot);
+      return snapshot;
+    } catch (error) {
+      this.lastRefreshFailed = true;
+      this.options.logger?.error('control_read_failed', {
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        using: this.lastGood === undefined ? 'kill switch on (no value ever read)' : 'last known good values',
+        last_good_read_at: this.lastGood?.readAt ?? null,
+      });
+      return this.cachedOrUnavailable();
+    }
+  }
+
+  private async fetch(): Promise<ControlSnapshot> {
+    const [batch, reviews] = await Promise.all([
+      this.options.ssm.send(new GetParametersCommand({ Names: [this.names.killSwitch, this.names.policy, this.names.leanHealth] })),
+      this.readReviews(),
+    ]);
+    const values = new Map((batch.Parameters ?? []).map((parameter) => [parameter.Name, parameter.Value]));
+    const leanHealth = parseLeanHealth(values.get(this.names.leanHealth));
+    return {
+      killSwitch: parseKillSwitch(values.get(this.names.killSwitch)),
+      policy: parsePolicyOverride(values.get(this.names.policy)),
+      ...(leanHealth === undefined ? {} : { leanHealth }),
+      reviews,
+      source: 'fresh',
+      readAt: this.clock.now().toISOString(),
+    };
+  }
+
+  private async readReviews(): Promise<Map<string, SymbolReview>> {
+    const reviews = new Map<string, SymbolReview>();
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_REVIEW_PAGES; page += 1) {
+      const out = await this.options.ssm.send(
+        new GetParametersByPathCommand({ Path: this.names.manualReview, Recursive: false, MaxResults: 10, NextToken: nextToken }),
+      );
+      for (const parameter of out.Parameters ?? []) {
+        const review = toReview(parameter);
+        if (review !== undefined) reviews.set(review.symbol, review);
+      }
+      nextToken = out.NextToken;
+      if (nextToken === undefined) break;
+    }
+    return reviews;
+  }
+
+  private put(name: string, value: string): Promise<unknown> {
+    return this.options.ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }));
+  }
+
+  private remember(snapshot: ControlSnapshot): void {
+    this.lastGood = snapshot;
+    this.lastAttemptMs = this.clock.monotonicMs();
+    this.lastRefreshFailed = false;
+  }
+
+  private cachedOrUnavailable(): ControlSnapshot {
+    if (this.lastGood === undefined) return UNAVAILABLE_CONTROL;
+    // Values kept through a failed refresh are older than the TTL promises: the row says so.
+    return { ...this.lastGood, source: this.lastRefreshFailed ? 'last_known_good' : 'cached' };
+  }
+
+  /** A write this process made is in force at once here, before the next read. */
+  private patch(change: Partial<ControlSnapshot>): void {
+    if (this.lastGood !== undefined) this.lastGood = { ...this.lastGood, ...change };
+  }
+
+  private patchReview(review: SymbolReview): void {
+    if (this.lastGood === undefined) return;
+    const reviews = new Map(this.lastGood.reviews);
+    reviews.set(review.symbol, review);
+    this.lastGood = { ...this.lastGood, reviews };
+  }
+}
+
+function toReview(parameter: Parameter): SymbolReview | undefined {
+  if (parameter.Name === undefined || parameter.Value === undefined) return undefined;
+  const changedAt = (parameter.LastModifiedDate ?? new Date(0)).toISOString();
+  return parseSymbolReview(symbolOfReviewParameter(parameter.Name), parameter.Value, changedAt);
+}

@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { NON_LEAN_POLICY, parseSymbols, routingProblems, type RouterConfig, type RoutingPolicy } from './config';
+import { dropUndefined } from './objects';
+
+/**
+ * The runtime control values (SSM Parameter Store) as the router understands them, and the pure
+ * rules that turn raw parameter text into decisions. Anything unreadable resolves to the side that
+ * keeps LEAN off.
+ */
+
+/** Who wrote a kill switch value, when and why; automatic trips always fill these in. */
+export interface KillSwitch {
+  readonly state: 'on' | 'off';
+  readonly reason?: string;
+  readonly set_by?: string;
+  readonly set_at?: string;
+  /** `parameter` when read as written; otherwise why the router assumed `on`. */
+  readonly source: 'parameter' | 'unreadable' | 'missing' | 'unavailable';
+}
+
+/** The `policy` parameter: absent (environment rules), a valid override, or invalid (non-LEAN). */
+export type PolicyOverride =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'valid'; readonly value: Partial<RoutingPolicy> }
+  | { readonly kind: 'invalid'; readonly problem: string };
+
+/** The last probe result written by the health-check. */
+export interface LeanHealth {
+  readonly status: 'ok' | 'down' | 'unknown';
+  readonly checked_at: string | null;
+  readonly last_ok_at: string | null;
+  readonly latency_ms: number | null;
+  readonly detail?: string;
+}
+
+/** One symbol's manual review parameter. `cleared` keeps its modification time as the clear time. */
+export interface SymbolReview {
+  readonly symbol: string;
+  readonly state: 'review' | 'cleared';
+  /** When the parameter was last written: the trip time, or the time an operator cleared it. */
+  readonly changed_at: string;
+  readonly reason?: string;
+}
+
+/** Every control value, as of one read. */
+export interface ControlSnapshot {
+  readonly killSwitch: KillSwitch;
+  readonly policy: PolicyOverride;
+  readonly leanHealth?: LeanHealth;
+  readonly reviews: ReadonlyMap<string, SymbolReview>;
+  /** `fresh` from SSM, `cached` within the TTL, `last_known_good` after a failed refresh, `unavailable` with no good read yet. */
+  readonly source: 'fresh' | 'cached' | 'last_known_good' | 'unavailable';
+  readonly readAt?: string;
+}
+
+/** What an automatic trip writes into `kill-switch`. */
+export interface KillSwitchTrip {
+  readonly reason: string;
+  readonly set_by: string;
+  readonly detail?: string;
+}
+
+/** The snapshot the router uses when SSM has never answered: kill switch on, nothing else known. */
+export const UNAVAILABLE_CONTROL: ControlSnapshot = {
+  killSwitch: { state: 'on', reason: 'control values unreadable and none known', source: 'unavailable' },
+  policy: { kind: 'absent' },
+  reviews: new Map(),
+  source: 'unavailable',
+};
+
+const killSwitchJson = z.object({
+  state: z.enum(['on', 'off']),
+  reason: z.string().optional(),
+  set_by: z.string().optional(),
+  set_at: z.string().optional(),
+});
+
+/**
+ * Reads `kill-switch`: `on`/`off` (any case, blanks ignored) or JSON `{state, reason, set_by, set_at}`.
+ * A missing parameter or any other value counts as `on`.
+ */
+export function parseKillSwitch(raw: string | undefined): KillSwitch {
+  if (raw === undefined) return { state: 'on', reason: 'kill-switch parameter is missing', source: 'missing' };
+  const plain = raw.trim().toLowerCase();
+  if (plain === 'on' || plain === 'off') return { state: plain, source: 'parameter' };
+  const parsed = killSwitchJson.safeParse(parseJsonOrUndefined(raw));
+  if (parsed.success) return { ...dropUndefined(parsed.data), source: 'parameter' };
+  return { state: 'on', reason: `kill-switch value ${JSON.stringify(raw.slice(0, 64))} is not on, off or the JSON form`, source: 'unreadable' };
+}
+
+/** Serializes an automatic trip in the JSON form operators can read back. */
+export function killSwitchValue(trip: KillSwitchTrip, at: Date): string {
+  return JSON.stringify({ state: 'on', reason: trip.reason, set_by: trip.set_by, set_at: at.toISOString(), ...(trip.detail ? { detail: trip.detail } : {}) });
+}
+
+const policyJson = z.strictObject({
+  adapter: z.enum(['lean', 'alpaca']).optional(),
+  policy: z.enum(['all', 'allowlist']).optional(),
+  symbols: z.union([z.string(), z.array(z.string())]).optional(),
+  fallback: z.enum(['alpaca', 'none']).optional(),
+});
+
+/** Reads the `policy` parameter; fields left out keep their environment values. */
+export function parsePolicyOverride(raw: string | undefined): PolicyOverride {
+  if (raw === undefined || raw.trim() === '') return { kind: 'absent' };
+  const json = parseJsonOrUndefined(raw);
+  if (json === undefined) return { kind: 'invalid', problem: 'policy parameter is not valid JSON' };
+  const parsed = policyJson.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { kind: 'invalid', problem: `policy parameter: ${issue?.path.join('.') || 'value'}: ${issue?.message ?? 'invalid'}` };
+  }
+  const { symbols, ...rest } = parsed.data;
+  return { kind: 'valid', value: { ...dropUndefined(rest), ...(symbols === undefined ? {} : { symbols: parseSymbols(symbols) }) } };
+}
+
+const leanHealthJson = z.object({
+  status: z.enum(['ok', 'down', 'unknown']),
+  checked_at: z.string().nullable(),
+  last_ok_at: z.string().nullable(),
+  latency_ms: z.number().nullable(),
+  detail: z.string().optional(),
+});
+
+/** Reads `lean-health`; anything unreadable is no health at all, which the stale gate treats as stale. */
+export function parseLeanHealth(raw: string | undefined): LeanHealth | undefined {
+  const parsed = leanHealthJson.safeParse(raw === undefined ? undefined : parseJsonOrUndefined(raw));
+  return parsed.success ? dropUndefined(parsed.data) : undefined;
+}
+
+/** Serializes a probe result for `lean-health`. */
+export function leanHealthValue(health: LeanHealth): string {
+  return JSON.stringify(health);
+}
+
+/** The value the router writes into `manual-review/<SYMBOL>` when it trips. */
+export function symbolReviewValue(reason: string, at: Date, setBy: string): string {
+  return JSON.stringify({ state: 'review', reason, set_by: setBy, set_at: at.toISOString() });
+}
+
+/**
+ * Reads one `manual-review/<SYMBOL>` parameter. `cleared` (or `off`) ends the review; any other
+ * value, including the JSON a trip writes, means the symbol is in review.
+ */
+export function parseSymbolReview(symbol: string, raw: string, changedAt: string): SymbolReview {
+  const plain = raw.trim().toLowerCase();
+  if (plain === 'cleared' || plain === 'off') return { symbol, state: 'cleared', changed_at: changedAt };
+  const json = parseJsonOrUndefined(raw);
+  const reason = typeof json === 'object' && json !== null && 'reason' in json && typeof json.reason === 'string' ? json.reason : undefined;
+  return { symbol, state: 'review', changed_at: changedAt, ...(reason === undefined ? {} : { reason }) };
+}
+
+/** The symbols currently in manual review. */
+export function symbolsInReview(snapshot: Pick<ControlSnapshot, 'reviews'>): string[] {
+  return [...snapshot.reviews.values()].filter((review) => review.state === 'review').map((review) => review.symbol);
+}
+
+/** The routing policy in force: the environment, overridden by the `policy` parameter. */
+export interface EffectiveRouting {
+  readonly routing: RoutingPolicy;
+  readonly misconfiguration: readonly string[];
+  readonly source: 'environment' | 'parameter';
+}
+
+/**
+ * Merges the `policy` parameter over the environment. Settings the environment got wrong (a bad
+ * timeout, say) keep LEAN off whatever the parameter says; an invalid parameter does too.
+ */
+export function effectiveRouting(config: RouterConfig, override: PolicyOverride): EffectiveRouting {
+  if (override.kind === 'absent') return { routing: config.routing, misconfiguration: config.misconfiguration, source: 'environment' };
+  if (override.kind === 'invalid') {
+    return { routing: NON_LEAN_POLICY, misconfiguration: [...config.settingsProblems, override.problem], source: 'parameter' };
+  }
+  const merged: RoutingPolicy = { ...config.declaredRouting, ...override.value };
+  const problems = [...config.settingsProblems, ...routingProblems(merged, config.leanRunnerUrl)];
+  return { routing: problems.length === 0 ? merged : NON_LEAN_POLICY, misconfiguration: problems, source: 'parameter' };
+}
+
+function parseJsonOrUndefined(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return undefined;
+  }
+}

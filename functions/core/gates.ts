@@ -1,0 +1,32 @@
+import type { ControlSnapshot } from './control';
+
+/** The gates of DESIGN.md, in precedence order; each turns an expected `lean` into `alpaca_gated`. */
+export const GATE_PRECEDENCE = ['kill_switch', 'runner_health_stale', 'symbol_manual_review', 'breaker_open'] as const;
+
+/** Why LEAN was skipped for an order that policy sent to LEAN; a bounded metric dimension. */
+export type GateReason = (typeof GATE_PRECEDENCE)[number];
+
+/**
+ * The control-plane gates that hold for one order, highest precedence first. The breaker is not
+ * here: asking it may take its single trial slot, so the caller asks only when these are clear.
+ */
+export function controlGates(
+  control: ControlSnapshot,
+  symbol: string,
+  now: Date,
+  runnerHealthStaleMs: number,
+): GateReason[] {
+  const gates: GateReason[] = [];
+  if (control.killSwitch.state === 'on') gates.push('kill_switch');
+  if (isRunnerHealthStale(control, now, runnerHealthStaleMs)) gates.push('runner_health_stale');
+  if (control.reviews.get(symbol)?.state === 'review') gates.push('symbol_manual_review');
+  return gates;
+}
+
+/** True when no healthy probe is recorded within the staleness limit, including when none is recorded at all. */
+export function isRunnerHealthStale(control: Pick<ControlSnapshot, 'leanHealth'>, now: Date, staleMs: number): boolean {
+  const lastOk = control.leanHealth?.last_ok_at;
+  if (lastOk === undefined || lastOk === null) return true;
+  const at = Date.parse(lastOk);
+  return Number.isNaN(at) || now.getTime() - at > staleMs;
+}

@@ -1,0 +1,330 @@
+import type { ControlSnapshot, KillSwitchTrip, LeanHealth } from './control';
+import { symbolsInReview } from './control';
+import type { BrokerOrder, LookupOutcome } from './execution';
+import { isRunnerHealthStale } from './gates';
+import type { BrokerCallContext, Clock, RouteLogger } from './ports';
+import type { ProvenanceRow, RowOutcome } from './provenance';
+
+/** The runner's `GET /healthz`, probed with a short timeout. */
+export interface RunnerProbe {
+  probe(): Promise<{ readonly ok: boolean; readonly latencyMs: number; readonly detail?: string }>;
+}
+
+/** What the health-check reads and writes in SSM. */
+export interface HealthCheckControl {
+  readFresh(): Promise<ControlSnapshot>;
+  tripKillSwitch(trip: KillSwitchTrip): Promise<void>;
+  writeLeanHealth(health: LeanHealth): Promise<void>;
+  putSymbolInReview(symbol: string, reason: string, setBy: string): Promise<void>;
+}
+
+/** LEAN submits in a window, from the by-route index. */
+export interface LeanOutcomeCounts {
+  /** Orders on which LEAN was called (accepted by LEAN or failed over). */
+  readonly submitted: number;
+  /** Of those, the ones where LEAN failed. */
+  readonly failed: number;
+}
+
+/** The index reads and the one conditional write the health-check needs. */
+export interface HealthCheckStore {
+  countLeanOutcomes(since: string): Promise<LeanOutcomeCounts>;
+  /** Every order since `since` that fell back from LEAN, as symbol and creation time. */
+  listFallbacks(since: string): Promise<{ readonly symbol: string; readonly created_at: string }[]>;
+  /** Rows still `pending` or `unknown` created at or before `createdBefore`, oldest first, at most `limit`. */
+  listUnresolved(createdBefore: string, limit: number): Promise<ProvenanceRow[]>;
+  /** Applies an outcome while the row is still `pending` or `unknown`; throws ProvenanceConflictError otherwise. */
+  resolve(clientOrderId: string, outcome: RowOutcome, updatedAt: string): Promise<ProvenanceRow>;
+}
+
+/** A read-only order lookup by `client_order_id` (the LEAN runner's or Alpaca's). */
+export interface OrderLookup {
+  findByClientOrderId(clientOrderId: string, context: BrokerCallContext): Promise<LookupOutcome>;
+}
+
+/** The health-check's gauges and counters. */
+export interface HealthMetrics {
+  killSwitchState(on: boolean): void;
+  runnerHealth(ok: boolean): void;
+  leanErrorRate(percent: number): void;
+  symbolsInManualReview(count: number): void;
+  killSwitchTrip(reason: string): void;
+  reconciled(status: string): void;
+}
+
+/** Thresholds of one run; all have defaults in the health-check's configuration. */
+export interface HealthCheckSettings {
+  readonly errorRateWindowMs: number;
+  /** Below this many LEAN submits in the window, no error rate is computed. */
+  readonly errorRateMinVolume: number;
+  /** A fraction: 0.25 trips above 25% failures. */
+  readonly errorRateThreshold: number;
+  readonly runnerHealthStaleMs: number;
+  readonly manualReviewFallbacks: number;
+  readonly manualReviewWindowMs: number;
+  /** Rows `pending` or `unknown` for longer than this are reconciled. */
+  readonly reconcileAfterMs: number;
+  readonly reconcileMaxPerRun: number;
+}
+
+/** Everything one run needs. `runner` and `runnerLookup` are absent when no runner URL is configured. */
+export interface HealthCheckDependencies {
+  readonly settings: HealthCheckSettings;
+  readonly control: HealthCheckControl;
+  readonly store: HealthCheckStore;
+  readonly runner?: RunnerProbe;
+  readonly runnerLookup?: OrderLookup;
+  readonly alpacaLookup: OrderLookup;
+  readonly metrics: HealthMetrics;
+  readonly logger: RouteLogger;
+  readonly clock: Clock;
+}
+
+/** What one run saw and did; the handler logs it and the tests read it. */
+export interface HealthCheckReport {
+  readonly runner: 'ok' | 'down' | 'not_configured';
+  readonly errorRate?: { readonly submitted: number; readonly failed: number; readonly percent: number };
+  /** The reason the switch was tripped by this run, if it was. */
+  readonly tripped?: string;
+  readonly killSwitch: 'on' | 'off';
+  readonly symbolsInReview: readonly string[];
+  readonly reviewsTripped: readonly string[];
+  readonly reconciled: readonly { readonly client_order_id: string; readonly status: string }[];
+}
+
+const SET_BY = 'health-check';
+
+/**
+ * One scheduled run: probe the runner and record `lean-health`; trip the kill switch on a LEAN
+ * error rate over the threshold or on stale health (never rewriting a switch that is already on,
+ * and never turning it off: trips are latched); put symbols with repeated fallbacks in review;
+ * resolve rows left `pending` or `unknown`; emit the gauges. Each step runs even if another failed.
+ */
+export async function runHealthCheck(deps: HealthCheckDependencies): Promise<HealthCheckReport> {
+  const { clock, logger } = deps;
+  const now = clock.now();
+  const control = await readControl(deps);
+
+  const health = await probeRunner(deps, control, now);
+  const errorRate = await measureErrorRate(deps, now);
+
+  let tripped: string | undefined;
+  // Only a switch read as plainly `off` is written: on, unreadable or unknown stays as it is.
+  if (control !== undefined && control.killSwitch.state === 'off' && control.killSwitch.source === 'parameter') {
+    const reason = tripReason(deps.settings, health, errorRate, now);
+    if (reason !== undefined && (await trip(deps, reason.reason, reason.detail))) tripped = reason.reason;
+  }
+  const killSwitchOn = tripped !== undefined || control === undefined || control.killSwitch.state === 'on';
+
+  const reviewsTripped = control === undefined ? [] : await sweepManualReviews(deps, control, now);
+  const inReview = control === undefined ? [] : [...new Set([...symbolsInReview(control), ...reviewsTripped])];
+  const reconciled = await reconcile(deps, now);
+
+  deps.metrics.killSwitchState(killSwitchOn);
+  deps.metrics.symbolsInManualReview(inReview.length);
+  const report: HealthCheckReport = {
+    runner: health === undefined ? 'not_configured' : health.status === 'ok' ? 'ok' : 'down',
+    ...(errorRate === undefined ? {} : { errorRate }),
+    ...(tripped === undefined ? {} : { tripped }),
+    killSwitch: killSwitchOn ? 'on' : 'off',
+    symbolsInReview: inReview,
+    reviewsTripped,
+    reconciled,
+  };
+  logger.info('health_check', { ...report });
+  return report;
+}
+
+async function readControl(deps: HealthCheckDependencies): Promise<ControlSnapshot | undefined> {
+  try {
+    return await deps.control.readFresh();
+  } catch (error) {
+    deps.logger.error('health_check_control_unreadable', { error: describe(error), effect: 'no trip or review is written this run' });
+    return undefined;
+  }
+}
+
+async function probeRunner(deps: HealthCheckDependencies, control: ControlSnapshot | undefined, now: Date): Promise<LeanHealth | undefined> {
+  if (deps.runner === undefined) return undefined;
+  const result = await deps.runner.probe();
+  const checkedAt = now.toISOString();
+  const health: LeanHealth = {
+    status: result.ok ? 'ok' : 'down',
+    checked_at: checkedAt,
+    last_ok_at: result.ok ? checkedAt : (control?.leanHealth?.last_ok_at ?? null),
+    latency_ms: result.latencyMs,
+    ...(result.detail === undefined ? {} : { detail: result.detail }),
+  };
+  deps.metrics.runnerHealth(result.ok);
+  // Without the previous value, a failed probe would erase last_ok_at and fake a long outage.
+  if (control === undefined && !result.ok) return health;
+  try {
+    await deps.control.writeLeanHealth(health);
+  } catch (error) {
+    deps.logger.error('lean_health_write_failed', { error: describe(error) });
+  }
+  return health;
+}
+
+async function measureErrorRate(deps: HealthCheckDependencies, now: Date): Promise<HealthCheckReport['errorRate']> {
+  const since = new Date(now.getTime() - deps.settings.errorRateWindowMs).toISOString();
+  try {
+    const counts = await deps.store.countLeanOutcomes(since);
+    if (counts.submitted < deps.settings.errorRateMinVolume) return undefined;
+    const percent = (100 * counts.failed) / counts.submitted;
+    deps.metrics.leanErrorRate(percent);
+    return { ...counts, percent };
+  } catch (error) {
+    deps.logger.error('lean_error_rate_unreadable', { error: describe(error) });
+    return undefined;
+  }
+}
+
+function tripReason(
+  settings: HealthCheckSettings,
+  health: LeanHealth | undefined,
+  errorRate: HealthCheckReport['errorRate'],
+  now: Date,
+): { reason: string; detail: string } | undefined {
+  if (errorRate !== undefined && errorRate.percent > settings.errorRateThreshold * 100) {
+    return {
+      reason: 'lean_error_rate',
+      detail: `${errorRate.failed} of ${errorRate.submitted} LEAN submits failed in the last ${settings.errorRateWindowMs / 1000} s (${errorRate.percent.toFixed(1)}%, threshold ${settings.errorRateThreshold * 100}%)`,
+    };
+  }
+  if (health !== undefined && isRunnerHealthStale({ leanHealth: health }, now, settings.runnerHealthStaleMs)) {
+    return {
+      reason: 'runner_health_stale',
+      detail: `no healthy probe since ${health.last_ok_at ?? 'the runner was first checked'} (limit ${settings.runnerHealthStaleMs / 1000} s); last: ${health.detail ?? health.status}`,
+    };
+  }
+  return undefined;
+}
+
+async function trip(deps: HealthCheckDependencies, reason: string, detail: string): Promise<boolean> {
+  try {
+    await deps.control.tripKillSwitch({ reason, set_by: SET_BY, detail });
+    deps.metrics.killSwitchTrip(reason);
+    deps.logger.error('kill_switch_tripped', { reason, detail, set_by: SET_BY });
+    return true;
+  } catch (error) {
+    deps.logger.error('kill_switch_trip_failed', { reason, detail, error: describe(error) });
+    return false;
+  }
+}
+
+/**
+ * Recounts every symbol's fallbacks from the rows, so a trip the route function missed (a lost
+ * race with the index, a throttled write) happens here within a minute.
+ */
+async function sweepManualReviews(deps: HealthCheckDependencies, control: ControlSnapshot, now: Date): Promise<string[]> {
+  const { manualReviewFallbacks, manualReviewWindowMs } = deps.settings;
+  const windowStart = new Date(now.getTime() - manualReviewWindowMs).toISOString();
+  let fallbacks;
+  try {
+    fallbacks = await deps.store.listFallbacks(windowStart);
+  } catch (error) {
+    deps.logger.error('fallback_history_unreadable', { error: describe(error) });
+    return [];
+  }
+  const counts = new Map<string, number>();
+  for (const fallback of fallbacks) {
+    const review = control.reviews.get(fallback.symbol);
+    if (review?.state === 'review') continue;
+    // Fallbacks before an operator's clear were already reviewed.
+    if (review !== undefined && fallback.created_at < review.changed_at) continue;
+    counts.set(fallback.symbol, (counts.get(fallback.symbol) ?? 0) + 1);
+  }
+  const tripped: string[] = [];
+  for (const [symbol, count] of counts) {
+    if (count < manualReviewFallbacks) continue;
+    try {
+      await deps.control.putSymbolInReview(symbol, `repeated_fallback: ${count} fallbacks since ${windowStart}`, SET_BY);
+      deps.logger.warn('symbol_manual_review_tripped', { symbol, fallbacks: count, set_by: SET_BY });
+      tripped.push(symbol);
+    } catch (error) {
+      deps.logger.error('symbol_manual_review_failed', { symbol, error: describe(error) });
+    }
+  }
+  return tripped;
+}
+
+/**
+ * Resolves rows a route invocation left `pending` (it died) or `unknown` (nothing answered), by
+ * read-only lookups at the runner and at Alpaca. Found: accepted, with the broker's id. Not found
+ * at either, with both answering: failed, nothing was placed. Any lookup error: left for the next run.
+ */
+async function reconcile(deps: HealthCheckDependencies, now: Date): Promise<{ client_order_id: string; status: string }[]> {
+  const createdBefore = new Date(now.getTime() - deps.settings.reconcileAfterMs).toISOString();
+  let rows: ProvenanceRow[];
+  try {
+    rows = await deps.store.listUnresolved(createdBefore, deps.settings.reconcileMaxPerRun);
+  } catch (error) {
+    deps.logger.error('unresolved_rows_unreadable', { error: describe(error) });
+    return [];
+  }
+  const resolved: { client_order_id: string; status: string }[] = [];
+  for (const row of rows) {
+    const outcome = await reconciledOutcome(deps, row);
+    if (outcome === undefined) continue;
+    try {
+      await deps.store.resolve(row.client_order_id, outcome, deps.clock.now().toISOString());
+      deps.metrics.reconciled(outcome.status);
+      deps.logger.warn('order_reconciled', { client_order_id: row.client_order_id, from: row.status, to: outcome.status, detail: outcome.status_detail });
+      resolved.push({ client_order_id: row.client_order_id, status: outcome.status });
+    } catch (error) {
+      deps.logger.warn('order_reconcile_skipped', { client_order_id: row.client_order_id, error: describe(error) });
+    }
+  }
+  return resolved;
+}
+
+async function reconciledOutcome(deps: HealthCheckDependencies, row: ProvenanceRow): Promise<RowOutcome | undefined> {
+  const context: BrokerCallContext = { correlationId: row.correlation_id };
+  // Alpaca is the broker of record (the runner places its orders there too), so it is asked first.
+  const atAlpaca = await deps.alpacaLookup.findByClientOrderId(row.client_order_id, context);
+  if (atAlpaca.kind === 'found') return foundOutcome(row, atAlpaca.order);
+  const leanInvolved = row.execution_expected_adapter === 'lean' && deps.runnerLookup !== undefined;
+  const atRunner = leanInvolved ? await deps.runnerLookup?.findByClientOrderId(row.client_order_id, context) : undefined;
+  if (atRunner?.kind === 'found') return foundOutcome(row, atRunner.order);
+  if (atAlpaca.kind === 'error' || atRunner?.kind === 'error') return undefined;
+  return {
+    status: 'failed',
+    execution_adapter: 'none',
+    execution_route: 'none',
+    execution_route_reason: row.execution_route_reason ?? 'reconciled',
+    execution_fallback_count: row.execution_fallback_count,
+    execution_attempts: row.execution_attempts,
+    execution_note: 'reconciled',
+    review_required: row.review_required,
+    status_detail: `reconciled: neither Alpaca${leanInvolved ? ' nor the LEAN runner' : ''} holds this client_order_id; nothing was placed`,
+  };
+}
+
+/**
+ * Found at a broker: which route placed it follows from what the row recorded. Policy expected
+ * LEAN, no gate held and no Alpaca submit was recorded: only the runner can have placed it.
+ */
+function foundOutcome(row: ProvenanceRow, order: BrokerOrder): RowOutcome {
+  const alpacaSubmitted = row.execution_attempts.some((attempt) => attempt.adapter === 'alpaca' && attempt.operation === 'submit');
+  const gate = row.policy_snapshot.gates[0];
+  const viaLean = row.execution_expected_adapter === 'lean' && gate === undefined && !alpacaSubmitted;
+  const route = viaLean ? 'lean' : row.execution_expected_adapter === 'alpaca' ? 'alpaca' : gate !== undefined ? 'alpaca_gated' : 'alpaca_fallback';
+  return {
+    status: 'accepted',
+    execution_adapter: viaLean ? 'lean' : 'alpaca',
+    execution_route: route,
+    execution_route_reason: row.execution_route_reason ?? gate ?? 'reconciled',
+    execution_fallback_count: row.execution_fallback_count,
+    execution_attempts: row.execution_attempts,
+    execution_note: 'reconciled',
+    broker_order_id: order.id,
+    raw_payload: { ...order.raw, _execution_adapter: route },
+    review_required: row.review_required,
+    status_detail: `reconciled: found by client_order_id (${row.status} before)`,
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,82 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { AlpacaClient, type AlpacaCredentialsProvider } from '../adapters/alpaca-client';
+import { DynamoDbProvenanceIndex } from '../adapters/dynamodb-provenance-index';
+import { DynamoDbProvenanceStore } from '../adapters/dynamodb-provenance-store';
+import { LeanRunnerClient } from '../adapters/lean-runner-client';
+import { logger, metrics } from '../adapters/observability';
+import { PowertoolsHealthMetrics } from '../adapters/powertools-health-metrics';
+import { SsmControlPlane } from '../adapters/ssm-control-plane';
+import { loadHealthCheckConfig, loadRouterConfig } from '../core/config';
+import { runHealthCheck, type HealthCheckDependencies, type HealthCheckReport } from '../core/health-check';
+import { systemClock } from '../core/ports';
+import { defaultDynamoDbClient, defaultSsmClient, parseInfrastructure, ssmAlpacaCredentials } from '../route/route-dependencies';
+
+/** The scheduled health-check as a Lambda handler. */
+export type HealthCheckHandler = (event?: ScheduledEvent, context?: Context) => Promise<HealthCheckReport>;
+
+/** Clients the caller may supply (the local stack points them at loopback); the rest come from the environment. */
+export interface HealthCheckClients {
+  readonly dynamoDb?: DynamoDBClient;
+  readonly ssm?: SSMClient;
+  readonly alpacaCredentials?: AlpacaCredentialsProvider;
+}
+
+/**
+ * Builds the health-check once per container, from the same variables as the route function
+ * (same runner URL, table, control prefix) plus its own thresholds.
+ */
+export function createHealthCheckHandler(env: Readonly<Record<string, string | undefined>>, clients: HealthCheckClients = {}): HealthCheckHandler {
+  const infra = parseInfrastructure(env);
+  const router = loadRouterConfig(env);
+  const settings = loadHealthCheckConfig(env);
+  if (settings.problems.length > 0) logger.warn('health_check_misconfigured', { problems: settings.problems, using: 'defaults for those values' });
+
+  const ssm = clients.ssm ?? defaultSsmClient();
+  const dynamoDb = clients.dynamoDb ?? defaultDynamoDbClient();
+  const store = new DynamoDbProvenanceStore(dynamoDb, infra.PROVENANCE_TABLE_NAME);
+  const runner =
+    router.leanRunnerUrl === undefined
+      ? undefined
+      : new LeanRunnerClient({
+          baseUrl: router.leanRunnerUrl,
+          connectTimeoutMs: Math.min(router.timeouts.leanConnectMs, settings.probeTimeoutMs),
+          submitTimeoutMs: router.timeouts.leanSubmitMs,
+          lookupTimeoutMs: router.timeouts.leanLookupMs,
+        });
+  const credentials = clients.alpacaCredentials ?? ssmAlpacaCredentials(infra, ssm);
+  const dependencies: HealthCheckDependencies = {
+    settings: {
+      errorRateWindowMs: settings.errorRateWindowMs,
+      errorRateMinVolume: settings.errorRateMinVolume,
+      errorRateThreshold: settings.errorRateThreshold,
+      runnerHealthStaleMs: router.governance.runnerHealthStaleMs,
+      manualReviewFallbacks: router.governance.manualReviewFallbacks,
+      manualReviewWindowMs: router.governance.manualReviewWindowMs,
+      reconcileAfterMs: settings.reconcileAfterMs,
+      reconcileMaxPerRun: settings.reconcileMaxPerRun,
+    },
+    control: new SsmControlPlane({ ssm, prefix: infra.CONTROL_PARAMETER_PREFIX, ttlMs: 0, logger }),
+    store: new DynamoDbProvenanceIndex(dynamoDb, infra.PROVENANCE_TABLE_NAME, store),
+    ...(runner === undefined ? {} : { runner: { probe: () => runner.probe(settings.probeTimeoutMs) }, runnerLookup: runner }),
+    alpacaLookup: new AlpacaClient({
+      baseUrl: infra.ALPACA_BASE_URL,
+      credentials,
+      connectTimeoutMs: router.timeouts.alpacaConnectMs,
+      submitTimeoutMs: router.timeouts.alpacaSubmitMs,
+      lookupTimeoutMs: router.timeouts.alpacaLookupMs,
+    }),
+    metrics: new PowertoolsHealthMetrics(metrics),
+    logger,
+    clock: systemClock,
+  };
+  return async (_event, context) => {
+    if (context) logger.addContext(context);
+    try {
+      return await runHealthCheck(dependencies);
+    } finally {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  };
+}
