@@ -1,12 +1,14 @@
 /**
- * `npm run bench`: the router's overhead over a direct broker submit, and its AWS calls per order.
+ * `npm run bench`: the router's overhead over a direct broker submit, its AWS calls per order,
+ * then the governance figures (scripts/bench-governance.ts).
  *
  * One process, loopback only: dynalite, the Alpaca and LEAN simulators answering at once, the real
  * route handler. Direct submits and routed orders alternate within each round, so both see the same
  * machine load; figures are per-round medians and p99s, then the median over rounds.
- * Options (environment): BENCH_ROUNDS (default 5), BENCH_ORDERS per round and path (default 300).
+ * Options (environment): BENCH_ROUNDS (default 5), BENCH_ORDERS per round and path (default 300),
+ * BENCH_ONLY=hot-path|governance to run one part.
  */
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, GetParametersByPathCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AlpacaClient } from '../functions/adapters/alpaca-client';
 import { logger, metrics } from '../functions/adapters/observability';
@@ -19,6 +21,8 @@ import { startAlpacaSimulator } from '../lib/local/alpaca-simulator';
 import { ensureProvenanceTable, startLocalDynamoDb } from '../lib/local/dynamodb-local';
 import { startLeanRunnerSimulator } from '../lib/local/lean-runner-simulator';
 import { proxyEvent } from '../test/support/router-harness';
+import { runGovernanceBench } from './bench-governance';
+import { fmt, median, percentile } from './bench-stats';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 300);
@@ -26,111 +30,125 @@ const WARMUP = 30;
 const TABLE = 'bench-provenance';
 const CREDENTIALS = { keyId: 'bench-key', secretKey: 'bench-secret' };
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
-function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
-}
+const ONLY = process.env.BENCH_ONLY;
 
-const dynamo = await startLocalDynamoDb();
-const dynamoClient = dynamo.client();
-await ensureProvenanceTable(dynamoClient, TABLE);
-const alpaca = await startAlpacaSimulator(CREDENTIALS);
-const lean = await startLeanRunnerSimulator({ alpacaUrl: alpaca.url, alpacaKeyId: CREDENTIALS.keyId, alpacaSecretKey: CREDENTIALS.secretKey });
+if (ONLY !== 'governance') await runHotPathBench();
+if (ONLY !== 'hot-path') await runGovernanceBench();
 
-// Count every AWS call the hot path makes, by command name.
-const awsCalls = new Map<string, number>();
-dynamoClient.middlewareStack.add(
-  (next, context) => async (args) => {
-    awsCalls.set(`dynamodb:${context.commandName}`, (awsCalls.get(`dynamodb:${context.commandName}`) ?? 0) + 1);
-    return next(args);
-  },
-  { step: 'initialize', name: 'benchCallCounter' },
-);
-// Credentials come from SSM as in Lambda; the mock answers and counts, so a per-order read would show.
-const ssm = new SSMClient({ region: 'us-east-1' });
-const ssmMock = mockClient(ssm);
-ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify({ key_id: CREDENTIALS.keyId, secret_key: CREDENTIALS.secretKey }) } });
-const credentials = new SsmAlpacaCredentials({ ssm, parameterName: '/lean-router/bench/alpaca-credentials' });
+async function runHotPathBench(): Promise<void> {
+  const dynamo = await startLocalDynamoDb();
+  const dynamoClient = dynamo.client();
+  await ensureProvenanceTable(dynamoClient, TABLE);
+  const alpaca = await startAlpacaSimulator(CREDENTIALS);
+  const lean = await startLeanRunnerSimulator({ alpacaUrl: alpaca.url, alpacaKeyId: CREDENTIALS.keyId, alpacaSecretKey: CREDENTIALS.secretKey });
 
-function routerApi(adapter: 'alpaca' | 'lean'): OrderApi {
-  return createOrderApi(
-    buildRouteDependencies(
-      {
-        PROVENANCE_TABLE_NAME: TABLE,
-        ALPACA_BASE_URL: alpaca.url,
-        TRADING_EXECUTION_ADAPTER: adapter,
-        TRADING_EXECUTION_ADAPTER_POLICY: 'all',
-        TRADING_LEAN_RUNNER_URL: lean.url,
-      },
-      { logger, metrics: new PowertoolsRouteMetrics(metrics), alpacaCredentials: credentials, dynamoDb: dynamoClient },
-    ),
+  // Count every AWS call the hot path makes, by command name.
+  const awsCalls = new Map<string, number>();
+  dynamoClient.middlewareStack.add(
+    (next, context) => async (args) => {
+      awsCalls.set(`dynamodb:${context.commandName}`, (awsCalls.get(`dynamodb:${context.commandName}`) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'benchCallCounter' },
   );
-}
-const viaRouterToAlpaca = routerApi('alpaca');
-const viaRouterToLean = routerApi('lean');
-const direct = new AlpacaClient({ baseUrl: alpaca.url, credentials, connectTimeoutMs: 1000, submitTimeoutMs: 5000, lookupTimeoutMs: 1000 });
+  // Credentials and control values come from SSM as in Lambda; the mock answers and counts, so a
+  // per-order read would show.
+  const ssm = new SSMClient({ region: 'us-east-1' });
+  const ssmMock = mockClient(ssm);
+  ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify({ key_id: CREDENTIALS.keyId, secret_key: CREDENTIALS.secretKey }) } });
+  const healthyAt = () => new Date().toISOString();
+  ssmMock.on(GetParametersCommand).callsFake(() => ({
+    Parameters: [
+      { Name: '/lean-router/bench/kill-switch', Value: 'off' },
+      { Name: '/lean-router/bench/lean-health', Value: JSON.stringify({ status: 'ok', checked_at: healthyAt(), last_ok_at: healthyAt(), latency_ms: 1 }) },
+    ],
+  }));
+  ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: [] });
+  const credentials = new SsmAlpacaCredentials({ ssm, parameterName: '/lean-router/bench/alpaca-credentials' });
 
-let sequence = 0;
-function body(): Record<string, unknown> {
-  sequence += 1;
-  return { client_order_id: `bench-${process.pid}-${sequence}`, symbol: 'AAPL', side: 'buy', qty: '1', type: 'market', time_in_force: 'day' };
-}
-function asOrder(value: Record<string, unknown>): OrderRequest {
-  const parsed = parseOrderRequest(value);
-  if (!parsed.ok) throw new Error('bench order is invalid');
-  return parsed.order;
-}
-async function timeDirect(): Promise<number> {
-  const order = asOrder(body());
-  const started = performance.now();
-  const outcome = await direct.submit(order, { correlationId: 'bench' });
-  const elapsed = performance.now() - started;
-  if (outcome.kind !== 'accepted') throw new Error(`direct submit: ${outcome.kind}`);
-  return elapsed;
-}
-async function timeRouted(api: OrderApi): Promise<number> {
-  const started = performance.now();
-  const result = await api(proxyEvent('POST', '/orders', JSON.stringify(body())));
-  const elapsed = performance.now() - started;
-  if (result.statusCode !== 201) throw new Error(`routed order answered ${result.statusCode}: ${result.body}`);
-  return elapsed;
-}
-
-for (let i = 0; i < WARMUP; i += 1) {
-  await timeDirect();
-  await timeRouted(viaRouterToAlpaca);
-  await timeRouted(viaRouterToLean);
-}
-awsCalls.clear();
-ssmMock.resetHistory();
-
-interface Round { direct: number[]; routed: number[]; lean: number[] }
-const rounds: Round[] = [];
-for (let r = 0; r < ROUNDS; r += 1) {
-  const round: Round = { direct: [], routed: [], lean: [] };
-  for (let i = 0; i < ORDERS; i += 1) {
-    round.direct.push(await timeDirect());
-    round.routed.push(await timeRouted(viaRouterToAlpaca));
-    round.lean.push(await timeRouted(viaRouterToLean));
+  function routerApi(adapter: 'alpaca' | 'lean'): OrderApi {
+    return createOrderApi(
+      buildRouteDependencies(
+        {
+          PROVENANCE_TABLE_NAME: TABLE,
+          ALPACA_BASE_URL: alpaca.url,
+          TRADING_EXECUTION_ADAPTER: adapter,
+          TRADING_EXECUTION_ADAPTER_POLICY: 'all',
+          TRADING_LEAN_RUNNER_URL: lean.url,
+          CONTROL_PARAMETER_PREFIX: '/lean-router/bench/',
+        },
+        { logger, metrics: new PowertoolsRouteMetrics(metrics), alpacaCredentials: credentials, dynamoDb: dynamoClient, ssm },
+      ),
+    );
   }
-  rounds.push(round);
+  const viaRouterToAlpaca = routerApi('alpaca');
+  const viaRouterToLean = routerApi('lean');
+  const direct = new AlpacaClient({ baseUrl: alpaca.url, credentials, connectTimeoutMs: 1000, submitTimeoutMs: 5000, lookupTimeoutMs: 1000 });
+
+  let sequence = 0;
+  function body(): Record<string, unknown> {
+    sequence += 1;
+    return { client_order_id: `bench-${process.pid}-${sequence}`, symbol: 'AAPL', side: 'buy', qty: '1', type: 'market', time_in_force: 'day' };
+  }
+  function asOrder(value: Record<string, unknown>): OrderRequest {
+    const parsed = parseOrderRequest(value);
+    if (!parsed.ok) throw new Error('bench order is invalid');
+    return parsed.order;
+  }
+  async function timeDirect(): Promise<number> {
+    const order = asOrder(body());
+    const started = performance.now();
+    const outcome = await direct.submit(order, { correlationId: 'bench' });
+    const elapsed = performance.now() - started;
+    if (outcome.kind !== 'accepted') throw new Error(`direct submit: ${outcome.kind}`);
+    return elapsed;
+  }
+  async function timeRouted(api: OrderApi): Promise<number> {
+    const started = performance.now();
+    const result = await api(proxyEvent('POST', '/orders', JSON.stringify(body())));
+    const elapsed = performance.now() - started;
+    if (result.statusCode !== 201) throw new Error(`routed order answered ${result.statusCode}: ${result.body}`);
+    return elapsed;
+  }
+
+  for (let i = 0; i < WARMUP; i += 1) {
+    await timeDirect();
+    await timeRouted(viaRouterToAlpaca);
+    await timeRouted(viaRouterToLean);
+  }
+  awsCalls.clear();
+  ssmMock.resetHistory();
+
+  interface Round { direct: number[]; routed: number[]; lean: number[] }
+  const rounds: Round[] = [];
+  for (let r = 0; r < ROUNDS; r += 1) {
+    const round: Round = { direct: [], routed: [], lean: [] };
+    for (let i = 0; i < ORDERS; i += 1) {
+      round.direct.push(await timeDirect());
+      round.routed.push(await timeRouted(viaRouterToAlpaca));
+      round.lean.push(await timeRouted(viaRouterToLean));
+    }
+    rounds.push(round);
+  }
+
+  const summary = (key: keyof Round, p: number): number => median(rounds.map((round) => percentile([...round[key]].sort((a, b) => a - b), p)));
+  const routedOrders = ROUNDS * ORDERS * 2;
+  console.log(`lean-router bench: ${ROUNDS} rounds x ${ORDERS} orders per path, node ${process.version}`);
+  console.log(`  direct Alpaca-simulator submit    median ${fmt(summary('direct', 50))}  p99 ${fmt(summary('direct', 99))}`);
+  console.log(`  router -> Alpaca (route alpaca)   median ${fmt(summary('routed', 50))}  p99 ${fmt(summary('routed', 99))}`);
+  console.log(`  router -> LEAN -> Alpaca          median ${fmt(summary('lean', 50))}  p99 ${fmt(summary('lean', 99))}`);
+  console.log(`  ratio router/direct (medians)     ${(summary('routed', 50) / summary('direct', 50)).toFixed(2)}x  (p99 ${(summary('routed', 99) / summary('direct', 99)).toFixed(2)}x)`);
+  console.log(`  AWS calls per routed order:`);
+  for (const [name, count] of [...awsCalls.entries()].sort()) console.log(`    ${name.padEnd(28)} ${(count / routedOrders).toFixed(2)}`);
+  const ssmCalls = {
+    'ssm:GetParameter': ssmMock.commandCalls(GetParameterCommand).length,
+    'ssm:GetParameters': ssmMock.commandCalls(GetParametersCommand).length,
+    'ssm:GetParametersByPath': ssmMock.commandCalls(GetParametersByPathCommand).length,
+  };
+  for (const [name, count] of Object.entries(ssmCalls)) console.log(`    ${name.padEnd(28)} ${(count / routedOrders).toFixed(4)}`);
+
+  dynamoClient.destroy();
+  await lean.close();
+  await alpaca.close();
+  await dynamo.close();
 }
-
-const summary = (key: keyof Round, p: number): number => median(rounds.map((round) => percentile([...round[key]].sort((a, b) => a - b), p)));
-const routedOrders = ROUNDS * ORDERS * 2;
-const fmt = (ms: number): string => `${ms.toFixed(2)} ms`;
-console.log(`lean-router bench: ${ROUNDS} rounds x ${ORDERS} orders per path, node ${process.version}`);
-console.log(`  direct Alpaca-simulator submit    median ${fmt(summary('direct', 50))}  p99 ${fmt(summary('direct', 99))}`);
-console.log(`  router -> Alpaca (route alpaca)   median ${fmt(summary('routed', 50))}  p99 ${fmt(summary('routed', 99))}`);
-console.log(`  router -> LEAN -> Alpaca          median ${fmt(summary('lean', 50))}  p99 ${fmt(summary('lean', 99))}`);
-console.log(`  ratio router/direct (medians)     ${(summary('routed', 50) / summary('direct', 50)).toFixed(2)}x  (p99 ${(summary('routed', 99) / summary('direct', 99)).toFixed(2)}x)`);
-console.log(`  AWS calls per routed order:`);
-for (const [name, count] of [...awsCalls.entries()].sort()) console.log(`    ${name.padEnd(28)} ${(count / routedOrders).toFixed(2)}`);
-console.log(`    ${'ssm:GetParameter'.padEnd(28)} ${(ssmMock.commandCalls(GetParameterCommand).length / routedOrders).toFixed(2)}`);
-
-dynamoClient.destroy();
-await lean.close();
-await alpaca.close();
-await dynamo.close();

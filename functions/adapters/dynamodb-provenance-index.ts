@@ -32,6 +32,9 @@ const LEAN_FAILED_WITHOUT_ORDER: Filter = {
   values: { ':lean': 'lean_', ':zero': 0 },
 };
 
+/** Orders a container's open breaker kept from LEAN: failures LEAN caused, though not a call each. */
+const BREAKER_OPEN: Filter = { expression: '#reason = :breaker', names: { '#reason': 'execution_route_reason' }, values: { ':breaker': 'breaker_open' } };
+
 /**
  * Reads over the provenance table's indexes: the route function's fallback count per symbol and the
  * health-check's error rate, fallback sweep and reconciliation. Always a Query on an index, never a scan.
@@ -53,12 +56,15 @@ export class DynamoDbProvenanceIndex implements FallbackHistory, HealthCheckStor
 
   async countLeanOutcomes(since: string): Promise<LeanOutcomeCounts> {
     const byRoute = (route: ExecutionRoute): IndexRange => ({ index: PROVENANCE_TABLE.indexes.byRoute, partition: route, from: since });
-    const [accepted, fellBack, failedWithoutOrder] = await Promise.all([
+    // A breaker skipping LEAN counts as a failure: otherwise each container's breaker would cap
+    // the failures the window sees and hide an outage from the error rate.
+    const [accepted, fellBack, failedWithoutOrder, skippedByBreaker] = await Promise.all([
       this.count(byRoute('lean')),
       this.count(byRoute('alpaca_fallback')),
       this.count(byRoute('none'), LEAN_FAILED_WITHOUT_ORDER),
+      this.count(byRoute('alpaca_gated'), BREAKER_OPEN),
     ]);
-    const failed = fellBack + failedWithoutOrder;
+    const failed = fellBack + failedWithoutOrder + skippedByBreaker;
     return { submitted: accepted + failed, failed };
   }
 

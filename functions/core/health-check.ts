@@ -18,11 +18,11 @@ export interface HealthCheckControl {
   putSymbolInReview(symbol: string, reason: string, setBy: string): Promise<void>;
 }
 
-/** LEAN submits in a window, from the by-route index. */
+/** LEAN's record in a window, from the by-route index. */
 export interface LeanOutcomeCounts {
-  /** Orders on which LEAN was called (accepted by LEAN or failed over). */
+  /** Orders LEAN took, failed, or was skipped for by an open breaker. */
   readonly submitted: number;
-  /** Of those, the ones where LEAN failed. */
+  /** Of those, the ones LEAN failed or was skipped for by an open breaker. */
   readonly failed: number;
 }
 
@@ -131,7 +131,10 @@ export async function runHealthCheck(deps: HealthCheckDependencies): Promise<Hea
     reviewsTripped,
     reconciled,
   };
-  logger.info('health_check', { ...report });
+  // A quiet run is a debug line: the gauges above already say the check ran.
+  const notable = report.runner === 'down' || tripped !== undefined || killSwitchOn || reviewsTripped.length > 0 || reconciled.length > 0;
+  if (notable) logger.warn('health_check', { ...report });
+  else logger.debug('health_check', { ...report });
   return report;
 }
 

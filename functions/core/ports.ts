@@ -64,6 +64,7 @@ export interface FallbackHistory {
 
 /** Structured logging, satisfied by Powertools' Logger. */
 export interface RouteLogger {
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
   info(message: string, ...extra: Record<string, unknown>[]): void;
   warn(message: string, ...extra: Record<string, unknown>[]): void;
   error(message: string, ...extra: Record<string, unknown>[]): void;

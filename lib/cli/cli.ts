@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetParametersByPathCommand, SSMClient, type Parameter } from '@aws-sdk/client-ssm';
+import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
+import { controlParameterPrefix } from '../../functions/core/control-parameters';
 import type { ProvenanceRow } from '../../functions/core/provenance';
 import { findOrder, findOrders } from './provenance-queries';
 import { textTable } from './text-table';
@@ -16,11 +18,16 @@ commands:
       --since 15m|2h|1d|<ISO time> (default 24h)  --limit N (default 50)
   order <client_order_id> the whole row
   status                 control values under /lean-router/<stage>/ as they stand
+  kill --reason TEXT     switch LEAN off for every order (kill switch on), now
+  unkill [--reason TEXT] switch LEAN back on (kill switch off); automatic trips wait for this
+  review                 symbols in manual review
+  review clear SYMBOL    end a symbol's manual review; its fallback count starts again
 
 options:
   --stage NAME           local (default), paper or live; env LEAN_ROUTER_STAGE
   --table NAME           provenance table; env PROVENANCE_TABLE_NAME, default lean-router-<stage>-provenance
   --json                 machine-readable output
+  --by NAME              who is acting, recorded with kill/unkill (default $USER)
   --help
 
 With --stage local the commands talk to npm start's endpoints (127.0.0.1, ports from
@@ -53,6 +60,8 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         status: { type: 'string' },
         since: { type: 'string' },
         limit: { type: 'string' },
+        reason: { type: 'string' },
+        by: { type: 'string' },
       },
     });
   } catch (error) {
@@ -92,8 +101,38 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         io.out(JSON.stringify(row, null, 2));
         return 0;
       }
+      case 'kill':
+      case 'unkill': {
+        const reason = values.reason ?? (command === 'unkill' ? 'operator re-enabled LEAN' : undefined);
+        if (reason === undefined || reason.trim() === '') throw new UsageError('kill needs --reason "why LEAN is being switched off"');
+        const plane = controlPlane(clients.ssm(), stage);
+        const state = command === 'kill' ? 'on' : 'off';
+        await plane.setKillSwitch(state, reason, values.by ?? env.USER ?? 'operator');
+        io.out(`${plane.parameterNames.killSwitch} is ${state}: LEAN is ${state === 'on' ? 'off for every order' : 'allowed again'} (routers see it within their cache TTL, 5 s by default)`);
+        return 0;
+      }
+      case 'review': {
+        const plane = controlPlane(clients.ssm(), stage);
+        if (rest[0] === 'clear') {
+          const symbol = rest[1]?.trim().toUpperCase();
+          if (symbol === undefined || symbol === '') throw new UsageError('review clear needs a SYMBOL');
+          await plane.clearSymbolReview(symbol);
+          io.out(`${symbol}: manual review cleared; LEAN may take its orders again`);
+          return 0;
+        }
+        if (rest[0] !== undefined) throw new UsageError(`unknown review command ${rest[0]}`);
+        const reviews = [...(await plane.readFresh()).reviews.values()].filter((review) => review.state === 'review');
+        io.out(
+          values.json
+            ? JSON.stringify(reviews, null, 2)
+            : reviews.length === 0
+              ? 'no symbol is in manual review'
+              : textTable(['symbol', 'since', 'reason'], reviews.map((review) => [review.symbol, review.changed_at, review.reason ?? ''])),
+        );
+        return 0;
+      }
       case 'status': {
-        const prefix = `/lean-router/${stage}/`;
+        const prefix = controlParameterPrefix(stage);
         const parameters = await readControlValues(clients.ssm(), prefix);
         if (values.json) {
           io.out(JSON.stringify(Object.fromEntries(parameters.map((p) => [p.Name, p.Type === 'SecureString' ? '(secure)' : p.Value])), null, 2));
@@ -150,6 +189,10 @@ function awsClients(stage: string, env: Readonly<Record<string, string | undefin
     },
     destroy: () => built.forEach((client) => client.destroy()),
   };
+}
+
+function controlPlane(ssm: SSMClient, stage: string): SsmControlPlane {
+  return new SsmControlPlane({ ssm, prefix: controlParameterPrefix(stage), ttlMs: 0 });
 }
 
 async function readControlValues(ssm: SSMClient, prefix: string): Promise<Parameter[]> {

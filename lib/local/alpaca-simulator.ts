@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { faultTiming, header, parseJson, playFault, sendJson, startSimulator, type SimRequest, type SimRoute } from './sim-http';
+import { faultTiming, header, parseJson, playFault, sendJson, startSimulator, type SimAdmin, type SimRequest, type SimRoute } from './sim-http';
 
 /** Where the simulator listens and the API keys it accepts. */
 export interface AlpacaSimulatorOptions {
@@ -65,6 +65,8 @@ export interface AlpacaSimulator {
   readonly url: string;
   /** Orders by id. */
   readonly orders: ReadonlyMap<string, AlpacaOrder>;
+  /** The `/_sim/*` admin API for another listener; it works while the simulator is down. */
+  readonly admin: SimAdmin;
   /** HTTP requests received for `op`, refused and faulted ones included. */
   requestCount(op: AlpacaOperation): number;
   /** Replaces the faults; `down` closes or reopens the listener. */
@@ -198,7 +200,7 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
     describeState: () => ({ orders: orders.size }),
   });
 
-  return { url: core.url, orders, requestCount: core.requestCount, setFaults: core.setFaults, reset: core.reset, close: core.close };
+  return { url: core.url, orders, admin: core.admin, requestCount: core.requestCount, setFaults: core.setFaults, reset: core.reset, close: core.close };
 }
 
 type ParsedOrder = Pick<

@@ -2,9 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { listenFailure } from './port-in-use';
 
 /** Any API Gateway proxy handler. */
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+/**
+ * Routes the front door answers itself, before the handler: local-only tooling such as fault
+ * injection, never part of the deployed API. `undefined` hands the request to the handler.
+ */
+export type LocalRoutes = (request: { method: string; path: string; body: string }) => Promise<{ status: number; body: unknown } | undefined>;
 
 /** The local stand-in for API Gateway, listening on loopback. */
 export interface ApiFrontDoor {
@@ -20,13 +27,18 @@ const MAX_READ_BYTES = 1024 * 1024;
  * Turns HTTP requests into REST API (v1) proxy events for the real handler, as API Gateway does,
  * including `resource` and `pathParameters` for `/orders/{client_order_id}`.
  */
-export async function startApiFrontDoor(handler: ProxyHandler, options: { host?: string; port?: number } = {}): Promise<ApiFrontDoor> {
+export async function startApiFrontDoor(
+  handler: ProxyHandler,
+  options: { host?: string; port?: number; localRoutes?: LocalRoutes } = {},
+): Promise<ApiFrontDoor> {
   const host = options.host ?? '127.0.0.1';
   const server: Server = createServer((req, res) => {
     void readBody(req).then(async (body) => {
       let result: APIGatewayProxyResult;
       try {
-        result = body === undefined ? tooLarge() : await handler(toProxyEvent(req, body));
+        const local = body === undefined ? undefined : await options.localRoutes?.(localRequest(req, body));
+        if (local !== undefined) result = { statusCode: local.status, body: JSON.stringify(local.body) };
+        else result = body === undefined ? tooLarge() : await handler(toProxyEvent(req, body));
       } catch (error) {
         result = { statusCode: 500, body: JSON.stringify({ error: 'internal_error', message: String(error) }) };
       }
@@ -35,9 +47,7 @@ export async function startApiFrontDoor(handler: ProxyHandler, options: { host?:
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`API port ${options.port} on ${host} is already in use`) : error),
-    );
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, 'API front door', host, options.port ?? 0)));
     server.listen(options.port ?? 0, host, () => resolve());
   });
   return {
@@ -73,6 +83,10 @@ export function toProxyEvent(req: IncomingMessage, body: Buffer): APIGatewayProx
     isBase64Encoded: false,
     requestContext: { requestId: randomUUID(), stage: 'local' } as APIGatewayProxyEvent['requestContext'],
   };
+}
+
+function localRequest(req: IncomingMessage, body: Buffer): { method: string; path: string; body: string } {
+  return { method: req.method ?? 'GET', path: new URL(req.url ?? '/', 'http://local').pathname, body: body.toString('utf8') };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {

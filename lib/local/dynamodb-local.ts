@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { provenanceCreateTableInput } from '../../functions/adapters/provenance-table';
+import { listenFailure } from './port-in-use';
 
 /** A dynalite server speaking DynamoDB's wire protocol on loopback. */
 export interface LocalDynamoDb {
@@ -16,9 +17,7 @@ export async function startLocalDynamoDb(options: { host?: string; port?: number
   const host = options.host ?? '127.0.0.1';
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`DynamoDB port ${options.port} on ${host} is already in use`) : error),
-    );
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, 'DynamoDB (dynalite)', host, options.port ?? 0)));
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const endpoint = `http://${host}:${(server.address() as AddressInfo).port}`;

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
-import { faultTiming, hang, header, parseJson, playFault, sendJson, startSimulator, type SimRequest, type SimRoute } from './sim-http';
+import { faultTiming, hang, header, parseJson, playFault, sendJson, startSimulator, type SimAdmin, type SimRequest, type SimRoute } from './sim-http';
 
 /** Where the simulator listens and the Alpaca it places orders at. */
 export interface LeanRunnerSimulatorOptions {
@@ -67,6 +67,8 @@ export interface LeanSubmitRecord {
 export interface LeanRunnerSimulator {
   /** `http://host:port`, unchanged across `down`. */
   readonly url: string;
+  /** The `/_sim/*` admin API for another listener; it works while the simulator is down. */
+  readonly admin: SimAdmin;
   /** HTTP requests received for `op`, faulted ones included. */
   requestCount(op: LeanOperation): number;
   lastSubmit(): LeanSubmitRecord | undefined;
@@ -254,6 +256,7 @@ export async function startLeanRunnerSimulator(options: LeanRunnerSimulatorOptio
 
   return {
     url: core.url,
+    admin: core.admin,
     requestCount: core.requestCount,
     lastSubmit: () => lastSubmit,
     setFaults: core.setFaults,

@@ -1,4 +1,6 @@
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { ParameterAlreadyExists, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CONTROL_PARAMETER, controlParameterName } from '../../functions/core/control-parameters';
+import { createHealthCheckHandler } from '../../functions/health-check/health-check-handler';
 import { join } from 'node:path';
 import { createRouteHandler } from '../../functions/route/route-handler';
 import { startAlpacaSimulator, type AlpacaSimulator } from './alpaca-simulator';
@@ -6,6 +8,7 @@ import { startApiFrontDoor } from './api-front-door';
 import { ensureProvenanceTable, startLocalDynamoDb } from './dynamodb-local';
 import { startLeanRunnerSimulator, type LeanRunnerSimulator } from './lean-runner-simulator';
 import { startLocalParameterStore } from './parameter-store';
+import { simAdminRoutes } from './sim-admin-routes';
 
 /** Where the local stack listens and what it routes to. */
 export interface LocalStackOptions {
@@ -19,6 +22,8 @@ export interface LocalStackOptions {
   readonly dataDir?: string;
   /** `TRADING_*` and `ALPACA_*` overrides; the defaults route every symbol to LEAN. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** How often the real health-check handler runs (LOCAL_HEALTH_CHECK_INTERVAL_MS); 0 runs it once at start only. Default 10 s, shortest 1 s. */
+  readonly healthCheckIntervalMs?: number;
 }
 
 /** A running local stack. */
@@ -39,6 +44,11 @@ export interface LocalStack {
 
 /** Local simulator credentials; a real Alpaca needs APCA_API_KEY_ID / APCA_API_SECRET_KEY. */
 const SIMULATOR_CREDENTIALS = { keyId: 'local-key-id', secretKey: 'local-secret-key' };
+
+/** How often `npm start` runs the health-check, unless LOCAL_HEALTH_CHECK_INTERVAL_MS says otherwise. */
+export const DEFAULT_HEALTH_CHECK_INTERVAL_MS = 10_000;
+/** The shortest health-check interval the local stack accepts (AWS runs it every minute). */
+export const SHORTEST_HEALTH_CHECK_INTERVAL_MS = 1_000;
 
 /** The control-value prefix of the local stage. */
 export const LOCAL_CONTROL_PREFIX = '/lean-router/local/';
@@ -108,6 +118,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
     );
 
+    await seedControlParameters(ssm, LOCAL_CONTROL_PREFIX);
+
     const routeEnv = {
       TRADING_EXECUTION_ADAPTER: 'lean',
       TRADING_EXECUTION_ADAPTER_POLICY: 'all',
@@ -115,10 +127,35 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       TRADING_LEAN_RUNNER_URL: leanRunnerUrl,
       ALPACA_BASE_URL: alpacaUrl,
       PROVENANCE_TABLE_NAME: tableName,
+      CONTROL_PARAMETER_PREFIX: LOCAL_CONTROL_PREFIX,
       ALPACA_CREDENTIALS_PARAMETER: credentialsParameter,
     };
+    // The real health-check, as EventBridge would run it: once now, so lean-health is fresh before
+    // the first order, then on an interval. Runs never overlap.
+    const healthCheck = createHealthCheckHandler(routeEnv, { dynamoDb: client, ssm });
+    await healthCheck();
+    const intervalMs = options.healthCheckIntervalMs ?? DEFAULT_HEALTH_CHECK_INTERVAL_MS;
+    if (intervalMs !== 0 && (!Number.isInteger(intervalMs) || intervalMs < SHORTEST_HEALTH_CHECK_INTERVAL_MS)) {
+      throw new Error(`the health-check interval must be 0 (start only) or a whole number of ms from ${SHORTEST_HEALTH_CHECK_INTERVAL_MS}; got ${intervalMs}`);
+    }
+    if (intervalMs > 0) {
+      let running: Promise<unknown> | undefined;
+      const timer = setInterval(() => {
+        running ??= healthCheck()
+          .catch((error: unknown) => console.error('health-check run failed:', error))
+          .finally(() => {
+            running = undefined;
+          });
+      }, intervalMs);
+      closers.push(async () => {
+        clearInterval(timer);
+        await running;
+      });
+    }
     const routeHandler = createRouteHandler(routeEnv, { dynamoDb: client, ssm });
-    const frontDoor = await startApiFrontDoor((event) => routeHandler(event), { host, port: options.apiPort ?? 3000 });
+    // Fault injection lives on the front door too, so a `down` simulator can still be healed.
+    const localRoutes = simAdminRoutes({ lean: leanSimulator?.admin, alpaca: alpacaSimulator?.admin });
+    const frontDoor = await startApiFrontDoor((event) => routeHandler(event), { host, port: options.apiPort ?? 3000, localRoutes });
     closers.push(() => frontDoor.close());
 
     return {
@@ -136,5 +173,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/**
+ * Writes the control values a fresh stage starts with, as the CDK stack does: `kill-switch` off.
+ * Values already there (an operator's, kept in LOCAL_DATA_DIR) are left alone.
+ */
+export async function seedControlParameters(ssm: SSMClient, prefix: string): Promise<void> {
+  try {
+    await ssm.send(
+      new PutParameterCommand({ Name: controlParameterName(prefix, CONTROL_PARAMETER.killSwitch), Type: 'String', Value: 'off', Overwrite: false }),
+    );
+  } catch (error) {
+    if (!(error instanceof ParameterAlreadyExists)) throw error;
   }
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
+import { listenFailure } from './port-in-use';
 
 /** One stored parameter, as SSM describes it. */
 interface StoredParameter {
@@ -110,9 +111,7 @@ export async function startLocalParameterStore(options: { host?: string; port?: 
     void handle(req, res, actions);
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`Parameter Store port ${options.port} on ${host} is already in use`) : error),
-    );
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, 'Parameter Store', host, options.port ?? 0)));
     server.listen(options.port ?? 0, host, () => resolve());
   });
   return {

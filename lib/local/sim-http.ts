@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { PortInUseError } from './port-in-use';
 
 /** One request as a simulator route sees it: body already read, path and query split. */
 export interface SimRequest {
@@ -38,9 +39,28 @@ export interface SimulatorSpec<Op extends string, Faults extends { down?: boolea
   describeState(): Record<string, unknown>;
 }
 
+/** One answer of the admin API. */
+export interface SimAdminAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/**
+ * The admin API without its transport: `GET state`, `POST faults`, `POST reset`, the same routes
+ * and bodies as the simulator's own `/_sim/*`. Called from another listener (the local stack's
+ * front door), it keeps working while the simulator is `down`, and `{"down": false}` or `{}`
+ * brings it back up before answering.
+ */
+export interface SimAdmin {
+  /** `path` is the action relative to the admin root: `/state`, `/faults` or `/reset`. */
+  handle(method: string, path: string, body: string): Promise<SimAdminAnswer>;
+}
+
 /** The shared machinery: listener, counters, faults, down, admin routes. */
 export interface SimulatorCore<Op extends string, Faults> {
   readonly url: string;
+  /** The admin API for callers in this process that do not go through the simulator's listener. */
+  readonly admin: SimAdmin;
   faults(): Faults;
   requestCount(op: Op): number;
   setFaults(faults: Faults): Promise<void>;
@@ -57,6 +77,13 @@ export interface SimpleFault {
 }
 
 const DOWN_SETTLE_MS = 20;
+
+/** An admin request, read and validated. */
+type AdminAction<Faults> =
+  | { readonly kind: 'state' }
+  | { readonly kind: 'reset' }
+  | { readonly kind: 'faults'; readonly faults: Faults }
+  | { readonly kind: 'refused'; readonly status: number; readonly message: string };
 
 /** Zod fields shared by every fault schema. */
 export const faultTiming = {
@@ -91,7 +118,15 @@ export async function startSimulator<Op extends string, Faults extends { down?: 
     inFlight = newGeneration();
   };
 
-  const setDown = async (down: boolean): Promise<void> => {
+  // One listener transition at a time: two overlapping "up"s would otherwise both call listen().
+  let transition: Promise<void> = Promise.resolve();
+  const setDown = (down: boolean): Promise<void> => {
+    const next = transition.then(() => applyDown(down));
+    transition = next.catch(() => undefined);
+    return next;
+  };
+
+  const applyDown = async (down: boolean): Promise<void> => {
     if (closed || down !== listening) return;
     if (down) {
       interrupt();
@@ -115,29 +150,60 @@ export async function startSimulator<Op extends string, Faults extends { down?: 
   };
 
   const state = (): Record<string, unknown> => ({
+    url: `http://${host}:${port}`,
+    up: listening,
     requests: Object.fromEntries(spec.operations.map((op) => [op, counts.get(op) ?? 0])),
     faults,
     ...spec.describeState(),
   });
 
-  const admin = async (req: SimRequest, res: ServerResponse): Promise<void> => {
-    const route = `${req.method} ${req.path}`;
-    if (route === 'GET /_sim/state') return sendJson(res, 200, state());
-    if (route === 'POST /_sim/reset') {
-      await reset();
-      return sendJson(res, 200, state());
-    }
-    if (route !== 'POST /_sim/faults') return sendJson(res, 404, { message: `no admin route ${route}` });
-    const json = parseJson(req.body.trim() === '' ? '{}' : req.body);
+  /** Reads one admin request; `faults` are validated but not yet applied. */
+  const adminAction = (method: string, path: string, body: string): AdminAction<Faults> => {
+    const route = `${method} ${path}`;
+    if (route === 'GET /state') return { kind: 'state' };
+    if (route === 'POST /reset') return { kind: 'reset' };
+    if (route !== 'POST /faults') return { kind: 'refused', status: 404, message: `no admin route ${method} ${path}: use GET state, POST faults or POST reset` };
+    const json = parseJson(body.trim() === '' ? '{}' : body);
     const parsed = json.ok ? spec.faultsSchema.safeParse(json.value) : undefined;
-    if (!parsed?.success) return sendJson(res, 400, { message: parsed ? z.prettifyError(parsed.error) : 'body is not JSON' });
-    faults = parsed.data;
-    if (faults.down === true) {
+    if (!parsed?.success) return { kind: 'refused', status: 400, message: parsed ? z.prettifyError(parsed.error) : 'body is not JSON' };
+    return { kind: 'faults', faults: parsed.data };
+  };
+
+  const setFaults = async (next: Faults): Promise<void> => {
+    faults = next;
+    await setDown(next.down === true);
+  };
+
+  const admin: SimAdmin = {
+    handle: async (method, path, body) => {
+      const action = adminAction(method, path, body);
+      switch (action.kind) {
+        case 'state':
+          return { status: 200, body: state() };
+        case 'reset':
+          await reset();
+          return { status: 200, body: state() };
+        case 'faults':
+          await setFaults(action.faults);
+          return { status: 200, body: action.faults };
+        case 'refused':
+          return { status: action.status, body: { message: action.message } };
+      }
+    },
+  };
+
+  /** The simulator's own `/_sim/*` routes. */
+  const ownAdmin = async (req: SimRequest, res: ServerResponse): Promise<void> => {
+    const path = req.path.slice('/_sim'.length);
+    const action = adminAction(req.method, path, req.body);
+    if (action.kind === 'faults' && action.faults.down === true) {
+      faults = action.faults;
       // Close only once the answer is out, or the caller would see its own request reset.
       res.once('finish', () => void setDown(true));
       return sendJson(res, 200, faults, { connection: 'close' });
     }
-    sendJson(res, 200, faults);
+    const answer = await admin.handle(req.method, path, req.body);
+    sendJson(res, answer.status, answer.body);
   };
 
   async function dispatch(incoming: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -154,7 +220,7 @@ export async function startSimulator<Op extends string, Faults extends { down?: 
         receivedAt: new Date(),
         signal,
       };
-      if (req.path.startsWith('/_sim/')) return await admin(req, res);
+      if (req.path.startsWith('/_sim/')) return await ownAdmin(req, res);
       const route = spec.route(req);
       if (route.operation !== undefined) counts.set(route.operation, (counts.get(route.operation) ?? 0) + 1);
       await route.handle(req, res);
@@ -166,17 +232,17 @@ export async function startSimulator<Op extends string, Faults extends { down?: 
 
   return {
     url: `http://${host}:${port}`,
+    admin,
     faults: () => faults,
     requestCount: (op) => counts.get(op) ?? 0,
-    setFaults: async (next) => {
-      faults = next;
-      await setDown(next.down === true);
-    },
+    setFaults,
     reset,
     close: async () => {
       if (closed) return;
       closed = true;
       interrupt();
+      // A listener coming back up right now must be up before it can be closed.
+      await transition;
       if (listening) {
         listening = false;
         await stopListening(server);
@@ -268,8 +334,7 @@ function listen(server: Server, host: string, port: number, name: string): Promi
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
-      const reason = error.code === 'EADDRINUSE' ? `port ${port} is already in use` : error.message;
-      reject(new Error(`${name} cannot listen on ${host}:${port}: ${reason}`));
+      reject(error.code === 'EADDRINUSE' ? new PortInUseError(name, host, port) : new Error(`${name} cannot listen on ${host}:${port}: ${error.message}`));
     };
     const onListening = (): void => {
       server.off('error', onError);

@@ -241,7 +241,7 @@ export class RecordingRouteMetrics implements RouteMetrics {
 
 /** One structured log line. */
 export interface LogLine {
-  readonly level: 'info' | 'warn' | 'error';
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
   readonly message: string;
   readonly fields: Record<string, unknown>;
 }
@@ -255,6 +255,9 @@ export class RecordingLogger implements RouteLogger {
     return this.lines.filter((line) => line.message === message);
   }
 
+  debug(message: string, ...extra: Record<string, unknown>[]): void {
+    this.record('debug', message, extra);
+  }
   info(message: string, ...extra: Record<string, unknown>[]): void {
     this.record('info', message, extra);
   }

@@ -1,0 +1,268 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, connect, type Server } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
+import { PortInUseError } from '../../lib/local/port-in-use';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+const FREE_PORTS = { apiPort: 0, dynamoDbPort: 0, ssmPort: 0, leanRunnerPort: 0, alpacaPort: 0 };
+const FAST_TIMEOUTS = { TRADING_LEAN_RUNNER_TIMEOUT_MS: '1000', TRADING_LEAN_RUNNER_LOOKUP_TIMEOUT_MS: '500', TRADING_ALPACA_LOOKUP_TIMEOUT_MS: '500' };
+
+let stack: LocalStack;
+let ssm: SSMClient;
+
+beforeAll(async () => {
+  stack = await startLocalStack({ ...FREE_PORTS, env: FAST_TIMEOUTS });
+  ssm = new SSMClient({ endpoint: stack.ssmEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+});
+afterAll(async () => {
+  ssm?.destroy();
+  await stack?.close();
+});
+
+interface Reply {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+/** One HTTP exchange with the running stack; `body` is the parsed JSON answer. */
+async function http(method: 'GET' | 'POST', url: string, body?: unknown): Promise<Reply> {
+  const response = await fetch(url, {
+    method,
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+let sequence = 0;
+/** Posts a market order for `symbol` and answers its client_order_id. */
+async function placeOrder(symbol: string): Promise<{ id: string; reply: Reply }> {
+  sequence += 1;
+  const id = `local-stack-${Date.now().toString(36)}-${sequence}`;
+  const reply = await http('POST', `${stack.apiUrl}/orders`, { client_order_id: id, symbol, side: 'buy', qty: '1', type: 'market', time_in_force: 'day' });
+  return { id, reply };
+}
+
+const readRow = (id: string): Promise<Reply> => http('GET', `${stack.apiUrl}/orders/${id}`);
+const injectLeanFaults = (faults: unknown): Promise<Reply> => http('POST', `${stack.apiUrl}/_sim/lean/faults`, faults);
+
+/** The port of an `http://host:port` URL. */
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+/** What a TCP connection attempt to the port meets: `connected` or the error code. */
+function connectOutcome(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
+/** Holds a loopback port as another process would; close it afterwards. */
+async function occupyPort(): Promise<Server> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+function heldPort(server: Server): number {
+  return (server.address() as { port: number }).port;
+}
+
+/** Ports nothing listens on right now. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, occupyPort));
+  const ports = servers.map(heldPort);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** Runs a TypeScript entry point as `npm start` / `npm run demo` would, with only `env` added. */
+function runScript(script: string, env: Record<string, string>): { exited: Promise<{ code: number | null; stdout: string; stderr: string }>; stdout: () => string; signal(name: NodeJS.Signals): void } {
+  const { LOCAL_DATA_DIR: _data, TRADING_LEAN_RUNNER_URL: _lean, ALPACA_BASE_URL: _alpaca, ...inherited } = process.env;
+  const child = spawn(TSX, [script], { cwd: ROOT, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return {
+    exited: once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr })),
+    stdout: () => stdout,
+    signal: (name) => child.kill(name),
+  };
+}
+
+describe('the local stack, driven over HTTP', () => {
+  it('routes an order to LEAN and serves its row with route lean', async () => {
+    const { id, reply } = await placeOrder('AAPL');
+
+    const row = await readRow(id);
+
+    expect(reply.status).toBe(201);
+    expect(row.status).toBe(200);
+    expect(row.body).toMatchObject({ client_order_id: id, status: 'accepted', execution_route: 'lean' });
+  });
+
+  it('falls back to Alpaca while a LEAN outage injected through the front door lasts', async () => {
+    await injectLeanFaults({ down: true });
+
+    const { id, reply } = await placeOrder('MSFT');
+    await injectLeanFaults({});
+
+    expect(reply.status).toBe(201);
+    expect((await readRow(id)).body).toMatchObject({ status: 'accepted', execution_route: 'alpaca_fallback', execution_fallback_reason: 'lean_submit_network_error' });
+  });
+
+  it('keeps the fault-injection routes reachable while LEAN is down, so the outage can be healed', async () => {
+    await injectLeanFaults({ down: true });
+    const whileDown = await http('GET', `${stack.apiUrl}/_sim/lean/state`);
+    const refused = await connectOutcome(portOf(stack.leanRunnerUrl));
+
+    const healed = await injectLeanFaults({});
+
+    expect(whileDown.body).toMatchObject({ up: false, faults: { down: true } });
+    expect(refused).toBe('ECONNREFUSED');
+    expect(healed.status).toBe(200);
+    expect((await http('GET', `${stack.leanRunnerUrl}/healthz`)).body).toMatchObject({ status: 'ok' });
+  });
+
+  it('refuses a misspelled fault with 400 and leaves the faults in force unchanged', async () => {
+    const reply = await injectLeanFaults({ submit: { mdoe: 'hang' } });
+
+    expect(reply.status).toBe(400);
+    expect(String(reply.body.message)).toContain('mdoe');
+    expect((await http('GET', `${stack.apiUrl}/_sim`)).body).toMatchObject({ lean: { faults: {}, up: true }, alpaca: { faults: {}, up: true } });
+  });
+});
+
+describe('the Parameter Store of the running stack, through the real SSM client', () => {
+  const name = (leaf: string): string => `${stack.controlPrefix}local-stack-test/${leaf}`;
+
+  it('stores a parameter and reads it back', async () => {
+    await ssm.send(new PutParameterCommand({ Name: name('put'), Value: 'off', Type: 'String' }));
+
+    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name('put') }));
+
+    expect(Parameter).toMatchObject({ Value: 'off', Version: 1 });
+  });
+
+  it('overwrites a parameter with Overwrite and a new version', async () => {
+    await ssm.send(new PutParameterCommand({ Name: name('overwrite'), Value: 'off', Type: 'String' }));
+
+    await ssm.send(new PutParameterCommand({ Name: name('overwrite'), Value: 'on', Type: 'String', Overwrite: true }));
+
+    expect((await ssm.send(new GetParameterCommand({ Name: name('overwrite') }))).Parameter).toMatchObject({ Value: 'on', Version: 2 });
+  });
+
+  it('answers ParameterNotFound for a name never stored', async () => {
+    await expect(ssm.send(new GetParameterCommand({ Name: name('missing') }))).rejects.toBeInstanceOf(ParameterNotFound);
+  });
+
+  it('lists the parameters under a path', async () => {
+    await ssm.send(new PutParameterCommand({ Name: name('by-path/a'), Value: '1', Type: 'String' }));
+    await ssm.send(new PutParameterCommand({ Name: name('by-path/b'), Value: '2', Type: 'String' }));
+
+    const { Parameters } = await ssm.send(new GetParametersByPathCommand({ Path: name('by-path') }));
+
+    expect(Parameters?.map((p) => [p.Name, p.Value])).toEqual([
+      [name('by-path/a'), '1'],
+      [name('by-path/b'), '2'],
+    ]);
+  });
+});
+
+describe('starting and stopping the local stack', () => {
+  it('fails with a PortInUseError naming the port when a port is taken, and closes what it had started', async () => {
+    const taken = await occupyPort();
+    const [dynamoDbPort, ssmPort, leanRunnerPort, alpacaPort] = await freePorts(4);
+    try {
+      const start = startLocalStack({ apiPort: heldPort(taken), dynamoDbPort, ssmPort, leanRunnerPort, alpacaPort });
+
+      await expect(start).rejects.toThrow(PortInUseError);
+      await expect(start).rejects.toThrow(`port ${heldPort(taken)} is already in use`);
+      for (const port of [dynamoDbPort, ssmPort, leanRunnerPort, alpacaPort]) expect(await connectOutcome(port!)).toBe('ECONNREFUSED');
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('leaves no listening socket once closed', async () => {
+    const other = await startLocalStack(FREE_PORTS);
+    const ports = [other.apiUrl, other.dynamoDbEndpoint, other.ssmEndpoint, other.leanRunnerUrl, other.alpacaUrl].map(portOf);
+
+    await other.close();
+
+    for (const port of ports) expect(await connectOutcome(port)).toBe('ECONNREFUSED');
+  });
+
+  it('npm start: a port in use is one line on stderr and exit code 1', async () => {
+    const taken = await occupyPort();
+    const [dynamoDbPort, ssmPort, leanRunnerPort, alpacaPort] = await freePorts(4);
+    try {
+      const run = runScript('bin/local.ts', {
+        LOCAL_API_PORT: String(heldPort(taken)),
+        LOCAL_DYNAMODB_PORT: String(dynamoDbPort),
+        LOCAL_SSM_PORT: String(ssmPort),
+        LOCAL_LEAN_RUNNER_PORT: String(leanRunnerPort),
+        LOCAL_ALPACA_PORT: String(alpacaPort),
+      });
+
+      const { code, stderr } = await run.exited;
+
+      expect(code).toBe(1);
+      expect(stderr).toBe(`lean-router: port ${heldPort(taken)} (LOCAL_API_PORT) is already in use; stop the other process or set LOCAL_API_PORT\n`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('npm start: SIGTERM shuts everything down, exit code 0, no port left listening', async () => {
+    const ports = await freePorts(5);
+    const [api, dynamoDb, ssmPort, lean, alpaca] = ports.map(String);
+    const run = runScript('bin/local.ts', { LOCAL_API_PORT: api!, LOCAL_DYNAMODB_PORT: dynamoDb!, LOCAL_SSM_PORT: ssmPort!, LOCAL_LEAN_RUNNER_PORT: lean!, LOCAL_ALPACA_PORT: alpaca! });
+    await expect.poll(run.stdout, { timeout: 15_000, interval: 100 }).toContain('local stack is up');
+
+    run.signal('SIGTERM');
+    const { code } = await run.exited;
+
+    expect(code).toBe(0);
+    for (const port of ports) expect(await connectOutcome(port)).toBe('ECONNREFUSED');
+  });
+});
+
+describe('npm run demo', () => {
+  it('walks the running stack through a LEAN outage and back, printing the rows with their routes', async () => {
+    const { code, stdout } = await runScript('scripts/demo.ts', {
+      LOCAL_API_PORT: String(portOf(stack.apiUrl)),
+      LOCAL_SSM_PORT: String(portOf(stack.ssmEndpoint)),
+      DEMO_PAUSE_MS: '0',
+    }).exited;
+
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/NVDA .*alpaca_fallback +lean_submit_network_error/);
+    expect(stdout).toMatch(/AAPL +accepted +lean +lean /);
+    expect(stdout).toMatch(/TSLA +accepted +lean +lean /);
+    expect((await http('GET', `${stack.apiUrl}/_sim/lean/state`)).body).toMatchObject({ up: true, faults: {} });
+  });
+
+  it('says how to start the stack when none is running', async () => {
+    const [closed] = await freePorts(1);
+
+    const { code, stderr } = await runScript('scripts/demo.ts', { LOCAL_API_PORT: String(closed) }).exited;
+
+    expect(code).toBe(1);
+    expect(stderr).toContain('start it with npm start in another terminal');
+  });
+});
