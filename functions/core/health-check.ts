@@ -2,6 +2,7 @@ import type { ControlSnapshot, KillSwitchTrip, LeanHealth } from './control';
 import { symbolsInReview } from './control';
 import type { BrokerOrder, LookupOutcome } from './execution';
 import { isRunnerHealthStale } from './gates';
+import { describeError } from './objects';
 import type { BrokerCallContext, Clock, RouteLogger } from './ports';
 import type { ProvenanceRow, RowOutcome } from './provenance';
 
@@ -142,7 +143,7 @@ async function readControl(deps: HealthCheckDependencies): Promise<ControlSnapsh
   try {
     return await deps.control.readFresh();
   } catch (error) {
-    deps.logger.error('health_check_control_unreadable', { error: describe(error), effect: 'no trip or review is written this run' });
+    deps.logger.error('health_check_control_unreadable', { error: describeError(error), effect: 'no trip or review is written this run' });
     return undefined;
   }
 }
@@ -164,7 +165,7 @@ async function probeRunner(deps: HealthCheckDependencies, control: ControlSnapsh
   try {
     await deps.control.writeLeanHealth(health);
   } catch (error) {
-    deps.logger.error('lean_health_write_failed', { error: describe(error) });
+    deps.logger.error('lean_health_write_failed', { error: describeError(error) });
   }
   return health;
 }
@@ -178,7 +179,7 @@ async function measureErrorRate(deps: HealthCheckDependencies, now: Date): Promi
     deps.metrics.leanErrorRate(percent);
     return { ...counts, percent };
   } catch (error) {
-    deps.logger.error('lean_error_rate_unreadable', { error: describe(error) });
+    deps.logger.error('lean_error_rate_unreadable', { error: describeError(error) });
     return undefined;
   }
 }
@@ -211,7 +212,7 @@ async function trip(deps: HealthCheckDependencies, reason: string, detail: strin
     deps.logger.error('kill_switch_tripped', { reason, detail, set_by: SET_BY });
     return true;
   } catch (error) {
-    deps.logger.error('kill_switch_trip_failed', { reason, detail, error: describe(error) });
+    deps.logger.error('kill_switch_trip_failed', { reason, detail, error: describeError(error) });
     return false;
   }
 }
@@ -227,7 +228,7 @@ async function sweepManualReviews(deps: HealthCheckDependencies, control: Contro
   try {
     fallbacks = await deps.store.listFallbacks(windowStart);
   } catch (error) {
-    deps.logger.error('fallback_history_unreadable', { error: describe(error) });
+    deps.logger.error('fallback_history_unreadable', { error: describeError(error) });
     return [];
   }
   const counts = new Map<string, number>();
@@ -246,7 +247,7 @@ async function sweepManualReviews(deps: HealthCheckDependencies, control: Contro
       deps.logger.warn('symbol_manual_review_tripped', { symbol, fallbacks: count, set_by: SET_BY });
       tripped.push(symbol);
     } catch (error) {
-      deps.logger.error('symbol_manual_review_failed', { symbol, error: describe(error) });
+      deps.logger.error('symbol_manual_review_failed', { symbol, error: describeError(error) });
     }
   }
   return tripped;
@@ -263,7 +264,7 @@ async function reconcile(deps: HealthCheckDependencies, now: Date): Promise<{ cl
   try {
     rows = await deps.store.listUnresolved(createdBefore, deps.settings.reconcileMaxPerRun);
   } catch (error) {
-    deps.logger.error('unresolved_rows_unreadable', { error: describe(error) });
+    deps.logger.error('unresolved_rows_unreadable', { error: describeError(error) });
     return [];
   }
   const resolved: { client_order_id: string; status: string }[] = [];
@@ -276,7 +277,7 @@ async function reconcile(deps: HealthCheckDependencies, now: Date): Promise<{ cl
       deps.logger.warn('order_reconciled', { client_order_id: row.client_order_id, from: row.status, to: outcome.status, detail: outcome.status_detail });
       resolved.push({ client_order_id: row.client_order_id, status: outcome.status });
     } catch (error) {
-      deps.logger.warn('order_reconcile_skipped', { client_order_id: row.client_order_id, error: describe(error) });
+      deps.logger.warn('order_reconcile_skipped', { client_order_id: row.client_order_id, error: describeError(error) });
     }
   }
   return resolved;
@@ -328,6 +329,3 @@ function foundOutcome(row: ProvenanceRow, order: BrokerOrder): RowOutcome {
   };
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}

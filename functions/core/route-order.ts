@@ -27,13 +27,12 @@ import type {
 } from './ports';
 import {
   ProvenanceConflictError,
-  ProvenanceUnavailableError,
   type PolicySnapshot,
   type ProvenanceRow,
   type ProvenanceStore,
   type RowOutcome,
 } from './provenance';
-import { dropUndefined } from './objects';
+import { describeError, dropUndefined } from './objects';
 
 /** What `routeOrder` needs from the outside world. */
 export interface RouteDependencies {
@@ -99,8 +98,8 @@ export async function routeOrder(
   } catch (error) {
     if (decision.holdsBreakerTrial) deps.breaker.release();
     metrics.provenanceWriteFailure();
-    logger.error('provenance_claim_failed', { client_order_id: order.client_order_id, error: describe(error) });
-    return { kind: 'provenance_unavailable', detail: describe(error) };
+    logger.error('provenance_claim_failed', { client_order_id: order.client_order_id, error: describeError(error) });
+    return { kind: 'provenance_unavailable', detail: describeError(error) };
   }
   if (claim.kind === 'exists') {
     if (decision.holdsBreakerTrial) deps.breaker.release();
@@ -214,7 +213,7 @@ async function tripKillSwitch(deps: RouteDependencies, row: ProvenanceRow): Prom
     deps.metrics.killSwitchTrip('notional_mismatch');
     deps.logger.error('kill_switch_tripped', { reason: 'notional_mismatch', client_order_id: row.client_order_id, detail });
   } catch (error) {
-    deps.logger.error('kill_switch_trip_failed', { reason: 'notional_mismatch', client_order_id: row.client_order_id, error: describe(error) });
+    deps.logger.error('kill_switch_trip_failed', { reason: 'notional_mismatch', client_order_id: row.client_order_id, error: describeError(error) });
   }
 }
 
@@ -235,7 +234,7 @@ async function reviewSymbolIfRepeated(deps: RouteDependencies, row: ProvenanceRo
     await deps.control.putSymbolInReview(row.symbol, reason, 'route');
     deps.logger.warn('symbol_manual_review_tripped', { symbol: row.symbol, fallbacks, since, client_order_id: row.client_order_id });
   } catch (error) {
-    deps.logger.error('symbol_manual_review_failed', { symbol: row.symbol, client_order_id: row.client_order_id, error: describe(error) });
+    deps.logger.error('symbol_manual_review_failed', { symbol: row.symbol, client_order_id: row.client_order_id, error: describeError(error) });
   }
 }
 
@@ -274,7 +273,7 @@ async function finalize(
     deps.metrics.provenanceWriteFailure();
     deps.logger.error('provenance_finalize_failed', {
       client_order_id: pending.client_order_id,
-      error: describe(error),
+      error: describeError(error),
       conflict: error instanceof ProvenanceConflictError,
       outcome,
     });
@@ -282,10 +281,6 @@ async function finalize(
   }
 }
 
-function describe(error: unknown): string {
-  if (error instanceof ProvenanceUnavailableError || error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
-}
 
 type AlpacaRoute = Extract<ExecutionRoute, 'alpaca' | 'alpaca_fallback' | 'alpaca_gated'>;
 
