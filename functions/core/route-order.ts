@@ -206,8 +206,17 @@ async function applyTrips(deps: RouteDependencies, row: ProvenanceRow, control: 
   if (row.execution_fallback_count > 0) await reviewSymbolIfRepeated(deps, row, control);
 }
 
+/**
+ * A mismatch is rare, so a fresh read here costs nothing at steady state and keeps the reason of a
+ * switch someone else turned on while this order was at LEAN. An unreadable switch is tripped anyway.
+ */
 async function tripKillSwitch(deps: RouteDependencies, row: ProvenanceRow): Promise<void> {
   const detail = `${row.client_order_id}: ${row.status_detail ?? 'LEAN acknowledgement differs from the order'}`;
+  const current = await deps.control.readFresh().catch(() => undefined);
+  if (current?.killSwitch.state === 'on' && current.killSwitch.source === 'parameter') {
+    deps.logger.warn('kill_switch_already_on', { reason: 'notional_mismatch', client_order_id: row.client_order_id, detail, switch_reason: current.killSwitch.reason });
+    return;
+  }
   try {
     await deps.control.tripKillSwitch({ reason: 'notional_mismatch', set_by: 'route', detail });
     deps.metrics.killSwitchTrip('notional_mismatch');

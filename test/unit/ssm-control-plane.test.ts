@@ -1,0 +1,481 @@
+import {
+  GetParametersByPathCommand,
+  GetParametersCommand,
+  PutParameterCommand,
+  SSMClient,
+  type GetParametersByPathCommandOutput,
+  type GetParametersCommandOutput,
+  type Parameter,
+} from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
+import type { LeanHealth } from '../../functions/core/control';
+import { RecordingLogger } from '../support/fakes';
+
+const PREFIX = '/lean-router/test/';
+const TTL_MS = 5_000;
+const NAMES = {
+  killSwitch: '/lean-router/test/kill-switch',
+  policy: '/lean-router/test/policy',
+  leanHealth: '/lean-router/test/lean-health',
+  manualReview: '/lean-router/test/manual-review',
+} as const;
+const WALL = '2025-01-02T14:30:00.000Z';
+const HEALTH: LeanHealth = { status: 'ok', checked_at: '2025-01-02T14:29:30.000Z', last_ok_at: '2025-01-02T14:29:30.000Z', latency_ms: 4 };
+
+const ssm = mockClient(SSMClient);
+
+/** A control plane on a hand-driven clock: `clock.ms` is monotonic time, `clock.wall` the wall clock. */
+function controlPlane() {
+  const clock = { ms: 10_000, wall: WALL };
+  const logger = new RecordingLogger();
+  const plane = new SsmControlPlane({
+    ssm: new SSMClient({ region: 'us-east-1' }),
+    prefix: PREFIX,
+    ttlMs: TTL_MS,
+    clock: { now: () => new Date(clock.wall), monotonicMs: () => clock.ms },
+    logger,
+  });
+  return { plane, clock, logger };
+}
+
+function batch(values: { killSwitch?: string; policy?: string; leanHealth?: string }): GetParametersCommandOutput {
+  const parameters: Parameter[] = [];
+  const invalid: string[] = [];
+  for (const key of ['killSwitch', 'policy', 'leanHealth'] as const) {
+    const value = values[key];
+    if (value === undefined) invalid.push(NAMES[key]);
+    else parameters.push({ Name: NAMES[key], Value: value, Type: 'String' });
+  }
+  return { Parameters: parameters, InvalidParameters: invalid, $metadata: {} };
+}
+
+function reviewPage(entries: readonly { name: string; value: string; at: string }[], nextToken?: string): GetParametersByPathCommandOutput {
+  return {
+    Parameters: entries.map(({ name, value, at }) => ({ Name: `${NAMES.manualReview}/${name}`, Value: value, Type: 'String', LastModifiedDate: new Date(at) })),
+    ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+    $metadata: {},
+  };
+}
+
+function throttled(): Error {
+  return Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+}
+
+/** SSM answers the kill switch `off` and a healthy runner, with no symbol in review. */
+function ssmAnswersOff(): void {
+  ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off', leanHealth: JSON.stringify(HEALTH) }));
+  ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
+}
+
+function batchReads(): number {
+  return ssm.commandCalls(GetParametersCommand).length;
+}
+
+function putInputs() {
+  return ssm.commandCalls(PutParameterCommand).map((call) => call.args[0].input);
+}
+
+beforeEach(() => {
+  ssm.reset();
+});
+
+describe('SsmControlPlane reads', () => {
+  it('reads kill-switch, policy and lean-health under the prefix in one GetParameters call', async () => {
+    ssmAnswersOff();
+    const { plane } = controlPlane();
+
+    await plane.read();
+
+    expect(ssm.commandCalls(GetParametersCommand).map((call) => call.args[0].input)).toEqual([
+      { Names: [NAMES.killSwitch, NAMES.policy, NAMES.leanHealth] },
+    ]);
+  });
+
+  it('reads the manual-review folder in one GetParametersByPath call per page', async () => {
+    ssmAnswersOff();
+    const { plane } = controlPlane();
+
+    await plane.read();
+
+    const calls = ssm.commandCalls(GetParametersByPathCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input).toMatchObject({ Path: NAMES.manualReview });
+  });
+
+  it('maps the parameters into a fresh snapshot', async () => {
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off', policy: '{"symbols":"aapl"}', leanHealth: JSON.stringify(HEALTH) }));
+    ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
+    const { plane } = controlPlane();
+
+    const snapshot = await plane.read();
+
+    expect(snapshot).toEqual({
+      killSwitch: { state: 'off', source: 'parameter' },
+      policy: { kind: 'valid', value: { symbols: new Set(['AAPL']) } },
+      leanHealth: HEALTH,
+      reviews: new Map(),
+      source: 'fresh',
+      readAt: WALL,
+    });
+  });
+
+  it('makes no SSM call for many reads within the TTL (no call per order at steady state)', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    ssm.resetHistory();
+
+    for (let order = 0; order < 50; order += 1) {
+      clock.ms += 90;
+      await plane.read();
+    }
+
+    expect(ssm.calls()).toHaveLength(0);
+  });
+
+  it('marks reads served from the cache as cached, with the same values', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    const first = await plane.read();
+
+    clock.ms += TTL_MS - 1;
+    const second = await plane.read();
+
+    expect(second).toEqual({ ...first, source: 'cached' });
+  });
+
+  it('shares one refresh among concurrent reads at cold start, and all see its values', async () => {
+    let answer: (value: GetParametersCommandOutput) => void = () => undefined;
+    ssm.on(GetParametersCommand).callsFake(() => new Promise<GetParametersCommandOutput>((resolve) => (answer = resolve)));
+    ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
+    const { plane } = controlPlane();
+
+    const reads = Promise.all([plane.read(), plane.read(), plane.read(), plane.read(), plane.read()]);
+    await new Promise((resolve) => setImmediate(resolve));
+    answer(batch({ killSwitch: 'off' }));
+    const snapshots = await reads;
+
+    expect(batchReads()).toBe(1);
+    expect(ssm.commandCalls(GetParametersByPathCommand)).toHaveLength(1);
+    expect(snapshots.map((snapshot) => snapshot.killSwitch.state)).toEqual(['off', 'off', 'off', 'off', 'off']);
+  });
+
+  it('refreshes once when the TTL has passed', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+
+    clock.ms += TTL_MS;
+    await plane.read();
+    await plane.read();
+
+    expect(batchReads()).toBe(2);
+  });
+
+  it('sees a changed kill switch after the TTL', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'on' }));
+
+    clock.ms += TTL_MS;
+    const snapshot = await plane.read();
+
+    expect(snapshot.killSwitch.state).toBe('on');
+    expect(snapshot.source).toBe('fresh');
+  });
+
+  it('keeps the last known good values when SSM throttles', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    ssm.on(GetParametersCommand).rejects(throttled());
+
+    clock.ms += TTL_MS;
+    const snapshot = await plane.read();
+
+    expect(snapshot.killSwitch).toEqual({ state: 'off', source: 'parameter' });
+    expect(snapshot.leanHealth).toEqual(HEALTH);
+    expect(snapshot.source).toBe('last_known_good');
+  });
+
+  it('does not retry a failed refresh before the TTL passes again', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    ssm.on(GetParametersCommand).rejects(throttled());
+    clock.ms += TTL_MS;
+    await plane.read();
+
+    clock.ms += TTL_MS - 1;
+    const snapshot = await plane.read();
+
+    expect(batchReads()).toBe(2);
+    expect(snapshot.source).toBe('last_known_good');
+  });
+
+  it('retries once the TTL has passed after a failed refresh, and is fresh again', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    ssm.on(GetParametersCommand).rejectsOnce(throttled()).resolves(batch({ killSwitch: 'off' }));
+    clock.ms += TTL_MS;
+    await plane.read();
+
+    clock.ms += TTL_MS;
+    const snapshot = await plane.read();
+
+    expect(batchReads()).toBe(3);
+    expect(snapshot.source).toBe('fresh');
+  });
+
+  it('keeps the last known good values when the manual-review read fails', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    ssm.on(GetParametersByPathCommand).rejects(throttled());
+
+    clock.ms += TTL_MS;
+    const snapshot = await plane.read();
+
+    expect(snapshot.source).toBe('last_known_good');
+    expect(snapshot.killSwitch.state).toBe('off');
+  });
+
+  it('logs the failed refresh with the values it falls back on', async () => {
+    ssm.on(GetParametersCommand).rejects(throttled());
+    ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
+    const { plane, logger } = controlPlane();
+
+    await plane.read();
+
+    expect(logger.withMessage('control_read_failed')).toEqual([
+      expect.objectContaining({ level: 'error', fields: expect.objectContaining({ error: 'ThrottlingException: Rate exceeded' }) }),
+    ]);
+  });
+
+  it('behaves as if the kill switch were on when SSM never answered', async () => {
+    ssm.on(GetParametersCommand).rejects(throttled());
+    ssm.on(GetParametersByPathCommand).rejects(throttled());
+    const { plane } = controlPlane();
+
+    const snapshot = await plane.read();
+
+    expect(snapshot.killSwitch.state).toBe('on');
+    expect(snapshot.killSwitch.source).toBe('unavailable');
+    expect(snapshot.source).toBe('unavailable');
+  });
+
+  it('does not retry at cold start before the TTL either', async () => {
+    ssm.on(GetParametersCommand).rejects(throttled());
+    ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
+    const { plane, clock } = controlPlane();
+    await plane.read();
+
+    clock.ms += TTL_MS - 1;
+    const snapshot = await plane.read();
+
+    expect(batchReads()).toBe(1);
+    expect(snapshot.killSwitch.state).toBe('on');
+  });
+
+  it('counts a missing kill-switch parameter as on, with source missing', async () => {
+    ssm.on(GetParametersCommand).resolves(batch({ leanHealth: JSON.stringify(HEALTH) }));
+    ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
+    const { plane } = controlPlane();
+
+    const snapshot = await plane.read();
+
+    expect(snapshot.killSwitch.state).toBe('on');
+    expect(snapshot.killSwitch.source).toBe('missing');
+  });
+
+  it('reads a missing policy as absent and missing lean-health as none', async () => {
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off' }));
+    ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
+    const { plane } = controlPlane();
+
+    const snapshot = await plane.read();
+
+    expect(snapshot.policy).toEqual({ kind: 'absent' });
+    expect(snapshot.leanHealth).toBeUndefined();
+  });
+
+  it('keys reviews by symbol, decoding _ in the parameter name to /', async () => {
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off' }));
+    ssm.on(GetParametersByPathCommand).resolves(
+      reviewPage([
+        { name: 'BTC_USD', value: '{"state":"review","reason":"repeated_fallback: 3"}', at: '2025-01-02T14:10:00.000Z' },
+        { name: 'AAPL', value: 'cleared', at: '2025-01-02T14:20:00.000Z' },
+      ]),
+    );
+    const { plane } = controlPlane();
+
+    const { reviews } = await plane.read();
+
+    expect(reviews).toEqual(
+      new Map([
+        ['BTC/USD', { symbol: 'BTC/USD', state: 'review', changed_at: '2025-01-02T14:10:00.000Z', reason: 'repeated_fallback: 3' }],
+        ['AAPL', { symbol: 'AAPL', state: 'cleared', changed_at: '2025-01-02T14:20:00.000Z' }],
+      ]),
+    );
+  });
+
+  it('follows NextToken through every page of reviews', async () => {
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off' }));
+    ssm
+      .on(GetParametersByPathCommand)
+      .resolvesOnce(reviewPage([{ name: 'AAPL', value: 'review', at: WALL }], 'page-2'))
+      .resolvesOnce(reviewPage([{ name: 'MSFT', value: 'review', at: WALL }], 'page-3'))
+      .resolvesOnce(reviewPage([{ name: 'TSLA', value: 'review', at: WALL }]));
+    const { plane } = controlPlane();
+
+    const { reviews } = await plane.read();
+
+    expect([...reviews.keys()]).toEqual(['AAPL', 'MSFT', 'TSLA']);
+    expect(ssm.commandCalls(GetParametersByPathCommand).map((call) => call.args[0].input.NextToken)).toEqual([undefined, 'page-2', 'page-3']);
+    expect(batchReads()).toBe(1);
+  });
+
+  it('reads fresh from SSM even within the TTL', async () => {
+    ssmAnswersOff();
+    const { plane } = controlPlane();
+    await plane.read();
+
+    const snapshot = await plane.readFresh();
+
+    expect(batchReads()).toBe(2);
+    expect(snapshot.source).toBe('fresh');
+  });
+
+  it('throws from readFresh when SSM does not answer', async () => {
+    ssm.on(GetParametersCommand).rejects(throttled());
+    ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
+    const { plane } = controlPlane();
+
+    await expect(plane.readFresh()).rejects.toThrow('Rate exceeded');
+  });
+});
+
+describe('SsmControlPlane writes', () => {
+  it('trips the kill switch with the JSON form, as a String overwriting the parameter', async () => {
+    ssm.on(PutParameterCommand).resolves({ Version: 2, $metadata: {} });
+    const { plane } = controlPlane();
+
+    await plane.tripKillSwitch({ reason: 'lean_error_rate', set_by: 'health-check' });
+
+    expect(putInputs()).toEqual([
+      {
+        Name: NAMES.killSwitch,
+        Value: JSON.stringify({ state: 'on', reason: 'lean_error_rate', set_by: 'health-check', set_at: WALL }),
+        Type: 'String',
+        Overwrite: true,
+      },
+    ]);
+  });
+
+  it('shows its own trip on the next cached read without calling SSM', async () => {
+    ssmAnswersOff();
+    ssm.on(PutParameterCommand).resolves({ Version: 2, $metadata: {} });
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    await plane.tripKillSwitch({ reason: 'notional_mismatch', set_by: 'route', detail: 'ord-1' });
+    ssm.resetHistory();
+
+    clock.ms += 1;
+    const snapshot = await plane.read();
+
+    expect(snapshot.killSwitch).toEqual({ state: 'on', reason: 'notional_mismatch', set_by: 'route', set_at: WALL, source: 'parameter' });
+    expect(ssm.calls()).toHaveLength(0);
+  });
+
+  it('throws when SSM refuses the trip, and the cached kill switch stays as it was', async () => {
+    ssmAnswersOff();
+    ssm.on(PutParameterCommand).rejects(throttled());
+    const { plane } = controlPlane();
+    await plane.read();
+
+    await expect(plane.tripKillSwitch({ reason: 'lean_error_rate', set_by: 'health-check' })).rejects.toThrow('Rate exceeded');
+    expect((await plane.read()).killSwitch.state).toBe('off');
+  });
+
+  it('puts a symbol in review under manual-review/<SYMBOL>, with / written as _', async () => {
+    ssm.on(PutParameterCommand).resolves({ Version: 1, $metadata: {} });
+    const { plane } = controlPlane();
+
+    await plane.putSymbolInReview('BTC/USD', 'repeated_fallback: 3 fallbacks', 'route');
+
+    expect(putInputs()).toEqual([
+      {
+        Name: `${NAMES.manualReview}/BTC_USD`,
+        Value: JSON.stringify({ state: 'review', reason: 'repeated_fallback: 3 fallbacks', set_by: 'route', set_at: WALL }),
+        Type: 'String',
+        Overwrite: true,
+      },
+    ]);
+  });
+
+  it('shows its own review on the next cached read', async () => {
+    ssmAnswersOff();
+    ssm.on(PutParameterCommand).resolves({ Version: 1, $metadata: {} });
+    const { plane } = controlPlane();
+    await plane.read();
+
+    await plane.putSymbolInReview('AAPL', 'repeated_fallback', 'route');
+    const { reviews } = await plane.read();
+
+    expect(reviews.get('AAPL')).toEqual({ symbol: 'AAPL', state: 'review', changed_at: WALL, reason: 'repeated_fallback' });
+    expect(batchReads()).toBe(1);
+  });
+
+  it('clears a review by writing the plain word cleared', async () => {
+    ssm.on(PutParameterCommand).resolves({ Version: 3, $metadata: {} });
+    const { plane } = controlPlane();
+
+    await plane.clearSymbolReview('AAPL');
+
+    expect(putInputs()).toEqual([{ Name: `${NAMES.manualReview}/AAPL`, Value: 'cleared', Type: 'String', Overwrite: true }]);
+  });
+
+  it('shows its own clear on the next cached read, with the clear time', async () => {
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off' }));
+    ssm.on(GetParametersByPathCommand).resolves(reviewPage([{ name: 'AAPL', value: 'review', at: '2025-01-02T14:00:00.000Z' }]));
+    ssm.on(PutParameterCommand).resolves({ Version: 3, $metadata: {} });
+    const { plane } = controlPlane();
+    await plane.read();
+
+    await plane.clearSymbolReview('AAPL');
+    const { reviews } = await plane.read();
+
+    expect(reviews.get('AAPL')).toEqual({ symbol: 'AAPL', state: 'cleared', changed_at: WALL });
+  });
+
+  it('writes lean-health as the JSON the reader parses', async () => {
+    ssm.on(PutParameterCommand).resolves({ Version: 9, $metadata: {} });
+    const { plane } = controlPlane();
+
+    await plane.writeLeanHealth(HEALTH);
+
+    expect(putInputs()).toEqual([{ Name: NAMES.leanHealth, Value: JSON.stringify(HEALTH), Type: 'String', Overwrite: true }]);
+  });
+
+  it('shows its own lean-health on the next cached read', async () => {
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off' }));
+    ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
+    ssm.on(PutParameterCommand).resolves({ Version: 9, $metadata: {} });
+    const { plane } = controlPlane();
+    await plane.read();
+
+    await plane.writeLeanHealth(HEALTH);
+
+    expect((await plane.read()).leanHealth).toEqual(HEALTH);
+  });
+
+  it('names the parameters under the prefix whether or not it ends with a slash', () => {
+    const plane = new SsmControlPlane({ ssm: new SSMClient({ region: 'us-east-1' }), prefix: '/lean-router/test', ttlMs: TTL_MS });
+
+    expect(plane.parameterNames).toEqual(NAMES);
+  });
+});
