@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetParametersByPathCommand, SSMClient, type Parameter } from '@aws-sdk/client-ssm';
 import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
 import { controlParameterPrefix } from '../../functions/core/control-parameters';
+import { symbolsInReview, type ControlSnapshot } from '../../functions/core/control';
 import type { ProvenanceRow } from '../../functions/core/provenance';
 import { findOrder, findOrders } from './provenance-queries';
 import { textTable } from './text-table';
@@ -137,6 +138,8 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         if (values.json) {
           io.out(JSON.stringify(Object.fromEntries(parameters.map((p) => [p.Name, p.Type === 'SecureString' ? '(secure)' : p.Value])), null, 2));
         } else {
+          io.out(describeControl(await controlPlane(clients.ssm(), stage).readFresh(), new Date()));
+          io.out('');
           io.out(
             parameters.length === 0
               ? `no control values under ${prefix}`
@@ -166,6 +169,27 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
   } finally {
     clients.destroy();
   }
+}
+
+/** What the routers make of the control values, in the words an operator needs at 3 a.m. */
+export function describeControl(control: ControlSnapshot, now: Date): string {
+  const { killSwitch, policy, leanHealth } = control;
+  const why = [killSwitch.reason, killSwitch.set_by && `by ${killSwitch.set_by}`, killSwitch.set_at && `at ${killSwitch.set_at}`].filter(Boolean).join(', ');
+  const lean =
+    killSwitch.state === 'on'
+      ? `LEAN: OFF for every order (kill switch on${killSwitch.source === 'parameter' ? '' : `, ${killSwitch.source}`}${why === '' ? '' : `: ${why}`})`
+      : 'LEAN: allowed (kill switch off)';
+  const policyLine =
+    policy.kind === 'absent'
+      ? 'policy: from the functions\' environment (no policy parameter)'
+      : policy.kind === 'valid'
+        ? `policy: parameter overrides the environment: ${JSON.stringify(policy.value)}`
+        : `policy: INVALID parameter, orders route away from LEAN: ${policy.problem}`;
+  const age = leanHealth?.checked_at ? `, checked ${Math.round((now.getTime() - Date.parse(leanHealth.checked_at)) / 1000)} s ago` : '';
+  const health = `runner health: ${leanHealth?.status ?? 'never written'}${age}${leanHealth?.detail ? ` (${leanHealth.detail})` : ''}`;
+  const inReview = symbolsInReview(control);
+  const reviews = `manual review: ${inReview.length === 0 ? 'none' : inReview.join(', ')}`;
+  return [lean, policyLine, health, reviews].join('\n');
 }
 
 /** Lazily built AWS clients; local stage means npm start's loopback endpoints and dummy keys. */

@@ -76,6 +76,17 @@ describe('lean-router kill / unkill', () => {
     await cli('unkill');
   });
 
+  it('status says in words that LEAN is off, why and by whom', async () => {
+    await cli('kill', '--reason', 'drill');
+
+    const status = await cli('status');
+
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/^LEAN: OFF for every order \(kill switch on: drill, by on-call, at \S+\)$/m);
+    expect(status.out).toContain('/lean-router/local/kill-switch');
+    await cli('unkill');
+  });
+
   it('refuses kill without a reason with exit code 2 and changes nothing', async () => {
     const before = await cli('status', '--json');
 
