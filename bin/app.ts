@@ -1,10 +1,13 @@
-import { App } from 'aws-cdk-lib';
-import { LeanRouterStack, type Stage } from '../lib/lean-router-stack';
+import { createRouterApp } from '../lib/router-app';
+import { RouterSettingsError } from '../lib/router-settings';
 
-const app = new App();
-const stage = app.node.tryGetContext('stage') ?? 'paper';
-if (stage !== 'paper' && stage !== 'live') {
-  throw new Error(`context "stage" must be paper or live, not ${JSON.stringify(stage)}`);
+// Context: stage (paper|live, default paper), leanRunnerUrl, executionAdapter, executionPolicy,
+// executionSymbols, fallbackAdapter, alarmEmail. See README "Deploy to AWS".
+try {
+  createRouterApp().app.synth();
+} catch (error) {
+  if (!(error instanceof RouterSettingsError)) throw error;
+  // A context mistake is the operator's to fix: one line, no stack trace.
+  console.error(`lean-router: ${error.message}`);
+  process.exit(1);
 }
-new LeanRouterStack(app, `lean-router-${stage}`, { stage: stage as Stage });
-app.synth();

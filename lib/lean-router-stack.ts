@@ -1,22 +1,92 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { ControlParameters } from './constructs/control-parameters';
+import { HealthCheck } from './constructs/health-check';
+import { OrderApi } from './constructs/order-api';
 import { ProvenanceTable } from './constructs/provenance-table';
+import { RouteFunction } from './constructs/route-function';
+import { RouterAlarms } from './constructs/router-alarms';
+import { RouterDashboard } from './constructs/router-dashboard';
+import { routerEnvironment } from './router-environment';
+import { provenanceTableName, type RouterSettings } from './router-settings';
 
-/** Stages the router deploys to; `live` is never a default. */
-export type Stage = 'paper' | 'live';
+export type { Stage } from './router-settings';
 
 /** Properties of the router stack. */
 export interface LeanRouterStackProps extends StackProps {
-  readonly stage: Stage;
+  readonly settings: RouterSettings;
 }
 
-/** The lean-router stack. This first cut holds the provenance table; functions, API and alarms follow. */
+/**
+ * The whole router in one stack: the order API, the route and health-check functions, the
+ * provenance table, the control parameters, alarms and a dashboard. Live stages keep their table
+ * and logs when the stack is deleted.
+ */
 export class LeanRouterStack extends Stack {
+  readonly settings: RouterSettings;
   readonly provenance: ProvenanceTable;
+  readonly parameters: ControlParameters;
+  readonly route: RouteFunction;
+  readonly healthCheck: HealthCheck;
+  readonly orderApi: OrderApi;
+  readonly alarms: RouterAlarms;
+  readonly dashboard: RouterDashboard;
 
   constructor(scope: Construct, id: string, props: LeanRouterStackProps) {
-    super(scope, id, props);
-    this.provenance = new ProvenanceTable(this, 'Provenance', { live: props.stage === 'live' });
-    new CfnOutput(this, 'ProvenanceTableName', { value: this.provenance.table.tableName });
+    super(scope, id, {
+      description: `lean-router ${props.settings.stage}: order router (LEAN runner first, bounded fallback to Alpaca)`,
+      ...props,
+    });
+    const { settings } = props;
+    this.settings = settings;
+    const live = settings.stage === 'live';
+    const logs = {
+      logRetention: live ? RetentionDays.ONE_YEAR : RetentionDays.ONE_MONTH,
+      logRemovalPolicy: live ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    };
+
+    this.provenance = new ProvenanceTable(this, 'Provenance', { tableName: provenanceTableName(settings.stage), live });
+    this.parameters = new ControlParameters(this, 'ControlParameters', { settings, ...logs });
+
+    const environment = routerEnvironment(settings, {
+      tableName: this.provenance.table.tableName,
+      controlParameterPrefix: this.parameters.prefix,
+      alpacaCredentialsParameter: this.parameters.alpacaCredentialsName,
+    });
+    const grants = { stage: settings.stage, environment, provenance: this.provenance, parameters: this.parameters, ...logs };
+    this.route = new RouteFunction(this, 'Route', grants);
+    this.orderApi = new OrderApi(this, 'OrderApi', { stage: settings.stage, routeFunction: this.route.function, ...logs });
+    this.healthCheck = new HealthCheck(this, 'HealthCheck', grants);
+    // The control values exist before either function can run (a missing kill switch reads as on).
+    this.route.node.addDependency(this.parameters);
+    this.healthCheck.node.addDependency(this.parameters);
+
+    this.alarms = new RouterAlarms(this, 'Alarms', {
+      stage: settings.stage,
+      tableName: this.provenance.table.tableName,
+      parameters: this.parameters,
+      apiStage: this.orderApi.stage,
+      accessLogGroupName: this.orderApi.accessLogGroupName,
+      route: this.route,
+      healthCheck: this.healthCheck,
+      ...(settings.leanRunnerUrl === undefined ? {} : { leanRunnerUrl: settings.leanRunnerUrl }),
+      ...(settings.alarmEmail === undefined ? {} : { alarmEmail: settings.alarmEmail }),
+    });
+    this.dashboard = new RouterDashboard(this, 'Dashboard', { stage: settings.stage, alarms: this.alarms.alarms });
+
+    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    output('ApiUrl', this.orderApi.url, 'Order API base URL (IAM/SigV4): POST orders, GET orders/{client_order_id}');
+    output('ProvenanceTableName', this.provenance.table.tableName, 'DynamoDB provenance table');
+    output('KillSwitchParameter', this.parameters.killSwitchName, 'SSM kill switch: on/off');
+    output('PolicyParameter', this.parameters.policyName, 'SSM routing policy JSON');
+    output('LeanHealthParameter', this.parameters.leanHealthName, 'SSM last runner probe (health-check)');
+    output('ManualReviewParameterPath', this.parameters.manualReviewPath, 'SSM folder: one parameter per symbol in manual review');
+    output('AlpacaCredentialsParameter', this.parameters.alpacaCredentialsName, 'SSM SecureString with the Alpaca keys (created out of band)');
+    output('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic of every alarm');
+    output('RouteLogGroup', this.route.logGroupName, 'Route function logs (one route_attribution line per order)');
+    output('HealthCheckLogGroup', this.healthCheck.logGroupName, 'Health-check logs');
+    output('ApiAccessLogGroup', this.orderApi.accessLogGroupName, 'API Gateway access logs (JSON)');
+    output('DashboardName', this.dashboard.dashboard.dashboardName, 'CloudWatch dashboard');
   }
 }

@@ -1,10 +1,12 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { PROVENANCE_INDEXES, PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
+import { PROVENANCE_INDEXES, PROVENANCE_TABLE, type ProvenanceIndex } from '../../functions/adapters/provenance-table';
 
 /** Options of the provenance table construct. */
 export interface ProvenanceTableProps {
+  /** The physical name; the CLI and README assume `lean-router-<stage>-provenance`. */
+  readonly tableName: string;
   /** Live stages keep their table: deletion protection on, retained on stack deletion. */
   readonly live: boolean;
 }
@@ -16,6 +18,7 @@ export class ProvenanceTable extends Construct {
   constructor(scope: Construct, id: string, props: ProvenanceTableProps) {
     super(scope, id);
     this.table = new TableV2(this, 'Table', {
+      tableName: props.tableName,
       partitionKey: { name: PROVENANCE_TABLE.partitionKey, type: AttributeType.STRING },
       billing: Billing.onDemand(),
       encryption: TableEncryptionV2.awsManagedKey(),
@@ -28,5 +31,10 @@ export class ProvenanceTable extends Construct {
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
       })),
     });
+  }
+
+  /** The ARN of one secondary index, for `dynamodb:Query` grants. */
+  indexArn(index: ProvenanceIndex): string {
+    return `${this.table.tableArn}/index/${index.name}`;
   }
 }
