@@ -183,7 +183,7 @@ export function describeControl(control: ControlSnapshot, now: Date): string {
     policy.kind === 'absent'
       ? 'policy: from the functions\' environment (no policy parameter)'
       : policy.kind === 'valid'
-        ? `policy: parameter overrides the environment: ${JSON.stringify(policy.value)}`
+        ? `policy: parameter overrides the environment: ${JSON.stringify(policy.value, (_key, value: unknown) => (value instanceof Set ? [...value] : value))}`
         : `policy: INVALID parameter, orders route away from LEAN: ${policy.problem}`;
   const age = leanHealth?.checked_at ? `, checked ${Math.round((now.getTime() - Date.parse(leanHealth.checked_at)) / 1000)} s ago` : '';
   const health = `runner health: ${leanHealth?.status ?? 'never written'}${age}${leanHealth?.detail ? ` (${leanHealth.detail})` : ''}`;

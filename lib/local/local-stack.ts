@@ -83,9 +83,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     closers.push(async () => ssm.destroy());
 
     const realAlpacaUrl = env.ALPACA_BASE_URL;
-    const credentials = realAlpacaUrl
-      ? { keyId: env.APCA_API_KEY_ID ?? '', secretKey: env.APCA_API_SECRET_KEY ?? '' }
-      : SIMULATOR_CREDENTIALS;
+    const credentials = realAlpacaUrl ? realAlpacaCredentials(env) : SIMULATOR_CREDENTIALS;
     let alpacaSimulator: AlpacaSimulator | undefined;
     if (!realAlpacaUrl) {
       alpacaSimulator = await startAlpacaSimulator({ host, port: options.alpacaPort ?? 8091, ...SIMULATOR_CREDENTIALS });
@@ -174,6 +172,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await close();
     throw error;
   }
+}
+
+/** Without both keys every order would be refused by Alpaca: say so before anything listens. */
+function realAlpacaCredentials(env: Readonly<Record<string, string | undefined>>): { keyId: string; secretKey: string } {
+  const keyId = env.APCA_API_KEY_ID?.trim() ?? '';
+  const secretKey = env.APCA_API_SECRET_KEY?.trim() ?? '';
+  if (keyId === '' || secretKey === '') {
+    throw new Error(`ALPACA_BASE_URL is set (${env.ALPACA_BASE_URL}) but APCA_API_KEY_ID and APCA_API_SECRET_KEY are not both set; set them, or unset ALPACA_BASE_URL to use the simulator`);
+  }
+  return { keyId, secretKey };
 }
 
 /**

@@ -198,6 +198,15 @@ describe('starting and stopping the local stack', () => {
     }
   });
 
+  it('refuses to start against a real Alpaca without both keys, naming the variables, and leaves no port listening', async () => {
+    const [apiPort, dynamoDbPort, ssmPort, leanRunnerPort] = await freePorts(4);
+
+    const start = startLocalStack({ apiPort, dynamoDbPort, ssmPort, leanRunnerPort, env: { ALPACA_BASE_URL: 'https://paper-api.alpaca.markets', APCA_API_KEY_ID: 'PK123' } });
+
+    await expect(start).rejects.toThrow('APCA_API_KEY_ID and APCA_API_SECRET_KEY are not both set');
+    for (const port of [apiPort, dynamoDbPort, ssmPort, leanRunnerPort]) expect(await connectOutcome(port!)).toBe('ECONNREFUSED');
+  });
+
   it('leaves no listening socket once closed', async () => {
     const other = await startLocalStack(FREE_PORTS);
     const ports = [other.apiUrl, other.dynamoDbEndpoint, other.ssmEndpoint, other.leanRunnerUrl, other.alpacaUrl].map(portOf);

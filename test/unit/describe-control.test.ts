@@ -38,7 +38,7 @@ describe('describeControl (lean-router status summary)', () => {
   });
 
   it('shows a valid policy override as it will be applied', () => {
-    const control = openControl(NOW.toISOString(), { policy: { kind: 'valid', value: { policy: 'allowlist', symbols: ['AAPL'] } } });
+    const control = openControl(NOW.toISOString(), { policy: { kind: 'valid', value: { policy: 'allowlist', symbols: new Set(['AAPL']) } } });
 
     const text = describeControl(control, NOW);
 
