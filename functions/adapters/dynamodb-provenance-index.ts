@@ -76,9 +76,9 @@ export class DynamoDbProvenanceIndex implements FallbackHistory, HealthCheckStor
 
   async listUnresolved(createdBefore: string, limit: number): Promise<ProvenanceRow[]> {
     const byStatus = (status: OrderStatus): IndexRange => ({ index: PROVENANCE_TABLE.indexes.byStatus, partition: status, upTo: createdBefore });
-    const pending = await this.items(byStatus('pending'), undefined, limit);
-    const unknown = pending.length < limit ? await this.items(byStatus('unknown'), undefined, limit - pending.length) : [];
-    return [...pending, ...unknown];
+    // Oldest first across both statuses, so a backlog of one cannot starve the other.
+    const [pending, unknown] = await Promise.all([this.items(byStatus('pending'), undefined, limit), this.items(byStatus('unknown'), undefined, limit)]);
+    return [...pending, ...unknown].sort((a, b) => a.created_at.localeCompare(b.created_at)).slice(0, limit);
   }
 
   resolve(clientOrderId: string, outcome: RowOutcome, updatedAt: string): Promise<ProvenanceRow> {

@@ -31,6 +31,8 @@ export interface LeanHealth {
   readonly last_ok_at: string | null;
   readonly latency_ms: number | null;
   readonly detail?: string;
+  /** First failed probe since the runner was last seen healthy (or ever): when a never-healthy runner started failing. */
+  readonly down_since?: string;
 }
 
 /** One symbol's manual review parameter. `cleared` keeps its modification time as the clear time. */
@@ -120,6 +122,7 @@ const leanHealthJson = z.object({
   last_ok_at: z.string().nullable(),
   latency_ms: z.number().nullable(),
   detail: z.string().optional(),
+  down_since: z.string().optional(),
 });
 
 /** Reads `lean-health`; anything unreadable is no health at all, which the stale gate treats as stale. */

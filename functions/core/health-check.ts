@@ -122,7 +122,8 @@ export async function runHealthCheck(deps: HealthCheckDependencies): Promise<Hea
   const reconciled = await reconcile(deps, now);
 
   deps.metrics.killSwitchState(killSwitchOn);
-  deps.metrics.symbolsInManualReview(inReview.length);
+  // Unread reviews are not zero reviews: no gauge rather than a false all-clear.
+  if (control !== undefined) deps.metrics.symbolsInManualReview(inReview.length);
   const report: HealthCheckReport = {
     runner: health === undefined ? 'not_configured' : health.status === 'ok' ? 'ok' : 'down',
     ...(errorRate === undefined ? {} : { errorRate }),
@@ -150,14 +151,17 @@ async function readControl(deps: HealthCheckDependencies): Promise<ControlSnapsh
 
 async function probeRunner(deps: HealthCheckDependencies, control: ControlSnapshot | undefined, now: Date): Promise<LeanHealth | undefined> {
   if (deps.runner === undefined) return undefined;
-  const result = await deps.runner.probe();
+  const result = await probeSafely(deps.runner, deps.clock);
   const checkedAt = now.toISOString();
+  const previous = control?.leanHealth;
+  const downSince = result.ok ? undefined : previous?.status === 'down' ? (previous.down_since ?? previous.checked_at ?? checkedAt) : checkedAt;
   const health: LeanHealth = {
     status: result.ok ? 'ok' : 'down',
     checked_at: checkedAt,
-    last_ok_at: result.ok ? checkedAt : (control?.leanHealth?.last_ok_at ?? null),
+    last_ok_at: result.ok ? checkedAt : (previous?.last_ok_at ?? null),
     latency_ms: result.latencyMs,
     ...(result.detail === undefined ? {} : { detail: result.detail }),
+    ...(downSince === undefined ? {} : { down_since: downSince }),
   };
   deps.metrics.runnerHealth(result.ok);
   // Without the previous value, a failed probe would erase last_ok_at and fake a long outage.
@@ -168,6 +172,16 @@ async function probeRunner(deps: HealthCheckDependencies, control: ControlSnapsh
     deps.logger.error('lean_health_write_failed', { error: describeError(error) });
   }
   return health;
+}
+
+/** A probe that throws is a failed probe: the rest of the run must still happen. */
+async function probeSafely(runner: RunnerProbe, clock: Clock): Promise<{ ok: boolean; latencyMs: number; detail?: string }> {
+  const started = clock.monotonicMs();
+  try {
+    return await runner.probe();
+  } catch (error) {
+    return { ok: false, latencyMs: Math.round(clock.monotonicMs() - started), detail: `probe failed: ${describeError(error)}` };
+  }
 }
 
 async function measureErrorRate(deps: HealthCheckDependencies, now: Date): Promise<HealthCheckReport['errorRate']> {
@@ -190,16 +204,20 @@ function tripReason(
   errorRate: HealthCheckReport['errorRate'],
   now: Date,
 ): { reason: string; detail: string } | undefined {
-  if (errorRate !== undefined && errorRate.percent > settings.errorRateThreshold * 100) {
+  // Compared as a ratio: `threshold * 100` is inexact in binary (0.29 * 100 = 28.999…).
+  if (errorRate !== undefined && errorRate.failed / errorRate.submitted > settings.errorRateThreshold) {
     return {
       reason: 'lean_error_rate',
       detail: `${errorRate.failed} of ${errorRate.submitted} LEAN submits failed in the last ${settings.errorRateWindowMs / 1000} s (${errorRate.percent.toFixed(1)}%, threshold ${settings.errorRateThreshold * 100}%)`,
     };
   }
-  if (health !== undefined && isRunnerHealthStale({ leanHealth: health }, now, settings.runnerHealthStaleMs)) {
+  // A runner never seen healthy is judged from its first failed probe, so a fresh deploy whose
+  // runner is still starting is not latched off in its first minute (routers gate it meanwhile).
+  const healthyOrFirstDown = health === undefined ? undefined : { ...health, last_ok_at: health.last_ok_at ?? health.down_since ?? null };
+  if (healthyOrFirstDown !== undefined && isRunnerHealthStale({ leanHealth: healthyOrFirstDown }, now, settings.runnerHealthStaleMs)) {
     return {
       reason: 'runner_health_stale',
-      detail: `no healthy probe since ${health.last_ok_at ?? 'the runner was first checked'} (limit ${settings.runnerHealthStaleMs / 1000} s); last: ${health.detail ?? health.status}`,
+      detail: `no healthy probe since ${health?.last_ok_at ?? `the first failed probe at ${health?.down_since ?? 'an unknown time'}`} (limit ${settings.runnerHealthStaleMs / 1000} s); last: ${health?.detail ?? health?.status}`,
     };
   }
   return undefined;
@@ -268,8 +286,16 @@ async function reconcile(deps: HealthCheckDependencies, now: Date): Promise<{ cl
     return [];
   }
   const resolved: { client_order_id: string; status: string }[] = [];
-  for (const row of rows) {
-    const outcome = await reconciledOutcome(deps, row);
+  // The store is asked for at most `limit` rows; the slice keeps the bound if it returns more.
+  for (const row of rows.slice(0, deps.settings.reconcileMaxPerRun)) {
+    let outcome: RowOutcome | undefined;
+    try {
+      outcome = await reconciledOutcome(deps, row);
+    } catch (error) {
+      // One row's broken lookup must not block the rows behind it, run after run.
+      deps.logger.warn('order_reconcile_lookup_failed', { client_order_id: row.client_order_id, error: describeError(error) });
+      continue;
+    }
     if (outcome === undefined) continue;
     try {
       await deps.store.resolve(row.client_order_id, outcome, deps.clock.now().toISOString());
@@ -325,7 +351,7 @@ function foundOutcome(row: ProvenanceRow, order: BrokerOrder): RowOutcome {
     broker_order_id: order.id,
     raw_payload: { ...order.raw, _execution_adapter: route },
     review_required: row.review_required,
-    status_detail: `reconciled: found by client_order_id (${row.status} before)`,
+    status_detail: `reconciled: found by client_order_id, broker status ${order.status} (${row.status} before)`,
   };
 }
 

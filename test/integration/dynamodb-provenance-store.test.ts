@@ -1,8 +1,10 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbProvenanceIndex } from '../../functions/adapters/dynamodb-provenance-index';
 import { DynamoDbProvenanceStore } from '../../functions/adapters/dynamodb-provenance-store';
 import { PROVENANCE_INDEXES } from '../../functions/adapters/provenance-table';
 import { ProvenanceConflictError, type ProvenanceRow, type RowOutcome } from '../../functions/core/provenance';
+import { pendingRow as claimedRow } from '../support/fakes';
 import { ensureProvenanceTable, startLocalDynamoDb, type LocalDynamoDb } from '../../lib/local/dynamodb-local';
 
 const TABLE = 'provenance-store-test';
@@ -22,38 +24,10 @@ afterAll(async () => {
 });
 
 let counter = 0;
+/** A fresh client_order_id for each row, so tests on one table never collide. */
 function pendingRow(overrides: Partial<ProvenanceRow> = {}): ProvenanceRow {
   counter += 1;
-  return {
-    client_order_id: `store-${counter}`,
-    status: 'pending',
-    symbol: 'AAPL',
-    side: 'buy',
-    qty: '1',
-    type: 'market',
-    time_in_force: 'day',
-    request_hash: 'hash-1',
-    execution_expected_adapter: 'lean',
-    execution_fallback_count: 0,
-    execution_attempts: [],
-    policy_snapshot: {
-      adapter: 'lean',
-      policy: 'all',
-      fallback: 'alpaca',
-      symbols_count: 0,
-      policy_source: 'environment',
-      kill_switch: 'off',
-      control_source: 'fresh',
-      breaker: 'closed',
-      gates: [],
-      misconfiguration: [],
-    },
-    correlation_id: 'corr-1',
-    review_required: false,
-    created_at: '2026-11-25T10:00:00.000Z',
-    updated_at: '2026-11-25T10:00:00.000Z',
-    ...overrides,
-  };
+  return claimedRow({ client_order_id: `store-${counter}`, correlation_id: 'corr-1', created_at: '2026-11-25T10:00:00.000Z', ...overrides });
 }
 
 const accepted: RowOutcome = {
@@ -115,5 +89,35 @@ describe('DynamoDbProvenanceStore on dynalite', () => {
 
   it('returns undefined for a client_order_id it has never seen', async () => {
     expect(await store.get('never-seen')).toBeUndefined();
+  });
+});
+
+describe('DynamoDbProvenanceIndex.listUnresolved on dynalite', () => {
+  const UNRESOLVED_TABLE = 'provenance-unresolved-test';
+  let index: DynamoDbProvenanceIndex;
+
+  beforeAll(async () => {
+    await ensureProvenanceTable(client, UNRESOLVED_TABLE);
+    const unresolvedStore = new DynamoDbProvenanceStore(client, UNRESOLVED_TABLE);
+    index = new DynamoDbProvenanceIndex(client, UNRESOLVED_TABLE, unresolvedStore);
+    const rows = [
+      pendingRow({ client_order_id: 'pending-late', created_at: '2026-11-25T10:03:00.000Z' }),
+      pendingRow({ client_order_id: 'unknown-early', status: 'unknown', created_at: '2026-11-25T10:01:00.000Z' }),
+      pendingRow({ client_order_id: 'pending-early', created_at: '2026-11-25T10:02:00.000Z' }),
+      pendingRow({ client_order_id: 'unknown-too-recent', status: 'unknown', created_at: '2026-11-25T10:09:00.000Z' }),
+    ];
+    for (const row of rows) await unresolvedStore.claim(row);
+  });
+
+  it('lists pending and unknown rows created before the cut-off, oldest first across both statuses', async () => {
+    const rows = await index.listUnresolved('2026-11-25T10:05:00.000Z', 10);
+
+    expect(rows.map((row) => row.client_order_id)).toEqual(['unknown-early', 'pending-early', 'pending-late']);
+  });
+
+  it('returns at most the limit, keeping the oldest', async () => {
+    const rows = await index.listUnresolved('2026-11-25T10:05:00.000Z', 2);
+
+    expect(rows.map((row) => row.client_order_id)).toEqual(['unknown-early', 'pending-early']);
   });
 });

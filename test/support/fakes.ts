@@ -13,7 +13,14 @@ import type {
   LookupOutcome,
 } from '../../functions/core/execution';
 import { CircuitBreaker } from '../../functions/core/breaker';
-import type { ControlSnapshot, KillSwitchTrip } from '../../functions/core/control';
+import type { ControlSnapshot, KillSwitchTrip, LeanHealth } from '../../functions/core/control';
+import type {
+  HealthCheckControl,
+  HealthCheckStore,
+  HealthMetrics,
+  LeanOutcomeCounts,
+  RunnerProbe,
+} from '../../functions/core/health-check';
 import { parseOrderRequest, type OrderRequest } from '../../functions/core/order-request';
 import type {
   AlpacaBroker,
@@ -417,4 +424,200 @@ export function fakeWorld(
     clock,
   };
   return { deps, store, lean, alpaca, metrics, logger, clock, control, breaker, fallbackHistory };
+}
+
+// ---- health-check fakes ---------------------------------------------------------------------
+
+/** One call of the health-check's control port, by method name. */
+export type HealthControlOperation = keyof HealthCheckControl;
+
+/** The health-check's view of SSM in memory: serves `snapshot`, records every call and every write. */
+export class FakeHealthCheckControl implements HealthCheckControl {
+  /** Every call in order, including the ones told to fail. */
+  readonly calls: HealthControlOperation[] = [];
+  readonly killSwitchTrips: KillSwitchTrip[] = [];
+  readonly leanHealthWrites: LeanHealth[] = [];
+  readonly reviewTrips: { symbol: string; reason: string; setBy: string }[] = [];
+  private readonly failing = new Set<HealthControlOperation>();
+
+  constructor(public snapshot: ControlSnapshot) {}
+
+  /** From now on, `operation` throws as SSM does when it refuses or throttles a call. */
+  failOn(...operations: HealthControlOperation[]): this {
+    for (const operation of operations) this.failing.add(operation);
+    return this;
+  }
+
+  async readFresh(): Promise<ControlSnapshot> {
+    this.attempt('readFresh');
+    return this.snapshot;
+  }
+
+  async tripKillSwitch(trip: KillSwitchTrip): Promise<void> {
+    this.attempt('tripKillSwitch');
+    this.killSwitchTrips.push(trip);
+  }
+
+  async writeLeanHealth(health: LeanHealth): Promise<void> {
+    this.attempt('writeLeanHealth');
+    this.leanHealthWrites.push(health);
+  }
+
+  async putSymbolInReview(symbol: string, reason: string, setBy: string): Promise<void> {
+    this.attempt('putSymbolInReview');
+    this.reviewTrips.push({ symbol, reason, setBy });
+  }
+
+  private attempt(operation: HealthControlOperation): void {
+    this.calls.push(operation);
+    if (this.failing.has(operation)) throw new Error(`ThrottlingException: ${operation} refused`);
+  }
+}
+
+/** One read of the health-check's store port, by method name. */
+export type HealthStoreQuery = 'countLeanOutcomes' | 'listFallbacks' | 'listUnresolved';
+
+/** What the provenance indexes answer the health-check. */
+export interface HealthStoreScript {
+  readonly leanOutcomes?: LeanOutcomeCounts;
+  readonly fallbacks?: readonly { readonly symbol: string; readonly created_at: string }[];
+  readonly unresolved?: readonly ProvenanceRow[];
+}
+
+/** The provenance indexes as scripted answers; records every query and every resolve it applied. */
+export class FakeHealthCheckStore implements HealthCheckStore {
+  readonly leanOutcomeQueries: string[] = [];
+  readonly fallbackQueries: string[] = [];
+  readonly unresolvedQueries: { createdBefore: string; limit: number }[] = [];
+  /** The resolves that were applied (refused ones are not here). */
+  readonly resolutions: { clientOrderId: string; outcome: RowOutcome; updatedAt: string }[] = [];
+  private readonly failing = new Set<HealthStoreQuery>();
+  private readonly refusals = new Map<string, Error>();
+
+  constructor(private readonly script: HealthStoreScript = {}) {}
+
+  /** From now on, `query` throws ProvenanceUnavailableError. */
+  failOn(...queries: HealthStoreQuery[]): this {
+    for (const query of queries) this.failing.add(query);
+    return this;
+  }
+
+  /** The resolve of `clientOrderId` throws `error` (a ProvenanceConflictError when another writer finished the row). */
+  refuseResolve(clientOrderId: string, error: Error = new ProvenanceConflictError(`${clientOrderId} is no longer pending or unknown`)): this {
+    this.refusals.set(clientOrderId, error);
+    return this;
+  }
+
+  async countLeanOutcomes(since: string): Promise<LeanOutcomeCounts> {
+    this.leanOutcomeQueries.push(since);
+    this.throwIfFailing('countLeanOutcomes');
+    return this.script.leanOutcomes ?? { submitted: 0, failed: 0 };
+  }
+
+  async listFallbacks(since: string): Promise<{ readonly symbol: string; readonly created_at: string }[]> {
+    this.fallbackQueries.push(since);
+    this.throwIfFailing('listFallbacks');
+    return [...(this.script.fallbacks ?? [])];
+  }
+
+  async listUnresolved(createdBefore: string, limit: number): Promise<ProvenanceRow[]> {
+    this.unresolvedQueries.push({ createdBefore, limit });
+    this.throwIfFailing('listUnresolved');
+    return [...(this.script.unresolved ?? [])];
+  }
+
+  async resolve(clientOrderId: string, outcome: RowOutcome, updatedAt: string): Promise<ProvenanceRow> {
+    const refusal = this.refusals.get(clientOrderId);
+    if (refusal !== undefined) throw refusal;
+    const row = this.script.unresolved?.find((candidate) => candidate.client_order_id === clientOrderId);
+    if (row === undefined) throw new ProvenanceConflictError(`${clientOrderId} was never unresolved`);
+    this.resolutions.push({ clientOrderId, outcome, updatedAt });
+    return { ...row, ...outcome, updated_at: updatedAt };
+  }
+
+  private throwIfFailing(query: HealthStoreQuery): void {
+    if (this.failing.has(query)) throw new ProvenanceUnavailableError(`provenance index unreachable (${query})`);
+  }
+}
+
+/** One HealthMetrics call, by method name. */
+export interface HealthMetricCall {
+  readonly name: keyof HealthMetrics;
+  readonly args: readonly unknown[];
+}
+
+/** Records every gauge and counter of the health-check in order. */
+export class RecordingHealthMetrics implements HealthMetrics {
+  readonly calls: HealthMetricCall[] = [];
+
+  /** The arguments of every call to `name`. */
+  argsOf(name: keyof HealthMetrics): (readonly unknown[])[] {
+    return this.calls.filter((call) => call.name === name).map((call) => call.args);
+  }
+
+  killSwitchState(on: boolean): void {
+    this.calls.push({ name: 'killSwitchState', args: [on] });
+  }
+  runnerHealth(ok: boolean): void {
+    this.calls.push({ name: 'runnerHealth', args: [ok] });
+  }
+  leanErrorRate(percent: number): void {
+    this.calls.push({ name: 'leanErrorRate', args: [percent] });
+  }
+  symbolsInManualReview(count: number): void {
+    this.calls.push({ name: 'symbolsInManualReview', args: [count] });
+  }
+  killSwitchTrip(reason: string): void {
+    this.calls.push({ name: 'killSwitchTrip', args: [reason] });
+  }
+  reconciled(status: string): void {
+    this.calls.push({ name: 'reconciled', args: [status] });
+  }
+}
+
+/** What a runner probe answers. */
+export type ProbeAnswer = Awaited<ReturnType<RunnerProbe['probe']>>;
+
+/** A runner probe that answers `answer` every time, or throws it when it is an Error; counts its calls. */
+export class ScriptedProbe implements RunnerProbe {
+  probes = 0;
+
+  constructor(private readonly answer: ProbeAnswer | Error) {}
+
+  async probe(): Promise<ProbeAnswer> {
+    this.probes += 1;
+    if (this.answer instanceof Error) throw this.answer;
+    return this.answer;
+  }
+}
+
+/** The `pending` row a route invocation claimed for `order()` and never finalized: LEAN expected, no gate, nothing recorded yet. */
+export function pendingRow(overrides: Partial<ProvenanceRow> = {}): ProvenanceRow {
+  const claimed = order({ client_order_id: overrides.client_order_id ?? 'ord-0001', symbol: overrides.symbol ?? 'AAPL' });
+  const createdAt = overrides.created_at ?? '2025-01-02T14:25:00.000Z';
+  return {
+    ...claimed,
+    status: 'pending',
+    request_hash: `hash-${claimed.client_order_id}`,
+    execution_expected_adapter: 'lean',
+    execution_fallback_count: 0,
+    execution_attempts: [],
+    policy_snapshot: {
+      adapter: 'lean',
+      policy: 'all',
+      fallback: 'alpaca',
+      symbols_count: 0,
+      policy_source: 'environment',
+      kill_switch: 'off',
+      control_source: 'cached',
+      breaker: 'closed',
+      gates: [],
+      misconfiguration: [],
+    },
+    correlation_id: `corr-${claimed.client_order_id}`,
+    review_required: false,
+    created_at: createdAt,
+    updated_at: createdAt,
+    ...overrides,
+  };
 }

@@ -14,6 +14,7 @@ import {
   fakeWorld,
   leanFailure,
   order,
+  pendingRow,
   routerConfig,
   type BrokerScript,
   type FakeWorld,
@@ -57,36 +58,18 @@ function routedRow(result: RouteResult): ProvenanceRow {
 
 /** A row an earlier order left: a fallback of `symbol` created `minutesAgo` before NOW. */
 function pastFallback(id: string, symbol: string, minutesAgo: number): ProvenanceRow {
-  const past = order({ client_order_id: id, symbol });
   const createdAt = minutesBefore(minutesAgo);
-  return {
-    ...past,
+  return pendingRow({
+    client_order_id: id,
+    symbol,
     status: 'accepted',
-    request_hash: `hash-${id}`,
-    execution_expected_adapter: 'lean',
     execution_adapter: 'alpaca',
     execution_route: 'alpaca_fallback',
     execution_route_reason: 'lean_submit_network_error',
     execution_fallback_reason: 'lean_submit_network_error',
     execution_fallback_count: 1,
-    execution_attempts: [],
-    policy_snapshot: {
-      adapter: 'lean',
-      policy: 'all',
-      fallback: 'alpaca',
-      symbols_count: 0,
-      policy_source: 'environment',
-      kill_switch: 'off',
-      control_source: 'cached',
-      breaker: 'closed',
-      gates: [],
-      misconfiguration: [],
-    },
-    correlation_id: `corr-${id}`,
-    review_required: false,
     created_at: createdAt,
-    updated_at: createdAt,
-  };
+  });
 }
 
 /** A world whose next order falls back from LEAN to Alpaca. */

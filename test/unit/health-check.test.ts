@@ -1,0 +1,1124 @@
+import { describe, expect, it } from 'vitest';
+import { parseKillSwitch, UNAVAILABLE_CONTROL, type ControlSnapshot, type KillSwitch, type SymbolReview } from '../../functions/core/control';
+import type { Adapter, ExecutionAttempt, LookupOutcome } from '../../functions/core/execution';
+import {
+  runHealthCheck,
+  type HealthCheckDependencies,
+  type HealthCheckReport,
+  type HealthCheckSettings,
+  type LeanOutcomeCounts,
+  type OrderLookup,
+} from '../../functions/core/health-check';
+import { ProvenanceUnavailableError, type ProvenanceRow, type RowOutcome } from '../../functions/core/provenance';
+import {
+  brokerOrder,
+  FakeAlpacaBroker,
+  FakeHealthCheckControl,
+  FakeHealthCheckStore,
+  FakeLeanRunner,
+  FixedClock,
+  found,
+  lookupError,
+  notFound,
+  openControl,
+  order,
+  pendingRow,
+  RecordingHealthMetrics,
+  RecordingLogger,
+  ScriptedProbe,
+  type HealthControlOperation,
+  type HealthStoreQuery,
+  type HealthStoreScript,
+  type ProbeAnswer,
+} from '../support/fakes';
+
+const NOW = '2025-01-02T14:30:00.000Z';
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+
+/** The health-check's defaults (config.ts), spelled out so each test can say which one it moves. */
+const SETTINGS: HealthCheckSettings = {
+  errorRateWindowMs: 5 * MINUTE,
+  errorRateMinVolume: 10,
+  errorRateThreshold: 0.25,
+  runnerHealthStaleMs: 3 * MINUTE,
+  manualReviewFallbacks: 3,
+  manualReviewWindowMs: 15 * MINUTE,
+  reconcileAfterMs: MINUTE,
+  reconcileMaxPerRun: 20,
+};
+
+function ago(ms: number): string {
+  return new Date(Date.parse(NOW) - ms).toISOString();
+}
+
+const PROBE_OK: ProbeAnswer = { ok: true, latencyMs: 12 };
+const PROBE_DOWN: ProbeAnswer = { ok: false, latencyMs: 2_000, detail: 'timeout: no complete answer within 2000 ms' };
+/** 3 of 10 LEAN submits failed: 30%, over the 25% threshold, at the minimum volume. */
+const ERROR_RATE_BREACH: LeanOutcomeCounts = { submitted: 10, failed: 3 };
+
+/** lean-health as a previous run left it: the runner last answered healthy `lastOkAgoMs` ago. */
+function healthLastOk(lastOkAgoMs: number): Partial<ControlSnapshot> {
+  return { leanHealth: { status: 'down', checked_at: ago(MINUTE), last_ok_at: ago(lastOkAgoMs), latency_ms: 2_000, detail: 'ECONNREFUSED' } };
+}
+
+/** Stale by a minute against the 3-minute limit; trips only together with a failed probe. */
+const STALE_HEALTH = healthLastOk(4 * MINUTE);
+const KILL_ON = { killSwitch: parseKillSwitch('on') };
+
+function reviews(...entries: SymbolReview[]): Partial<ControlSnapshot> {
+  return { reviews: new Map(entries.map((review) => [review.symbol, review])) };
+}
+
+/** One fallback of `symbol` per age given. */
+function fallbacksOf(symbol: string, ...agesMs: number[]): { symbol: string; created_at: string }[] {
+  return agesMs.map((age) => ({ symbol, created_at: ago(age) }));
+}
+
+const THREE_AAPL_FALLBACKS = fallbacksOf('AAPL', 10 * MINUTE, 5 * MINUTE, 2 * MINUTE);
+
+function attempt(adapter: Adapter, operation: ExecutionAttempt['operation'], outcome: ExecutionAttempt['outcome'], reason?: string): ExecutionAttempt {
+  return { adapter, operation, outcome, latency_ms: 5, started_at: ago(5 * MINUTE), ...(reason === undefined ? {} : { reason }) };
+}
+
+const ROW = pendingRow({ client_order_id: 'ord-stuck-1' });
+/** Alpaca's copy of ROW's order, already filled. */
+const AT_BROKER = brokerOrder(order({ client_order_id: ROW.client_order_id }), { status: 'filled' }, 'alpaca-order-9');
+
+interface WorldOptions {
+  readonly control?: Partial<ControlSnapshot>;
+  readonly controlFails?: readonly HealthControlOperation[];
+  /** `null`: no runner URL is configured, so there is no probe and no runner lookup. */
+  readonly probe?: ProbeAnswer | Error | null;
+  readonly store?: HealthStoreScript;
+  readonly storeFails?: readonly HealthStoreQuery[];
+  readonly alpacaLookups?: readonly LookupOutcome[];
+  readonly runnerLookups?: readonly LookupOutcome[];
+  readonly settings?: Partial<HealthCheckSettings>;
+}
+
+interface HealthWorld {
+  readonly deps: HealthCheckDependencies;
+  readonly control: FakeHealthCheckControl;
+  readonly store: FakeHealthCheckStore;
+  readonly probe: ScriptedProbe;
+  readonly alpaca: FakeAlpacaBroker;
+  readonly lean: FakeLeanRunner;
+  readonly metrics: RecordingHealthMetrics;
+  readonly logger: RecordingLogger;
+}
+
+/** Every port in memory. By default a quiet minute: switch off, runner healthy, no LEAN traffic, nothing to sweep or reconcile. */
+function healthWorld(options: WorldOptions = {}): HealthWorld {
+  const control = new FakeHealthCheckControl(openControl(NOW, options.control)).failOn(...(options.controlFails ?? []));
+  const store = new FakeHealthCheckStore(options.store).failOn(...(options.storeFails ?? []));
+  const probe = new ScriptedProbe(options.probe ?? PROBE_OK);
+  // An unscripted lookup throws "unscripted ... lookup": a broker asked when it should not be fails the test.
+  const alpaca = new FakeAlpacaBroker({ lookups: options.alpacaLookups ?? [] });
+  const lean = new FakeLeanRunner({ lookups: options.runnerLookups ?? [] });
+  const metrics = new RecordingHealthMetrics();
+  const logger = new RecordingLogger();
+  const deps: HealthCheckDependencies = {
+    settings: { ...SETTINGS, ...options.settings },
+    control,
+    store,
+    ...(options.probe === null ? {} : { runner: probe, runnerLookup: lean }),
+    alpacaLookup: alpaca,
+    metrics,
+    logger,
+    clock: new FixedClock(NOW),
+  };
+  return { deps, control, store, probe, alpaca, lean, metrics, logger };
+}
+
+function run(world: HealthWorld, overrides: Partial<HealthCheckDependencies> = {}): Promise<HealthCheckReport> {
+  return runHealthCheck({ ...world.deps, ...overrides });
+}
+
+function tripReasons(world: HealthWorld): string[] {
+  return world.control.killSwitchTrips.map((trip) => trip.reason);
+}
+
+function logFields(world: HealthWorld, message: string): Record<string, unknown>[] {
+  return world.logger.withMessage(message).map((line) => line.fields);
+}
+
+function resolvedStatuses(world: HealthWorld): [string, string][] {
+  return world.store.resolutions.map(({ clientOrderId, outcome }) => [clientOrderId, outcome.status]);
+}
+
+function onlyOutcome(world: HealthWorld): RowOutcome {
+  const [resolution, ...rest] = world.store.resolutions;
+  if (resolution === undefined || rest.length > 0) throw new Error(`expected exactly one resolve, got ${world.store.resolutions.length}`);
+  return resolution.outcome;
+}
+
+describe('runHealthCheck: the runner probe', () => {
+  it('writes lean-health ok with checked_at and last_ok_at at now and the probe’s latency when the probe succeeds', async () => {
+    const world = healthWorld({ probe: PROBE_OK });
+
+    await run(world);
+
+    expect(world.control.leanHealthWrites).toEqual([{ status: 'ok', checked_at: NOW, last_ok_at: NOW, latency_ms: 12 }]);
+  });
+
+  it('writes lean-health down with the probe’s detail, keeping the previous last_ok_at, when the probe fails', async () => {
+    const world = healthWorld({ probe: PROBE_DOWN, control: healthLastOk(2 * MINUTE) });
+
+    await run(world);
+
+    expect(world.control.leanHealthWrites).toEqual([
+      { status: 'down', checked_at: NOW, last_ok_at: ago(2 * MINUTE), latency_ms: 2_000, detail: PROBE_DOWN.detail, down_since: ago(MINUTE) },
+    ]);
+  });
+
+  it('writes last_ok_at null on a failed probe when lean-health was never written', async () => {
+    const world = healthWorld({ probe: PROBE_DOWN, control: { leanHealth: undefined } });
+
+    await run(world);
+
+    expect(world.control.leanHealthWrites.map((health) => health.last_ok_at)).toEqual([null]);
+  });
+
+  it.each([
+    { probe: PROBE_OK, runner: 'ok', ok: true, when: 'answers healthy' },
+    { probe: PROBE_DOWN, runner: 'down', ok: false, when: 'fails' },
+  ])('reports the runner $runner and emits runnerHealth($ok) when the probe $when', async ({ probe, runner, ok }) => {
+    const world = healthWorld({ probe });
+
+    const report = await run(world);
+
+    expect(report.runner).toBe(runner);
+    expect(world.metrics.argsOf('runnerHealth')).toEqual([[ok]]);
+  });
+
+  it('reports not_configured and writes no lean-health when no runner is configured', async () => {
+    const world = healthWorld({ probe: null });
+
+    const report = await run(world);
+
+    expect(report.runner).toBe('not_configured');
+    expect(world.control.calls).not.toContain('writeLeanHealth');
+  });
+
+  it('emits no runnerHealth gauge when no runner is configured', async () => {
+    const world = healthWorld({ probe: null });
+
+    await run(world);
+
+    expect(world.metrics.argsOf('runnerHealth')).toEqual([]);
+  });
+
+  it('writes a healthy probe to lean-health even when the control values are unreadable', async () => {
+    const world = healthWorld({ probe: PROBE_OK, controlFails: ['readFresh'] });
+
+    await run(world);
+
+    expect(world.control.leanHealthWrites).toEqual([{ status: 'ok', checked_at: NOW, last_ok_at: NOW, latency_ms: 12 }]);
+  });
+
+  it('does not write a failed probe when the control values are unreadable, so last_ok_at is not erased', async () => {
+    const world = healthWorld({ probe: PROBE_DOWN, controlFails: ['readFresh'] });
+
+    const report = await run(world);
+
+    expect(report.runner).toBe('down');
+    expect(world.control.calls).not.toContain('writeLeanHealth');
+  });
+
+  it('treats a probe that throws as a down runner and records it in lean-health', async () => {
+    const world = healthWorld({ probe: new Error('socket hang up'), control: healthLastOk(MINUTE) });
+
+    const report = await run(world);
+
+    expect(report.runner).toBe('down');
+    expect(world.control.leanHealthWrites).toEqual([
+      expect.objectContaining({ status: 'down', checked_at: NOW, last_ok_at: ago(MINUTE), detail: expect.stringContaining('socket hang up') }),
+    ]);
+  });
+
+  it('still measures the error rate, reconciles and emits the gauges when the probe throws', async () => {
+    const world = healthWorld({ probe: new Error('socket hang up') });
+
+    await run(world).catch(() => undefined);
+
+    expect(world.store.leanOutcomeQueries).toHaveLength(1);
+    expect(world.store.unresolvedQueries).toHaveLength(1);
+    expect(world.metrics.argsOf('killSwitchState')).toEqual([[false]]);
+  });
+});
+
+describe('runHealthCheck: LEAN error rate', () => {
+  it('counts LEAN outcomes since the start of the window', async () => {
+    const world = healthWorld({ settings: { errorRateWindowMs: 2 * MINUTE } });
+
+    await run(world);
+
+    expect(world.store.leanOutcomeQueries).toEqual([ago(2 * MINUTE)]);
+  });
+
+  it.each([
+    { name: 'trips the kill switch with lean_error_rate when 3 of 10 LEAN submits failed', counts: { submitted: 10, failed: 3 }, trips: true },
+    { name: 'trips when every one of 10 LEAN submits failed', counts: { submitted: 10, failed: 10 }, trips: true },
+    { name: 'trips when 26 of 100 LEAN submits failed, just over the threshold', counts: { submitted: 100, failed: 26 }, trips: true },
+    { name: 'does not trip when 25 of 100 failed: exactly the threshold, and the rule is strictly above', counts: { submitted: 100, failed: 25 }, trips: false },
+    { name: 'does not trip when 2 of 10 LEAN submits failed', counts: { submitted: 10, failed: 2 }, trips: false },
+    { name: 'does not trip when no LEAN submit failed', counts: { submitted: 50, failed: 0 }, trips: false },
+    { name: 'does not trip when all 9 LEAN submits failed: below the minimum volume of 10', counts: { submitted: 9, failed: 9 }, trips: false },
+    { name: 'does not trip when LEAN had no traffic', counts: { submitted: 0, failed: 0 }, trips: false },
+  ])('$name', async ({ counts, trips }) => {
+    const world = healthWorld({ store: { leanOutcomes: counts } });
+
+    const report = await run(world);
+
+    expect(tripReasons(world)).toEqual(trips ? ['lean_error_rate'] : []);
+    expect(report.tripped).toBe(trips ? 'lean_error_rate' : undefined);
+  });
+
+  // Thresholds that binary floating point does not hold exactly: 0.29 * 100 is 28.999999999999996.
+  it.each([
+    { threshold: 0.25, failed: 25 },
+    { threshold: 0.29, failed: 29 },
+    { threshold: 0.57, failed: 57 },
+    { threshold: 0.07, failed: 7 },
+  ])('does not trip at exactly a threshold of $threshold ($failed of 100 LEAN submits failed)', async ({ threshold, failed }) => {
+    const world = healthWorld({ store: { leanOutcomes: { submitted: 100, failed } }, settings: { errorRateThreshold: threshold } });
+
+    await run(world);
+
+    expect(tripReasons(world)).toEqual([]);
+  });
+
+  it('follows the configured threshold and minimum volume', async () => {
+    const world = healthWorld({ store: { leanOutcomes: { submitted: 4, failed: 3 } }, settings: { errorRateMinVolume: 4, errorRateThreshold: 0.5 } });
+
+    await run(world);
+
+    expect(tripReasons(world)).toEqual(['lean_error_rate']);
+  });
+
+  it('reports the counts and the rate as a percent', async () => {
+    const world = healthWorld({ store: { leanOutcomes: { submitted: 40, failed: 5 } } });
+
+    const report = await run(world);
+
+    expect(report.errorRate).toEqual({ submitted: 40, failed: 5, percent: 12.5 });
+  });
+
+  it('emits leanErrorRate as a percent', async () => {
+    const world = healthWorld({ store: { leanOutcomes: ERROR_RATE_BREACH } });
+
+    await run(world);
+
+    expect(world.metrics.argsOf('leanErrorRate')).toEqual([[30]]);
+  });
+
+  it('computes the rate at exactly the minimum volume', async () => {
+    const world = healthWorld({ store: { leanOutcomes: { submitted: 10, failed: 1 } } });
+
+    const report = await run(world);
+
+    expect(report.errorRate?.percent).toBe(10);
+  });
+
+  it('reports no error rate and emits no leanErrorRate gauge below the minimum volume', async () => {
+    const world = healthWorld({ store: { leanOutcomes: { submitted: 9, failed: 1 } } });
+
+    const report = await run(world);
+
+    expect(report).not.toHaveProperty('errorRate');
+    expect(world.metrics.argsOf('leanErrorRate')).toEqual([]);
+  });
+
+  it('writes the trip set by health-check, with the counts, window and threshold in its detail', async () => {
+    const world = healthWorld({ store: { leanOutcomes: ERROR_RATE_BREACH } });
+
+    await run(world);
+
+    expect(world.control.killSwitchTrips).toEqual([
+      { reason: 'lean_error_rate', set_by: 'health-check', detail: '3 of 10 LEAN submits failed in the last 300 s (30.0%, threshold 25%)' },
+    ]);
+  });
+
+  it('counts the trip with killSwitchTrip(lean_error_rate)', async () => {
+    const world = healthWorld({ store: { leanOutcomes: ERROR_RATE_BREACH } });
+
+    await run(world);
+
+    expect(world.metrics.argsOf('killSwitchTrip')).toEqual([['lean_error_rate']]);
+  });
+
+  it('logs kill_switch_tripped at error with the reason and who set it', async () => {
+    const world = healthWorld({ store: { leanOutcomes: ERROR_RATE_BREACH } });
+
+    await run(world);
+
+    expect(world.logger.withMessage('kill_switch_tripped')).toEqual([
+      expect.objectContaining({ level: 'error', fields: expect.objectContaining({ reason: 'lean_error_rate', set_by: 'health-check' }) }),
+    ]);
+  });
+});
+
+describe('runHealthCheck: stale runner health', () => {
+  it.each([
+    { name: 'trips runner_health_stale when the probe fails and the last healthy probe was 4 minutes ago (limit 3)', lastOkAgo: 4 * MINUTE, trips: true },
+    { name: 'trips when the probe fails and the last healthy probe was 3 minutes and 1 ms ago', lastOkAgo: 3 * MINUTE + 1, trips: true },
+    { name: 'does not trip when the last healthy probe was exactly 3 minutes ago: the rule is strictly older', lastOkAgo: 3 * MINUTE, trips: false },
+    { name: 'does not trip when the probe fails and the last healthy probe was 2 minutes ago', lastOkAgo: 2 * MINUTE, trips: false },
+  ])('$name', async ({ lastOkAgo, trips }) => {
+    const world = healthWorld({ probe: PROBE_DOWN, control: healthLastOk(lastOkAgo) });
+
+    await run(world);
+
+    expect(tripReasons(world)).toEqual(trips ? ['runner_health_stale'] : []);
+  });
+
+  it.each([
+    { name: 'lean-health was never written', control: { leanHealth: undefined } },
+    { name: 'lean-health records no healthy probe yet', control: { leanHealth: { status: 'unknown', checked_at: null, last_ok_at: null, latency_ms: null } } },
+  ] satisfies { name: string; control: Partial<ControlSnapshot> }[])(
+    'does not trip on the first failed probe of a runner never seen healthy when $name, and records when it started failing',
+    async ({ control }) => {
+      const world = healthWorld({ probe: PROBE_DOWN, control });
+
+      await run(world);
+
+      expect(tripReasons(world)).toEqual([]);
+      expect(world.control.leanHealthWrites.map((health) => health.down_since)).toEqual([NOW]);
+    },
+  );
+
+  it('trips runner_health_stale when a runner never seen healthy has failed every probe for over 3 minutes', async () => {
+    const neverHealthy = { status: 'down', checked_at: ago(MINUTE), last_ok_at: null, latency_ms: 2_000, down_since: ago(4 * MINUTE) } as const;
+    const world = healthWorld({ probe: PROBE_DOWN, control: { leanHealth: neverHealthy } });
+
+    await run(world);
+
+    expect(tripReasons(world)).toEqual(['runner_health_stale']);
+  });
+
+  it('keeps down_since across consecutive failed probes and drops it on a healthy one', async () => {
+    const failing = { status: 'down', checked_at: ago(MINUTE), last_ok_at: null, latency_ms: 2_000, down_since: ago(2 * MINUTE) } as const;
+    const stillDown = healthWorld({ probe: PROBE_DOWN, control: { leanHealth: failing } });
+    const recovered = healthWorld({ probe: PROBE_OK, control: { leanHealth: failing } });
+
+    await run(stillDown);
+    await run(recovered);
+
+    expect(stillDown.control.leanHealthWrites.map((health) => health.down_since)).toEqual([ago(2 * MINUTE)]);
+    expect(recovered.control.leanHealthWrites.map((health) => health.down_since)).toEqual([undefined]);
+  });
+
+  it('follows the configured staleness limit', async () => {
+    const world = healthWorld({ probe: PROBE_DOWN, control: STALE_HEALTH, settings: { runnerHealthStaleMs: 10 * MINUTE } });
+
+    await run(world);
+
+    expect(tripReasons(world)).toEqual([]);
+  });
+
+  it('judges staleness after this run’s probe: a healthy probe now clears a stale lean-health', async () => {
+    const world = healthWorld({ probe: PROBE_OK, control: healthLastOk(60 * MINUTE) });
+
+    await run(world);
+
+    expect(tripReasons(world)).toEqual([]);
+  });
+
+  it('records the failed probe in lean-health before it trips on stale health', async () => {
+    const world = healthWorld({ probe: PROBE_DOWN, control: STALE_HEALTH });
+
+    await run(world);
+
+    expect(world.control.calls).toEqual(['readFresh', 'writeLeanHealth', 'tripKillSwitch']);
+  });
+
+  it('does not trip on a stale lean-health when no runner is configured', async () => {
+    const world = healthWorld({ probe: null, control: STALE_HEALTH });
+
+    await run(world);
+
+    expect(tripReasons(world)).toEqual([]);
+  });
+
+  it('says since when no healthy probe was seen, the limit and the last failure in the trip detail', async () => {
+    const world = healthWorld({ probe: PROBE_DOWN, control: STALE_HEALTH });
+
+    await run(world);
+
+    expect(world.control.killSwitchTrips).toEqual([
+      {
+        reason: 'runner_health_stale',
+        set_by: 'health-check',
+        detail: `no healthy probe since ${ago(4 * MINUTE)} (limit 180 s); last: ${PROBE_DOWN.detail}`,
+      },
+    ]);
+  });
+
+  it('trips once, with lean_error_rate, when the error rate and stale health both breach', async () => {
+    const world = healthWorld({ probe: PROBE_DOWN, control: STALE_HEALTH, store: { leanOutcomes: ERROR_RATE_BREACH } });
+
+    const report = await run(world);
+
+    expect(tripReasons(world)).toEqual(['lean_error_rate']);
+    expect(world.metrics.argsOf('killSwitchTrip')).toEqual([['lean_error_rate']]);
+    expect(report.tripped).toBe('lean_error_rate');
+  });
+});
+
+/** Both breaches at once, so only the switch's state decides whether anything is written. */
+const BOTH_BREACHES: WorldOptions = { probe: PROBE_DOWN, control: STALE_HEALTH, store: { leanOutcomes: ERROR_RATE_BREACH } };
+
+const UNTOUCHABLE_SWITCHES: { name: string; killSwitch: KillSwitch }[] = [
+  { name: 'on, set by an operator', killSwitch: parseKillSwitch('on') },
+  { name: 'on, tripped earlier by the health-check', killSwitch: parseKillSwitch('{"state":"on","reason":"runner_health_stale","set_by":"health-check"}') },
+  { name: 'unreadable', killSwitch: parseKillSwitch('maybe') },
+  { name: 'missing', killSwitch: parseKillSwitch(undefined) },
+  { name: 'unavailable', killSwitch: UNAVAILABLE_CONTROL.killSwitch },
+];
+
+describe.each(UNTOUCHABLE_SWITCHES)('runHealthCheck when the kill switch is $name and both limits are breached', ({ killSwitch }) => {
+  function breachedWorld(): HealthWorld {
+    return healthWorld({ ...BOTH_BREACHES, control: { ...STALE_HEALTH, killSwitch } });
+  }
+
+  it('leaves the kill switch as it is', async () => {
+    const world = breachedWorld();
+
+    await run(world);
+
+    expect(world.control.calls).not.toContain('tripKillSwitch');
+  });
+
+  it('counts no trip and reports none', async () => {
+    const world = breachedWorld();
+
+    const report = await run(world);
+
+    expect(world.metrics.argsOf('killSwitchTrip')).toEqual([]);
+    expect(report).not.toHaveProperty('tripped');
+  });
+
+  it('reports the switch on and emits killSwitchState(true)', async () => {
+    const world = breachedWorld();
+
+    const report = await run(world);
+
+    expect(report.killSwitch).toBe('on');
+    expect(world.metrics.argsOf('killSwitchState')).toEqual([[true]]);
+  });
+});
+
+describe('runHealthCheck: which kill switch it trips', () => {
+  it.each([
+    { name: 'plain off', raw: 'off' },
+    { name: 'off in another case, with blanks', raw: ' OFF \n' },
+    { name: 'off in the JSON form, with an operator’s reason', raw: '{"state":"off","reason":"runner fixed","set_by":"alice"}' },
+  ])('trips a switch read as $name', async ({ raw }) => {
+    const world = healthWorld({ control: { killSwitch: parseKillSwitch(raw) }, store: { leanOutcomes: ERROR_RATE_BREACH } });
+
+    const report = await run(world);
+
+    expect(tripReasons(world)).toEqual(['lean_error_rate']);
+    expect(report.killSwitch).toBe('on');
+  });
+
+  it('emits killSwitchState(true) after tripping the switch', async () => {
+    const world = healthWorld({ store: { leanOutcomes: ERROR_RATE_BREACH } });
+
+    await run(world);
+
+    expect(world.metrics.argsOf('killSwitchState')).toEqual([[true]]);
+  });
+
+  it('emits killSwitchState(false) while the switch is off and nothing breaches', async () => {
+    const world = healthWorld({ store: { leanOutcomes: { submitted: 10, failed: 0 } } });
+
+    const report = await run(world);
+
+    expect(report.killSwitch).toBe('off');
+    expect(world.metrics.argsOf('killSwitchState')).toEqual([[false]]);
+  });
+
+  it('keeps a tripped switch on once LEAN is healthy again: it only reads the switch and writes lean-health', async () => {
+    const world = healthWorld({
+      probe: PROBE_OK,
+      control: { killSwitch: parseKillSwitch('{"state":"on","reason":"lean_error_rate","set_by":"health-check"}') },
+      store: { leanOutcomes: { submitted: 50, failed: 0 } },
+    });
+
+    const report = await run(world);
+
+    expect(world.control.calls).toEqual(['readFresh', 'writeLeanHealth']);
+    expect(report.killSwitch).toBe('on');
+  });
+
+  it('logs kill_switch_trip_failed at error when SSM refuses the trip', async () => {
+    const world = healthWorld({ store: { leanOutcomes: ERROR_RATE_BREACH }, controlFails: ['tripKillSwitch'] });
+
+    await run(world);
+
+    expect(world.logger.withMessage('kill_switch_trip_failed')).toEqual([
+      expect.objectContaining({ level: 'error', fields: expect.objectContaining({ reason: 'lean_error_rate', error: expect.stringContaining('ThrottlingException') }) }),
+    ]);
+  });
+
+  it('neither counts nor reports a trip SSM refused, and reports the switch still off', async () => {
+    const world = healthWorld({ store: { leanOutcomes: ERROR_RATE_BREACH }, controlFails: ['tripKillSwitch'] });
+
+    const report = await run(world);
+
+    expect(world.metrics.argsOf('killSwitchTrip')).toEqual([]);
+    expect(report).not.toHaveProperty('tripped');
+    expect(report.killSwitch).toBe('off');
+  });
+});
+
+describe('runHealthCheck when the control values cannot be read', () => {
+  function unreadableWorld(options: WorldOptions = {}): HealthWorld {
+    return healthWorld({ ...options, controlFails: ['readFresh'] });
+  }
+
+  it('writes no trip even when both limits are breached', async () => {
+    const world = unreadableWorld(BOTH_BREACHES);
+
+    await run(world);
+
+    expect(world.control.calls).not.toContain('tripKillSwitch');
+  });
+
+  it('reports the kill switch on and emits killSwitchState(true)', async () => {
+    const world = unreadableWorld();
+
+    const report = await run(world);
+
+    expect(report.killSwitch).toBe('on');
+    expect(world.metrics.argsOf('killSwitchState')).toEqual([[true]]);
+  });
+
+  it('does not sweep manual reviews, and emits no symbols-in-review gauge rather than a false zero', async () => {
+    const world = unreadableWorld({ store: { fallbacks: THREE_AAPL_FALLBACKS } });
+
+    const report = await run(world);
+
+    expect(world.store.fallbackQueries).toEqual([]);
+    expect(report.symbolsInReview).toEqual([]);
+    expect(world.metrics.argsOf('symbolsInManualReview')).toEqual([]);
+  });
+
+  it('logs health_check_control_unreadable at error', async () => {
+    const world = unreadableWorld();
+
+    await run(world);
+
+    expect(world.logger.withMessage('health_check_control_unreadable')).toEqual([
+      expect.objectContaining({ level: 'error', fields: expect.objectContaining({ error: expect.stringContaining('ThrottlingException') }) }),
+    ]);
+  });
+
+  it('still reconciles', async () => {
+    const world = unreadableWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found(AT_BROKER)] });
+
+    const report = await run(world);
+
+    expect(report.reconciled).toEqual([{ client_order_id: ROW.client_order_id, status: 'accepted' }]);
+  });
+});
+
+describe('runHealthCheck: manual review sweep', () => {
+  it('reads the fallbacks since the start of the review window', async () => {
+    const world = healthWorld();
+
+    await run(world);
+
+    expect(world.store.fallbackQueries).toEqual([ago(15 * MINUTE)]);
+  });
+
+  it('puts a symbol with 3 fallbacks in the window in review, set by health-check', async () => {
+    const world = healthWorld({ store: { fallbacks: THREE_AAPL_FALLBACKS } });
+
+    await run(world);
+
+    expect(world.control.reviewTrips).toEqual([
+      { symbol: 'AAPL', reason: `repeated_fallback: 3 fallbacks since ${ago(15 * MINUTE)}`, setBy: 'health-check' },
+    ]);
+  });
+
+  it.each([
+    { name: 'a symbol with 2 fallbacks, one short of 3', fallbacks: fallbacksOf('AAPL', 10 * MINUTE, 5 * MINUTE), control: {} },
+    {
+      name: 'two symbols with 2 fallbacks each',
+      fallbacks: [...fallbacksOf('AAPL', 10 * MINUTE, 5 * MINUTE), ...fallbacksOf('MSFT', 9 * MINUTE, 4 * MINUTE)],
+      control: {},
+    },
+    {
+      name: 'a symbol already in review',
+      fallbacks: THREE_AAPL_FALLBACKS,
+      control: reviews({ symbol: 'AAPL', state: 'review', changed_at: ago(20 * MINUTE), reason: 'operator' }),
+    },
+    {
+      name: 'a symbol cleared 6 minutes ago with 2 fallbacks since',
+      fallbacks: fallbacksOf('AAPL', 10 * MINUTE, 5 * MINUTE, 2 * MINUTE),
+      control: reviews({ symbol: 'AAPL', state: 'cleared', changed_at: ago(6 * MINUTE) }),
+    },
+  ] satisfies { name: string; fallbacks: { symbol: string; created_at: string }[]; control: Partial<ControlSnapshot> }[])(
+    'does not put $name in review',
+    async ({ fallbacks, control }) => {
+      const world = healthWorld({ store: { fallbacks }, control });
+
+      await run(world);
+
+      expect(world.control.calls).not.toContain('putSymbolInReview');
+    },
+  );
+
+  it.each([
+    { name: 'at or after an operator cleared it (a fallback at the clear itself counts)', clearedAgo: 5 * MINUTE, fallbackAgos: [5 * MINUTE, 3 * MINUTE, MINUTE] },
+    { name: 'in the window when the clear is older than the window', clearedAgo: 60 * MINUTE, fallbackAgos: [10 * MINUTE, 5 * MINUTE, 2 * MINUTE] },
+  ])('puts a cleared symbol back in review with 3 fallbacks $name', async ({ clearedAgo, fallbackAgos }) => {
+    const world = healthWorld({
+      store: { fallbacks: fallbacksOf('AAPL', ...fallbackAgos) },
+      control: reviews({ symbol: 'AAPL', state: 'cleared', changed_at: ago(clearedAgo) }),
+    });
+
+    await run(world);
+
+    expect(world.control.reviewTrips.map((trip) => trip.symbol)).toEqual(['AAPL']);
+  });
+
+  it('reports the symbols it put in review', async () => {
+    const world = healthWorld({ store: { fallbacks: [...THREE_AAPL_FALLBACKS, ...fallbacksOf('MSFT', MINUTE)] } });
+
+    const report = await run(world);
+
+    expect(report.reviewsTripped).toEqual(['AAPL']);
+  });
+
+  it('counts the symbols already in review and the ones it put in review in symbolsInManualReview', async () => {
+    const world = healthWorld({
+      store: { fallbacks: THREE_AAPL_FALLBACKS },
+      control: reviews(
+        { symbol: 'MSFT', state: 'review', changed_at: ago(30 * MINUTE) },
+        { symbol: 'TSLA', state: 'cleared', changed_at: ago(30 * MINUTE) },
+      ),
+    });
+
+    const report = await run(world);
+
+    expect(report.symbolsInReview).toEqual(['MSFT', 'AAPL']);
+    expect(world.metrics.argsOf('symbolsInManualReview')).toEqual([[2]]);
+  });
+
+  it('sweeps even while the kill switch is on', async () => {
+    const world = healthWorld({ store: { fallbacks: THREE_AAPL_FALLBACKS }, control: KILL_ON });
+
+    await run(world);
+
+    expect(world.control.reviewTrips.map((trip) => trip.symbol)).toEqual(['AAPL']);
+  });
+
+  it('logs symbol_manual_review_tripped at warn with the symbol and its count', async () => {
+    const world = healthWorld({ store: { fallbacks: THREE_AAPL_FALLBACKS } });
+
+    await run(world);
+
+    expect(world.logger.withMessage('symbol_manual_review_tripped')).toEqual([
+      expect.objectContaining({ level: 'warn', fields: { symbol: 'AAPL', fallbacks: 3, set_by: 'health-check' } }),
+    ]);
+  });
+
+  it('logs symbol_manual_review_failed for each symbol SSM refused, tries every one, and reports none as put in review', async () => {
+    const world = healthWorld({
+      store: { fallbacks: [...THREE_AAPL_FALLBACKS, ...fallbacksOf('MSFT', 3 * MINUTE, 2 * MINUTE, MINUTE)] },
+      controlFails: ['putSymbolInReview'],
+    });
+
+    const report = await run(world);
+
+    expect(logFields(world, 'symbol_manual_review_failed').map((fields) => fields.symbol)).toEqual(['AAPL', 'MSFT']);
+    expect(report.reviewsTripped).toEqual([]);
+  });
+
+  it('logs fallback_history_unreadable and still reconciles when the fallbacks cannot be read', async () => {
+    const world = healthWorld({ storeFails: ['listFallbacks'], store: { unresolved: [ROW] }, alpacaLookups: [found(AT_BROKER)] });
+
+    const report = await run(world);
+
+    expect(world.logger.withMessage('fallback_history_unreadable').map((line) => line.level)).toEqual(['error']);
+    expect(report.reconciled).toHaveLength(1);
+  });
+});
+
+describe('runHealthCheck: which rows it reconciles', () => {
+  it('asks for rows created at least reconcileAfterMs ago, at most reconcileMaxPerRun of them', async () => {
+    const world = healthWorld({ settings: { reconcileAfterMs: 2 * MINUTE, reconcileMaxPerRun: 5 } });
+
+    await run(world);
+
+    expect(world.store.unresolvedQueries).toEqual([{ createdBefore: ago(2 * MINUTE), limit: 5 }]);
+  });
+
+  it('logs unresolved_rows_unreadable and still emits the gauges when the rows cannot be read', async () => {
+    const world = healthWorld({ storeFails: ['listUnresolved'] });
+
+    const report = await run(world);
+
+    expect(world.logger.withMessage('unresolved_rows_unreadable').map((line) => line.level)).toEqual(['error']);
+    expect(report.reconciled).toEqual([]);
+    expect(world.metrics.argsOf('killSwitchState')).toEqual([[false]]);
+  });
+});
+
+interface LookupCase {
+  readonly when: string;
+  readonly expected: Adapter;
+  /** Whether a runner URL is configured, so that a runner lookup exists. */
+  readonly runner: boolean;
+  readonly alpaca: LookupOutcome;
+  /** The runner's answer; absent: the runner must not be asked. */
+  readonly lean?: LookupOutcome;
+  /** The status written, or `left` for a row left as it is for the next run. */
+  readonly verdict: 'accepted' | 'failed' | 'left';
+}
+
+const FOUND_AT_RUNNER = found(brokerOrder(order({ client_order_id: ROW.client_order_id }), {}, 'runner-order-9'));
+
+const LOOKUP_CASES: LookupCase[] = [
+  { when: 'Alpaca finds it', expected: 'lean', runner: true, alpaca: found(AT_BROKER), verdict: 'accepted' },
+  { when: 'Alpaca does not find it and the runner does', expected: 'lean', runner: true, alpaca: notFound, lean: FOUND_AT_RUNNER, verdict: 'accepted' },
+  { when: 'Alpaca errs and the runner finds it', expected: 'lean', runner: true, alpaca: lookupError, lean: FOUND_AT_RUNNER, verdict: 'accepted' },
+  { when: 'neither Alpaca nor the runner finds it', expected: 'lean', runner: true, alpaca: notFound, lean: notFound, verdict: 'failed' },
+  { when: 'Alpaca errs and the runner does not find it', expected: 'lean', runner: true, alpaca: lookupError, lean: notFound, verdict: 'left' },
+  { when: 'Alpaca does not find it and the runner errs', expected: 'lean', runner: true, alpaca: notFound, lean: lookupError, verdict: 'left' },
+  { when: 'both lookups err', expected: 'lean', runner: true, alpaca: lookupError, lean: lookupError, verdict: 'left' },
+  { when: 'no runner is configured and Alpaca does not find it', expected: 'lean', runner: false, alpaca: notFound, verdict: 'failed' },
+  { when: 'no runner is configured and Alpaca errs', expected: 'lean', runner: false, alpaca: lookupError, verdict: 'left' },
+  { when: 'Alpaca finds it', expected: 'alpaca', runner: true, alpaca: found(AT_BROKER), verdict: 'accepted' },
+  { when: 'Alpaca does not find it', expected: 'alpaca', runner: true, alpaca: notFound, verdict: 'failed' },
+  { when: 'Alpaca errs', expected: 'alpaca', runner: true, alpaca: lookupError, verdict: 'left' },
+];
+
+describe.each(LOOKUP_CASES)('runHealthCheck reconciling a row that expected $expected when $when', (c) => {
+  function lookupWorld(): HealthWorld {
+    return healthWorld({
+      probe: c.runner ? PROBE_OK : null,
+      store: { unresolved: [{ ...ROW, execution_expected_adapter: c.expected }] },
+      alpacaLookups: [c.alpaca],
+      runnerLookups: c.lean === undefined ? [] : [c.lean],
+    });
+  }
+
+  it(c.verdict === 'left' ? 'leaves the row as it is for the next run' : `resolves the row to ${c.verdict}`, async () => {
+    const world = lookupWorld();
+
+    await run(world);
+
+    expect(resolvedStatuses(world)).toEqual(c.verdict === 'left' ? [] : [[ROW.client_order_id, c.verdict]]);
+  });
+
+  it(c.lean === undefined ? 'asks Alpaca only' : 'asks Alpaca first, then the runner', async () => {
+    const world = lookupWorld();
+
+    await run(world);
+
+    expect(world.alpaca.lookupCalls.map((call) => call.clientOrderId)).toEqual([ROW.client_order_id]);
+    expect(world.lean.lookupCalls.map((call) => call.clientOrderId)).toEqual(c.lean === undefined ? [] : [ROW.client_order_id]);
+  });
+
+  it('submits nothing to either broker', async () => {
+    const world = lookupWorld();
+
+    await run(world);
+
+    expect(world.alpaca.submitCalls).toEqual([]);
+    expect(world.lean.submitCalls).toEqual([]);
+  });
+});
+
+interface AttributionCase {
+  readonly name: string;
+  readonly row: Partial<ProvenanceRow>;
+  readonly adapter: Adapter;
+  readonly route: string;
+  readonly reason: string;
+}
+
+const ATTRIBUTION_CASES: AttributionCase[] = [
+  { name: 'a pending LEAN row with no gate (only the runner can have placed it)', row: {}, adapter: 'lean', route: 'lean', reason: 'reconciled' },
+  {
+    name: 'a pending LEAN row gated by stale health',
+    row: { policy_snapshot: { ...ROW.policy_snapshot, gates: ['runner_health_stale', 'symbol_manual_review'] } },
+    adapter: 'alpaca',
+    route: 'alpaca_gated',
+    reason: 'runner_health_stale',
+  },
+  {
+    name: 'an unknown LEAN row whose submit and lookups all went unanswered',
+    row: {
+      status: 'unknown',
+      execution_route_reason: 'lean_submit_timeout',
+      execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_timeout'), attempt('lean', 'lookup', 'error'), attempt('alpaca', 'lookup', 'error')],
+    },
+    adapter: 'lean',
+    route: 'lean',
+    reason: 'lean_submit_timeout',
+  },
+  {
+    name: 'an unknown LEAN row whose fallback submit to Alpaca went unanswered',
+    row: {
+      status: 'unknown',
+      execution_route_reason: 'alpaca_submit_timeout',
+      execution_fallback_count: 1,
+      execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_network_error'), attempt('alpaca', 'submit', 'failed', 'alpaca_submit_timeout')],
+    },
+    adapter: 'alpaca',
+    route: 'alpaca_fallback',
+    reason: 'alpaca_submit_timeout',
+  },
+  { name: 'a pending Alpaca row', row: { execution_expected_adapter: 'alpaca' }, adapter: 'alpaca', route: 'alpaca', reason: 'reconciled' },
+];
+
+describe('runHealthCheck: what a reconciled row says', () => {
+  function foundWorld(row: ProvenanceRow = ROW): HealthWorld {
+    return healthWorld({ store: { unresolved: [row] }, alpacaLookups: [found(AT_BROKER)] });
+  }
+
+  it.each(ATTRIBUTION_CASES)('attributes $name found at Alpaca to route $route', async ({ row, adapter, route, reason }) => {
+    const world = foundWorld({ ...ROW, ...row });
+
+    await run(world);
+
+    expect(onlyOutcome(world)).toMatchObject({
+      status: 'accepted',
+      execution_adapter: adapter,
+      execution_route: route,
+      execution_route_reason: reason,
+      execution_note: 'reconciled',
+      broker_order_id: 'alpaca-order-9',
+      raw_payload: expect.objectContaining({ _execution_adapter: route }),
+    });
+  });
+
+  it('resolves an order the broker reports as filled to accepted: status says the broker holds it, not how far it got', async () => {
+    const world = foundWorld();
+
+    await run(world);
+
+    expect(onlyOutcome(world).status).toBe('accepted');
+  });
+
+  it('keeps the row’s attempts, fallback count and review flag, and says what the row was before', async () => {
+    const attempts = [attempt('lean', 'submit', 'failed', 'lean_submit_timeout')];
+    const world = foundWorld({ ...ROW, status: 'unknown', execution_attempts: attempts, execution_fallback_count: 1, review_required: true });
+
+    await run(world);
+
+    expect(onlyOutcome(world)).toMatchObject({
+      execution_attempts: attempts,
+      execution_fallback_count: 1,
+      review_required: true,
+      status_detail: `reconciled: found by client_order_id, broker status ${AT_BROKER.status} (unknown before)`,
+    });
+  });
+
+  it('writes a row neither broker holds as failed, on route none, saying nothing was placed', async () => {
+    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [notFound], runnerLookups: [notFound] });
+
+    await run(world);
+
+    expect(onlyOutcome(world)).toEqual({
+      status: 'failed',
+      execution_adapter: 'none',
+      execution_route: 'none',
+      execution_route_reason: 'reconciled',
+      execution_fallback_count: 0,
+      execution_attempts: [],
+      execution_note: 'reconciled',
+      review_required: false,
+      status_detail: 'reconciled: neither Alpaca nor the LEAN runner holds this client_order_id; nothing was placed',
+    });
+  });
+
+  it('resolves with updated_at at now', async () => {
+    const world = foundWorld();
+
+    await run(world);
+
+    expect(world.store.resolutions.map((resolution) => resolution.updatedAt)).toEqual([NOW]);
+  });
+
+  it('passes the row’s correlation id to every lookup', async () => {
+    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [notFound], runnerLookups: [notFound] });
+
+    await run(world);
+
+    const contexts = [...world.alpaca.lookupCalls, ...world.lean.lookupCalls].map((call) => call.context);
+    expect(contexts).toEqual([{ correlationId: ROW.correlation_id }, { correlationId: ROW.correlation_id }]);
+  });
+});
+
+describe('runHealthCheck: reconciling several rows', () => {
+  const second = pendingRow({ client_order_id: 'ord-stuck-2', execution_expected_adapter: 'alpaca' });
+
+  function twoRowWorld(): HealthWorld {
+    return healthWorld({ store: { unresolved: [ROW, second] }, alpacaLookups: [found(AT_BROKER), notFound] });
+  }
+
+  it('counts each resolved row with reconciled(status)', async () => {
+    const world = twoRowWorld();
+
+    await run(world);
+
+    expect(world.metrics.argsOf('reconciled')).toEqual([['accepted'], ['failed']]);
+  });
+
+  it('reports each resolved row with its status', async () => {
+    const world = twoRowWorld();
+
+    const report = await run(world);
+
+    expect(report.reconciled).toEqual([
+      { client_order_id: ROW.client_order_id, status: 'accepted' },
+      { client_order_id: second.client_order_id, status: 'failed' },
+    ]);
+  });
+
+  it('logs order_reconciled at warn with the status before and after', async () => {
+    const world = twoRowWorld();
+
+    await run(world);
+
+    expect(world.logger.withMessage('order_reconciled')).toEqual([
+      expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ client_order_id: ROW.client_order_id, from: 'pending', to: 'accepted' }) }),
+      expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ client_order_id: second.client_order_id, from: 'pending', to: 'failed' }) }),
+    ]);
+  });
+
+  it.each([
+    { name: 'another writer finished it first (conflict)', error: undefined },
+    { name: 'the store refused the write', error: new ProvenanceUnavailableError('provenance table unreachable (resolve)') },
+  ])('logs order_reconcile_skipped and goes on with the next row when $name', async ({ error }) => {
+    const world = twoRowWorld();
+    world.store.refuseResolve(ROW.client_order_id, error);
+
+    const report = await run(world);
+
+    expect(logFields(world, 'order_reconcile_skipped')).toEqual([expect.objectContaining({ client_order_id: ROW.client_order_id })]);
+    expect(report.reconciled).toEqual([{ client_order_id: second.client_order_id, status: 'failed' }]);
+    expect(world.metrics.argsOf('reconciled')).toEqual([['failed']]);
+  });
+
+  it('leaves a row whose lookup errs and resolves the next one', async () => {
+    const world = healthWorld({ probe: null, store: { unresolved: [ROW, second] }, alpacaLookups: [lookupError, notFound] });
+
+    const report = await run(world);
+
+    expect(report.reconciled).toEqual([{ client_order_id: second.client_order_id, status: 'failed' }]);
+  });
+
+  it('leaves a row whose lookup throws, resolves the next one and still emits the gauges', async () => {
+    const world = healthWorld({ store: { unresolved: [ROW, second] }, alpacaLookups: [notFound] });
+    const throwingForFirst: OrderLookup = {
+      findByClientOrderId: async (id, context) => {
+        if (id === ROW.client_order_id) throw new Error('TypeError: fetch failed');
+        return world.alpaca.findByClientOrderId(id, context);
+      },
+    };
+
+    const report = await run(world, { alpacaLookup: throwingForFirst }).catch(() => undefined);
+
+    expect(report?.reconciled).toEqual([{ client_order_id: second.client_order_id, status: 'failed' }]);
+    expect(world.metrics.argsOf('killSwitchState')).toEqual([[false]]);
+  });
+});
+
+describe('runHealthCheck: failure isolation', () => {
+  it('logs lean_error_rate_unreadable and still trips on stale health when LEAN outcomes cannot be counted', async () => {
+    const world = healthWorld({ probe: PROBE_DOWN, control: STALE_HEALTH, storeFails: ['countLeanOutcomes'] });
+
+    const report = await run(world);
+
+    expect(world.logger.withMessage('lean_error_rate_unreadable').map((line) => line.level)).toEqual(['error']);
+    expect(report).not.toHaveProperty('errorRate');
+    expect(tripReasons(world)).toEqual(['runner_health_stale']);
+  });
+
+  it('logs lean_health_write_failed and still trips on the error rate when lean-health cannot be written', async () => {
+    const world = healthWorld({ store: { leanOutcomes: ERROR_RATE_BREACH }, controlFails: ['writeLeanHealth'] });
+
+    await run(world);
+
+    expect(world.logger.withMessage('lean_health_write_failed').map((line) => line.level)).toEqual(['error']);
+    expect(tripReasons(world)).toEqual(['lean_error_rate']);
+  });
+
+  it('still sweeps reviews and reconciles when the trip cannot be written', async () => {
+    const world = healthWorld({
+      store: { leanOutcomes: ERROR_RATE_BREACH, fallbacks: THREE_AAPL_FALLBACKS, unresolved: [ROW] },
+      alpacaLookups: [found(AT_BROKER)],
+      controlFails: ['tripKillSwitch'],
+    });
+
+    const report = await run(world);
+
+    expect(report.reviewsTripped).toEqual(['AAPL']);
+    expect(report.reconciled).toHaveLength(1);
+  });
+
+  it('still emits the kill switch, runner and review gauges when every store query fails', async () => {
+    const world = healthWorld({ storeFails: ['countLeanOutcomes', 'listFallbacks', 'listUnresolved'] });
+
+    await run(world);
+
+    expect(world.metrics.calls.map((call) => call.name).sort()).toEqual(['killSwitchState', 'runnerHealth', 'symbolsInManualReview']);
+  });
+});
+
+describe('runHealthCheck: the report and its log line', () => {
+  it('reports a quiet run: runner ok, switch off, nothing tripped, swept or reconciled', async () => {
+    const world = healthWorld();
+
+    const report = await run(world);
+
+    expect(report).toEqual({ runner: 'ok', killSwitch: 'off', symbolsInReview: [], reviewsTripped: [], reconciled: [] });
+  });
+
+  it('emits each gauge once on a run with enough LEAN volume', async () => {
+    const world = healthWorld({ store: { leanOutcomes: { submitted: 20, failed: 1 } } });
+
+    await run(world);
+
+    expect(world.metrics.calls).toEqual(
+      expect.arrayContaining([
+        { name: 'runnerHealth', args: [true] },
+        { name: 'leanErrorRate', args: [5] },
+        { name: 'killSwitchState', args: [false] },
+        { name: 'symbolsInManualReview', args: [0] },
+      ]),
+    );
+    expect(world.metrics.calls).toHaveLength(4);
+  });
+
+  it('logs the summary at debug on a quiet run', async () => {
+    const world = healthWorld();
+
+    const report = await run(world);
+
+    expect(world.logger.withMessage('health_check')).toEqual([{ level: 'debug', message: 'health_check', fields: { ...report } }]);
+  });
+
+  it.each([
+    { name: 'the runner is down', options: { probe: PROBE_DOWN } },
+    { name: 'it tripped the kill switch', options: { store: { leanOutcomes: ERROR_RATE_BREACH } } },
+    { name: 'the kill switch was already on', options: { control: KILL_ON } },
+    { name: 'the control values are unreadable', options: { controlFails: ['readFresh'] } },
+    { name: 'it put a symbol in review', options: { store: { fallbacks: THREE_AAPL_FALLBACKS } } },
+    { name: 'it reconciled a row', options: { store: { unresolved: [ROW] }, alpacaLookups: [found(AT_BROKER)] } },
+  ] satisfies { name: string; options: WorldOptions }[])('logs the summary at warn when $name', async ({ options }) => {
+    const world = healthWorld(options);
+
+    await run(world);
+
+    expect(world.logger.withMessage('health_check').map((line) => line.level)).toEqual(['warn']);
+  });
+});
