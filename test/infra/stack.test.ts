@@ -8,9 +8,9 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/adapters/observ
 import { METRIC } from '../../functions/adapters/powertools-route-metrics';
 import { PROVENANCE_INDEXES, PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
 import { INITIAL_LEAN_HEALTH } from '../../lib/constructs/control-parameters';
-import { ESM_REQUIRE_BANNER } from '../../lib/constructs/router-function';
 import { ORDER_API_THROTTLING } from '../../lib/constructs/order-api';
 import { orderRequestJsonSchema } from '../../lib/order-request-model';
+import { ESM_REQUIRE_BANNER } from '../../lib/router-bundling';
 import { logicalId, removeSynthOutputs, renderedParameterArn, render, statementsOfRole, synthRouter, type SynthResult } from './synth';
 
 const run = promisify(execFile);
@@ -373,7 +373,7 @@ describe('least privilege', () => {
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [table()] },
       { actions: ['dynamodb:Query'], resources: [`${table()}/index/by-symbol`] },
       { actions: ['ssm:GetParameters'], resources: [parameter('kill-switch'), parameter('lean-health'), parameter('policy')] },
-      { actions: ['ssm:GetParametersByPath'], resources: [parameter('manual-review'), parameter('manual-review/*')] },
+      { actions: ['ssm:GetParametersByPath'], resources: [parameter('manual-review')] },
       { actions: ['ssm:PutParameter'], resources: [parameter('kill-switch'), parameter('manual-review/*')] },
       { actions: ['ssm:GetParameter'], resources: [parameter('alpaca-credentials')] },
     ]);
@@ -386,7 +386,7 @@ describe('least privilege', () => {
       { actions: ['dynamodb:Query'], resources: [`${table()}/index/by-route`, `${table()}/index/by-status`] },
       { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table()] },
       { actions: ['ssm:GetParameters'], resources: [parameter('kill-switch'), parameter('lean-health'), parameter('policy')] },
-      { actions: ['ssm:GetParametersByPath'], resources: [parameter('manual-review'), parameter('manual-review/*')] },
+      { actions: ['ssm:GetParametersByPath'], resources: [parameter('manual-review')] },
       { actions: ['ssm:PutParameter'], resources: [parameter('kill-switch'), parameter('lean-health'), parameter('manual-review/*')] },
       { actions: ['ssm:GetParameter'], resources: [parameter('alpaca-credentials')] },
     ]);

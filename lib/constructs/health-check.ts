@@ -1,0 +1,66 @@
+import { Duration } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
+import { functionEntry, ROUTER_ENTRIES } from '../router-bundling';
+import { RouterFunction, type RouterFunctionContext } from './router-function';
+
+/** How often the health-check runs: probe the runner, publish the gauges, trip on degradation. */
+export const HEALTH_CHECK_SCHEDULE = Schedule.rate(Duration.minutes(1));
+/** One run probes the runner, reads the last minutes of LEAN outcomes and resolves stale rows. */
+export const HEALTH_CHECK_TIMEOUT = Duration.seconds(60);
+export const HEALTH_CHECK_MEMORY_MB = 256;
+
+/** Properties of the health-check. */
+export type HealthCheckProps = RouterFunctionContext;
+
+/**
+ * The health-check function (`functions/health-check/handler.ts`) on an EventBridge
+ * `rate(1 minute)` rule. It probes the LEAN runner, writes `lean-health`, publishes the kill switch,
+ * runner health, LEAN error rate and manual review gauges, and trips the kill switch on its own.
+ */
+export class HealthCheck extends RouterFunction {
+  readonly schedule: Rule;
+
+  constructor(scope: Construct, id: string, props: HealthCheckProps) {
+    super(scope, id, {
+      ...props,
+      functionName: `lean-router-${props.stage}-health-check`,
+      entry: functionEntry(ROUTER_ENTRIES.healthCheck),
+      description: 'lean-router: probes the LEAN runner each minute, publishes gauges, trips the kill switch',
+      timeout: HEALTH_CHECK_TIMEOUT,
+      memorySize: HEALTH_CHECK_MEMORY_MB,
+    });
+    const { provenance, parameters } = props;
+
+    this.schedule = new Rule(this, 'Schedule', {
+      description: 'lean-router: runs the health-check every minute',
+      schedule: HEALTH_CHECK_SCHEDULE,
+    });
+    // A missed run is not retried: the next one is a minute away and reads fresher state.
+    this.schedule.addTarget(new LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }));
+
+    // The recent LEAN outcomes (by route) and the rows still pending/unknown (by status).
+    this.addToPolicy(
+      new PolicyStatement({
+        sid: 'QueryProvenanceIndexes',
+        actions: ['dynamodb:Query'],
+        resources: [provenance.indexArn(PROVENANCE_TABLE.indexes.byRoute), provenance.indexArn(PROVENANCE_TABLE.indexes.byStatus)],
+      }),
+    );
+    // Reconciliation reads a row and resolves it (conditional UpdateItem).
+    this.addToPolicy(
+      new PolicyStatement({
+        sid: 'ReconcileProvenanceRows',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [provenance.table.tableArn],
+      }),
+    );
+    // Reads the control values fresh each run; writes the probe result, trips the kill switch
+    // (never clears it: only operators do) and puts symbols with repeated fallbacks in review;
+    // the Alpaca keys for reconciliation lookups.
+    parameters.grantRuntimeAccess(this, ['leanHealth', 'killSwitch']);
+  }
+}

@@ -1,0 +1,242 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import type { Stage as ApiStage } from 'aws-cdk-lib/aws-apigateway';
+import {
+  Alarm,
+  ComparisonOperator,
+  MathExpression,
+  TreatMissingData,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
+import { METRIC, routerMetric } from '../router-metrics';
+import type { Stage } from '../router-settings';
+import type { ControlParameters } from './control-parameters';
+import { dashboardName, FALLBACKS_BY_REASON_TITLE } from './router-dashboard';
+
+/** LEAN fallbacks above this share of LEAN submits (percent) over {@link FALLBACK_RATE_WINDOW} alarm. */
+export const FALLBACK_RATE_THRESHOLD_PERCENT = 15;
+export const FALLBACK_RATE_WINDOW = Duration.minutes(15);
+/** Consecutive failed probes (one a minute) before the runner alarm: the router's staleness limit. */
+export const RUNNER_UNHEALTHY_MINUTES = 3;
+
+/** What the alarms need to know about the rest of the stack, for metrics and runbook commands. */
+export interface RouterAlarmsProps {
+  readonly stage: Stage;
+  readonly tableName: string;
+  readonly parameters: ControlParameters;
+  readonly apiStage: ApiStage;
+  readonly accessLogGroupName: string;
+  readonly route: MonitoredFunction;
+  readonly healthCheck: MonitoredFunction;
+  /** Only with a runner configured is its health alarmed (missing data counts as unhealthy). */
+  readonly leanRunnerUrl?: string;
+  readonly alarmEmail?: string;
+}
+
+/** A function the alarms watch, and where its logs are. */
+export interface MonitoredFunction {
+  readonly function: IFunction;
+  readonly logGroupName: string;
+}
+
+/** One alarm's definition before it is wired to the topic. */
+interface AlarmSpec {
+  readonly id: string;
+  readonly metric: IMetric;
+  readonly threshold: number;
+  readonly comparisonOperator: ComparisonOperator;
+  readonly evaluationPeriods?: number;
+  readonly datapointsToAlarm?: number;
+  readonly treatMissingData?: TreatMissingData;
+  /** What it means, the first thing to do, the exact command. */
+  readonly description: string;
+}
+
+/**
+ * Every alarm of the router, each with a description an on-call engineer can act on, all notifying
+ * one SNS topic (alarm and recovery), with an optional email subscription.
+ */
+export class RouterAlarms extends Construct {
+  readonly topic: Topic;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: RouterAlarmsProps) {
+    super(scope, id);
+    const { stage, parameters, tableName } = props;
+
+    this.topic = new Topic(this, 'Topic', {
+      displayName: `lean-router ${stage} alarms`,
+      enforceSSL: true,
+    });
+    Validations.of(this.topic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'Alarm notifications carry only alarm names, states and the runbook text, no order data or secrets. CloudWatch cannot publish to a topic encrypted with the AWS managed aws/sns key, and a customer managed key for this alone is not warranted.',
+    });
+    if (props.alarmEmail !== undefined) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+
+    const killSwitchOn = `aws ssm put-parameter --name ${parameters.killSwitchName} --value on --type String --overwrite`;
+    const killSwitchOff = `aws ssm put-parameter --name ${parameters.killSwitchName} --value off --type String --overwrite`;
+    const tail = (logGroupName: string, filter?: string) =>
+      `aws logs tail ${logGroupName} --since 15m${filter === undefined ? '' : ` --filter-pattern '${filter}'`}`;
+    const rowsWithStatus = (status: string) =>
+      `aws dynamodb query --table-name ${tableName} --index-name ${PROVENANCE_TABLE.indexes.byStatus.name} --key-condition-expression '#s = :s' --expression-attribute-names '{"#s":"status"}' --expression-attribute-values '{":s":{"S":"${status}"}}'`;
+
+    const specs: AlarmSpec[] = [
+      {
+        id: 'LeanFallbackRate',
+        metric: new MathExpression({
+          expression: 'IF(FILL(lean, 0) > 0, 100 * FILL(fallbacks, 0) / FILL(lean, 0), 0)',
+          usingMetrics: {
+            fallbacks: routerMetric(METRIC.fallback, { statistic: 'Sum', period: FALLBACK_RATE_WINDOW }),
+            lean: routerMetric(METRIC.requests, { statistic: 'Sum', period: FALLBACK_RATE_WINDOW, dimensions: { adapter: 'lean' } }),
+          },
+          period: FALLBACK_RATE_WINDOW,
+          label: 'LEAN fallbacks (% of LEAN submits)',
+        }),
+        threshold: FALLBACK_RATE_THRESHOLD_PERCENT,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: [
+          `More than ${FALLBACK_RATE_THRESHOLD_PERCENT}% of LEAN submits fell back to Alpaca over ${FALLBACK_RATE_WINDOW.toMinutes()} minutes: LEAN is failing (timeouts, HTTP errors, invalid answers) and orders are paying the fallback path.`,
+          `First: see which reason dominates on the dashboard ${dashboardName(stage)} (${FALLBACKS_BY_REASON_TITLE}), or: ${tail(props.route.logGroupName, '"route_attribution"')}.`,
+          `If LEAN does not recover, take it out of the path: ${killSwitchOn}`,
+        ].join(' '),
+      },
+      {
+        id: 'KillSwitchEngaged',
+        metric: routerMetric(METRIC.killSwitchState, { statistic: 'Maximum' }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        description: [
+          'The kill switch is on (or unreadable): LEAN is disabled and every order goes to Alpaca, or is refused where the fallback adapter is none.',
+          `First: read who set it and why (automatic trips write reason, set_by, set_at): aws ssm get-parameter --name ${parameters.killSwitchName} --query Parameter.Value --output text.`,
+          `An automatic trip is latched: fix the cause, then turn LEAN back on: ${killSwitchOff}`,
+        ].join(' '),
+      },
+      ...(props.leanRunnerUrl === undefined
+        ? []
+        : [
+            {
+              id: 'RunnerUnhealthy',
+              metric: routerMetric(METRIC.runnerHealth, { statistic: 'Minimum' }),
+              threshold: 1,
+              comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+              evaluationPeriods: RUNNER_UNHEALTHY_MINUTES,
+              datapointsToAlarm: RUNNER_UNHEALTHY_MINUTES,
+              // No data means the health-check is not reporting: treat that as unhealthy too.
+              treatMissingData: TreatMissingData.BREACHING,
+              description: [
+                `The LEAN runner failed its /healthz probe for ${RUNNER_UNHEALTHY_MINUTES} minutes in a row, or the health-check stopped reporting: the router gates LEAN (runner_health_stale) and the health-check trips the kill switch.`,
+                `First: curl -sS ${props.leanRunnerUrl.replace(/\/+$/, '')}/healthz ; then aws ssm get-parameter --name ${parameters.leanHealthName} --query Parameter.Value --output text ; then ${tail(props.healthCheck.logGroupName)}`,
+              ].join(' '),
+            },
+          ]),
+      {
+        id: 'OrderOutcomeUnknown',
+        metric: routerMetric(METRIC.outcomeUnknown, { statistic: 'Sum' }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: [
+          'An order ended with status unknown: LEAN may have placed it and neither LEAN nor Alpaca answered the lookup. The caller got 202. Do NOT resend it.',
+          'First: list the rows, then look each client_order_id up at the runner and at Alpaca; the health-check reconciles them when the brokers answer.',
+          rowsWithStatus('unknown'),
+        ].join(' '),
+      },
+      {
+        id: 'ProvenanceWriteFailures',
+        metric: routerMetric(METRIC.provenanceWriteFailures, { statistic: 'Sum' }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: [
+          'A provenance row could not be written. A failed claim refused the order (503 provenance_unavailable, nothing sent); a failed finalize left a row pending while a broker may hold the order.',
+          `First: check DynamoDB (throttling, errors) and the route logs: ${tail(props.route.logGroupName, 'provenance')} ; then list rows left pending:`,
+          rowsWithStatus('pending'),
+        ].join(' '),
+      },
+      {
+        id: 'SymbolsInManualReview',
+        metric: routerMetric(METRIC.symbolsInManualReview, { statistic: 'Maximum' }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        description: [
+          'At least one symbol is in manual review after repeated LEAN fallbacks: LEAN is gated for it (symbol_manual_review) until an operator clears it.',
+          `First: list them: aws ssm get-parameters-by-path --path ${parameters.manualReviewPath} ; look at that symbol's recent rows (index ${PROVENANCE_TABLE.indexes.bySymbol.name}).`,
+          `When LEAN handles the symbol again, clear the review (its fallback count restarts then): aws ssm put-parameter --name ${parameters.manualReviewPath}/<SYMBOL> --value cleared --type String --overwrite`,
+        ].join(' '),
+      },
+      {
+        id: 'Api5xx',
+        metric: props.apiStage.metricServerError({ statistic: 'Sum', period: Duration.minutes(5) }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: [
+          'The order API answered 5xx: 502 order_failed (no broker accepted the order), 503 provenance_unavailable (DynamoDB unreachable, nothing sent), or a function error or timeout.',
+          `First: find the requests: ${tail(props.accessLogGroupName, '{ $.status = "5*" }')} ; then the route function's logs: ${tail(props.route.logGroupName)}`,
+        ].join(' '),
+      },
+      ...functionAlarms('Route', 'route', props.route, tail, [
+        'The route function failed outside its own error handling (init failure, timeout, out of memory): an order may have been left pending.',
+      ]),
+      ...functionAlarms('HealthCheck', 'health-check', props.healthCheck, tail, [
+        'The health-check failed: the gauges stop, lean-health goes stale and the router gates LEAN after the staleness limit; pending rows are not reconciled.',
+      ]),
+    ];
+
+    for (const spec of specs) {
+      const alarm = new Alarm(this, spec.id, {
+        alarmName: `lean-router-${stage}-${kebab(spec.id)}`,
+        alarmDescription: spec.description,
+        metric: spec.metric,
+        threshold: spec.threshold,
+        comparisonOperator: spec.comparisonOperator,
+        evaluationPeriods: spec.evaluationPeriods ?? 1,
+        datapointsToAlarm: spec.datapointsToAlarm ?? spec.evaluationPeriods ?? 1,
+        treatMissingData: spec.treatMissingData ?? TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(new SnsAction(this.topic));
+      alarm.addOkAction(new SnsAction(this.topic));
+      this.alarms.push(alarm);
+    }
+  }
+}
+
+function functionAlarms(
+  id: string,
+  name: string,
+  fn: MonitoredFunction,
+  tail: (logGroupName: string, filter?: string) => string,
+  meaning: readonly string[],
+): AlarmSpec[] {
+  const period = Duration.minutes(5);
+  return [
+    {
+      id: `${id}Errors`,
+      metric: fn.function.metricErrors({ statistic: 'Sum', period }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: [...meaning, `First: ${tail(fn.logGroupName, '?ERROR ?"Task timed out" ?"Runtime."')}`].join(' '),
+    },
+    {
+      id: `${id}Throttles`,
+      metric: fn.function.metricThrottles({ statistic: 'Sum', period }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: [
+        `Lambda throttled the ${name} function: the account or region ran out of concurrency${name === 'route' ? ' and orders were refused before routing' : ' and health-check runs were skipped'}.`,
+        `First: find what is using the concurrency: aws lambda get-account-settings ; aws cloudwatch get-metric-statistics --namespace AWS/Lambda --metric-name ConcurrentExecutions --statistics Maximum --period 60 --start-time $(date -u -d '-30 min' +%FT%TZ) --end-time $(date -u +%FT%TZ)`,
+      ].join(' '),
+    },
+  ];
+}
+
+function kebab(id: string): string {
+  return id
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/([a-z])(\d)/g, '$1-$2')
+    .toLowerCase();
+}

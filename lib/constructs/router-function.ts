@@ -1,0 +1,119 @@
+import { Validations, type Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Role, ServicePrincipal, type PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { PROJECT_ROOT, ROUTER_BUNDLING, ROUTER_NODE_OPTIONS } from '../router-bundling';
+import type { Stage } from '../router-settings';
+import type { ControlParameters } from './control-parameters';
+import type { ProvenanceTable } from './provenance-table';
+
+/**
+ * {@link ROUTER_BUNDLING} as `NodejsFunction` bundling options: the locally installed esbuild,
+ * never Docker, writing `index.mjs`.
+ */
+export const ROUTER_FUNCTION_BUNDLING: BundlingOptions = {
+  forceDockerBundling: false,
+  format: OutputFormat.ESM,
+  target: ROUTER_BUNDLING.target,
+  mainFields: [...ROUTER_BUNDLING.mainFields],
+  banner: ROUTER_BUNDLING.banner,
+  minify: ROUTER_BUNDLING.minify,
+  sourceMap: ROUTER_BUNDLING.sourceMap,
+  sourcesContent: ROUTER_BUNDLING.sourcesContent,
+  externalModules: [...ROUTER_BUNDLING.externalModules],
+  logLevel: LogLevel.ERROR,
+};
+
+/** The fixed runtime of every router function. */
+export const ROUTER_RUNTIME = Runtime.NODEJS_22_X;
+/** The fixed architecture of every router function. */
+export const ROUTER_ARCHITECTURE = Architecture.ARM_64;
+
+/** What differs between the router's functions; everything else is a fixed default. */
+export interface RouterFunctionProps {
+  /** Physical name, `lean-router-<stage>-<role>`; its log group is `/aws/lambda/<name>`. */
+  readonly functionName: string;
+  /** Absolute path of the handler module (it exports `handler`). */
+  readonly entry: string;
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly logRetention: RetentionDays;
+  /** `RETAIN` on live stages, so the logs outlive a deleted stack. */
+  readonly logRemovalPolicy: RemovalPolicy;
+}
+
+/** What the stack hands each router function: its stage, environment, data, control values and log policy. */
+export interface RouterFunctionContext extends Pick<RouterFunctionProps, 'environment' | 'logRetention' | 'logRemovalPolicy'> {
+  readonly stage: Stage;
+  readonly provenance: ProvenanceTable;
+  readonly parameters: ControlParameters;
+}
+
+/**
+ * One router Lambda function with the project's fixed defaults: nodejs22.x on arm64, bundled by the
+ * locally installed esbuild (never Docker), minified ESM with source maps, the AWS SDK bundled, an
+ * explicit log group with retention, and a role that holds nothing but the right to write to that
+ * log group: callers add exactly the statements the function needs with {@link addToPolicy}.
+ */
+export class RouterFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly logGroup: LogGroup;
+  /** `/aws/lambda/<function name>`, as a literal (for runbook commands and outputs). */
+  readonly logGroupName: string;
+  readonly role: Role;
+
+  constructor(scope: Construct, id: string, props: RouterFunctionProps) {
+    super(scope, id);
+    this.logGroupName = `/aws/lambda/${props.functionName}`;
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      logGroupName: this.logGroupName,
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    // No AWSLambdaBasicExecutionRole: it grants logs:CreateLogGroup and writes to every log group.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.description} (execution role)`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      functionName: props.functionName,
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: ROUTER_RUNTIME,
+      architecture: ROUTER_ARCHITECTURE,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      environment: { ...props.environment, NODE_OPTIONS: ROUTER_NODE_OPTIONS },
+      bundling: ROUTER_FUNCTION_BUNDLING,
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to nodejs22.x on purpose: the bundle targets node22 and the code is tested on Node 20/22; moving to a newer runtime is a deliberate, tested change, not a side effect of a CDK upgrade.',
+    });
+  }
+
+  /** Adds one least-privilege statement to the function's role. */
+  addToPolicy(statement: PolicyStatement): void {
+    this.role.addToPolicy(statement);
+  }
+
+  /**
+   * Acknowledges one wildcard resource of this function's policy (cdk-nag AwsSolutions-IAM5), as
+   * cdk-nag renders it, e.g. `arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/x/*`.
+   */
+  acknowledgeWildcardResource(renderedResource: string, reason: string): void {
+    Validations.of(this.role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${renderedResource}]`, reason });
+  }
+}

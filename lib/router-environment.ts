@@ -1,0 +1,47 @@
+import { ALPACA_PAPER_URL } from '../functions/adapters/alpaca-client';
+import type { RouterSettings, Stage } from './router-settings';
+
+/** Alpaca's live Trading API; only the `live` stage ever points at it. */
+export const ALPACA_LIVE_URL = 'https://api.alpaca.markets';
+
+/** The Alpaca endpoint of each stage: paper trades on paper, live on live, never crossed. */
+export const ALPACA_BASE_URL_BY_STAGE: Readonly<Record<Stage, string>> = {
+  paper: ALPACA_PAPER_URL,
+  live: ALPACA_LIVE_URL,
+};
+
+/** Where the functions find their infrastructure, by name. */
+export interface RouterInfrastructureNames {
+  readonly tableName: string;
+  readonly controlParameterPrefix: string;
+  readonly alpacaCredentialsParameter: string;
+}
+
+/**
+ * The deploy-time environment shared by the route and health-check functions: infrastructure names
+ * and the `TRADING_*` routing values.
+ */
+export function routerEnvironment(settings: RouterSettings, names: RouterInfrastructureNames): Record<string, string> {
+  return {
+    PROVENANCE_TABLE_NAME: names.tableName,
+    CONTROL_PARAMETER_PREFIX: names.controlParameterPrefix,
+    ALPACA_BASE_URL: ALPACA_BASE_URL_BY_STAGE[settings.stage],
+    ALPACA_CREDENTIALS_PARAMETER: names.alpacaCredentialsParameter,
+    ...tradingEnvironment(settings),
+  };
+}
+
+/**
+ * The `TRADING_*` routing variables of the settings, exactly as the functions receive them (and as
+ * the synth validates them with the functions' own loader). `TRADING_LEAN_RUNNER_URL` is set only
+ * when the context gives one.
+ */
+export function tradingEnvironment(settings: RouterSettings): Record<string, string> {
+  return {
+    TRADING_EXECUTION_ADAPTER: settings.executionAdapter,
+    TRADING_EXECUTION_ADAPTER_POLICY: settings.executionPolicy,
+    TRADING_EXECUTION_ADAPTER_SYMBOLS: settings.executionSymbols.join(','),
+    TRADING_EXECUTION_FALLBACK_ADAPTER: settings.fallbackAdapter,
+    ...(settings.leanRunnerUrl === undefined ? {} : { TRADING_LEAN_RUNNER_URL: settings.leanRunnerUrl }),
+  };
+}

@@ -1,0 +1,39 @@
+import { Duration } from 'aws-cdk-lib';
+import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/adapters/observability';
+import { METRIC } from '../functions/adapters/powertools-route-metrics';
+
+/** A metric name the functions emit (see METRIC in functions/adapters/powertools-route-metrics.ts). */
+export type RouterMetricName = (typeof METRIC)[keyof typeof METRIC];
+
+/** The adapters `execution_requests_total` and `execution_submit_latency_ms` are dimensioned by. */
+export const ADAPTERS = ['lean', 'alpaca'] as const;
+
+/**
+ * One router metric as Powertools publishes it: namespace `LeanRouter`, the `service` dimension on
+ * every metric, plus the metric's own bounded dimension (`adapter` or `reason`) when it has one.
+ * CloudWatch matches the whole dimension set, so both must be given exactly.
+ */
+export function routerMetric(
+  name: RouterMetricName,
+  options: { readonly dimensions?: Readonly<Record<string, string>> } & Omit<MetricOptions, 'dimensionsMap'> = {},
+): Metric {
+  const { dimensions, ...rest } = options;
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { service: SERVICE_NAME, ...dimensions },
+    period: Duration.minutes(1),
+    ...rest,
+  });
+}
+
+/**
+ * A CloudWatch SEARCH over every value of one dimension of a router metric, e.g. every fallback
+ * reason including `lean_submit_http_<status>` values no list could enumerate.
+ */
+export function searchByDimension(name: RouterMetricName, dimension: string, statistic: string, period: Duration): string {
+  return `SEARCH('{${METRICS_NAMESPACE},${dimension},service} MetricName="${name}" service="${SERVICE_NAME}"', '${statistic}', ${period.toSeconds()})`;
+}
+
+export { METRIC };

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { loadRouterConfig, parseSymbols } from '../functions/core/config';
+import { tradingEnvironment } from './router-environment';
+
+/** Stages the router deploys to; `live` is never a default. */
+export type Stage = 'paper' | 'live';
+
+/** The stages, in the order an operator meets them. */
+export const STAGES: readonly Stage[] = ['paper', 'live'];
+
+/** The default stage when no context says otherwise. Never `live`. */
+export const DEFAULT_STAGE: Stage = 'paper';
+
+/** Deploy-time settings of one router stack, read from CDK context and validated at synth. */
+export interface RouterSettings {
+  readonly stage: Stage;
+  /** `TRADING_LEAN_RUNNER_URL`; without it LEAN is never used and the runner alarm is not created. */
+  readonly leanRunnerUrl?: string;
+  readonly executionAdapter: 'lean' | 'alpaca';
+  readonly executionPolicy: 'all' | 'allowlist';
+  /** Normalized (upper case, no blanks, no duplicates). */
+  readonly executionSymbols: readonly string[];
+  readonly fallbackAdapter: 'alpaca' | 'none';
+  /** Subscribed to the alarm topic when given. */
+  readonly alarmEmail?: string;
+}
+
+/** Context keys (cdk.json or `--context key=value`). */
+export const CONTEXT_KEY = {
+  stage: 'stage',
+  leanRunnerUrl: 'leanRunnerUrl',
+  executionAdapter: 'executionAdapter',
+  executionPolicy: 'executionPolicy',
+  executionSymbols: 'executionSymbols',
+  fallbackAdapter: 'fallbackAdapter',
+  alarmEmail: 'alarmEmail',
+} as const;
+
+/** Thrown at synth when the context cannot describe a deployable router; the message says what to fix. */
+export class RouterSettingsError extends Error {
+  override readonly name = 'RouterSettingsError';
+}
+
+/** Blank strings (e.g. `--context leanRunnerUrl=`) count as "not given". */
+const optionalText = z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), z.string().trim().optional());
+
+const settingsSchema = z.object({
+  [CONTEXT_KEY.stage]: z.preprocess(
+    (value) => value ?? DEFAULT_STAGE,
+    z.enum(STAGES as [Stage, ...Stage[]], { error: (issue) => `must be "paper" or "live", not ${JSON.stringify(issue.input)}` }),
+  ),
+  [CONTEXT_KEY.leanRunnerUrl]: optionalText.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://lean-runner.example.com' }).optional()),
+  [CONTEXT_KEY.executionAdapter]: optionalText.pipe(z.enum(['lean', 'alpaca']).default('alpaca')),
+  [CONTEXT_KEY.executionPolicy]: optionalText.pipe(z.enum(['all', 'allowlist']).default('allowlist')),
+  [CONTEXT_KEY.executionSymbols]: z.union([z.string(), z.array(z.string())]).optional(),
+  [CONTEXT_KEY.fallbackAdapter]: optionalText.pipe(z.enum(['alpaca', 'none']).default('alpaca')),
+  [CONTEXT_KEY.alarmEmail]: optionalText.pipe(z.email({ error: 'must be an email address' }).optional()),
+});
+
+/**
+ * Reads and validates the router's context. Unknown stages, unknown adapter values, a runner URL
+ * the functions would refuse, and a policy that could never route to LEAN as asked (`lean` without
+ * a runner URL, `allowlist` without symbols) fail the synth here, checked by the functions' own
+ * config loader, rather than deploy a router that silently sends everything to Alpaca.
+ */
+export function routerSettingsFromContext(tryGetContext: (key: string) => unknown): RouterSettings {
+  const raw = Object.fromEntries(Object.values(CONTEXT_KEY).map((key) => [key, tryGetContext(key)]));
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `context "${issue.path.join('.')}" ${issue.message}`);
+    throw new RouterSettingsError(`invalid CDK context: ${problems.join('; ')}`);
+  }
+  const context = parsed.data;
+  const settings: RouterSettings = {
+    stage: context.stage,
+    executionAdapter: context.executionAdapter,
+    executionPolicy: context.executionPolicy,
+    executionSymbols: [...parseSymbols(context.executionSymbols)],
+    fallbackAdapter: context.fallbackAdapter,
+    ...(context.leanRunnerUrl === undefined ? {} : { leanRunnerUrl: context.leanRunnerUrl }),
+    ...(context.alarmEmail === undefined ? {} : { alarmEmail: context.alarmEmail }),
+  };
+  // The functions' own loader: whatever it would only run as "misconfigured" (LEAN off) fails here.
+  const problems = loadRouterConfig(tradingEnvironment(settings)).misconfiguration;
+  if (problems.length > 0) {
+    throw new RouterSettingsError(
+      `invalid CDK context: ${problems.join('; ')} (context keys: ${CONTEXT_KEY.leanRunnerUrl}, ${CONTEXT_KEY.executionAdapter}, ${CONTEXT_KEY.executionPolicy}, ${CONTEXT_KEY.executionSymbols})`,
+    );
+  }
+  return settings;
+}
+
+/** The stack name of a stage; the CLI and the README assume it. */
+export function stackName(stage: Stage): string {
+  return `lean-router-${stage}`;
+}
+
+/** The provenance table name of a stage; the CLI defaults to it (`lean-router-<stage>-provenance`). */
+export function provenanceTableName(stage: Stage): string {
+  return `lean-router-${stage}-provenance`;
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { createRouterApp } from '../../lib/router-app';
+import { provenanceTableName, routerSettingsFromContext, RouterSettingsError, stackName } from '../../lib/router-settings';
+
+const fromContext = (context: Record<string, unknown>) => routerSettingsFromContext((key) => context[key]);
+
+describe('router settings from CDK context', () => {
+  it('defaults to paper, Alpaca only, never live', () => {
+    expect(fromContext({})).toEqual({
+      stage: 'paper',
+      executionAdapter: 'alpaca',
+      executionPolicy: 'allowlist',
+      executionSymbols: [],
+      fallbackAdapter: 'alpaca',
+    });
+  });
+
+  it('reads every key, normalizing symbols given as a comma list or an array, ignoring blanks', () => {
+    const expected = {
+      stage: 'live',
+      leanRunnerUrl: 'https://lean.example.com',
+      executionAdapter: 'lean',
+      executionPolicy: 'allowlist',
+      executionSymbols: ['AAPL', 'BRK.B'],
+      fallbackAdapter: 'none',
+      alarmEmail: 'oncall@example.com',
+    };
+    const base = { ...expected, alarmEmail: ' oncall@example.com ' };
+    expect(fromContext({ ...base, executionSymbols: ' aapl, brk.b ,,AAPL' })).toEqual(expected);
+    expect(fromContext({ ...base, executionSymbols: ['aapl', 'BRK.B'] })).toEqual(expected);
+    expect(fromContext({ leanRunnerUrl: '', alarmEmail: ' ' })).not.toHaveProperty('leanRunnerUrl');
+  });
+
+  it.each([
+    [{ stage: 'prod' }, 'context "stage" must be "paper" or "live", not "prod"'],
+    [{ stage: 'Live' }, 'context "stage" must be "paper" or "live"'],
+    [{ executionAdapter: 'LEAN' }, 'context "executionAdapter"'],
+    [{ executionPolicy: 'some' }, 'context "executionPolicy"'],
+    [{ fallbackAdapter: 'lean' }, 'context "fallbackAdapter"'],
+    [{ leanRunnerUrl: 'lean-runner:8080' }, 'context "leanRunnerUrl" must be an http(s) URL'],
+    // A URL the functions' own loader refuses (they would run with LEAN off and the runner alarm firing).
+    [{ leanRunnerUrl: 'http://lean_runner:8080' }, 'TRADING_LEAN_RUNNER_URL="http://lean_runner:8080" is invalid'],
+    [{ alarmEmail: 'oncall' }, 'context "alarmEmail" must be an email address'],
+    [{ executionAdapter: 'lean', executionPolicy: 'all' }, 'TRADING_LEAN_RUNNER_URL is required when the adapter is lean'],
+    [{ executionAdapter: 'lean', leanRunnerUrl: 'https://lean.example.com' }, 'TRADING_EXECUTION_ADAPTER_SYMBOLS is empty while the policy is allowlist'],
+  ])('refuses %j with a clear error', (context, message) => {
+    expect(() => fromContext(context)).toThrow(RouterSettingsError);
+    expect(() => fromContext(context)).toThrow(message);
+  });
+
+  it('fails the app before building anything on an unknown stage', () => {
+    expect(() => createRouterApp({ context: { stage: 'staging' } })).toThrow(/context "stage" must be "paper" or "live"/);
+  });
+
+  it('names the stack and the table after the stage, as the CLI expects', () => {
+    expect(stackName('paper')).toBe('lean-router-paper');
+    expect(provenanceTableName('live')).toBe('lean-router-live-provenance');
+  });
+});
