@@ -1,4 +1,5 @@
 import { ALPACA_PAPER_URL } from '../functions/adapters/alpaca-client';
+import { ROUTER_STAGE_VARIABLE } from '../functions/adapters/observability';
 import type { RouterSettings, Stage } from './router-settings';
 
 /** Alpaca's live Trading API; only the `live` stage ever points at it. */
@@ -23,6 +24,7 @@ export interface RouterInfrastructureNames {
  */
 export function routerEnvironment(settings: RouterSettings, names: RouterInfrastructureNames): Record<string, string> {
   return {
+    [ROUTER_STAGE_VARIABLE]: settings.stage,
     PROVENANCE_TABLE_NAME: names.tableName,
     CONTROL_PARAMETER_PREFIX: names.controlParameterPrefix,
     ALPACA_BASE_URL: ALPACA_BASE_URL_BY_STAGE[settings.stage],

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/adapters/observability';
 import { METRIC } from '../functions/adapters/powertools-route-metrics';
+import type { Stage } from './router-settings';
 
 /** A metric name the functions emit (see METRIC in functions/adapters/powertools-route-metrics.ts). */
 export type RouterMetricName = (typeof METRIC)[keyof typeof METRIC];
@@ -10,11 +11,12 @@ export type RouterMetricName = (typeof METRIC)[keyof typeof METRIC];
 export const ADAPTERS = ['lean', 'alpaca'] as const;
 
 /**
- * One router metric as Powertools publishes it: namespace `LeanRouter`, the `service` dimension on
- * every metric, plus the metric's own bounded dimension (`adapter` or `reason`) when it has one.
- * CloudWatch matches the whole dimension set, so both must be given exactly.
+ * One router metric of a stage as Powertools publishes it: namespace `LeanRouter`, the `service`
+ * and `stage` dimensions on every metric, plus the metric's own bounded dimension (`adapter` or
+ * `reason`) when it has one. CloudWatch matches the whole dimension set, so all must be given exactly.
  */
 export function routerMetric(
+  stage: Stage,
   name: RouterMetricName,
   options: { readonly dimensions?: Readonly<Record<string, string>> } & Omit<MetricOptions, 'dimensionsMap'> = {},
 ): Metric {
@@ -22,18 +24,18 @@ export function routerMetric(
   return new Metric({
     namespace: METRICS_NAMESPACE,
     metricName: name,
-    dimensionsMap: { service: SERVICE_NAME, ...dimensions },
+    dimensionsMap: { service: SERVICE_NAME, stage, ...dimensions },
     period: Duration.minutes(1),
     ...rest,
   });
 }
 
 /**
- * A CloudWatch SEARCH over every value of one dimension of a router metric, e.g. every fallback
- * reason including `lean_submit_http_<status>` values no list could enumerate.
+ * A CloudWatch SEARCH over every value of one dimension of a stage's router metric, e.g. every
+ * fallback reason including `lean_submit_http_<status>` values no list could enumerate.
  */
-export function searchByDimension(name: RouterMetricName, dimension: string, statistic: string, period: Duration): string {
-  return `SEARCH('{${METRICS_NAMESPACE},${dimension},service} MetricName="${name}" service="${SERVICE_NAME}"', '${statistic}', ${period.toSeconds()})`;
+export function searchByDimension(stage: Stage, name: RouterMetricName, dimension: string, statistic: string, period: Duration): string {
+  return `SEARCH('{${METRICS_NAMESPACE},${dimension},service,stage} MetricName="${name}" service="${SERVICE_NAME}" stage="${stage}"', '${statistic}', ${period.toSeconds()})`;
 }
 
 export { METRIC };

@@ -93,8 +93,8 @@ export class RouterAlarms extends Construct {
         metric: new MathExpression({
           expression: 'IF(FILL(lean, 0) > 0, 100 * FILL(fallbacks, 0) / FILL(lean, 0), 0)',
           usingMetrics: {
-            fallbacks: routerMetric(METRIC.fallback, { statistic: 'Sum', period: FALLBACK_RATE_WINDOW }),
-            lean: routerMetric(METRIC.requests, { statistic: 'Sum', period: FALLBACK_RATE_WINDOW, dimensions: { adapter: 'lean' } }),
+            fallbacks: routerMetric(stage, METRIC.fallback, { statistic: 'Sum', period: FALLBACK_RATE_WINDOW }),
+            lean: routerMetric(stage, METRIC.requests, { statistic: 'Sum', period: FALLBACK_RATE_WINDOW, dimensions: { adapter: 'lean' } }),
           },
           period: FALLBACK_RATE_WINDOW,
           label: 'LEAN fallbacks (% of LEAN submits)',
@@ -109,7 +109,7 @@ export class RouterAlarms extends Construct {
       },
       {
         id: 'KillSwitchEngaged',
-        metric: routerMetric(METRIC.killSwitchState, { statistic: 'Maximum' }),
+        metric: routerMetric(stage, METRIC.killSwitchState, { statistic: 'Maximum' }),
         threshold: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         description: [
@@ -123,7 +123,7 @@ export class RouterAlarms extends Construct {
         : [
             {
               id: 'RunnerUnhealthy',
-              metric: routerMetric(METRIC.runnerHealth, { statistic: 'Minimum' }),
+              metric: routerMetric(stage, METRIC.runnerHealth, { statistic: 'Minimum' }),
               threshold: 1,
               comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
               evaluationPeriods: RUNNER_UNHEALTHY_MINUTES,
@@ -138,7 +138,7 @@ export class RouterAlarms extends Construct {
           ]),
       {
         id: 'OrderOutcomeUnknown',
-        metric: routerMetric(METRIC.outcomeUnknown, { statistic: 'Sum' }),
+        metric: routerMetric(stage, METRIC.outcomeUnknown, { statistic: 'Sum' }),
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         description: [
@@ -149,7 +149,7 @@ export class RouterAlarms extends Construct {
       },
       {
         id: 'ProvenanceWriteFailures',
-        metric: routerMetric(METRIC.provenanceWriteFailures, { statistic: 'Sum' }),
+        metric: routerMetric(stage, METRIC.provenanceWriteFailures, { statistic: 'Sum' }),
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         description: [
@@ -160,7 +160,7 @@ export class RouterAlarms extends Construct {
       },
       {
         id: 'SymbolsInManualReview',
-        metric: routerMetric(METRIC.symbolsInManualReview, { statistic: 'Maximum' }),
+        metric: routerMetric(stage, METRIC.symbolsInManualReview, { statistic: 'Maximum' }),
         threshold: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         description: [

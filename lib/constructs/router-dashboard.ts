@@ -23,25 +23,25 @@ export function dashboardName(stage: Stage): string {
 export const FALLBACKS_BY_REASON_TITLE = 'LEAN fallbacks by reason';
 
 /** One health-check gauge (a value per run) per minute, on a fixed axis from 0 to `max`. */
-function gaugeWidget(title: string, metric: RouterMetricName, statistic: 'Maximum' | 'Minimum', max: number): GraphWidget {
+function gaugeWidget(stage: Stage, title: string, metric: RouterMetricName, statistic: 'Maximum' | 'Minimum', max: number): GraphWidget {
   return new GraphWidget({
     title,
     width: 8,
     height: HEIGHT,
     leftYAxis: { min: 0, max },
-    left: [routerMetric(metric, { statistic, period: Duration.minutes(1), label: title })],
+    left: [routerMetric(stage, metric, { statistic, period: Duration.minutes(1), label: title })],
   });
 }
 
 /** A stacked graph of one counter's sum per 5 minutes, one line per value of its `reason` dimension. */
-function reasonWidget(title: string, metric: RouterMetricName): GraphWidget {
+function reasonWidget(stage: Stage, title: string, metric: RouterMetricName): GraphWidget {
   const period = Duration.minutes(5);
   return new GraphWidget({
     title,
     width: WIDTH,
     height: HEIGHT,
     stacked: true,
-    left: [new MathExpression({ expression: searchByDimension(metric, 'reason', 'Sum', period), label: '', period })],
+    left: [new MathExpression({ expression: searchByDimension(stage, metric, 'reason', 'Sum', period), label: '', period })],
   });
 }
 
@@ -61,6 +61,7 @@ export class RouterDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: RouterDashboardProps) {
     super(scope, id);
+    const { stage } = props;
     const minute = Duration.minutes(1);
     const fiveMinutes = Duration.minutes(5);
 
@@ -71,7 +72,7 @@ export class RouterDashboard extends Construct {
         height: HEIGHT,
         stacked: true,
         left: ADAPTERS.map((adapter) =>
-          routerMetric(METRIC.requests, { statistic: 'Sum', period: minute, dimensions: { adapter }, label: adapter }),
+          routerMetric(stage, METRIC.requests, { statistic: 'Sum', period: minute, dimensions: { adapter }, label: adapter }),
         ),
       }),
       new GraphWidget({
@@ -80,25 +81,25 @@ export class RouterDashboard extends Construct {
         height: HEIGHT,
         left: ADAPTERS.flatMap((adapter) =>
           (['p50', 'p99'] as const).map((statistic) =>
-            routerMetric(METRIC.submitLatency, { statistic, period: minute, dimensions: { adapter }, label: `${adapter} ${statistic}` }),
+            routerMetric(stage, METRIC.submitLatency, { statistic, period: minute, dimensions: { adapter }, label: `${adapter} ${statistic}` }),
           ),
         ),
       }),
       // SEARCH finds every reason, including lean_submit_http_<status> values no list could name.
-      reasonWidget(FALLBACKS_BY_REASON_TITLE, METRIC.fallbackReason),
-      reasonWidget('LEAN gated by reason (kill_switch, runner_health_stale, symbol_manual_review, breaker_open)', METRIC.gated),
-      gaugeWidget('Kill switch (1 = on, LEAN disabled)', METRIC.killSwitchState, 'Maximum', 1),
-      gaugeWidget('LEAN error rate (%)', METRIC.leanErrorRate, 'Maximum', 100),
-      gaugeWidget('Runner health (1 = /healthz ok)', METRIC.runnerHealth, 'Minimum', 1),
+      reasonWidget(stage, FALLBACKS_BY_REASON_TITLE, METRIC.fallbackReason),
+      reasonWidget(stage, 'LEAN gated by reason (kill_switch, runner_health_stale, symbol_manual_review, breaker_open)', METRIC.gated),
+      gaugeWidget(stage, 'Kill switch (1 = on, LEAN disabled)', METRIC.killSwitchState, 'Maximum', 1),
+      gaugeWidget(stage, 'LEAN error rate (%)', METRIC.leanErrorRate, 'Maximum', 100),
+      gaugeWidget(stage, 'Runner health (1 = /healthz ok)', METRIC.runnerHealth, 'Minimum', 1),
       new GraphWidget({
         title: 'Outcome unknown, provenance write failures, symbols in manual review',
         width: WIDTH,
         height: HEIGHT,
         left: [
-          routerMetric(METRIC.outcomeUnknown, { statistic: 'Sum', period: fiveMinutes, label: 'order outcome unknown' }),
-          routerMetric(METRIC.provenanceWriteFailures, { statistic: 'Sum', period: fiveMinutes, label: 'provenance write failures' }),
+          routerMetric(stage, METRIC.outcomeUnknown, { statistic: 'Sum', period: fiveMinutes, label: 'order outcome unknown' }),
+          routerMetric(stage, METRIC.provenanceWriteFailures, { statistic: 'Sum', period: fiveMinutes, label: 'provenance write failures' }),
         ],
-        right: [routerMetric(METRIC.symbolsInManualReview, { statistic: 'Maximum', period: fiveMinutes, label: 'symbols in manual review' })],
+        right: [routerMetric(stage, METRIC.symbolsInManualReview, { statistic: 'Maximum', period: fiveMinutes, label: 'symbols in manual review' })],
       }),
       new AlarmStatusWidget({
         title: 'Alarms',

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseEmf, type EmfMetric } from '../support/emf';
 import { render, removeSynthOutputs, synthRouter, type SynthResult } from './synth';
 
 /**
@@ -7,19 +8,7 @@ import { render, removeSynthOutputs, synthRouter, type SynthResult } from './syn
  * and require every router metric an alarm or a dashboard widget reads to be exactly one of those.
  */
 
-/** One metric as CloudWatch files it: namespace, name, every dimension with its value. */
-interface FiledMetric {
-  readonly namespace: string;
-  readonly name: string;
-  readonly dimensions: Readonly<Record<string, string>>;
-}
-
-interface EmfDocument {
-  readonly _aws: { readonly CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
-  readonly [key: string]: unknown;
-}
-
-let emitted: FiledMetric[];
+let emitted: EmfMetric[];
 let paper: SynthResult;
 let namespace: string;
 
@@ -29,6 +18,8 @@ beforeAll(async () => {
   vi.resetModules();
   vi.stubEnv('POWERTOOLS_DEV', 'false');
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+  // As the stack sets it for the paper functions (lib/router-environment.ts).
+  vi.stubEnv('ROUTER_STAGE', 'paper');
   const written: string[] = [];
   const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     written.push(String(chunk));
@@ -56,34 +47,24 @@ beforeAll(async () => {
     write.mockRestore();
     vi.unstubAllEnvs();
   }
-  emitted = written
-    .join('')
-    .split('\n')
-    .filter((line) => line.includes('"_aws"'))
-    .flatMap((line) => {
-      const document = JSON.parse(line) as EmfDocument;
-      return document._aws.CloudWatchMetrics.flatMap((directive) =>
-        directive.Metrics.map((metric) => ({
-          namespace: directive.Namespace,
-          name: metric.Name,
-          dimensions: Object.fromEntries(directive.Dimensions.flat().map((dimension) => [dimension, String(document[dimension])])),
-        })),
-      );
-    });
+  emitted = parseEmf(written);
   paper = synthRouter({ stage: 'paper', leanRunnerUrl: 'https://lean-runner.example.com', executionAdapter: 'lean', executionPolicy: 'all' }, { bundle: false });
 }, 60_000);
 
 afterAll(removeSynthOutputs);
 
 /** The emitted metrics a reader matches, by name. */
-function filed(name: string): FiledMetric[] {
+function filed(name: string): EmfMetric[] {
   return emitted.filter((metric) => metric.namespace === namespace && metric.name === name);
 }
 
 type Properties = Record<string, any>;
 
 /** Every router metric an alarm reads: single-metric alarms and the inputs of metric math. */
-function alarmMetrics(): { alarm: string; metric: FiledMetric }[] {
+/** What an alarm names: the metric without a unit or value. */
+type NamedMetric = Pick<EmfMetric, 'namespace' | 'name' | 'dimensions'>;
+
+function alarmMetrics(): { alarm: string; metric: NamedMetric }[] {
   const alarms = Object.values(paper.template.findResources('AWS::CloudWatch::Alarm')).map((resource) => resource.Properties as Properties);
   return alarms.flatMap((properties) => {
     const stats = properties.MetricName !== undefined ? [properties] : (properties.Metrics ?? []).flatMap((query: Properties) => query.MetricStat?.Metric ?? []);
@@ -133,16 +114,16 @@ describe('alarms and dashboard read the metrics the functions emit', () => {
     }
   });
 
-  it('every SEARCH of the dashboard names exactly an emitted dimension set, with its service value', () => {
+  it('every SEARCH of the dashboard names exactly an emitted dimension set, with its service and stage values', () => {
     const searches = dashboardBody()
       .widgets.flatMap((widget) => widget.properties.metrics ?? [])
       .flatMap((line) => line.map((part) => (part as { expression?: string }).expression ?? []))
       .flat() as string[];
     expect(searches).toHaveLength(2);
     for (const search of searches) {
-      const match = /SEARCH\('\{([^}]+)\} MetricName="([^"]+)" service="([^"]+)"'/.exec(search);
+      const match = /SEARCH\('\{([^}]+)\} MetricName="([^"]+)" service="([^"]+)" stage="([^"]+)"'/.exec(search);
       expect(match, search).not.toBeNull();
-      const [schema, name, service] = match!.slice(1) as [string, string, string];
+      const [schema, name, service, stage] = match!.slice(1) as [string, string, string, string];
       const [searchNamespace, ...dimensionNames] = schema.split(',');
       expect(searchNamespace).toBe(namespace);
       const candidates = filed(name);
@@ -150,6 +131,7 @@ describe('alarms and dashboard read the metrics the functions emit', () => {
       for (const candidate of candidates) {
         expect(Object.keys(candidate.dimensions).sort(), name).toEqual([...dimensionNames].sort());
         expect(candidate.dimensions.service).toBe(service);
+        expect(candidate.dimensions.stage).toBe(stage);
       }
     }
   });

@@ -149,6 +149,7 @@ describe('order API', () => {
 
 describe('functions', () => {
   const sharedEnvironment = {
+    ROUTER_STAGE: 'paper',
     CONTROL_PARAMETER_PREFIX: P,
     ALPACA_BASE_URL: 'https://paper-api.alpaca.markets',
     ALPACA_CREDENTIALS_PARAMETER: `${P}alpaca-credentials`,
@@ -407,7 +408,12 @@ describe('alarms', () => {
   const topic = () => ({ Ref: logicalId(paper.stack, paper.stack.alarms.topic) });
   const alarm = (result: SynthResult, name: string): Alarm =>
     only(result, 'AWS::CloudWatch::Alarm', (candidate) => candidate.Properties.AlarmName === `lean-router-${result.stack.settings.stage}-${name}`);
-  const service = [{ Name: 'service', Value: SERVICE_NAME }];
+  // Every router metric carries service and stage (functions/adapters/observability.ts).
+  const service = [{ Name: 'service', Value: SERVICE_NAME }, { Name: 'stage', Value: 'paper' }];
+
+  it("reads the live stage's own metrics on the live stack, so a paper stack in the same account cannot set it off", () => {
+    expect(alarm(live, 'kill-switch-engaged').Properties.Dimensions).toEqual([{ Name: 'service', Value: SERVICE_NAME }, { Name: 'stage', Value: 'live' }]);
+  });
 
   it.each([
     ['kill-switch-engaged', METRIC.killSwitchState, 'Maximum', 'GreaterThanOrEqualToThreshold', 1, 'notBreaching'],
@@ -530,13 +536,13 @@ describe('dashboard', () => {
 
     for (const adapter of ['lean', 'alpaca']) {
       expect(metricsOf('Requests by adapter (broker submits)')).toContain(
-        JSON.stringify([METRICS_NAMESPACE, METRIC.requests, 'adapter', adapter, 'service', SERVICE_NAME]).slice(0, -1),
+        JSON.stringify([METRICS_NAMESPACE, METRIC.requests, 'adapter', adapter, 'service', SERVICE_NAME, 'stage', 'paper']).slice(0, -1),
       );
     }
     const latency = metricsOf('Submit latency p50 / p99 by adapter (ms)');
     for (const statistic of ['p50', 'p99']) expect(latency).toContain(`"stat":"${statistic}"`);
     expect(metricsOf('LEAN fallbacks by reason')).toContain(`MetricName=\\"${METRIC.fallbackReason}\\"`);
-    expect(metricsOf('LEAN fallbacks by reason')).toContain(`{${METRICS_NAMESPACE},reason,service}`);
+    expect(metricsOf('LEAN fallbacks by reason')).toContain(`{${METRICS_NAMESPACE},reason,service,stage}`);
     expect(metricsOf('LEAN gated by reason (kill_switch, runner_health_stale, symbol_manual_review, breaker_open)')).toContain(
       `MetricName=\\"${METRIC.gated}\\"`,
     );

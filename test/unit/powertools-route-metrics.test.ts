@@ -2,43 +2,10 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PowertoolsRouteMetrics } from '../../functions/adapters/powertools-route-metrics';
 import { routeOrder } from '../../functions/core/route-order';
+import { parseEmf, type EmfMetric } from '../support/emf';
 import { accepted, brokerOrder, fakeWorld, found, leanFailure, lookupError, notFound, order } from '../support/fakes';
 
 const SERVICE = 'lean-router';
-
-/** One metric as CloudWatch reads it from an EMF line. */
-interface EmfMetric {
-  readonly namespace: string;
-  readonly name: string;
-  readonly unit: string;
-  readonly value: unknown;
-  /** Every dimension of the metric, by name, with its value from the line. */
-  readonly dimensions: Record<string, unknown>;
-}
-
-interface EmfLine {
-  readonly _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
-  readonly [key: string]: unknown;
-}
-
-function parseEmf(written: string[]): EmfMetric[] {
-  return written
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{') && line.includes('"_aws"'))
-    .flatMap((line) => {
-      const emf = JSON.parse(line) as EmfLine;
-      return emf._aws.CloudWatchMetrics.flatMap((directive) =>
-        directive.Metrics.map((metric) => ({
-          namespace: directive.Namespace,
-          name: metric.Name,
-          unit: metric.Unit,
-          value: emf[metric.Name],
-          dimensions: Object.fromEntries(directive.Dimensions.flat().map((name) => [name, emf[name]])),
-        })),
-      );
-    });
-}
 
 let written: string[];
 
