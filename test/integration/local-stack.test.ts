@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, connect, type Server } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -16,9 +18,14 @@ const FAST_TIMEOUTS = { TRADING_LEAN_RUNNER_TIMEOUT_MS: '1000', TRADING_LEAN_RUN
 let stack: LocalStack;
 let ssm: SSMClient;
 
+/** The real SDK client against a local Parameter Store endpoint, with the dummy keys it accepts. */
+function localSsm(endpoint: string): SSMClient {
+  return new SSMClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+}
+
 beforeAll(async () => {
   stack = await startLocalStack({ ...FREE_PORTS, env: FAST_TIMEOUTS });
-  ssm = new SSMClient({ endpoint: stack.ssmEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  ssm = localSsm(stack.ssmEndpoint);
 });
 afterAll(async () => {
   ssm?.destroy();
@@ -205,6 +212,34 @@ describe('starting and stopping the local stack', () => {
 
     await expect(start).rejects.toThrow('APCA_API_KEY_ID and APCA_API_SECRET_KEY are not both set');
     for (const port of [apiPort, dynamoDbPort, ssmPort, leanRunnerPort]) expect(await connectOutcome(port!)).toBe('ECONNREFUSED');
+  });
+
+  it('keeps rows and control values across a restart on the same data directory (LOCAL_DATA_DIR)', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'lean-router-data-'));
+    const id = `persisted-${Date.now().toString(36)}`;
+    const first = await startLocalStack({ ...FREE_PORTS, dataDir, healthCheckIntervalMs: 0 });
+    try {
+      await http('POST', `${first.apiUrl}/orders`, { client_order_id: id, symbol: 'AAPL', side: 'buy', qty: '1', type: 'market', time_in_force: 'day' });
+      const firstSsm = localSsm(first.ssmEndpoint);
+      await firstSsm.send(new PutParameterCommand({ Name: '/lean-router/local/kill-switch', Value: 'on', Type: 'String', Overwrite: true }));
+      firstSsm.destroy();
+    } finally {
+      await first.close();
+    }
+
+    const second = await startLocalStack({ ...FREE_PORTS, dataDir, healthCheckIntervalMs: 0 });
+    try {
+      const row = await http('GET', `${second.apiUrl}/orders/${id}`);
+      const secondSsm = localSsm(second.ssmEndpoint);
+      const killSwitch = await secondSsm.send(new GetParameterCommand({ Name: '/lean-router/local/kill-switch' }));
+      secondSsm.destroy();
+
+      expect(row.body).toMatchObject({ client_order_id: id, execution_route: 'lean' });
+      expect(killSwitch.Parameter?.Value).toBe('on');
+    } finally {
+      await second.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('leaves no listening socket once closed', async () => {
