@@ -313,8 +313,14 @@ async function reconciledOutcome(deps: HealthCheckDependencies, row: ProvenanceR
   const context: BrokerCallContext = { correlationId: row.correlation_id };
   // Alpaca is the broker of record (the runner places its orders there too), so it is asked first.
   const atAlpaca = await deps.alpacaLookup.findByClientOrderId(row.client_order_id, context);
-  if (atAlpaca.kind === 'found') return foundOutcome(row, atAlpaca.order);
   const leanInvolved = row.execution_expected_adapter === 'lean' && deps.runnerLookup !== undefined;
+  if (atAlpaca.kind === 'found') {
+    // A `pending` row recorded no attempts: its invocation may have fallen back before it died.
+    // The runner knows whether it placed the order; found at Alpaca alone cannot tell.
+    if (row.status !== 'pending' || !leanInvolved || attributedRoute(row) !== 'lean') return foundOutcome(row, atAlpaca.order);
+    const atRunner = await deps.runnerLookup!.findByClientOrderId(row.client_order_id, context);
+    return foundOutcome(row, atAlpaca.order, atRunner.kind === 'found' ? 'runner_confirmed' : atRunner.kind === 'not_found' ? 'runner_denied' : 'runner_unanswered');
+  }
   const atRunner = leanInvolved ? await deps.runnerLookup?.findByClientOrderId(row.client_order_id, context) : undefined;
   if (atRunner?.kind === 'found') return foundOutcome(row, atRunner.order);
   if (atAlpaca.kind === 'error' || atRunner?.kind === 'error') return undefined;
@@ -332,26 +338,42 @@ async function reconciledOutcome(deps: HealthCheckDependencies, row: ProvenanceR
 }
 
 /**
- * Found at a broker: which route placed it follows from what the row recorded. Policy expected
- * LEAN, no gate held and no Alpaca submit was recorded: only the runner can have placed it.
+ * The route the row's own record points to. Policy expected LEAN, no gate held and no Alpaca
+ * submit was recorded: only the runner can have placed it.
  */
-function foundOutcome(row: ProvenanceRow, order: BrokerOrder): RowOutcome {
+function attributedRoute(row: ProvenanceRow): 'lean' | 'alpaca' | 'alpaca_gated' | 'alpaca_fallback' {
   const alpacaSubmitted = row.execution_attempts.some((attempt) => attempt.adapter === 'alpaca' && attempt.operation === 'submit');
+  const gated = row.policy_snapshot.gates.length > 0;
+  if (row.execution_expected_adapter === 'lean' && !gated && !alpacaSubmitted) return 'lean';
+  if (row.execution_expected_adapter === 'alpaca') return 'alpaca';
+  return gated ? 'alpaca_gated' : 'alpaca_fallback';
+}
+
+/** What the runner said about a `pending` LEAN row that Alpaca holds. */
+type RunnerEvidence = 'runner_confirmed' | 'runner_denied' | 'runner_unanswered';
+
+const RUNNER_EVIDENCE_DETAIL: Record<RunnerEvidence, string> = {
+  runner_confirmed: 'the runner holds it',
+  runner_denied: 'the runner does not hold it: the router fell back before its invocation ended',
+  runner_unanswered: 'route not verified: the runner lookup got no answer',
+};
+
+/** Found at a broker: accepted, with the route from the row's record and, for a `pending` row, the runner's word. */
+function foundOutcome(row: ProvenanceRow, order: BrokerOrder, runner?: RunnerEvidence): RowOutcome {
+  const route = runner === 'runner_denied' ? 'alpaca_fallback' : attributedRoute(row);
   const gate = row.policy_snapshot.gates[0];
-  const viaLean = row.execution_expected_adapter === 'lean' && gate === undefined && !alpacaSubmitted;
-  const route = viaLean ? 'lean' : row.execution_expected_adapter === 'alpaca' ? 'alpaca' : gate !== undefined ? 'alpaca_gated' : 'alpaca_fallback';
   return {
     status: 'accepted',
-    execution_adapter: viaLean ? 'lean' : 'alpaca',
+    execution_adapter: route === 'lean' ? 'lean' : 'alpaca',
     execution_route: route,
     execution_route_reason: row.execution_route_reason ?? gate ?? 'reconciled',
-    execution_fallback_count: row.execution_fallback_count,
+    execution_fallback_count: runner === 'runner_denied' ? Math.max(1, row.execution_fallback_count) : row.execution_fallback_count,
     execution_attempts: row.execution_attempts,
     execution_note: 'reconciled',
     broker_order_id: order.id,
     raw_payload: { ...order.raw, _execution_adapter: route },
     review_required: row.review_required,
-    status_detail: `reconciled: found by client_order_id, broker status ${order.status} (${row.status} before)`,
+    status_detail: `reconciled: found by client_order_id, broker status ${order.status} (${row.status} before)${runner === undefined ? '' : `; ${RUNNER_EVIDENCE_DETAIL[runner]}`}`,
   };
 }
 

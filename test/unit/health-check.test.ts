@@ -84,6 +84,9 @@ function attempt(adapter: Adapter, operation: ExecutionAttempt['operation'], out
 const ROW = pendingRow({ client_order_id: 'ord-stuck-1' });
 /** Alpaca's copy of ROW's order, already filled. */
 const AT_BROKER = brokerOrder(order({ client_order_id: ROW.client_order_id }), { status: 'filled' }, 'alpaca-order-9');
+const FOUND_AT_RUNNER = found(brokerOrder(order({ client_order_id: ROW.client_order_id }), {}, 'runner-order-9'));
+/** A pending LEAN row found at Alpaca: the runner is asked whether it placed it, and says it did. */
+const FOUND_VIA_RUNNER = { alpacaLookups: [found(AT_BROKER)], runnerLookups: [FOUND_AT_RUNNER] };
 
 interface WorldOptions {
   readonly control?: Partial<ControlSnapshot>;
@@ -617,7 +620,7 @@ describe('runHealthCheck when the control values cannot be read', () => {
   });
 
   it('still reconciles', async () => {
-    const world = unreadableWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found(AT_BROKER)] });
+    const world = unreadableWorld({ store: { unresolved: [ROW] }, ...FOUND_VIA_RUNNER });
 
     const report = await run(world);
 
@@ -740,7 +743,7 @@ describe('runHealthCheck: manual review sweep', () => {
   });
 
   it('logs fallback_history_unreadable and still reconciles when the fallbacks cannot be read', async () => {
-    const world = healthWorld({ storeFails: ['listFallbacks'], store: { unresolved: [ROW] }, alpacaLookups: [found(AT_BROKER)] });
+    const world = healthWorld({ storeFails: ['listFallbacks'], store: { unresolved: [ROW] }, ...FOUND_VIA_RUNNER });
 
     const report = await run(world);
 
@@ -781,10 +784,12 @@ interface LookupCase {
   readonly verdict: 'accepted' | 'failed' | 'left';
 }
 
-const FOUND_AT_RUNNER = found(brokerOrder(order({ client_order_id: ROW.client_order_id }), {}, 'runner-order-9'));
 
 const LOOKUP_CASES: LookupCase[] = [
-  { when: 'Alpaca finds it', expected: 'lean', runner: true, alpaca: found(AT_BROKER), verdict: 'accepted' },
+  { when: 'Alpaca finds it and the runner confirms it placed it', expected: 'lean', runner: true, alpaca: found(AT_BROKER), lean: FOUND_AT_RUNNER, verdict: 'accepted' },
+  { when: 'Alpaca finds it and the runner does not hold it', expected: 'lean', runner: true, alpaca: found(AT_BROKER), lean: notFound, verdict: 'accepted' },
+  { when: 'Alpaca finds it and the runner lookup errs', expected: 'lean', runner: true, alpaca: found(AT_BROKER), lean: lookupError, verdict: 'accepted' },
+  { when: 'no runner is configured and Alpaca finds it', expected: 'lean', runner: false, alpaca: found(AT_BROKER), verdict: 'accepted' },
   { when: 'Alpaca does not find it and the runner does', expected: 'lean', runner: true, alpaca: notFound, lean: FOUND_AT_RUNNER, verdict: 'accepted' },
   { when: 'Alpaca errs and the runner finds it', expected: 'lean', runner: true, alpaca: lookupError, lean: FOUND_AT_RUNNER, verdict: 'accepted' },
   { when: 'neither Alpaca nor the runner finds it', expected: 'lean', runner: true, alpaca: notFound, lean: notFound, verdict: 'failed' },
@@ -880,7 +885,7 @@ const ATTRIBUTION_CASES: AttributionCase[] = [
 
 describe('runHealthCheck: what a reconciled row says', () => {
   function foundWorld(row: ProvenanceRow = ROW): HealthWorld {
-    return healthWorld({ store: { unresolved: [row] }, alpacaLookups: [found(AT_BROKER)] });
+    return healthWorld({ store: { unresolved: [row] }, ...FOUND_VIA_RUNNER });
   }
 
   it.each(ATTRIBUTION_CASES)('attributes $name found at Alpaca to route $route', async ({ row, adapter, route, reason }) => {
@@ -896,6 +901,33 @@ describe('runHealthCheck: what a reconciled row says', () => {
       execution_note: 'reconciled',
       broker_order_id: 'alpaca-order-9',
       raw_payload: expect.objectContaining({ _execution_adapter: route }),
+    });
+  });
+
+  it('attributes a pending LEAN row that Alpaca holds and the runner does not to alpaca_fallback: the router fell back before it died', async () => {
+    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found(AT_BROKER)], runnerLookups: [notFound] });
+
+    await run(world);
+
+    expect(onlyOutcome(world)).toMatchObject({
+      status: 'accepted',
+      execution_adapter: 'alpaca',
+      execution_route: 'alpaca_fallback',
+      execution_fallback_count: 1,
+      broker_order_id: 'alpaca-order-9',
+      status_detail: expect.stringContaining('the runner does not hold it'),
+    });
+  });
+
+  it('keeps the lean attribution of a pending row Alpaca holds when the runner lookup errs, and says the route is not verified', async () => {
+    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found(AT_BROKER)], runnerLookups: [lookupError] });
+
+    await run(world);
+
+    expect(onlyOutcome(world)).toMatchObject({
+      status: 'accepted',
+      execution_route: 'lean',
+      status_detail: expect.stringContaining('route not verified: the runner lookup got no answer'),
     });
   });
 
@@ -961,7 +993,7 @@ describe('runHealthCheck: reconciling several rows', () => {
   const second = pendingRow({ client_order_id: 'ord-stuck-2', execution_expected_adapter: 'alpaca' });
 
   function twoRowWorld(): HealthWorld {
-    return healthWorld({ store: { unresolved: [ROW, second] }, alpacaLookups: [found(AT_BROKER), notFound] });
+    return healthWorld({ store: { unresolved: [ROW, second] }, alpacaLookups: [found(AT_BROKER), notFound], runnerLookups: [FOUND_AT_RUNNER] });
   }
 
   it('counts each resolved row with reconciled(status)', async () => {
@@ -1055,7 +1087,7 @@ describe('runHealthCheck: failure isolation', () => {
   it('still sweeps reviews and reconciles when the trip cannot be written', async () => {
     const world = healthWorld({
       store: { leanOutcomes: ERROR_RATE_BREACH, fallbacks: THREE_AAPL_FALLBACKS, unresolved: [ROW] },
-      alpacaLookups: [found(AT_BROKER)],
+      ...FOUND_VIA_RUNNER,
       controlFails: ['tripKillSwitch'],
     });
 
@@ -1113,7 +1145,7 @@ describe('runHealthCheck: the report and its log line', () => {
     { name: 'the kill switch was already on', options: { control: KILL_ON } },
     { name: 'the control values are unreadable', options: { controlFails: ['readFresh'] } },
     { name: 'it put a symbol in review', options: { store: { fallbacks: THREE_AAPL_FALLBACKS } } },
-    { name: 'it reconciled a row', options: { store: { unresolved: [ROW] }, alpacaLookups: [found(AT_BROKER)] } },
+    { name: 'it reconciled a row', options: { store: { unresolved: [ROW] }, ...FOUND_VIA_RUNNER } },
   ] satisfies { name: string; options: WorldOptions }[])('logs the summary at warn when $name', async ({ options }) => {
     const world = healthWorld(options);
 
