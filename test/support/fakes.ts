@@ -621,3 +621,12 @@ export function pendingRow(overrides: Partial<ProvenanceRow> = {}): ProvenanceRo
     ...overrides,
   };
 }
+
+/** A sound LEAN environment: allowlist of AAPL and MSFT, Alpaca as fallback; tests change one variable in it. */
+export const LEAN_ENV: Readonly<Record<string, string>> = {
+  TRADING_EXECUTION_ADAPTER: 'lean',
+  TRADING_EXECUTION_ADAPTER_POLICY: 'allowlist',
+  TRADING_EXECUTION_ADAPTER_SYMBOLS: 'AAPL,MSFT',
+  TRADING_EXECUTION_FALLBACK_ADAPTER: 'alpaca',
+  TRADING_LEAN_RUNNER_URL: 'https://lean.internal:8443',
+};

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadRouterConfig, NON_LEAN_POLICY, type Env } from '../../functions/core/config';
+import { loadRouterConfig, NON_LEAN_POLICY } from '../../functions/core/config';
+import { LEAN_ENV } from '../support/fakes';
 import {
   effectiveRouting,
   killSwitchValue,
@@ -15,14 +16,6 @@ import {
 
 const CHANGED_AT = '2025-01-02T14:00:00.000Z';
 
-/** A sound LEAN environment: allowlist of AAPL and MSFT, Alpaca as fallback. */
-const LEAN_ENV: Env = {
-  TRADING_EXECUTION_ADAPTER: 'lean',
-  TRADING_EXECUTION_ADAPTER_POLICY: 'allowlist',
-  TRADING_EXECUTION_ADAPTER_SYMBOLS: 'AAPL,MSFT',
-  TRADING_EXECUTION_FALLBACK_ADAPTER: 'alpaca',
-  TRADING_LEAN_RUNNER_URL: 'https://lean.internal:8443',
-};
 
 function valid(raw: string): Extract<PolicyOverride, { kind: 'valid' }> {
   const parsed = parsePolicyOverride(raw);

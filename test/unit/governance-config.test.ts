@@ -4,19 +4,11 @@ import {
   loadHealthCheckConfig,
   loadRouterConfig,
   NON_LEAN_POLICY,
-  type Env,
   type Governance,
   type HealthCheckConfig,
 } from '../../functions/core/config';
+import { LEAN_ENV } from '../support/fakes';
 
-/** A sound LEAN configuration; each case below changes one governance variable in it. */
-const LEAN_ENV: Env = {
-  TRADING_EXECUTION_ADAPTER: 'lean',
-  TRADING_EXECUTION_ADAPTER_POLICY: 'allowlist',
-  TRADING_EXECUTION_ADAPTER_SYMBOLS: 'AAPL,MSFT',
-  TRADING_EXECUTION_FALLBACK_ADAPTER: 'alpaca',
-  TRADING_LEAN_RUNNER_URL: 'https://lean.internal:8443',
-};
 
 const LEAN_ROUTING = { adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'MSFT']), fallback: 'alpaca' };
 
