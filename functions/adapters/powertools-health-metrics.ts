@@ -29,5 +29,4 @@ export class PowertoolsHealthMetrics implements HealthMetrics {
   reconciled(status: string): void {
     addSingleMetric(this.metrics, 'status', status, METRIC.reconciledOrders);
   }
-
 }

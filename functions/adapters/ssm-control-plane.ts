@@ -19,6 +19,7 @@ import {
   type LeanHealth,
   type SymbolReview,
 } from '../core/control';
+import { describeError } from '../core/objects';
 import { systemClock, type Clock, type ControlPlane, type RouteLogger } from '../core/ports';
 
 /** Options of the SSM-backed control plane. */
@@ -124,7 +125,7 @@ export class SsmControlPlane implements ControlPlane {
     } catch (error) {
       this.lastRefreshFailed = true;
       this.options.logger?.error('control_read_failed', {
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        error: describeError(error),
         using: this.lastGood === undefined ? 'kill switch on (no value ever read)' : 'last known good values',
         last_good_read_at: this.lastGood?.readAt ?? null,
       });

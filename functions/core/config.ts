@@ -145,7 +145,7 @@ export function loadRouterConfig(env: Env): RouterConfig {
   const symbols = parseSymbols(env.TRADING_EXECUTION_ADAPTER_SYMBOLS);
   const leanRunnerUrl = readValue<string | undefined>(env, 'TRADING_LEAN_RUNNER_URL', runnerUrlSchema, undefined, problems);
 
-  const timeouts = readIntegers(env, { ...DEFAULT_TIMEOUTS }, TIMEOUT_VARIABLES, problems);
+  const timeouts = readIntegers(env, DEFAULT_TIMEOUTS, TIMEOUT_VARIABLES, problems);
   if (timeouts.leanConnectMs >= timeouts.leanSubmitMs) {
     problems.push('TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS must be below TRADING_LEAN_RUNNER_TIMEOUT_MS');
   }
@@ -168,7 +168,7 @@ export function loadRouterConfig(env: Env): RouterConfig {
 }
 
 /** Reads a group of bounded integer settings; an invalid one keeps its default and is reported. */
-export function readIntegers<T extends { readonly [K in keyof T]: number }>(
+function readIntegers<T extends { readonly [K in keyof T]: number }>(
   env: Env,
   defaults: T,
   variables: Record<keyof T, { name: string; min: number; max: number }>,

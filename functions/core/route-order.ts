@@ -168,17 +168,12 @@ async function decide(deps: RouteDependencies, order: OrderRequest): Promise<Rou
     control,
     ...(gate === undefined ? {} : { gate }),
     holdsBreakerTrial,
-    snapshot: policySnapshot(routing.routing, routing, control, deps.breaker.state, gates),
+    snapshot: policySnapshot(routing, control, deps.breaker.state, gates),
   };
 }
 
-function policySnapshot(
-  routing: RoutingPolicy,
-  effective: EffectiveRouting,
-  control: ControlSnapshot,
-  breaker: string,
-  gates: readonly string[],
-): PolicySnapshot {
+function policySnapshot(effective: EffectiveRouting, control: ControlSnapshot, breaker: string, gates: readonly string[]): PolicySnapshot {
+  const { routing } = effective;
   return dropUndefined({
     adapter: routing.adapter,
     policy: routing.policy,
@@ -200,9 +195,8 @@ function policySnapshot(
  * counted, never thrown: the order itself is already routed and recorded.
  */
 async function applyTrips(deps: RouteDependencies, row: ProvenanceRow, control: ControlSnapshot): Promise<void> {
-  if (row.review_required && row.execution_adapter === 'lean' && control.killSwitch.state !== 'on') {
-    await tripKillSwitch(deps, row);
-  }
+  // A row placed by LEAN passed the gates, so the switch read off when the order started.
+  if (row.review_required && row.execution_adapter === 'lean') await tripKillSwitch(deps, row);
   if (row.execution_fallback_count > 0) await reviewSymbolIfRepeated(deps, row, control);
 }
 
@@ -304,32 +298,34 @@ interface AlpacaIntent {
 class OrderExecution {
   private readonly attempts: ExecutionAttempt[] = [];
 
-  private readonly decision: PolicyDecision;
+  private readonly policy: PolicyDecision;
   private readonly fallbackAdapter: RoutingPolicy['fallback'];
 
   constructor(
     private readonly deps: RouteDependencies,
     private readonly order: OrderRequest,
-    private readonly routing: RoutingDecision,
+    private readonly decision: RoutingDecision,
     private readonly context: BrokerCallContext,
   ) {
-    this.decision = routing.policy;
-    this.fallbackAdapter = routing.routing.routing.fallback;
+    this.policy = decision.policy;
+    this.fallbackAdapter = decision.routing.routing.fallback;
   }
 
   async execute(): Promise<RowOutcome> {
     const lean = this.deps.lean;
-    if (this.decision.expected !== 'lean' || lean === undefined) {
-      return this.submitToAlpaca({ route: 'alpaca', reason: this.decision.reason });
+    if (this.policy.expected !== 'lean' || lean === undefined) {
+      return this.submitToAlpaca({ route: 'alpaca', reason: this.policy.reason });
     }
-    const gate = this.routing.gate;
+    const gate = this.decision.gate;
     if (gate !== undefined) return this.gated(gate);
 
     const submitted = await this.call('lean', 'submit', () => lean.submit(this.order, this.context), leanSubmitRecord);
+    if (submitted.kind === 'accepted') {
+      this.deps.breaker.recordSuccess();
+      return this.leanAccepted(submitted.order);
+    }
     // Any answer but an acceptance counts against LEAN, late acknowledgements included: it was not on time.
-    if (submitted.kind === 'accepted') this.deps.breaker.recordSuccess();
-    else this.deps.breaker.recordFailure();
-    if (submitted.kind === 'accepted') return this.leanAccepted(submitted.order);
+    this.deps.breaker.recordFailure();
 
     const failure = submitted.failure;
     if (failure.certainty === 'ambiguous') {
@@ -363,8 +359,8 @@ class OrderExecution {
       client_order_id: this.order.client_order_id,
       symbol: this.order.symbol,
       gate,
-      gates: this.routing.snapshot.gates,
-      kill_switch_reason: this.routing.control.killSwitch.reason,
+      gates: this.decision.snapshot.gates,
+      kill_switch_reason: this.decision.control.killSwitch.reason,
     });
     if (this.fallbackAdapter === 'none') {
       return this.notExecuted('rejected', gate, `LEAN is gated (${gate}) and the fallback adapter is none; nothing was sent to any broker`);
@@ -404,7 +400,7 @@ class OrderExecution {
       status: 'accepted',
       execution_adapter: 'lean',
       execution_route: 'lean',
-      execution_route_reason: this.decision.reason,
+      execution_route_reason: this.policy.reason,
       execution_fallback_count: 0,
       execution_attempts: this.attempts,
       broker_order_id: ack.id,

@@ -1,17 +1,23 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { AlpacaClient, type AlpacaCredentialsProvider } from '../adapters/alpaca-client';
+import type { AlpacaCredentialsProvider } from '../adapters/alpaca-client';
 import { DynamoDbProvenanceIndex } from '../adapters/dynamodb-provenance-index';
 import { DynamoDbProvenanceStore } from '../adapters/dynamodb-provenance-store';
-import { LeanRunnerClient } from '../adapters/lean-runner-client';
+import {
+  alpacaClient,
+  defaultDynamoDbClient,
+  defaultSsmClient,
+  leanRunnerClient,
+  parseInfrastructure,
+  ssmAlpacaCredentials,
+} from '../adapters/infrastructure';
 import { logger, metrics } from '../adapters/observability';
 import { PowertoolsHealthMetrics } from '../adapters/powertools-health-metrics';
 import { SsmControlPlane } from '../adapters/ssm-control-plane';
 import { loadHealthCheckConfig, loadRouterConfig } from '../core/config';
 import { runHealthCheck, type HealthCheckDependencies, type HealthCheckReport } from '../core/health-check';
 import { systemClock } from '../core/ports';
-import { defaultDynamoDbClient, defaultSsmClient, parseInfrastructure, ssmAlpacaCredentials } from '../route/route-dependencies';
 
 /** The scheduled health-check as a Lambda handler. */
 export type HealthCheckHandler = (event?: ScheduledEvent, context?: Context) => Promise<HealthCheckReport>;
@@ -36,15 +42,8 @@ export function createHealthCheckHandler(env: Readonly<Record<string, string | u
   const ssm = clients.ssm ?? defaultSsmClient();
   const dynamoDb = clients.dynamoDb ?? defaultDynamoDbClient();
   const store = new DynamoDbProvenanceStore(dynamoDb, infra.PROVENANCE_TABLE_NAME);
-  const runner =
-    router.leanRunnerUrl === undefined
-      ? undefined
-      : new LeanRunnerClient({
-          baseUrl: router.leanRunnerUrl,
-          connectTimeoutMs: Math.min(router.timeouts.leanConnectMs, settings.probeTimeoutMs),
-          submitTimeoutMs: router.timeouts.leanSubmitMs,
-          lookupTimeoutMs: router.timeouts.leanLookupMs,
-        });
+  // The probe must give up within its own timeout, connect included.
+  const runner = leanRunnerClient(router, Math.min(router.timeouts.leanConnectMs, settings.probeTimeoutMs));
   const credentials = clients.alpacaCredentials ?? ssmAlpacaCredentials(infra, ssm);
   const dependencies: HealthCheckDependencies = {
     settings: {
@@ -60,13 +59,7 @@ export function createHealthCheckHandler(env: Readonly<Record<string, string | u
     control: new SsmControlPlane({ ssm, prefix: infra.CONTROL_PARAMETER_PREFIX, ttlMs: 0, logger }),
     store: new DynamoDbProvenanceIndex(dynamoDb, infra.PROVENANCE_TABLE_NAME, store),
     ...(runner === undefined ? {} : { runner: { probe: () => runner.probe(settings.probeTimeoutMs) }, runnerLookup: runner }),
-    alpacaLookup: new AlpacaClient({
-      baseUrl: infra.ALPACA_BASE_URL,
-      credentials,
-      connectTimeoutMs: router.timeouts.alpacaConnectMs,
-      submitTimeoutMs: router.timeouts.alpacaSubmitMs,
-      lookupTimeoutMs: router.timeouts.alpacaLookupMs,
-    }),
+    alpacaLookup: alpacaClient(infra, router, credentials),
     metrics: new PowertoolsHealthMetrics(metrics),
     logger,
     clock: systemClock,

@@ -1,0 +1,76 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
+import type { RouterConfig } from '../core/config';
+import { CONTROL_PARAMETER, controlParameterName } from '../core/control-parameters';
+import { ALPACA_PAPER_URL, AlpacaClient, type AlpacaCredentialsProvider } from './alpaca-client';
+import { LeanRunnerClient } from './lean-runner-client';
+import { SsmAlpacaCredentials } from './ssm-alpaca-credentials';
+
+/** Where both functions' infrastructure is; unlike routing values, these fail fast. */
+const infrastructureSchema = z.object({
+  PROVENANCE_TABLE_NAME: z.string().min(1, 'PROVENANCE_TABLE_NAME is required'),
+  ALPACA_BASE_URL: z.url({ protocol: /^https?$/ }).default(ALPACA_PAPER_URL),
+  CONTROL_PARAMETER_PREFIX: z
+    .string({ error: 'CONTROL_PARAMETER_PREFIX is required (the SSM folder of the control values, such as /lean-router/paper/)' })
+    .regex(/^\/[A-Za-z0-9_.\-/]*\/$/, 'CONTROL_PARAMETER_PREFIX must start and end with / (such as /lean-router/paper/)'),
+  ALPACA_CREDENTIALS_PARAMETER: z.string().startsWith('/', 'ALPACA_CREDENTIALS_PARAMETER must be an SSM parameter name such as /lean-router/paper/alpaca-credentials').optional(),
+});
+
+/** The validated infrastructure variables. */
+export type Infrastructure = z.output<typeof infrastructureSchema>;
+
+/** Thrown at init when a function cannot run at all; the message says which variable to fix. */
+export class InfrastructureConfigError extends Error {
+  override readonly name = 'InfrastructureConfigError';
+}
+
+/** The infrastructure variables, validated; throws InfrastructureConfigError naming each bad one. */
+export function parseInfrastructure(env: Readonly<Record<string, string | undefined>>): Infrastructure {
+  const parsed = infrastructureSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new InfrastructureConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+  }
+  return parsed.data;
+}
+
+/** The Alpaca SecureString: ALPACA_CREDENTIALS_PARAMETER, or `alpaca-credentials` under the control prefix. */
+export function ssmAlpacaCredentials(infra: Infrastructure, ssm: SSMClient): SsmAlpacaCredentials {
+  return new SsmAlpacaCredentials({
+    ssm,
+    parameterName: infra.ALPACA_CREDENTIALS_PARAMETER ?? controlParameterName(infra.CONTROL_PARAMETER_PREFIX, CONTROL_PARAMETER.alpacaCredentials),
+  });
+}
+
+// Short timeouts and few attempts: a slow AWS endpoint must not eat the order's time budget.
+/** The DynamoDB client both functions use, from the standard AWS configuration. */
+export function defaultDynamoDbClient(): DynamoDBClient {
+  return new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
+}
+
+/** The SSM client both functions use, from the standard AWS configuration. */
+export function defaultSsmClient(): SSMClient {
+  return new SSMClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 1_500 } });
+}
+
+/** The LEAN runner client with the configured timeouts; absent when no runner URL is configured. */
+export function leanRunnerClient(config: RouterConfig, connectTimeoutMs = config.timeouts.leanConnectMs): LeanRunnerClient | undefined {
+  if (config.leanRunnerUrl === undefined) return undefined;
+  return new LeanRunnerClient({
+    baseUrl: config.leanRunnerUrl,
+    connectTimeoutMs,
+    submitTimeoutMs: config.timeouts.leanSubmitMs,
+    lookupTimeoutMs: config.timeouts.leanLookupMs,
+  });
+}
+
+/** The Alpaca client with the configured timeouts. */
+export function alpacaClient(infra: Infrastructure, config: RouterConfig, credentials: AlpacaCredentialsProvider): AlpacaClient {
+  return new AlpacaClient({
+    baseUrl: infra.ALPACA_BASE_URL,
+    credentials,
+    connectTimeoutMs: config.timeouts.alpacaConnectMs,
+    submitTimeoutMs: config.timeouts.alpacaSubmitMs,
+    lookupTimeoutMs: config.timeouts.alpacaLookupMs,
+  });
+}
