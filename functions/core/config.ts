@@ -109,9 +109,10 @@ export function parseSymbols(raw: string | readonly string[] | undefined): Set<s
   return new Set(items.map((symbol) => symbol.trim().toUpperCase()).filter((symbol) => symbol !== ''));
 }
 
-const adapterSchema = z.enum(['lean', 'alpaca']);
-const policySchema = z.enum(['all', 'allowlist']);
-const fallbackSchema = z.enum(['alpaca', 'none']);
+/** The routing values, as the environment and the `policy` parameter both spell them. */
+export const adapterSchema = z.enum(['lean', 'alpaca']);
+export const policySchema = z.enum(['all', 'allowlist']);
+export const fallbackSchema = z.enum(['alpaca', 'none']);
 const runnerUrlSchema = z.url({ protocol: /^https?$/, hostname: z.regexes.hostname });
 const toleranceSchema = z.coerce.number().min(0).max(0.5);
 

@@ -8,7 +8,7 @@ export const CONTROL_PARAMETER = {
   killSwitch: 'kill-switch',
   /** JSON `{adapter, policy, symbols, fallback}` overriding the environment. */
   policy: 'policy',
-  /** JSON written by the health-check: `{status, checked_at, last_ok_at, latency_ms}`. */
+  /** JSON written by the health-check: `{status, checked_at, last_ok_at, latency_ms, detail?, down_since?}`. */
   leanHealth: 'lean-health',
   /** A folder: one parameter per symbol in manual review, `manual-review/<SYMBOL>`. */
   manualReview: 'manual-review',

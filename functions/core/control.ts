@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NON_LEAN_POLICY, parseSymbols, routingProblems, type RouterConfig, type RoutingPolicy } from './config';
+import { adapterSchema, fallbackSchema, NON_LEAN_POLICY, parseSymbols, policySchema, routingProblems, type RouterConfig, type RoutingPolicy } from './config';
 import { dropUndefined } from './objects';
 
 /**
@@ -96,10 +96,10 @@ export function killSwitchValue(trip: KillSwitchTrip, at: Date): string {
 }
 
 const policyJson = z.strictObject({
-  adapter: z.enum(['lean', 'alpaca']).optional(),
-  policy: z.enum(['all', 'allowlist']).optional(),
+  adapter: adapterSchema.optional(),
+  policy: policySchema.optional(),
   symbols: z.union([z.string(), z.array(z.string())]).optional(),
-  fallback: z.enum(['alpaca', 'none']).optional(),
+  fallback: fallbackSchema.optional(),
 });
 
 /** Reads the `policy` parameter; fields left out keep their environment values. */

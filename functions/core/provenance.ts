@@ -1,3 +1,5 @@
+import type { BreakerState } from './breaker';
+import type { ControlSnapshot } from './control';
 import type { Adapter, ExecutionAttempt, ExecutionRoute, OrderStatus } from './execution';
 import type { OrderRequest } from './order-request';
 
@@ -13,9 +15,9 @@ export interface PolicySnapshot {
   readonly kill_switch: 'on' | 'off';
   readonly kill_switch_reason?: string;
   /** Where the control values came from: `fresh`, `cached`, `last_known_good` or `unavailable`. */
-  readonly control_source: string;
+  readonly control_source: ControlSnapshot['source'];
   /** This container's LEAN breaker: `closed`, `open` or `half_open`. */
-  readonly breaker: string;
+  readonly breaker: BreakerState;
   /** Every gate that held for this order, in precedence order; the first one decided. */
   readonly gates: readonly string[];
   readonly misconfiguration: readonly string[];

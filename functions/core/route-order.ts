@@ -1,5 +1,5 @@
 import { verifyLeanAck } from './ack-verification';
-import type { CircuitBreaker } from './breaker';
+import type { BreakerState, CircuitBreaker } from './breaker';
 import type { RouterConfig, RoutingPolicy } from './config';
 import { effectiveRouting, type ControlSnapshot, type EffectiveRouting } from './control';
 import {
@@ -172,7 +172,7 @@ async function decide(deps: RouteDependencies, order: OrderRequest): Promise<Rou
   };
 }
 
-function policySnapshot(effective: EffectiveRouting, control: ControlSnapshot, breaker: string, gates: readonly string[]): PolicySnapshot {
+function policySnapshot(effective: EffectiveRouting, control: ControlSnapshot, breaker: BreakerState, gates: readonly string[]): PolicySnapshot {
   const { routing } = effective;
   return dropUndefined({
     adapter: routing.adapter,
