@@ -11,8 +11,6 @@ import { RouterDashboard } from './constructs/router-dashboard';
 import { routerEnvironment } from './router-environment';
 import { provenanceTableName, type RouterSettings } from './router-settings';
 
-export type { Stage } from './router-settings';
-
 /** Properties of the router stack. */
 export interface LeanRouterStackProps extends StackProps {
   readonly settings: RouterSettings;

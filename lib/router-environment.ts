@@ -1,12 +1,13 @@
 import { ALPACA_PAPER_URL } from '../functions/adapters/alpaca-client';
+import type { Infrastructure } from '../functions/adapters/infrastructure';
 import { ROUTER_STAGE_VARIABLE } from '../functions/adapters/observability';
 import type { RouterSettings, Stage } from './router-settings';
 
 /** Alpaca's live Trading API; only the `live` stage ever points at it. */
-export const ALPACA_LIVE_URL = 'https://api.alpaca.markets';
+const ALPACA_LIVE_URL = 'https://api.alpaca.markets';
 
 /** The Alpaca endpoint of each stage: paper trades on paper, live on live, never crossed. */
-export const ALPACA_BASE_URL_BY_STAGE: Readonly<Record<Stage, string>> = {
+const ALPACA_BASE_URL_BY_STAGE: Readonly<Record<Stage, string>> = {
   paper: ALPACA_PAPER_URL,
   live: ALPACA_LIVE_URL,
 };
@@ -20,17 +21,16 @@ export interface RouterInfrastructureNames {
 
 /**
  * The deploy-time environment shared by the route and health-check functions: infrastructure names
- * and the `TRADING_*` routing values.
+ * (exactly the variables functions/adapters/infrastructure.ts parses) and the `TRADING_*` routing values.
  */
 export function routerEnvironment(settings: RouterSettings, names: RouterInfrastructureNames): Record<string, string> {
-  return {
-    [ROUTER_STAGE_VARIABLE]: settings.stage,
+  const infrastructure = {
     PROVENANCE_TABLE_NAME: names.tableName,
     CONTROL_PARAMETER_PREFIX: names.controlParameterPrefix,
     ALPACA_BASE_URL: ALPACA_BASE_URL_BY_STAGE[settings.stage],
     ALPACA_CREDENTIALS_PARAMETER: names.alpacaCredentialsParameter,
-    ...tradingEnvironment(settings),
-  };
+  } satisfies Record<keyof Infrastructure, string>;
+  return { [ROUTER_STAGE_VARIABLE]: settings.stage, ...infrastructure, ...tradingEnvironment(settings) };
 }
 
 /**

@@ -1,14 +1,16 @@
 import { Duration } from 'aws-cdk-lib';
 import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/adapters/observability';
-import { METRIC } from '../functions/adapters/powertools-route-metrics';
+import type { METRIC } from '../functions/adapters/powertools-route-metrics';
+import { adapterSchema } from '../functions/core/config';
+import type { Adapter } from '../functions/core/execution';
 import type { Stage } from './router-settings';
 
 /** A metric name the functions emit (see METRIC in functions/adapters/powertools-route-metrics.ts). */
 export type RouterMetricName = (typeof METRIC)[keyof typeof METRIC];
 
 /** The adapters `execution_requests_total` and `execution_submit_latency_ms` are dimensioned by. */
-export const ADAPTERS = ['lean', 'alpaca'] as const;
+export const ADAPTERS: readonly Adapter[] = adapterSchema.options;
 
 /**
  * One router metric of a stage as Powertools publishes it: namespace `LeanRouter`, the `service`
@@ -37,5 +39,3 @@ export function routerMetric(
 export function searchByDimension(stage: Stage, name: RouterMetricName, dimension: string, statistic: string, period: Duration): string {
   return `SEARCH('{${METRICS_NAMESPACE},${dimension},service,stage} MetricName="${name}" service="${SERVICE_NAME}" stage="${stage}"', '${statistic}', ${period.toSeconds()})`;
 }
-
-export { METRIC };

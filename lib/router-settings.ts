@@ -1,32 +1,32 @@
 import { z } from 'zod';
-import { loadRouterConfig, parseSymbols } from '../functions/core/config';
+import { adapterSchema, fallbackSchema, loadRouterConfig, parseSymbols, policySchema, type RoutingPolicy } from '../functions/core/config';
 import { tradingEnvironment } from './router-environment';
 
-/** Stages the router deploys to; `live` is never a default. */
-export type Stage = 'paper' | 'live';
-
 /** The stages, in the order an operator meets them. */
-export const STAGES: readonly Stage[] = ['paper', 'live'];
+const STAGES = ['paper', 'live'] as const;
+
+/** Stages the router deploys to; `live` is never a default. */
+export type Stage = (typeof STAGES)[number];
 
 /** The default stage when no context says otherwise. Never `live`. */
-export const DEFAULT_STAGE: Stage = 'paper';
+const DEFAULT_STAGE: Stage = 'paper';
 
 /** Deploy-time settings of one router stack, read from CDK context and validated at synth. */
 export interface RouterSettings {
   readonly stage: Stage;
   /** `TRADING_LEAN_RUNNER_URL`; without it LEAN is never used and the runner alarm is not created. */
   readonly leanRunnerUrl?: string;
-  readonly executionAdapter: 'lean' | 'alpaca';
-  readonly executionPolicy: 'all' | 'allowlist';
+  readonly executionAdapter: RoutingPolicy['adapter'];
+  readonly executionPolicy: RoutingPolicy['policy'];
   /** Normalized (upper case, no blanks, no duplicates). */
   readonly executionSymbols: readonly string[];
-  readonly fallbackAdapter: 'alpaca' | 'none';
+  readonly fallbackAdapter: RoutingPolicy['fallback'];
   /** Subscribed to the alarm topic when given. */
   readonly alarmEmail?: string;
 }
 
 /** Context keys (cdk.json or `--context key=value`). */
-export const CONTEXT_KEY = {
+const CONTEXT_KEY = {
   stage: 'stage',
   leanRunnerUrl: 'leanRunnerUrl',
   executionAdapter: 'executionAdapter',
@@ -47,13 +47,14 @@ const optionalText = z.preprocess((value) => (typeof value === 'string' && value
 const settingsSchema = z.object({
   [CONTEXT_KEY.stage]: z.preprocess(
     (value) => value ?? DEFAULT_STAGE,
-    z.enum(STAGES as [Stage, ...Stage[]], { error: (issue) => `must be "paper" or "live", not ${JSON.stringify(issue.input)}` }),
+    z.enum(STAGES, { error: (issue) => `must be "paper" or "live", not ${JSON.stringify(issue.input)}` }),
   ),
   [CONTEXT_KEY.leanRunnerUrl]: optionalText.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://lean-runner.example.com' }).optional()),
-  [CONTEXT_KEY.executionAdapter]: optionalText.pipe(z.enum(['lean', 'alpaca']).default('alpaca')),
-  [CONTEXT_KEY.executionPolicy]: optionalText.pipe(z.enum(['all', 'allowlist']).default('allowlist')),
+  // The functions' own enums (functions/core/config.ts), with the defaults DESIGN.md gives.
+  [CONTEXT_KEY.executionAdapter]: optionalText.pipe(adapterSchema.default('alpaca')),
+  [CONTEXT_KEY.executionPolicy]: optionalText.pipe(policySchema.default('allowlist')),
   [CONTEXT_KEY.executionSymbols]: z.union([z.string(), z.array(z.string())]).optional(),
-  [CONTEXT_KEY.fallbackAdapter]: optionalText.pipe(z.enum(['alpaca', 'none']).default('alpaca')),
+  [CONTEXT_KEY.fallbackAdapter]: optionalText.pipe(fallbackSchema.default('alpaca')),
   [CONTEXT_KEY.alarmEmail]: optionalText.pipe(z.email({ error: 'must be an email address' }).optional()),
 });
 

@@ -4,17 +4,18 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ParameterTier, StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { AwsCustomResource, AwsCustomResourcePolicy, Logging, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { leanHealthValue, type LeanHealth } from '../../functions/core/control';
 import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../../functions/core/control-parameters';
 import type { RouterSettings, Stage } from '../router-settings';
 
 /** The value `kill-switch` starts with: LEAN allowed (an operator or a trip turns it on). */
-export const INITIAL_KILL_SWITCH = 'off';
+const INITIAL_KILL_SWITCH = 'off';
 
-/** What `lean-health` holds until the health-check's first probe. */
-export const INITIAL_LEAN_HEALTH = { status: 'unknown', checked_at: null, last_ok_at: null, latency_ms: null } as const;
+/** What `lean-health` holds until the health-check's first probe (the functions read it as no healthy probe yet). */
+const INITIAL_LEAN_HEALTH: LeanHealth = { status: 'unknown', checked_at: null, last_ok_at: null, latency_ms: null };
 
 /** The `policy` parameter as the context declares it: `{adapter, policy, symbols, fallback}`. */
-export function policyParameterValue(settings: RouterSettings): string {
+function policyParameterValue(settings: RouterSettings): string {
   return JSON.stringify({
     adapter: settings.executionAdapter,
     policy: settings.executionPolicy,
@@ -93,7 +94,7 @@ export class ControlParameters extends Construct {
       role: initializerRole,
       logGroup: initializerLogGroup,
     });
-    this.createOnce('LeanHealth', stage, this.leanHealthName, JSON.stringify(INITIAL_LEAN_HEALTH), 'last LEAN runner probe, written by the health-check', {
+    this.createOnce('LeanHealth', stage, this.leanHealthName, leanHealthValue(INITIAL_LEAN_HEALTH), 'last LEAN runner probe, written by the health-check', {
       role: initializerRole,
       logGroup: initializerLogGroup,
     });
@@ -127,9 +128,9 @@ export class ControlParameters extends Construct {
     );
   }
 
-  /** The IAM resource ARN of a parameter name under this stack's account and region. */
-  arn(name: string): string {
-    return parameterArn(Stack.of(this), name);
+  /** `arn:<partition>:ssm:<region>:<account>:parameter/<name without its leading slash>`. */
+  private arn(name: string): string {
+    return Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\/+/, '') });
   }
 
   private createOnce(id: string, stage: Stage, name: string, value: string, what: string, runtime: { role: Role; logGroup: LogGroup }): void {
@@ -155,17 +156,12 @@ export class ControlParameters extends Construct {
         ignoreErrorCodesMatching: 'ParameterNotFound',
         logging: Logging.withDataHidden(),
       },
-      policy: AwsCustomResourcePolicy.fromSdkCalls({ resources: [parameterArn(Stack.of(this), name)] }),
+      policy: AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.arn(name)] }),
     });
   }
 }
 
 /** A parameter ARN as cdk-nag renders it in finding ids (pseudo parameters in angle brackets). */
-export function nagParameterArn(name: string): string {
+function nagParameterArn(name: string): string {
   return `arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/${name.replace(/^\/+/, '')}`;
-}
-
-/** `arn:<partition>:ssm:<region>:<account>:parameter/<name without its leading slash>`. */
-export function parameterArn(stack: Stack, name: string): string {
-  return stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\/+/, '') });
 }

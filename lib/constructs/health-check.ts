@@ -8,10 +8,10 @@ import { functionEntry, ROUTER_ENTRIES } from '../router-bundling';
 import { RouterFunction, type RouterFunctionContext } from './router-function';
 
 /** How often the health-check runs: probe the runner, publish the gauges, trip on degradation. */
-export const HEALTH_CHECK_SCHEDULE = Schedule.rate(Duration.minutes(1));
+const HEALTH_CHECK_SCHEDULE = Schedule.rate(Duration.minutes(1));
 /** One run probes the runner, reads the last minutes of LEAN outcomes and resolves stale rows. */
-export const HEALTH_CHECK_TIMEOUT = Duration.seconds(60);
-export const HEALTH_CHECK_MEMORY_MB = 256;
+const HEALTH_CHECK_TIMEOUT = Duration.seconds(60);
+const HEALTH_CHECK_MEMORY_MB = 256;
 
 /** Properties of the health-check. */
 export type HealthCheckProps = RouterFunctionContext;

@@ -24,7 +24,7 @@ import type { Stage } from '../router-settings';
  * above its need and far below what the function, DynamoDB on-demand or Alpaca's 200/minute allow
  * to be exceeded for long; anything beyond is a runaway client, answered 429 before any broker call.
  */
-export const ORDER_API_THROTTLING = { rateLimit: 50, burstLimit: 100 } as const;
+const ORDER_API_THROTTLING = { rateLimit: 50, burstLimit: 100 } as const;
 
 /** One JSON object per request; every value is a plain variable, so the line is always valid JSON. */
 const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
@@ -129,13 +129,12 @@ export class OrderApi extends Construct {
 
     const integration = new LambdaIntegration(props.routeFunction, { proxy: true });
     const orders = this.api.root.addResource('orders');
+    // Both methods take IAM authorization from defaultMethodOptions.
     const submit = orders.addMethod('POST', integration, {
-      authorizationType: AuthorizationType.IAM,
       requestValidator: this.validator,
       requestModels: { 'application/json': this.orderModel },
     });
     const read = orders.addResource('{client_order_id}').addMethod('GET', integration, {
-      authorizationType: AuthorizationType.IAM,
       requestValidator: this.validator,
       requestParameters: { 'method.request.path.client_order_id': true },
     });

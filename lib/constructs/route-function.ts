@@ -11,9 +11,9 @@ import { RouterFunction, type RouterFunctionContext } from './router-function';
  * plus the conditional claim and finalize in DynamoDB and the cached SSM reads. 20 s covers that
  * and, with a cold start's init, stays well under API Gateway's 29 s integration limit.
  */
-export const ROUTE_TIMEOUT = Duration.seconds(20);
+const ROUTE_TIMEOUT = Duration.seconds(20);
 /** More memory is more CPU: a faster cold start and TLS handshakes on the order path. */
-export const ROUTE_MEMORY_MB = 512;
+const ROUTE_MEMORY_MB = 512;
 
 /** Properties of the route function. */
 export type RouteFunctionProps = RouterFunctionContext;

@@ -13,16 +13,17 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
-import { METRIC, routerMetric } from '../router-metrics';
+import { METRIC } from '../../functions/adapters/powertools-route-metrics';
+import { routerMetric } from '../router-metrics';
 import type { Stage } from '../router-settings';
 import type { ControlParameters } from './control-parameters';
 import { dashboardName, FALLBACKS_BY_REASON_TITLE } from './router-dashboard';
 
 /** LEAN fallbacks above this share of LEAN submits (percent) over {@link FALLBACK_RATE_WINDOW} alarm. */
-export const FALLBACK_RATE_THRESHOLD_PERCENT = 15;
-export const FALLBACK_RATE_WINDOW = Duration.minutes(15);
+const FALLBACK_RATE_THRESHOLD_PERCENT = 15;
+const FALLBACK_RATE_WINDOW = Duration.minutes(15);
 /** Consecutive failed probes (one a minute) before the runner alarm: the router's staleness limit. */
-export const RUNNER_UNHEALTHY_MINUTES = 3;
+const RUNNER_UNHEALTHY_MINUTES = 3;
 
 /** What the alarms need to know about the rest of the stack, for metrics and runbook commands. */
 export interface RouterAlarmsProps {
@@ -166,7 +167,7 @@ export class RouterAlarms extends Construct {
         description: [
           'At least one symbol is in manual review after repeated LEAN fallbacks: LEAN is gated for it (symbol_manual_review) until an operator clears it.',
           `First: list them: aws ssm get-parameters-by-path --path ${parameters.manualReviewPath} ; look at that symbol's recent rows (index ${PROVENANCE_TABLE.indexes.bySymbol.name}).`,
-          `When LEAN handles the symbol again, clear the review (its fallback count restarts then): aws ssm put-parameter --name ${parameters.manualReviewPath}/<SYMBOL> --value cleared --type String --overwrite`,
+          `When LEAN handles the symbol again, clear the review (its fallback count restarts then): aws ssm put-parameter --name ${parameters.manualReviewPath}/<SYMBOL> --value cleared --type String --overwrite (a / in a symbol is written _, e.g. BTC_USD)`,
         ].join(' '),
       },
       {
@@ -179,12 +180,14 @@ export class RouterAlarms extends Construct {
           `First: find the requests: ${tail(props.accessLogGroupName, '{ $.status = "5*" }')} ; then the route function's logs: ${tail(props.route.logGroupName)}`,
         ].join(' '),
       },
-      ...functionAlarms('Route', 'route', props.route, tail, [
-        'The route function failed outside its own error handling (init failure, timeout, out of memory): an order may have been left pending.',
-      ]),
-      ...functionAlarms('HealthCheck', 'health-check', props.healthCheck, tail, [
-        'The health-check failed: the gauges stop, lean-health goes stale and the router gates LEAN after the staleness limit; pending rows are not reconciled.',
-      ]),
+      ...functionAlarms('Route', props.route, tail, {
+        errors: 'The route function failed outside its own error handling (init failure, timeout, out of memory): an order may have been left pending.',
+        throttles: 'Lambda throttled the route function: the account or region ran out of concurrency and orders were refused before routing.',
+      }),
+      ...functionAlarms('HealthCheck', props.healthCheck, tail, {
+        errors: 'The health-check failed: the gauges stop, lean-health goes stale and the router gates LEAN after the staleness limit; pending rows are not reconciled.',
+        throttles: 'Lambda throttled the health-check function: the account or region ran out of concurrency and health-check runs were skipped.',
+      }),
     ];
 
     for (const spec of specs) {
@@ -205,12 +208,12 @@ export class RouterAlarms extends Construct {
   }
 }
 
+/** Errors and Throttles of one function; `meaning` says what each means for the router. */
 function functionAlarms(
   id: string,
-  name: string,
   fn: MonitoredFunction,
   tail: (logGroupName: string, filter?: string) => string,
-  meaning: readonly string[],
+  meaning: { readonly errors: string; readonly throttles: string },
 ): AlarmSpec[] {
   const period = Duration.minutes(5);
   return [
@@ -219,7 +222,7 @@ function functionAlarms(
       metric: fn.function.metricErrors({ statistic: 'Sum', period }),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      description: [...meaning, `First: ${tail(fn.logGroupName, '?ERROR ?"Task timed out" ?"Runtime."')}`].join(' '),
+      description: `${meaning.errors} First: ${tail(fn.logGroupName, '?ERROR ?"Task timed out" ?"Runtime."')}`,
     },
     {
       id: `${id}Throttles`,
@@ -227,7 +230,7 @@ function functionAlarms(
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       description: [
-        `Lambda throttled the ${name} function: the account or region ran out of concurrency${name === 'route' ? ' and orders were refused before routing' : ' and health-check runs were skipped'}.`,
+        meaning.throttles,
         `First: find what is using the concurrency: aws lambda get-account-settings ; aws cloudwatch get-metric-statistics --namespace AWS/Lambda --metric-name ConcurrentExecutions --statistics Maximum --period 60 --start-time $(date -u -d '-30 min' +%FT%TZ) --end-time $(date -u +%FT%TZ)`,
       ].join(' '),
     },

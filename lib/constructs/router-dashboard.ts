@@ -8,7 +8,8 @@ import {
   type IWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { ADAPTERS, METRIC, routerMetric, searchByDimension, type RouterMetricName } from '../router-metrics';
+import { METRIC } from '../../functions/adapters/powertools-route-metrics';
+import { ADAPTERS, routerMetric, searchByDimension, type RouterMetricName } from '../router-metrics';
 import type { Stage } from '../router-settings';
 
 const WIDTH = 12;
@@ -65,55 +66,63 @@ export class RouterDashboard extends Construct {
     const minute = Duration.minutes(1);
     const fiveMinutes = Duration.minutes(5);
 
-    const widgets: IWidget[] = [
-      new GraphWidget({
-        title: 'Requests by adapter (broker submits)',
-        width: WIDTH,
-        height: HEIGHT,
-        stacked: true,
-        left: ADAPTERS.map((adapter) =>
-          routerMetric(stage, METRIC.requests, { statistic: 'Sum', period: minute, dimensions: { adapter }, label: adapter }),
-        ),
-      }),
-      new GraphWidget({
-        title: 'Submit latency p50 / p99 by adapter (ms)',
-        width: WIDTH,
-        height: HEIGHT,
-        left: ADAPTERS.flatMap((adapter) =>
-          (['p50', 'p99'] as const).map((statistic) =>
-            routerMetric(stage, METRIC.submitLatency, { statistic, period: minute, dimensions: { adapter }, label: `${adapter} ${statistic}` }),
+    // Rows: traffic and latency; fallbacks and gates; the health-check's gauges; failures and alarms.
+    const rows: IWidget[][] = [
+      [
+        new GraphWidget({
+          title: 'Requests by adapter (broker submits)',
+          width: WIDTH,
+          height: HEIGHT,
+          stacked: true,
+          left: ADAPTERS.map((adapter) =>
+            routerMetric(stage, METRIC.requests, { statistic: 'Sum', period: minute, dimensions: { adapter }, label: adapter }),
           ),
-        ),
-      }),
-      // SEARCH finds every reason, including lean_submit_http_<status> values no list could name.
-      reasonWidget(stage, FALLBACKS_BY_REASON_TITLE, METRIC.fallbackReason),
-      reasonWidget(stage, 'LEAN gated by reason (kill_switch, runner_health_stale, symbol_manual_review, breaker_open)', METRIC.gated),
-      gaugeWidget(stage, 'Kill switch (1 = on, LEAN disabled)', METRIC.killSwitchState, 'Maximum', 1),
-      gaugeWidget(stage, 'LEAN error rate (%)', METRIC.leanErrorRate, 'Maximum', 100),
-      gaugeWidget(stage, 'Runner health (1 = /healthz ok)', METRIC.runnerHealth, 'Minimum', 1),
-      new GraphWidget({
-        title: 'Outcome unknown, provenance write failures, symbols in manual review',
-        width: WIDTH,
-        height: HEIGHT,
-        left: [
-          routerMetric(stage, METRIC.outcomeUnknown, { statistic: 'Sum', period: fiveMinutes, label: 'order outcome unknown' }),
-          routerMetric(stage, METRIC.provenanceWriteFailures, { statistic: 'Sum', period: fiveMinutes, label: 'provenance write failures' }),
-        ],
-        right: [routerMetric(stage, METRIC.symbolsInManualReview, { statistic: 'Maximum', period: fiveMinutes, label: 'symbols in manual review' })],
-      }),
-      new AlarmStatusWidget({
-        title: 'Alarms',
-        width: WIDTH,
-        height: HEIGHT,
-        alarms: [...props.alarms],
-      }),
+        }),
+        new GraphWidget({
+          title: 'Submit latency p50 / p99 by adapter (ms)',
+          width: WIDTH,
+          height: HEIGHT,
+          left: ADAPTERS.flatMap((adapter) =>
+            (['p50', 'p99'] as const).map((statistic) =>
+              routerMetric(stage, METRIC.submitLatency, { statistic, period: minute, dimensions: { adapter }, label: `${adapter} ${statistic}` }),
+            ),
+          ),
+        }),
+      ],
+      [
+        // SEARCH finds every reason, including lean_submit_http_<status> values no list could name.
+        reasonWidget(stage, FALLBACKS_BY_REASON_TITLE, METRIC.fallbackReason),
+        reasonWidget(stage, 'LEAN gated by reason (kill_switch, runner_health_stale, symbol_manual_review, breaker_open)', METRIC.gated),
+      ],
+      [
+        gaugeWidget(stage, 'Kill switch (1 = on, LEAN disabled)', METRIC.killSwitchState, 'Maximum', 1),
+        gaugeWidget(stage, 'LEAN error rate (%)', METRIC.leanErrorRate, 'Maximum', 100),
+        gaugeWidget(stage, 'Runner health (1 = /healthz ok)', METRIC.runnerHealth, 'Minimum', 1),
+      ],
+      [
+        new GraphWidget({
+          title: 'Outcome unknown, provenance write failures, symbols in manual review',
+          width: WIDTH,
+          height: HEIGHT,
+          left: [
+            routerMetric(stage, METRIC.outcomeUnknown, { statistic: 'Sum', period: fiveMinutes, label: 'order outcome unknown' }),
+            routerMetric(stage, METRIC.provenanceWriteFailures, { statistic: 'Sum', period: fiveMinutes, label: 'provenance write failures' }),
+          ],
+          right: [routerMetric(stage, METRIC.symbolsInManualReview, { statistic: 'Maximum', period: fiveMinutes, label: 'symbols in manual review' })],
+        }),
+        new AlarmStatusWidget({
+          title: 'Alarms',
+          width: WIDTH,
+          height: HEIGHT,
+          alarms: [...props.alarms],
+        }),
+      ],
     ];
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
-      dashboardName: dashboardName(props.stage),
+      dashboardName: dashboardName(stage),
       defaultInterval: Duration.hours(3),
-      // Rows: traffic and latency; fallbacks and gates; the health-check's gauges; failures and alarms.
-      widgets: [widgets.slice(0, 2), widgets.slice(2, 4), widgets.slice(4, 7), widgets.slice(7)],
+      widgets: rows,
     });
   }
 }

@@ -13,23 +13,14 @@ import type { ProvenanceTable } from './provenance-table';
  * {@link ROUTER_BUNDLING} as `NodejsFunction` bundling options: the locally installed esbuild,
  * never Docker, writing `index.mjs`.
  */
-export const ROUTER_FUNCTION_BUNDLING: BundlingOptions = {
+const ROUTER_FUNCTION_BUNDLING: BundlingOptions = {
+  ...ROUTER_BUNDLING,
+  mainFields: [...ROUTER_BUNDLING.mainFields],
+  externalModules: [...ROUTER_BUNDLING.externalModules],
   forceDockerBundling: false,
   format: OutputFormat.ESM,
-  target: ROUTER_BUNDLING.target,
-  mainFields: [...ROUTER_BUNDLING.mainFields],
-  banner: ROUTER_BUNDLING.banner,
-  minify: ROUTER_BUNDLING.minify,
-  sourceMap: ROUTER_BUNDLING.sourceMap,
-  sourcesContent: ROUTER_BUNDLING.sourcesContent,
-  externalModules: [...ROUTER_BUNDLING.externalModules],
   logLevel: LogLevel.ERROR,
 };
-
-/** The fixed runtime of every router function. */
-export const ROUTER_RUNTIME = Runtime.NODEJS_22_X;
-/** The fixed architecture of every router function. */
-export const ROUTER_ARCHITECTURE = Architecture.ARM_64;
 
 /** What differs between the router's functions; everything else is a fixed default. */
 export interface RouterFunctionProps {
@@ -86,8 +77,8 @@ export class RouterFunction extends Construct {
       entry: props.entry,
       handler: 'handler',
       description: props.description,
-      runtime: ROUTER_RUNTIME,
-      architecture: ROUTER_ARCHITECTURE,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
       role: this.role,

@@ -60,10 +60,10 @@ function filed(name: string): EmfMetric[] {
 
 type Properties = Record<string, any>;
 
-/** Every router metric an alarm reads: single-metric alarms and the inputs of metric math. */
 /** What an alarm names: the metric without a unit or value. */
 type NamedMetric = Pick<EmfMetric, 'namespace' | 'name' | 'dimensions'>;
 
+/** Every router metric an alarm reads: single-metric alarms and the inputs of metric math. */
 function alarmMetrics(): { alarm: string; metric: NamedMetric }[] {
   const alarms = Object.values(paper.template.findResources('AWS::CloudWatch::Alarm')).map((resource) => resource.Properties as Properties);
   return alarms.flatMap((properties) => {

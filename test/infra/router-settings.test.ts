@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { loadRouterConfig } from '../../functions/core/config';
 import { createRouterApp } from '../../lib/router-app';
+import { tradingEnvironment } from '../../lib/router-environment';
 import { provenanceTableName, routerSettingsFromContext, RouterSettingsError, stackName } from '../../lib/router-settings';
 
 const fromContext = (context: Record<string, unknown>) => routerSettingsFromContext((key) => context[key]);
@@ -46,6 +48,14 @@ describe('router settings from CDK context', () => {
   ])('refuses %j with a clear error', (context, message) => {
     expect(() => fromContext(context)).toThrow(RouterSettingsError);
     expect(() => fromContext(context)).toThrow(message);
+  });
+
+  it('hands the functions the routing it read: their own loader finds the same values, sound', () => {
+    const settings = fromContext({ executionAdapter: 'lean', leanRunnerUrl: 'https://lean.example.com', executionSymbols: 'aapl,msft', fallbackAdapter: 'none' });
+    const config = loadRouterConfig(tradingEnvironment(settings));
+    expect(config.misconfiguration).toEqual([]);
+    expect(config.leanRunnerUrl).toBe('https://lean.example.com');
+    expect(config.declaredRouting).toEqual({ adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'MSFT']), fallback: 'none' });
   });
 
   it('fails the app before building anything on an unknown stage', () => {

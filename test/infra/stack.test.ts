@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/adapters/observability';
 import { METRIC } from '../../functions/adapters/powertools-route-metrics';
 import { PROVENANCE_INDEXES, PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
-import { INITIAL_LEAN_HEALTH } from '../../lib/constructs/control-parameters';
-import { ORDER_API_THROTTLING } from '../../lib/constructs/order-api';
+import { loadRouterConfig } from '../../functions/core/config';
+import { parseKillSwitch, parseLeanHealth, parsePolicyOverride } from '../../functions/core/control';
 import { orderRequestJsonSchema } from '../../lib/order-request-model';
 import { ESM_REQUIRE_BANNER } from '../../lib/router-bundling';
 import { logicalId, removeSynthOutputs, renderedParameterArn, render, statementsOfRole, synthRouter, type SynthResult } from './synth';
@@ -119,8 +119,8 @@ describe('order API', () => {
       expect.objectContaining({
         HttpMethod: '*',
         ResourcePath: '/*',
-        ThrottlingRateLimit: ORDER_API_THROTTLING.rateLimit,
-        ThrottlingBurstLimit: ORDER_API_THROTTLING.burstLimit,
+        ThrottlingRateLimit: 50,
+        ThrottlingBurstLimit: 100,
       }),
     ]);
     const accessLogs = logicalId(paper.stack, paper.stack.orderApi.accessLogGroup);
@@ -183,6 +183,15 @@ describe('functions', () => {
 
   it('keeps the route function inside API Gateway\'s 29 s integration timeout', () => {
     expect(lambdaFunction(paper, 'route').Properties.Timeout).toBeLessThan(29);
+  });
+
+  it('gives the route function time for its worst case: LEAN submit, two lookups, Alpaca submit and its lookup', () => {
+    const { Timeout, Environment } = lambdaFunction(paper, 'route').Properties;
+    // The broker timeouts the deployed function runs with, read by its own loader.
+    const { timeouts } = loadRouterConfig(Environment.Variables);
+    const brokerMs = timeouts.leanSubmitMs + timeouts.leanLookupMs + timeouts.alpacaLookupMs + timeouts.alpacaSubmitMs + timeouts.alpacaLookupMs;
+    // Room on top for the claim, the finalize, the SSM reads and a cold start.
+    expect(Timeout * 1000).toBeGreaterThanOrEqual(brokerMs + 5_000);
   });
 
   it('points live at live Alpaca, without a runner URL when none is given, and keeps its logs a year', () => {
@@ -309,7 +318,7 @@ describe('control parameters', () => {
 
   it.each([
     ['kill-switch', 'off'],
-    ['lean-health', JSON.stringify(INITIAL_LEAN_HEALTH)],
+    ['lean-health', '{"status":"unknown","checked_at":null,"last_ok_at":null,"latency_ms":null}'],
   ])('creates %s once (%s), never overwrites it, and no deploy writes it again', (name, value) => {
     const resources = Object.values(paper.template.findResources('Custom::LeanRouterControlParameter') as Record<string, Resource>);
     const resource = resources.find((candidate) => JSON.parse(candidate.Properties.Create).parameters.Name === `${P}${name}`);
@@ -323,6 +332,20 @@ describe('control parameters', () => {
     });
     expect(resource!.Properties).not.toHaveProperty('Update');
     expect(JSON.parse(resource!.Properties.Delete)).toMatchObject({ action: 'DeleteParameter', parameters: { Name: `${P}${name}` } });
+  });
+
+  it('holds values the functions read as meant: kill switch off, no healthy probe yet, the declared policy', () => {
+    const created = (name: string) =>
+      Object.values(paper.template.findResources('Custom::LeanRouterControlParameter') as Record<string, Resource>)
+        .map((resource) => JSON.parse(resource.Properties.Create).parameters)
+        .find((parameters) => parameters.Name === `${P}${name}`)?.Value as string;
+    expect(parseKillSwitch(created('kill-switch'))).toEqual({ state: 'off', source: 'parameter' });
+    expect(parseLeanHealth(created('lean-health'))).toEqual({ status: 'unknown', checked_at: null, last_ok_at: null, latency_ms: null });
+    const policy = only(paper, 'AWS::SSM::Parameter', (parameter) => parameter.Properties.Name === `${P}policy`).Properties.Value as string;
+    expect(parsePolicyOverride(policy)).toEqual({
+      kind: 'valid',
+      value: { adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'MSFT']), fallback: 'alpaca' },
+    });
   });
 
   it('exists before either function is created', () => {
@@ -400,6 +423,18 @@ describe('least privilege', () => {
       .filter((statement) => !render(statement.Resource).includes('manual-review'));
     const resources = new Set(statements.flatMap((statement) => [statement.Resource].flat().map(render)));
     expect([...resources].sort()).toEqual([parameter('kill-switch'), parameter('lean-health')]);
+
+    // The initializer's own role: its log group, and put/delete on exactly those two.
+    const initializer = paper.stack.parameters.node.findChild('InitializerRole');
+    const logGroup = `<${logicalId(paper.stack, paper.stack.parameters.node.findChild('InitializerLogGroup'))}.Arn>`;
+    const statementsOfInitializer = statementsOfRole(paper.template, logicalId(paper.stack, initializer));
+    expect(statementsOfInitializer.sort((a, b) => `${a.actions}${a.resources}`.localeCompare(`${b.actions}${b.resources}`))).toEqual([
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup] },
+      { actions: ['ssm:DeleteParameter'], resources: [parameter('kill-switch')] },
+      { actions: ['ssm:DeleteParameter'], resources: [parameter('lean-health')] },
+      { actions: ['ssm:PutParameter'], resources: [parameter('kill-switch')] },
+      { actions: ['ssm:PutParameter'], resources: [parameter('lean-health')] },
+    ]);
   });
 });
 
