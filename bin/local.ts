@@ -4,7 +4,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // EMF lines every health-check run would bury the banner and the order logs; opt in with
 // POWERTOOLS_METRICS_DISABLED=false. Set before the handlers load: Powertools reads it once.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-const { DEFAULT_HEALTH_CHECK_INTERVAL_MS, SHORTEST_HEALTH_CHECK_INTERVAL_MS, startLocalStack } = await import('../lib/local/local-stack');
+const { DEFAULT_HEALTH_CHECK_INTERVAL_MS, SHORTEST_HEALTH_CHECK_INTERVAL_MS, isValidHealthCheckInterval, startLocalStack } = await import('../lib/local/local-stack');
 const { PortInUseError } = await import('../lib/local/port-in-use');
 const { SIM_ADMIN_ROOT } = await import('../lib/local/sim-admin-routes');
 
@@ -46,11 +46,12 @@ function healthCheckInterval(): number {
   const raw = process.env.LOCAL_HEALTH_CHECK_INTERVAL_MS;
   if (raw === undefined || raw === '') return DEFAULT_HEALTH_CHECK_INTERVAL_MS;
   const value = Number(raw);
-  if (!Number.isInteger(value) || (value !== 0 && value < SHORTEST_HEALTH_CHECK_INTERVAL_MS)) {
+  if (!isValidHealthCheckInterval(value)) {
     fail(`LOCAL_HEALTH_CHECK_INTERVAL_MS=${raw}: use 0 (once at start) or a whole number of ms from ${SHORTEST_HEALTH_CHECK_INTERVAL_MS}`, 2);
   }
   return value;
 }
+const healthCheckIntervalMs = healthCheckInterval();
 
 let stack: LocalStack;
 try {
@@ -61,7 +62,7 @@ try {
     leanRunnerPort: ports.LOCAL_LEAN_RUNNER_PORT,
     alpacaPort: ports.LOCAL_ALPACA_PORT,
     ...(process.env.LOCAL_DATA_DIR ? { dataDir: process.env.LOCAL_DATA_DIR } : {}),
-    healthCheckIntervalMs: healthCheckInterval(),
+    healthCheckIntervalMs,
     env: process.env,
   });
 } catch (error) {
@@ -145,7 +146,7 @@ function banner(stack: LocalStack): string {
     `  ${aws} ssm get-parameter --name ${killSwitch}`,
     `  ${cli}npx lean-router kill --reason "runner upgrade"`,
     `  ${cli}npx lean-router unkill`,
-    `  (the router sees a change within TRADING_CONTROL_CACHE_TTL_MS, 5 s by default; the health-check runs ${healthCheckInterval() === 0 ? 'once, at start' : `every ${healthCheckInterval() / 1000} s`})`,
+    `  (the router sees a change within TRADING_CONTROL_CACHE_TTL_MS, 5 s by default; the health-check runs ${healthCheckIntervalMs === 0 ? 'once, at start' : `every ${healthCheckIntervalMs / 1000} s`})`,
     '',
     ...(stack.leanSimulator ? ['A scripted outage to watch, from another terminal:', `  ${demo}npm run demo`, ''] : []),
   ];

@@ -10,7 +10,7 @@
  *   health-check at the local stack's shortest interval.
  * Options (environment): BENCH_KILL_RUNS (5), BENCH_BREAKER_ORDERS (300), BENCH_TRIP_RUNS (3).
  */
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { AlpacaClient } from '../functions/adapters/alpaca-client';
 import { logger, metrics } from '../functions/adapters/observability';
 import { PowertoolsRouteMetrics } from '../functions/adapters/powertools-route-metrics';
@@ -18,7 +18,7 @@ import { StaticAlpacaCredentials } from '../functions/adapters/ssm-alpaca-creden
 import { SsmControlPlane } from '../functions/adapters/ssm-control-plane';
 import { DEFAULT_GOVERNANCE } from '../functions/core/config';
 import { parseKillSwitch } from '../functions/core/control';
-import { CONTROL_PARAMETER, controlParameterName } from '../functions/core/control-parameters';
+import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../functions/core/control-parameters';
 import { parseOrderRequest } from '../functions/core/order-request';
 import { createOrderApi, type OrderApi } from '../functions/route/order-api';
 import { buildRouteDependencies } from '../functions/route/route-dependencies';
@@ -26,14 +26,13 @@ import { startAlpacaSimulator } from '../lib/local/alpaca-simulator';
 import { ensureProvenanceTable, startLocalDynamoDb } from '../lib/local/dynamodb-local';
 import { startLeanRunnerSimulator } from '../lib/local/lean-runner-simulator';
 import { SHORTEST_HEALTH_CHECK_INTERVAL_MS, startLocalStack } from '../lib/local/local-stack';
-import { startLocalParameterStore } from '../lib/local/parameter-store';
+import { localSsmClient, startLocalParameterStore } from '../lib/local/parameter-store';
 import { proxyEvent } from '../test/support/router-harness';
 import { fmt, median, percentile, sleep } from './bench-stats';
 
-const PREFIX = '/lean-router/bench/';
+const PREFIX = controlParameterPrefix('bench');
 const TABLE = 'bench-governance-provenance';
 const CREDENTIALS = { keyId: 'bench-key', secretKey: 'bench-secret' };
-const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
 
 let sequence = 0;
 function orderBody(symbol = 'AAPL'): string {
@@ -58,7 +57,7 @@ export async function runGovernanceBench(): Promise<void> {
   const alpaca = await startAlpacaSimulator(CREDENTIALS);
   const lean = await startLeanRunnerSimulator({ alpacaUrl: alpaca.url, alpacaKeyId: CREDENTIALS.keyId, alpacaSecretKey: CREDENTIALS.secretKey });
   const parameterStore = await startLocalParameterStore({ port: 0 });
-  const ssm = new SSMClient({ ...LOCAL_AWS, endpoint: parameterStore.endpoint });
+  const ssm = localSsmClient(parameterStore.endpoint);
   const operator = new SsmControlPlane({ ssm, prefix: PREFIX, ttlMs: 0 });
   const now = new Date().toISOString();
   await operator.setKillSwitch('off', 'bench', 'bench');
@@ -121,9 +120,8 @@ async function killPropagation(api: OrderApi, operator: SsmControlPlane): Promis
     ordersAfterPut.push(count);
   }
   await operator.setKillSwitch('off', 'bench', 'bench');
-  const sorted = [...propagation].sort((a, b) => a - b);
   console.log(`  kill propagation (put-parameter -> last order to LEAN), TTL ${ttl} ms, ${runs} runs`);
-  console.log(`    median ${fmt(median(propagation))}  max ${fmt(sorted[sorted.length - 1] ?? Number.NaN)}  target <= ${ttl + 1000} ms; orders still to LEAN after the put: median ${median(ordersAfterPut)}`);
+  console.log(`    median ${fmt(median(propagation))}  max ${fmt(Math.max(...propagation))}  target <= ${ttl + 1000} ms; orders still to LEAN after the put: median ${median(ordersAfterPut)}`);
 }
 
 async function breakerOpenLatency(
@@ -179,7 +177,7 @@ async function outageToTrip(): Promise<void> {
       alpacaPort: 0,
       healthCheckIntervalMs: SHORTEST_HEALTH_CHECK_INTERVAL_MS,
     });
-    const ssm = new SSMClient({ ...LOCAL_AWS, endpoint: stack.ssmEndpoint });
+    const ssm = localSsmClient(stack.ssmEndpoint);
     let streaming = true;
     let index = 0;
     const stream = (async () => {

@@ -14,6 +14,7 @@ import { AlpacaClient } from '../functions/adapters/alpaca-client';
 import { logger, metrics } from '../functions/adapters/observability';
 import { PowertoolsRouteMetrics } from '../functions/adapters/powertools-route-metrics';
 import { SsmAlpacaCredentials } from '../functions/adapters/ssm-alpaca-credentials';
+import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../functions/core/control-parameters';
 import { parseOrderRequest, type OrderRequest } from '../functions/core/order-request';
 import { createOrderApi, type OrderApi } from '../functions/route/order-api';
 import { buildRouteDependencies } from '../functions/route/route-dependencies';
@@ -29,6 +30,7 @@ const ORDERS = Number(process.env.BENCH_ORDERS ?? 300);
 const WARMUP = 30;
 const TABLE = 'bench-provenance';
 const CREDENTIALS = { keyId: 'bench-key', secretKey: 'bench-secret' };
+const PREFIX = controlParameterPrefix('bench');
 
 const ONLY = process.env.BENCH_ONLY;
 
@@ -59,12 +61,12 @@ async function runHotPathBench(): Promise<void> {
   const healthyAt = () => new Date().toISOString();
   ssmMock.on(GetParametersCommand).callsFake(() => ({
     Parameters: [
-      { Name: '/lean-router/bench/kill-switch', Value: 'off' },
-      { Name: '/lean-router/bench/lean-health', Value: JSON.stringify({ status: 'ok', checked_at: healthyAt(), last_ok_at: healthyAt(), latency_ms: 1 }) },
+      { Name: controlParameterName(PREFIX, CONTROL_PARAMETER.killSwitch), Value: 'off' },
+      { Name: controlParameterName(PREFIX, CONTROL_PARAMETER.leanHealth), Value: JSON.stringify({ status: 'ok', checked_at: healthyAt(), last_ok_at: healthyAt(), latency_ms: 1 }) },
     ],
   }));
   ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: [] });
-  const credentials = new SsmAlpacaCredentials({ ssm, parameterName: '/lean-router/bench/alpaca-credentials' });
+  const credentials = new SsmAlpacaCredentials({ ssm, parameterName: controlParameterName(PREFIX, CONTROL_PARAMETER.alpacaCredentials) });
 
   function routerApi(adapter: 'alpaca' | 'lean'): OrderApi {
     return createOrderApi(
@@ -75,7 +77,7 @@ async function runHotPathBench(): Promise<void> {
           TRADING_EXECUTION_ADAPTER: adapter,
           TRADING_EXECUTION_ADAPTER_POLICY: 'all',
           TRADING_LEAN_RUNNER_URL: lean.url,
-          CONTROL_PARAMETER_PREFIX: '/lean-router/bench/',
+          CONTROL_PARAMETER_PREFIX: PREFIX,
         },
         { logger, metrics: new PowertoolsRouteMetrics(metrics), alpacaCredentials: credentials, dynamoDb: dynamoClient, ssm },
       ),

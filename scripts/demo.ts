@@ -6,11 +6,15 @@
  * Environment: LOCAL_API_PORT (3000) and LOCAL_SSM_PORT (4583), as for `npm start`;
  * DEMO_PAUSE_MS (default 1200) between steps, 0 for none.
  */
-import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, ParameterNotFound, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseJson } from '../functions/adapters/http-exchange';
+import { SsmControlPlane } from '../functions/adapters/ssm-control-plane';
+import { parseKillSwitch, symbolsInReview } from '../functions/core/control';
 import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../functions/core/control-parameters';
 import type { ProvenanceRow } from '../functions/core/provenance';
 import { textTable } from '../lib/cli/text-table';
+import { localSsmClient } from '../lib/local/parameter-store';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -19,12 +23,11 @@ const ssmEndpoint = `http://127.0.0.1:${process.env.LOCAL_SSM_PORT || 4583}`;
 const pauseMs = Number(process.env.DEMO_PAUSE_MS ?? 1200);
 const PREFIX = controlParameterPrefix('local');
 const KILL_SWITCH = controlParameterName(PREFIX, CONTROL_PARAMETER.killSwitch);
-const MANUAL_REVIEW = controlParameterName(PREFIX, CONTROL_PARAMETER.manualReview);
 /** The operator command that turns LEAN back on (kill switch off). */
 const LEAN_BACK_ON = `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region us-east-1 --endpoint-url ${ssmEndpoint} ssm put-parameter --name ${KILL_SWITCH} --value off --type String --overwrite`;
 /** Symbols for the orders that fall back; two are used, skipping any already in manual review. */
 const FALLBACK_SYMBOLS = ['NVDA', 'AMZN', 'AMD', 'INTC', 'ORCL', 'CSCO', 'ADBE', 'CRM', 'NFLX', 'QCOM'];
-const ssm = new SSMClient({ endpoint: ssmEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+const ssm = localSsmClient(ssmEndpoint, { maxAttempts: 1 });
 
 /** One exchange with the stack, body parsed. */
 interface Reply {
@@ -48,13 +51,8 @@ async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promi
     throw error;
   }
   const text = await response.text();
-  let parsed: Record<string, unknown> = {};
-  try {
-    parsed = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    parsed = { text };
-  }
-  return { status: response.status, body: parsed };
+  const json = parseJson(text);
+  return { status: response.status, body: json.ok ? (json.value as Record<string, unknown>) : { text } };
 }
 
 const pause = (factor = 1): Promise<void> => (pauseMs > 0 ? sleep(pauseMs * factor) : Promise.resolve());
@@ -64,20 +62,12 @@ const step = async (title: string): Promise<void> => {
   say(`\n== ${title}`);
 };
 
-/** `on`, `off`, or `missing`; a JSON value (an automatic trip) is read by its `state`. */
-async function killSwitch(): Promise<{ state: string; value?: string; version?: number }> {
+/** `on`, `off` (as the routers read the value: anything unreadable is `on`), or `missing`. */
+async function killSwitch(): Promise<{ state: 'on' | 'off' | 'missing'; value?: string }> {
   try {
     const { Parameter } = await ssm.send(new GetParameterCommand({ Name: KILL_SWITCH }));
     const value = Parameter?.Value ?? '';
-    let state = value.trim().toLowerCase();
-    if (state.startsWith('{')) {
-      try {
-        state = String((JSON.parse(value) as { state?: unknown }).state ?? 'on').toLowerCase();
-      } catch {
-        state = 'on';
-      }
-    }
-    return { state, value, ...(Parameter?.Version === undefined ? {} : { version: Parameter.Version }) };
+    return { state: parseKillSwitch(value).state, value };
   } catch (error) {
     if (error instanceof ParameterNotFound) return { state: 'missing' };
     throw error;
@@ -85,19 +75,13 @@ async function killSwitch(): Promise<{ state: string; value?: string; version?: 
 }
 
 /** Symbols in manual review (earlier runs' fallbacks count for 15 minutes); none if unreadable. */
-async function symbolsInReview(): Promise<Set<string>> {
-  const symbols = new Set<string>();
+async function symbolsInReviewNow(): Promise<Set<string>> {
   try {
-    let nextToken: string | undefined;
-    do {
-      const out = await ssm.send(new GetParametersByPathCommand({ Path: `${MANUAL_REVIEW}/`, Recursive: true, NextToken: nextToken }));
-      for (const parameter of out.Parameters ?? []) symbols.add((parameter.Name ?? '').slice(MANUAL_REVIEW.length + 1));
-      nextToken = out.NextToken;
-    } while (nextToken !== undefined);
+    return new Set(symbolsInReview(await new SsmControlPlane({ ssm, prefix: PREFIX, ttlMs: 0 }).readFresh()));
   } catch {
     // The walk still runs; a symbol in review then shows as alpaca_gated in the table.
+    return new Set();
   }
-  return symbols;
 }
 
 const runId = new Date().toISOString().replace(/\D/g, '').slice(0, 17);
@@ -163,7 +147,7 @@ async function main(): Promise<void> {
   // minutes put that symbol into manual review. Both would hide the recovery this walk shows.
   say('  (two orders on two symbols: a third failure in a row would open the breaker, and three');
   say('   fallbacks of one symbol within 15 minutes put that symbol into manual review)');
-  const inReview = await symbolsInReview();
+  const inReview = await symbolsInReviewNow();
   const free = FALLBACK_SYMBOLS.filter((symbol) => !inReview.has(symbol));
   // With every one in review (a dozen runs in 15 minutes), the table shows them gated instead.
   const chosen = (free.length >= 2 ? free : FALLBACK_SYMBOLS).slice(0, 2);

@@ -4,6 +4,7 @@ import { GetParametersByPathCommand, SSMClient, type Parameter } from '@aws-sdk/
 import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
 import { controlParameterPrefix } from '../../functions/core/control-parameters';
 import { symbolsInReview, type ControlSnapshot } from '../../functions/core/control';
+import { describeError } from '../../functions/core/objects';
 import type { ProvenanceRow } from '../../functions/core/provenance';
 import { findOrder, findOrders } from './provenance-queries';
 import { textTable } from './text-table';
@@ -164,7 +165,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
       io.err(`${error.message}\n\n${USAGE}`);
       return 2;
     }
-    io.err(`lean-router ${command}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+    io.err(`lean-router ${command}: ${describeError(error)}`);
     return 1;
   } finally {
     clients.destroy();
@@ -192,26 +193,23 @@ export function describeControl(control: ControlSnapshot, now: Date): string {
   return [lean, policyLine, health, reviews].join('\n');
 }
 
-/** Lazily built AWS clients; local stage means npm start's loopback endpoints and dummy keys. */
+/** AWS clients, each built on first use and shared by the command; local stage means npm start's loopback endpoints and dummy keys. */
 function awsClients(stage: string, env: Readonly<Record<string, string | undefined>>) {
   const local = stage === 'local';
   const base = local ? { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {};
-  const built: { destroy(): void }[] = [];
+  let dynamoDb: DynamoDBClient | undefined;
+  let ssm: SSMClient | undefined;
   return {
-    dynamoDb: () => {
-      const client = new DynamoDBClient({
+    dynamoDb: (): DynamoDBClient =>
+      (dynamoDb ??= new DynamoDBClient({
         ...base,
         ...(local ? { endpoint: env.AWS_ENDPOINT_URL_DYNAMODB ?? `http://127.0.0.1:${env.LOCAL_DYNAMODB_PORT ?? 8000}` } : {}),
-      });
-      built.push(client);
-      return client;
+      })),
+    ssm: (): SSMClient => (ssm ??= new SSMClient({ ...base, ...(local ? { endpoint: env.AWS_ENDPOINT_URL_SSM ?? `http://127.0.0.1:${env.LOCAL_SSM_PORT ?? 4583}` } : {}) })),
+    destroy: (): void => {
+      dynamoDb?.destroy();
+      ssm?.destroy();
     },
-    ssm: () => {
-      const client = new SSMClient({ ...base, ...(local ? { endpoint: env.AWS_ENDPOINT_URL_SSM ?? `http://127.0.0.1:${env.LOCAL_SSM_PORT ?? 4583}` } : {}) });
-      built.push(client);
-      return client;
-    },
-    destroy: () => built.forEach((client) => client.destroy()),
   };
 }
 
@@ -231,7 +229,7 @@ async function readControlValues(ssm: SSMClient, prefix: string): Promise<Parame
 }
 
 /** `15m`, `2h`, `1d` before `now`, or an ISO-8601 time, as an ISO-8601 UTC string. */
-export function parseSince(value: string, now: Date): string {
+function parseSince(value: string, now: Date): string {
   const relative = /^(\d+)([smhd])$/.exec(value);
   if (relative) {
     const unitMs = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's' | 'm' | 'h' | 'd'];

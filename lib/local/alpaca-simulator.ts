@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { faultTiming, header, parseJson, playFault, sendJson, startSimulator, type SimAdmin, type SimRequest, type SimRoute } from './sim-http';
+import { parseJson } from '../../functions/adapters/http-exchange';
+import { faultTiming, header, playFault, sendJson, startSimulator, type SimAdmin, type SimRequest, type SimRoute } from './sim-http';
 
 /** Where the simulator listens and the API keys it accepts. */
 export interface AlpacaSimulatorOptions {

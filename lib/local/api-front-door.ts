@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { listenFailure } from './port-in-use';
+import { listen, stopListening } from './port-in-use';
 
 /** Any API Gateway proxy handler. */
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -46,22 +45,12 @@ export async function startApiFrontDoor(
       res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, 'API front door', host, options.port ?? 0)));
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  return {
-    url: `http://${host}:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const port = await listen(server, 'API front door', host, options.port ?? 0);
+  return { url: `http://${host}:${port}`, close: () => stopListening(server) };
 }
 
 /** The proxy event API Gateway would send for this request. */
-export function toProxyEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEvent {
+function toProxyEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEvent {
   const url = new URL(req.url ?? '/', 'http://local');
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {

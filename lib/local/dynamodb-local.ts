@@ -1,8 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { provenanceCreateTableInput } from '../../functions/adapters/provenance-table';
-import { listenFailure } from './port-in-use';
+import { listen, stopListening } from './port-in-use';
 
 /** A dynalite server speaking DynamoDB's wire protocol on loopback. */
 export interface LocalDynamoDb {
@@ -16,20 +15,8 @@ export interface LocalDynamoDb {
 export async function startLocalDynamoDb(options: { host?: string; port?: number; path?: string } = {}): Promise<LocalDynamoDb> {
   const host = options.host ?? '127.0.0.1';
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, 'DynamoDB (dynalite)', host, options.port ?? 0)));
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const endpoint = `http://${host}:${(server.address() as AddressInfo).port}`;
-  return {
-    endpoint,
-    client: () => localDynamoDbClient(endpoint),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const endpoint = `http://${host}:${await listen(server, 'DynamoDB (dynalite)', host, options.port ?? 0)}`;
+  return { endpoint, client: () => localDynamoDbClient(endpoint), close: () => stopListening(server) };
 }
 
 /** A DynamoDB client for a local endpoint; dynalite accepts any credentials. */

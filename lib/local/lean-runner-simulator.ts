@@ -1,7 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
-import { faultTiming, hang, header, parseJson, playFault, sendJson, startSimulator, type SimAdmin, type SimRequest, type SimRoute } from './sim-http';
+import { classifyTransportError, parseJson } from '../../functions/adapters/http-exchange';
+import { dropUndefined } from '../../functions/core/objects';
+import { faultTiming, hang, header, playFault, sendJson, startSimulator, type SimAdmin, type SimRequest, type SimRoute } from './sim-http';
 
 /** Where the simulator listens and the Alpaca it places orders at. */
 export interface LeanRunnerSimulatorOptions {
@@ -153,7 +155,7 @@ export async function startLeanRunnerSimulator(options: LeanRunnerSimulatorOptio
     } catch (error) {
       // Reset or close: drop this request entirely rather than answer for a simulator that is gone.
       if (signal.aborted) throw error;
-      return { kind: 'unreachable', detail: deadline.aborted ? `no answer from Alpaca within ${alpacaTimeoutMs} ms` : describeError(error) };
+      return { kind: 'unreachable', detail: classifyTransportError(error, deadline.aborted, alpacaTimeoutMs).detail };
     }
   };
 
@@ -297,9 +299,9 @@ function parseSubmit(body: unknown, req: SimRequest): LeanOrder | string {
     orderType,
     timeInForce,
     clientOrderId,
-    ...(limitPrice === undefined ? {} : { limitPrice }),
-    ...(stopPrice === undefined ? {} : { stopPrice }),
-    ...(typeof extendedHours === 'boolean' ? { extendedHours } : {}),
+    limitPrice,
+    stopPrice,
+    extendedHours: typeof extendedHours === 'boolean' ? extendedHours : undefined,
   };
 }
 
@@ -315,17 +317,17 @@ function decimal(value: number): string {
 }
 
 function alpacaOrderBody(order: LeanOrder, qtyFactor: number): Record<string, unknown> {
-  return {
+  return dropUndefined({
     symbol: order.symbol,
     side: order.side,
     qty: decimal(order.qty * qtyFactor),
     type: order.orderType,
     time_in_force: order.timeInForce,
     client_order_id: order.clientOrderId,
-    ...(order.limitPrice === undefined ? {} : { limit_price: decimal(order.limitPrice) }),
-    ...(order.stopPrice === undefined ? {} : { stop_price: decimal(order.stopPrice) }),
-    ...(order.extendedHours === undefined ? {} : { extended_hours: order.extendedHours }),
-  };
+    limit_price: order.limitPrice === undefined ? undefined : decimal(order.limitPrice),
+    stop_price: order.stopPrice === undefined ? undefined : decimal(order.stopPrice),
+    extended_hours: order.extendedHours,
+  });
 }
 
 /** The order a runner would have answered, for faults that answer without placing anything. */
@@ -377,11 +379,4 @@ function alpacaMessage(upstream: Extract<Upstream, { kind: 'answered' }>): strin
 
 function flatHeaders(req: SimRequest): Record<string, string | undefined> {
   return Object.fromEntries(Object.keys(req.headers).map((name) => [name, header(req, name)]));
-}
-
-function describeError(error: unknown): string {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return code ? `${code}: ${message}` : message;
 }

@@ -1,5 +1,5 @@
-import { ParameterAlreadyExists, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { CONTROL_PARAMETER, controlParameterName } from '../../functions/core/control-parameters';
+import { ParameterAlreadyExists, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../../functions/core/control-parameters';
 import { createHealthCheckHandler } from '../../functions/health-check/health-check-handler';
 import { join } from 'node:path';
 import { createRouteHandler } from '../../functions/route/route-handler';
@@ -7,7 +7,7 @@ import { startAlpacaSimulator, type AlpacaSimulator } from './alpaca-simulator';
 import { startApiFrontDoor } from './api-front-door';
 import { ensureProvenanceTable, startLocalDynamoDb } from './dynamodb-local';
 import { startLeanRunnerSimulator, type LeanRunnerSimulator } from './lean-runner-simulator';
-import { startLocalParameterStore } from './parameter-store';
+import { localSsmClient, startLocalParameterStore } from './parameter-store';
 import { simAdminRoutes } from './sim-admin-routes';
 
 /** Where the local stack listens and what it routes to. */
@@ -50,9 +50,13 @@ export const DEFAULT_HEALTH_CHECK_INTERVAL_MS = 10_000;
 /** The shortest health-check interval the local stack accepts (AWS runs it every minute). */
 export const SHORTEST_HEALTH_CHECK_INTERVAL_MS = 1_000;
 
+/** 0 (run once at start) or a whole number of ms from SHORTEST_HEALTH_CHECK_INTERVAL_MS. */
+export function isValidHealthCheckInterval(ms: number): boolean {
+  return ms === 0 || (Number.isInteger(ms) && ms >= SHORTEST_HEALTH_CHECK_INTERVAL_MS);
+}
+
 /** The control-value prefix of the local stage. */
-export const LOCAL_CONTROL_PREFIX = '/lean-router/local/';
-const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+const LOCAL_CONTROL_PREFIX = controlParameterPrefix('local');
 
 /**
  * Starts dynalite, the simulators (unless real URLs are configured), and the real route handler
@@ -61,6 +65,10 @@ const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'local', se
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
   const env = { ...options.env };
+  const intervalMs = options.healthCheckIntervalMs ?? DEFAULT_HEALTH_CHECK_INTERVAL_MS;
+  if (!isValidHealthCheckInterval(intervalMs)) {
+    throw new Error(`the health-check interval must be 0 (start only) or a whole number of ms from ${SHORTEST_HEALTH_CHECK_INTERVAL_MS}; got ${intervalMs}`);
+  }
   const closers: (() => Promise<void>)[] = [];
   const close = async (): Promise<void> => {
     for (const closeOne of closers.reverse()) await closeOne();
@@ -79,7 +87,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.dataDir ? { file: join(options.dataDir, 'parameters.json') } : {}),
     });
     closers.push(() => parameterStore.close());
-    const ssm = new SSMClient({ ...LOCAL_AWS, endpoint: parameterStore.endpoint });
+    const ssm = localSsmClient(parameterStore.endpoint);
     closers.push(async () => ssm.destroy());
 
     const realAlpacaUrl = env.ALPACA_BASE_URL;
@@ -106,7 +114,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const leanRunnerUrl = realLeanUrl ?? leanSimulator!.url;
 
     // Credentials reach the handler the way they do in AWS: a SecureString it reads itself.
-    const credentialsParameter = `${LOCAL_CONTROL_PREFIX}alpaca-credentials`;
+    const credentialsParameter = controlParameterName(LOCAL_CONTROL_PREFIX, CONTROL_PARAMETER.alpacaCredentials);
     await ssm.send(
       new PutParameterCommand({
         Name: credentialsParameter,
@@ -132,10 +140,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // the first order, then on an interval. Runs never overlap.
     const healthCheck = createHealthCheckHandler(routeEnv, { dynamoDb: client, ssm });
     await healthCheck();
-    const intervalMs = options.healthCheckIntervalMs ?? DEFAULT_HEALTH_CHECK_INTERVAL_MS;
-    if (intervalMs !== 0 && (!Number.isInteger(intervalMs) || intervalMs < SHORTEST_HEALTH_CHECK_INTERVAL_MS)) {
-      throw new Error(`the health-check interval must be 0 (start only) or a whole number of ms from ${SHORTEST_HEALTH_CHECK_INTERVAL_MS}; got ${intervalMs}`);
-    }
     if (intervalMs > 0) {
       let running: Promise<unknown> | undefined;
       const timer = setInterval(() => {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
-import { listenFailure } from './port-in-use';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { listen, stopListening } from './port-in-use';
 
 /** One stored parameter, as SSM describes it. */
 interface StoredParameter {
@@ -110,18 +110,18 @@ export async function startLocalParameterStore(options: { host?: string; port?: 
   const server = createServer((req, res) => {
     void handle(req, res, actions);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, 'Parameter Store', host, options.port ?? 0)));
-    server.listen(options.port ?? 0, host, () => resolve());
+  const port = await listen(server, 'Parameter Store', host, options.port ?? 0);
+  return { endpoint: `http://${host}:${port}`, close: () => stopListening(server) };
+}
+
+/** An SSM client for a local Parameter Store endpoint; it checks no credentials, so dummy ones do. */
+export function localSsmClient(endpoint: string, options: { maxAttempts?: number } = {}): SSMClient {
+  return new SSMClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
   });
-  return {
-    endpoint: `http://${host}:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 async function handle(

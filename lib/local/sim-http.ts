@@ -1,9 +1,9 @@
 import { setMaxListeners } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { PortInUseError } from './port-in-use';
+import { parseJson } from '../../functions/adapters/http-exchange';
+import { listen, stopListening } from './port-in-use';
 
 /** One request as a simulator route sees it: body already read, path and query split. */
 export interface SimRequest {
@@ -109,7 +109,7 @@ export async function startSimulator<Op extends string, Faults extends { down?: 
   const server = createServer((req, res) => {
     void dispatch(req, res);
   });
-  const port = await listen(server, host, spec.listen.port ?? 0, spec.name);
+  const port = await listen(server, spec.name, host, spec.listen.port ?? 0);
   listening = true;
 
   /** Ends every hung or delayed answer: their sockets are destroyed, as a crashed peer would. */
@@ -136,7 +136,7 @@ export async function startSimulator<Op extends string, Faults extends { down?: 
       // would fail as a reset mid-request, not as the refused connection that `down` stands for.
       await sleep(DOWN_SETTLE_MS);
     } else {
-      await listen(server, host, port, spec.name);
+      await listen(server, spec.name, host, port);
       listening = true;
     }
   };
@@ -259,18 +259,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /** A 200 that claims JSON but is cut off mid-object, as a proxy dying mid-body would leave it. */
-export function sendInvalidJson(res: ServerResponse): void {
+function sendInvalidJson(res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end('{"id": "4a1c0e5e-unterminated');
-}
-
-/** Parses JSON without throwing. */
-export function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch {
-    return { ok: false };
-  }
 }
 
 /** One header's value; repeated headers are joined as HTTP allows. */
@@ -288,7 +279,7 @@ export function hang(signal: AbortSignal): Promise<never> {
 }
 
 /** Waits `ms`, or rejects early when `signal` aborts, so no timer outlives the simulator. */
-export async function pause(ms: number | undefined, signal: AbortSignal): Promise<void> {
+async function pause(ms: number | undefined, signal: AbortSignal): Promise<void> {
   if (ms !== undefined && ms > 0) await sleep(ms, undefined, { signal });
 }
 
@@ -328,28 +319,4 @@ async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function listen(server: Server, host: string, port: number, name: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      server.off('listening', onListening);
-      reject(error.code === 'EADDRINUSE' ? new PortInUseError(name, host, port) : new Error(`${name} cannot listen on ${host}:${port}: ${error.message}`));
-    };
-    const onListening = (): void => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(port, host);
-  });
-}
-
-function stopListening(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    // Keep-alive and hung connections would otherwise hold close() open indefinitely.
-    server.closeAllConnections();
-  });
 }

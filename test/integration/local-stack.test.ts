@@ -5,9 +5,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
+import { localSsmClient } from '../../lib/local/parameter-store';
 import { PortInUseError } from '../../lib/local/port-in-use';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -18,14 +19,9 @@ const FAST_TIMEOUTS = { TRADING_LEAN_RUNNER_TIMEOUT_MS: '1000', TRADING_LEAN_RUN
 let stack: LocalStack;
 let ssm: SSMClient;
 
-/** The real SDK client against a local Parameter Store endpoint, with the dummy keys it accepts. */
-function localSsm(endpoint: string): SSMClient {
-  return new SSMClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-}
-
 beforeAll(async () => {
   stack = await startLocalStack({ ...FREE_PORTS, env: FAST_TIMEOUTS });
-  ssm = localSsm(stack.ssmEndpoint);
+  ssm = localSsmClient(stack.ssmEndpoint);
 });
 afterAll(async () => {
   ssm?.destroy();
@@ -220,7 +216,7 @@ describe('starting and stopping the local stack', () => {
     const first = await startLocalStack({ ...FREE_PORTS, dataDir, healthCheckIntervalMs: 0 });
     try {
       await http('POST', `${first.apiUrl}/orders`, { client_order_id: id, symbol: 'AAPL', side: 'buy', qty: '1', type: 'market', time_in_force: 'day' });
-      const firstSsm = localSsm(first.ssmEndpoint);
+      const firstSsm = localSsmClient(first.ssmEndpoint);
       await firstSsm.send(new PutParameterCommand({ Name: '/lean-router/local/kill-switch', Value: 'on', Type: 'String', Overwrite: true }));
       firstSsm.destroy();
     } finally {
@@ -230,7 +226,7 @@ describe('starting and stopping the local stack', () => {
     const second = await startLocalStack({ ...FREE_PORTS, dataDir, healthCheckIntervalMs: 0 });
     try {
       const row = await http('GET', `${second.apiUrl}/orders/${id}`);
-      const secondSsm = localSsm(second.ssmEndpoint);
+      const secondSsm = localSsmClient(second.ssmEndpoint);
       const killSwitch = await secondSsm.send(new GetParameterCommand({ Name: '/lean-router/local/kill-switch' }));
       secondSsm.destroy();
 

@@ -1,7 +1,8 @@
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/cli/cli';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
+import { localSsmClient } from '../../lib/local/parameter-store';
 
 /**
  * The operator CLI against a running local stack, as an operator at a terminal would use it:
@@ -107,7 +108,7 @@ describe('lean-router review', () => {
 
   it('clears a symbol in review so LEAN takes its orders again', async () => {
     // A trip as the router writes it.
-    const ssm = new SSMClient({ endpoint: stack.ssmEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    const ssm = localSsmClient(stack.ssmEndpoint);
     await ssm.send(new PutParameterCommand({ Name: '/lean-router/local/manual-review/TSLA', Value: '{"state":"review","reason":"repeated_fallback"}', Type: 'String', Overwrite: true }));
     ssm.destroy();
     await afterTtl();

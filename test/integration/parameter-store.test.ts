@@ -6,17 +6,17 @@ import {
   ParameterAlreadyExists,
   ParameterNotFound,
   PutParameterCommand,
-  SSMClient,
+  type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalParameterStore, type LocalParameterStore } from '../../lib/local/parameter-store';
+import { localSsmClient, startLocalParameterStore, type LocalParameterStore } from '../../lib/local/parameter-store';
 
 let store: LocalParameterStore;
 let ssm: SSMClient;
 
 beforeAll(async () => {
   store = await startLocalParameterStore();
-  ssm = new SSMClient({ endpoint: store.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  ssm = localSsmClient(store.endpoint);
 });
 afterAll(async () => {
   ssm.destroy();
