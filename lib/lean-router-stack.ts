@@ -9,7 +9,8 @@ import { RouteFunction } from './constructs/route-function';
 import { RouterAlarms } from './constructs/router-alarms';
 import { RouterDashboard } from './constructs/router-dashboard';
 import { routerEnvironment } from './router-environment';
-import { provenanceTableName, type RouterSettings } from './router-settings';
+import { provenanceTableName } from '../functions/adapters/provenance-table';
+import type { RouterSettings } from './router-settings';
 
 /** Properties of the router stack. */
 export interface LeanRouterStackProps extends StackProps {

@@ -96,7 +96,3 @@ export function stackName(stage: Stage): string {
   return `lean-router-${stage}`;
 }
 
-/** The provenance table name of a stage; the CLI defaults to it (`lean-router-<stage>-provenance`). */
-export function provenanceTableName(stage: Stage): string {
-  return `lean-router-${stage}-provenance`;
-}

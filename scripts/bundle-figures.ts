@@ -19,7 +19,8 @@ import { build } from 'esbuild';
 import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../functions/core/control-parameters';
 import { BUNDLE_FILE, functionEntry, ROUTER_ENTRIES, ROUTER_NODE_OPTIONS, routerEsbuildOptions } from '../lib/router-bundling';
 import { routerEnvironment } from '../lib/router-environment';
-import { provenanceTableName, routerSettingsFromContext } from '../lib/router-settings';
+import { provenanceTableName } from '../functions/adapters/provenance-table';
+import { routerSettingsFromContext } from '../lib/router-settings';
 import { fmt, median } from './bench-stats';
 
 const RUNS = Math.max(7, Number(process.env.BUNDLE_RUNS ?? 9));

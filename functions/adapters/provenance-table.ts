@@ -23,6 +23,11 @@ export const PROVENANCE_TABLE = {
   },
 } as const satisfies { partitionKey: string; indexes: Record<string, ProvenanceIndex> };
 
+/** The table's name in a stage (`local`, `paper`, `live`): `lean-router-<stage>-provenance`. */
+export function provenanceTableName(stage: string): string {
+  return `lean-router-${stage}-provenance`;
+}
+
 /** Every index of the table, in a stable order. */
 export const PROVENANCE_INDEXES: readonly ProvenanceIndex[] = Object.values(PROVENANCE_TABLE.indexes);
 

@@ -5,6 +5,7 @@ import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
 import { controlParameterPrefix } from '../../functions/core/control-parameters';
 import { symbolsInReview, type ControlSnapshot } from '../../functions/core/control';
 import { describeError } from '../../functions/core/objects';
+import { provenanceTableName } from '../../functions/adapters/provenance-table';
 import type { ProvenanceRow } from '../../functions/core/provenance';
 import { findOrder, findOrders } from './provenance-queries';
 import { textTable } from './text-table';
@@ -77,7 +78,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     return command === undefined && !values.help ? 2 : 0;
   }
   const stage = values.stage ?? env.LEAN_ROUTER_STAGE ?? 'local';
-  const tableName = values.table ?? env.PROVENANCE_TABLE_NAME ?? `lean-router-${stage}-provenance`;
+  const tableName = values.table ?? env.PROVENANCE_TABLE_NAME ?? provenanceTableName(stage);
   const clients = awsClients(stage, env);
   try {
     switch (command) {

@@ -1,5 +1,6 @@
 import { ParameterAlreadyExists, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../../functions/core/control-parameters';
+import { provenanceTableName } from '../../functions/adapters/provenance-table';
 import { createHealthCheckHandler } from '../../functions/health-check/health-check-handler';
 import { join } from 'node:path';
 import { createRouteHandler } from '../../functions/route/route-handler';
@@ -56,7 +57,9 @@ export function isValidHealthCheckInterval(ms: number): boolean {
 }
 
 /** The control-value prefix of the local stage. */
-const LOCAL_CONTROL_PREFIX = controlParameterPrefix('local');
+/** The stage name of everything `npm start` runs: its table, control prefix and metrics. */
+const LOCAL_STAGE = 'local';
+const LOCAL_CONTROL_PREFIX = controlParameterPrefix(LOCAL_STAGE);
 
 /**
  * Starts dynalite, the simulators (unless real URLs are configured), and the real route handler
@@ -78,7 +81,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     closers.push(() => dynamo.close());
     const client = dynamo.client();
     closers.push(async () => client.destroy());
-    const tableName = env.PROVENANCE_TABLE_NAME ?? 'lean-router-local-provenance';
+    const tableName = env.PROVENANCE_TABLE_NAME ?? provenanceTableName(LOCAL_STAGE);
     await ensureProvenanceTable(client, tableName);
 
     const parameterStore = await startLocalParameterStore({

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadRouterConfig } from '../../functions/core/config';
 import { createRouterApp } from '../../lib/router-app';
 import { tradingEnvironment } from '../../lib/router-environment';
-import { provenanceTableName, routerSettingsFromContext, RouterSettingsError, stackName } from '../../lib/router-settings';
+import { provenanceTableName } from '../../functions/adapters/provenance-table';
+import { routerSettingsFromContext, RouterSettingsError, stackName } from '../../lib/router-settings';
 
 const fromContext = (context: Record<string, unknown>) => routerSettingsFromContext((key) => context[key]);
 
