@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { BrokerOrder, LookupOutcome } from '../core/execution';
+import { dropUndefined } from '../core/objects';
 import { parseJson, type HttpExchange } from './http-exchange';
 
 const decimalField = z
@@ -31,16 +32,7 @@ export function parseBrokerOrder(value: unknown): { ok: true; order: BrokerOrder
   const { id, client_order_id, status, symbol, side, qty, notional } = parsed.data;
   return {
     ok: true,
-    order: {
-      id,
-      client_order_id,
-      status,
-      symbol,
-      ...(side === undefined ? {} : { side }),
-      ...(qty === undefined ? {} : { qty }),
-      ...(notional === undefined ? {} : { notional }),
-      raw: parsed.data as Record<string, unknown>,
-    },
+    order: { ...dropUndefined({ id, client_order_id, status, symbol, side, qty, notional }), raw: parsed.data as Record<string, unknown> },
   };
 }
 
