@@ -3,8 +3,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbProvenanceStore } from '../../functions/adapters/dynamodb-provenance-store';
 import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
 import { CONTROL_PARAMETER, controlParameterName, manualReviewParameterName } from '../../functions/core/control-parameters';
+import type { OrderApi } from '../../functions/route/order-api';
 import { startLocalParameterStore } from '../../lib/local/parameter-store';
-import { marketOrder, startRouterHarness, TEST_CONTROL_PREFIX, TEST_TABLE_NAME, type RouterHarness } from '../support/router-harness';
+import { pendingRow } from '../support/fakes';
+import { marketOrder, SIM_CREDENTIALS, startRouterHarness, TEST_CONTROL_PREFIX, TEST_TABLE_NAME, type RouterHarness } from '../support/router-harness';
 
 /**
  * Governance over real parts: the control values in the local Parameter Store (SSM JSON 1.1),
@@ -32,14 +34,25 @@ beforeEach(async () => {
   await harness.reset();
 });
 
-async function parameter(name: string): Promise<{ value: string | undefined; version: number | undefined }> {
-  const out = await harness.ssm.send(new GetParameterCommand({ Name: name }));
+async function parameter(name: string, on: RouterHarness = harness): Promise<{ value: string | undefined; version: number | undefined }> {
+  const out = await on.ssm.send(new GetParameterCommand({ Name: name }));
   return { value: out.Parameter?.Value, version: out.Parameter?.Version };
 }
 
-async function killSwitchState(): Promise<{ state: string; reason?: string; set_by?: string }> {
-  const { value } = await parameter(KILL_SWITCH);
+/** The kill switch as SSM holds it, plain or JSON form, read with the harness's own client. */
+async function killSwitchState(on: RouterHarness = harness): Promise<{ state: string; reason?: string; set_by?: string }> {
+  const { value } = await parameter(KILL_SWITCH, on);
   return value?.startsWith('{') ? (JSON.parse(value) as { state: string; reason?: string }) : { state: value ?? 'missing' };
+}
+
+/** Posts `count` orders while every LEAN submit fails (502), so each falls back; then LEAN answers again. Without `symbol`, each order has its own symbol, so none reaches manual review. */
+async function fallBack(count: number, options: { symbol?: string; api?: OrderApi; on?: RouterHarness } = {}): Promise<void> {
+  const on = options.on ?? harness;
+  await on.lean.setFaults(failLeanSubmits);
+  for (let i = 0; i < count; i += 1) {
+    await on.post(marketOrder({ symbol: options.symbol ?? `F${i}` }), options.api === undefined ? {} : { api: options.api });
+  }
+  await on.lean.setFaults({});
 }
 
 describe('kill switch', () => {
@@ -171,7 +184,7 @@ describe('runtime policy', () => {
 });
 
 describe('notional mismatch', () => {
-  it('trips the kill switch, flags the row and sends nothing to Alpaca itself when LEAN places a different order', async () => {
+  it('trips the kill switch, flags the row and does not fall back when LEAN places a different quantity', async () => {
     await harness.lean.setFaults({ submit: { mode: 'qty_drift', qtyFactor: 2 } });
     const order = marketOrder({ qty: '5', reference_price: '100' });
 
@@ -180,6 +193,7 @@ describe('notional mismatch', () => {
     expect(answer.status).toBe(201);
     const row = await harness.readRow(String(order.client_order_id));
     expect(row).toMatchObject({ status: 'accepted', execution_route: 'lean', review_required: true });
+    expect(row?.status_detail).toContain('qty_mismatch');
     expect(row?.execution_attempts.filter((attempt) => attempt.adapter === 'alpaca')).toEqual([]);
     // The one Alpaca submit is the runner's own placement of the order.
     expect(harness.alpaca.requestCount('submit')).toBe(1);
@@ -188,12 +202,14 @@ describe('notional mismatch', () => {
 });
 
 describe('breaker', () => {
-  const breakerEnv = { TRADING_BREAKER_FAILURE_THRESHOLD: '3', TRADING_BREAKER_COOLDOWN_MS: '300' };
+  const BREAKER_THRESHOLD = { TRADING_BREAKER_FAILURE_THRESHOLD: '3' };
+  /** Short enough to wait out in a test; only the test that waits for it uses it. */
+  const SHORT_COOLDOWN_MS = 300;
 
   it('opens after three consecutive LEAN failures and skips LEAN during the cool-down', async () => {
-    const api = harness.api(breakerEnv);
-    await harness.lean.setFaults(failLeanSubmits);
-    for (let i = 0; i < 3; i += 1) await harness.post(marketOrder(), { api });
+    // A cool-down no slow machine outlasts between the third failure and the next order.
+    const api = harness.api({ ...BREAKER_THRESHOLD, TRADING_BREAKER_COOLDOWN_MS: '60000' });
+    await fallBack(3, { api });
 
     const order = marketOrder();
     await harness.post(order, { api });
@@ -203,18 +219,18 @@ describe('breaker', () => {
   });
 
   it('closes after a good trial once the cool-down has passed', async () => {
-    const api = harness.api(breakerEnv);
-    await harness.lean.setFaults(failLeanSubmits);
-    for (let i = 0; i < 3; i += 1) await harness.post(marketOrder(), { api });
-    await harness.lean.setFaults({});
-    await sleep(350);
+    const api = harness.api({ ...BREAKER_THRESHOLD, TRADING_BREAKER_COOLDOWN_MS: String(SHORT_COOLDOWN_MS) });
+    await fallBack(3, { api });
+    // Waiting longer than the cool-down is safe however slow the machine: it only waits more.
+    await sleep(SHORT_COOLDOWN_MS + 50);
 
     const trial = marketOrder();
     await harness.post(trial, { api });
     const next = marketOrder();
     await harness.post(next, { api });
 
-    expect(await harness.readRow(String(trial.client_order_id))).toMatchObject({ execution_route: 'lean' });
+    // The trial holds the half-open slot while it is at LEAN, so its snapshot says open: the breaker had opened.
+    expect(await harness.readRow(String(trial.client_order_id))).toMatchObject({ execution_route: 'lean', policy_snapshot: { breaker: 'open' } });
     expect(await harness.readRow(String(next.client_order_id))).toMatchObject({ execution_route: 'lean' });
     expect((await harness.readRow(String(next.client_order_id)))?.policy_snapshot.breaker).toBe('closed');
   });
@@ -225,9 +241,7 @@ describe('manual review', () => {
 
   it('puts a symbol in review after three fallbacks and gates its next order with symbol_manual_review', async () => {
     const api = harness.api(reviewEnv);
-    await harness.lean.setFaults(failLeanSubmits);
-    for (let i = 0; i < 3; i += 1) await harness.post(marketOrder({ symbol: 'MSFT' }), { api });
-    await harness.lean.setFaults({});
+    await fallBack(3, { symbol: 'MSFT', api });
 
     const order = marketOrder({ symbol: 'MSFT' });
     await harness.post(order, { api });
@@ -238,9 +252,8 @@ describe('manual review', () => {
 
   it('leaves other symbols on LEAN while one is in review', async () => {
     const api = harness.api(reviewEnv);
-    await harness.lean.setFaults(failLeanSubmits);
-    for (let i = 0; i < 3; i += 1) await harness.post(marketOrder({ symbol: 'MSFT' }), { api });
-    await harness.lean.setFaults({});
+    await fallBack(3, { symbol: 'MSFT', api });
+    expect((await harness.control.readFresh()).reviews.get('MSFT')?.state).toBe('review');
 
     const order = marketOrder({ symbol: 'AAPL' });
     await harness.post(order, { api });
@@ -250,9 +263,8 @@ describe('manual review', () => {
 
   it('routes the symbol to LEAN again once an operator clears the review', async () => {
     const api = harness.api(reviewEnv);
-    await harness.lean.setFaults(failLeanSubmits);
-    for (let i = 0; i < 3; i += 1) await harness.post(marketOrder({ symbol: 'MSFT' }), { api });
-    await harness.lean.setFaults({});
+    await fallBack(3, { symbol: 'MSFT', api });
+    expect((await harness.control.readFresh()).reviews.get('MSFT')?.state).toBe('review');
     await harness.control.clearSymbolReview('MSFT');
     await afterTtl();
 
@@ -283,17 +295,8 @@ describe('health-check', () => {
     return () => checkHarness.close();
   });
 
-  async function failLeanOrders(count: number): Promise<void> {
-    await checkHarness.lean.setFaults(failLeanSubmits);
-    for (let i = 0; i < count; i += 1) await checkHarness.post(marketOrder({ symbol: `F${i}` }));
-    await checkHarness.lean.setFaults({});
-  }
-
-  async function checkKillSwitch(): Promise<{ state: string; reason?: string; set_by?: string }> {
-    const out = await checkHarness.ssm.send(new GetParameterCommand({ Name: KILL_SWITCH }));
-    const value = out.Parameter?.Value ?? 'missing';
-    return value.startsWith('{') ? (JSON.parse(value) as { state: string }) : { state: value };
-  }
+  const failLeanOrders = (count: number) => fallBack(count, { on: checkHarness });
+  const checkKillSwitch = () => killSwitchState(checkHarness);
 
   it('trips the kill switch with a reason when the LEAN error rate is over the threshold', async () => {
     await failLeanOrders(3);
@@ -362,28 +365,16 @@ describe('health-check', () => {
     const id = String(order.client_order_id);
     const placed = await fetch(`${checkHarness.alpaca.url}/v2/orders`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'apca-api-key-id': 'sim-key-id', 'apca-api-secret-key': 'sim-secret-key' },
+      headers: { 'content-type': 'application/json', 'apca-api-key-id': SIM_CREDENTIALS.keyId, 'apca-api-secret-key': SIM_CREDENTIALS.secretKey },
       body: JSON.stringify({ symbol: 'IBM', qty: '10', side: 'buy', type: 'market', time_in_force: 'day', client_order_id: id }),
     });
     const brokerOrder = (await placed.json()) as { id: string };
     const twoMinutesAgo = new Date(Date.now() - 120_000).toISOString();
+    // The row a route invocation claimed for this order before it died, expecting Alpaca.
+    const claimed = pendingRow({ client_order_id: id, symbol: 'IBM', execution_expected_adapter: 'alpaca', correlation_id: 'died-mid-flight', created_at: twoMinutesAgo });
     await new DynamoDbProvenanceStore(checkHarness.dynamo.client(), TEST_TABLE_NAME).claim({
-      client_order_id: id,
-      status: 'pending',
-      symbol: 'IBM',
-      side: 'buy',
-      qty: '10',
-      type: 'market',
-      time_in_force: 'day',
-      request_hash: 'hash',
-      execution_expected_adapter: 'alpaca',
-      execution_fallback_count: 0,
-      execution_attempts: [],
-      policy_snapshot: { adapter: 'alpaca', policy: 'all', fallback: 'alpaca', symbols_count: 0, policy_source: 'environment', kill_switch: 'off', control_source: 'fresh', breaker: 'closed', gates: [], misconfiguration: [] },
-      correlation_id: 'died-mid-flight',
-      review_required: false,
-      created_at: twoMinutesAgo,
-      updated_at: twoMinutesAgo,
+      ...claimed,
+      policy_snapshot: { ...claimed.policy_snapshot, adapter: 'alpaca' },
     });
 
     const report = await checkHarness.healthCheck()();

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { orderBody } from '../support/fakes';
 import { marketOrder, startRouterHarness, type RouterHarness } from '../support/router-harness';
 
 let harness: RouterHarness;
@@ -190,18 +191,7 @@ describe('ambiguous LEAN failures', () => {
     expect(harness.alpaca.requestCount('submit')).toBe(0);
   });
 
-  it('flags review_required and does not fall back when LEAN places a different quantity', async () => {
-    await harness.lean.setFaults({ submit: { mode: 'qty_drift', qtyFactor: 2 } });
-    const order = marketOrder({ qty: '5', reference_price: '100' });
-
-    const answer = await harness.post(order);
-
-    expect(answer.status).toBe(201);
-    const row = await harness.readRow(String(order.client_order_id));
-    expect(row).toMatchObject({ status: 'accepted', execution_route: 'lean', review_required: true });
-    expect(row?.status_detail).toContain('qty_mismatch');
-    expect(harness.alpaca.requestCount('submit')).toBe(1);
-  });
+  // A LEAN acknowledgement of a different quantity: test/integration/governance.test.ts, 'notional mismatch'.
 });
 
 describe('Alpaca answers', () => {
@@ -269,7 +259,7 @@ describe('provenance first', () => {
 });
 
 describe('bad input changes nothing', () => {
-  const valid = { client_order_id: 'bad-input', symbol: 'AAPL', side: 'buy', qty: '1', type: 'market', time_in_force: 'day' };
+  const valid = orderBody({ client_order_id: 'bad-input', qty: '1' });
   const { client_order_id: _omitted, ...withoutId } = valid;
   const cases: [string, { body?: unknown; raw?: string }, number, string][] = [
     ['a missing client_order_id', { body: withoutId }, 400, 'client_order_id'],

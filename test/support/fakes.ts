@@ -40,7 +40,7 @@ import {
   type ProvenanceStore,
   type RowOutcome,
 } from '../../functions/core/provenance';
-import type { RouteDependencies } from '../../functions/core/route-order';
+import type { RouteDependencies, RouteResult } from '../../functions/core/route-order';
 
 type StoreOperation = 'claim' | 'finalize' | 'get';
 
@@ -368,6 +368,12 @@ export function leanFailure(
     kind: 'failed',
     failure: { reason, certainty, detail: `scripted ${reason}`, ...(httpStatus === undefined ? {} : { httpStatus }) },
   };
+}
+
+/** The row of a routed result; throws on replay, conflict and the other kinds, so a test never asserts on the wrong one. */
+export function routedRow(result: RouteResult): ProvenanceRow {
+  if (result.kind !== 'routed') throw new Error(`expected a routed result, got ${result.kind}`);
+  return result.row;
 }
 
 export const found = (order: BrokerOrder): LookupOutcome => ({ kind: 'found', order, httpStatus: 200 });

@@ -16,7 +16,10 @@ import { ensureProvenanceTable, localDynamoDbClient, startLocalDynamoDb, type Lo
 import { startLeanRunnerSimulator, type LeanRunnerSimulator } from '../../lib/local/lean-runner-simulator';
 import { seedControlParameters } from '../../lib/local/local-stack';
 import { startLocalParameterStore, type LocalParameterStore } from '../../lib/local/parameter-store';
+import { proxyEvent } from './api-gateway';
 import { orderBody } from './fakes';
+
+export { proxyEvent };
 
 /** Credentials the Alpaca simulator expects; never real ones. */
 export const SIM_CREDENTIALS = { keyId: 'sim-key-id', secretKey: 'sim-secret-key' };
@@ -168,30 +171,6 @@ export async function startRouterHarness(): Promise<RouterHarness> {
       client.destroy();
       await dynamo.close();
     },
-  };
-}
-
-/** A REST API (v1) proxy event as API Gateway sends it. */
-export function proxyEvent(
-  method: string,
-  path: string,
-  body: string | null,
-  headers: Record<string, string> = {},
-  pathParameters: Record<string, string> | null = null,
-): APIGatewayProxyEvent {
-  return {
-    httpMethod: method,
-    path,
-    resource: pathParameters ? '/orders/{client_order_id}' : path,
-    body,
-    headers,
-    multiValueHeaders: {},
-    isBase64Encoded: false,
-    pathParameters,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    stageVariables: null,
-    requestContext: { requestId: `req-${Math.random().toString(36).slice(2)}` } as APIGatewayProxyEvent['requestContext'],
   };
 }
 

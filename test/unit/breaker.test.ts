@@ -107,8 +107,10 @@ describe('CircuitBreaker', () => {
     subject.recordSuccess();
 
     fail(subject, THRESHOLD - 1);
-
     expect(subject.state).toBe('closed');
+
+    fail(subject, 1);
+    expect(subject.state).toBe('open');
   });
 
   it('reopens for a whole new cool-down when the trial fails', () => {

@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { NON_LEAN_POLICY, loadRouterConfig, parseSymbols } from '../../functions/core/config';
+import { LEAN_ENV as SOUND_LEAN_ENV } from '../support/fakes';
 
-/** A sound LEAN configuration; each misconfiguration case breaks exactly one thing in it. */
-const LEAN_ENV = {
-  TRADING_EXECUTION_ADAPTER: 'lean',
-  TRADING_EXECUTION_ADAPTER_POLICY: 'allowlist',
-  TRADING_EXECUTION_ADAPTER_SYMBOLS: 'AAPL,MSFT',
-  TRADING_EXECUTION_FALLBACK_ADAPTER: 'none',
-  TRADING_LEAN_RUNNER_URL: 'https://lean.internal:8443',
-} as const;
+/** A sound LEAN configuration with no fallback; each misconfiguration case breaks exactly one thing in it. */
+const LEAN_ENV = { ...SOUND_LEAN_ENV, TRADING_EXECUTION_FALLBACK_ADAPTER: 'none' };
 
 describe('loadRouterConfig defaults', () => {
   const config = loadRouterConfig({});

@@ -16,7 +16,6 @@ import {
 
 const CHANGED_AT = '2025-01-02T14:00:00.000Z';
 
-
 function valid(raw: string): Extract<PolicyOverride, { kind: 'valid' }> {
   const parsed = parsePolicyOverride(raw);
   if (parsed.kind !== 'valid') throw new Error(`expected a valid override, got ${JSON.stringify(parsed)}`);
@@ -316,6 +315,8 @@ describe('effectiveRouting', () => {
     const effective = effectiveRouting(config, { kind: 'invalid', problem: 'policy parameter: adapter: bad' });
 
     expect(effective.misconfiguration).toEqual([...config.settingsProblems, 'policy parameter: adapter: bad']);
+    expect(effective.misconfiguration).toHaveLength(2);
+    expect(effective.misconfiguration[0]).toContain('TRADING_BREAKER_COOLDOWN_MS');
   });
 
   it('routes away from LEAN when an override makes an allowlist with no symbols', () => {

@@ -9,7 +9,6 @@ import {
 } from '../../functions/core/config';
 import { LEAN_ENV } from '../support/fakes';
 
-
 const LEAN_ROUTING = { adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'MSFT']), fallback: 'alpaca' };
 
 /** One governance variable: a valid value and what it reads as, the bounds, and values that must be refused. */
@@ -95,26 +94,24 @@ describe('governance defaults', () => {
   });
 
   it('are not changed by loading a configuration that overrides them', () => {
-    loadRouterConfig({ TRADING_CONTROL_CACHE_TTL_MS: '1000' });
+    const before = { ...DEFAULT_GOVERNANCE };
+
+    loadRouterConfig({ TRADING_CONTROL_CACHE_TTL_MS: '1000', TRADING_BREAKER_FAILURE_THRESHOLD: '7' });
 
     expect(DEFAULT_GOVERNANCE.controlCacheTtlMs).toBe(5_000);
+    expect(DEFAULT_GOVERNANCE).toEqual(before);
   });
 });
 
 describe.each(GOVERNANCE_VARIABLES)('$name', ({ name, key, valid: [raw, value], bounds: [min, max] }) => {
-  it('is read when valid', () => {
+  it('is read when valid, leaving the other governance values at their defaults', () => {
     const config = loadRouterConfig({ ...LEAN_ENV, [name]: raw });
 
     expect(config.governance[key]).toBe(value);
-  });
-
-  it('leaves the other governance values at their defaults', () => {
-    const config = loadRouterConfig({ ...LEAN_ENV, [name]: raw });
-
     expect(config.governance).toEqual({ ...DEFAULT_GOVERNANCE, [key]: value });
   });
 
-  it('keeps a valid value a sound configuration on LEAN', () => {
+  it('keeps a sound configuration on LEAN when valid', () => {
     const config = loadRouterConfig({ ...LEAN_ENV, [name]: raw });
 
     expect(config.routing).toEqual(LEAN_ROUTING);

@@ -243,7 +243,7 @@ describe('runHealthCheck: the runner probe', () => {
   it('still measures the error rate, reconciles and emits the gauges when the probe throws', async () => {
     const world = healthWorld({ probe: new Error('socket hang up') });
 
-    await run(world).catch(() => undefined);
+    await run(world);
 
     expect(world.store.leanOutcomeQueries).toHaveLength(1);
     expect(world.store.unresolvedQueries).toHaveLength(1);
@@ -784,7 +784,6 @@ interface LookupCase {
   readonly verdict: 'accepted' | 'failed' | 'left';
 }
 
-
 const LOOKUP_CASES: LookupCase[] = [
   { when: 'Alpaca finds it and the runner confirms it placed it', expected: 'lean', runner: true, alpaca: found(AT_BROKER), lean: FOUND_AT_RUNNER, verdict: 'accepted' },
   { when: 'Alpaca finds it and the runner does not hold it', expected: 'lean', runner: true, alpaca: found(AT_BROKER), lean: notFound, verdict: 'accepted' },
@@ -1057,9 +1056,9 @@ describe('runHealthCheck: reconciling several rows', () => {
       },
     };
 
-    const report = await run(world, { alpacaLookup: throwingForFirst }).catch(() => undefined);
+    const report = await run(world, { alpacaLookup: throwingForFirst });
 
-    expect(report?.reconciled).toEqual([{ client_order_id: second.client_order_id, status: 'failed' }]);
+    expect(report.reconciled).toEqual([{ client_order_id: second.client_order_id, status: 'failed' }]);
     expect(world.metrics.argsOf('killSwitchState')).toEqual([[false]]);
   });
 });

@@ -15,29 +15,16 @@ import {
   routerConfig,
   type FakeWorld,
 } from '../support/fakes';
+import { apiGatewayEvent } from '../support/api-gateway';
 
 const REQUEST_ID = 'apigw-request-1';
 const ORDER = order();
 const LEAN_ACCEPTS = { submits: [accepted(brokerOrder(ORDER, {}, 'lean-order-1'))] };
 const ALPACA_REJECTS: AlpacaSubmitOutcome = { kind: 'rejected', httpStatus: 403, detail: 'insufficient buying power' };
 
-/** A hand-built API Gateway proxy event; only what the order API reads is meaningful. */
+/** An API Gateway proxy event with a fixed request id; only what the order API reads is meaningful. */
 function apiEvent(overrides: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent {
-  return {
-    httpMethod: 'POST',
-    path: '/orders',
-    resource: '/orders',
-    body: null,
-    isBase64Encoded: false,
-    headers: {},
-    multiValueHeaders: {},
-    pathParameters: null,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    stageVariables: null,
-    requestContext: { requestId: REQUEST_ID } as APIGatewayProxyEvent['requestContext'],
-    ...overrides,
-  };
+  return apiGatewayEvent({ requestContext: { requestId: REQUEST_ID } as APIGatewayProxyEvent['requestContext'], ...overrides });
 }
 
 const postEvent = (body: unknown, overrides: Partial<APIGatewayProxyEvent> = {}) =>
@@ -98,7 +85,9 @@ describe('POST /orders success answers', () => {
 
     await call(world, postEvent(orderBody()));
 
+    // The one call is the first POST's LEAN submit.
     expect(world.lean.submitCalls).toHaveLength(1);
+    expect(brokerCalls(world)).toBe(1);
   });
 
   it('answers 202 when the outcome is unknown', async () => {

@@ -120,6 +120,14 @@ describe('metrics of a routed order', () => {
     await routeOrder({ ...world.deps, metrics: route }, ORDER, 'corr-metrics-1');
   }
 
+  it('emits the metrics of the longest path, so the dimension checks below are not vacuous', async () => {
+    const metrics = await emitted(routeLongestPath);
+
+    expect(new Set(metrics.map((metric) => metric.name))).toEqual(
+      new Set(['execution_requests_total', 'execution_submit_latency_ms', 'execution_fallback_total', 'execution_fallback_reason_total']),
+    );
+  });
+
   it('uses no dimension other than service, adapter and reason', async () => {
     const metrics = await emitted(routeLongestPath);
 

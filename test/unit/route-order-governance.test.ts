@@ -15,6 +15,7 @@ import {
   leanFailure,
   order,
   pendingRow,
+  routedRow,
   routerConfig,
   type BrokerScript,
   type FakeWorld,
@@ -51,11 +52,6 @@ async function route(world: FakeWorld, request: OrderRequest = ORDER, deps: Rout
   return routeOrder(deps, request, CORRELATION_ID);
 }
 
-function routedRow(result: RouteResult): ProvenanceRow {
-  if (result.kind !== 'routed') throw new Error(`expected a routed result, got ${result.kind}`);
-  return result.row;
-}
-
 /** A row an earlier order left: a fallback of `symbol` created `minutesAgo` before NOW. */
 function pastFallback(id: string, symbol: string, minutesAgo: number): ProvenanceRow {
   const createdAt = minutesBefore(minutesAgo);
@@ -71,6 +67,9 @@ function pastFallback(id: string, symbol: string, minutesAgo: number): Provenanc
     created_at: createdAt,
   });
 }
+
+/** Two AAPL fallbacks 10 and 5 minutes ago: the next AAPL fallback is the third in the 15-minute window. */
+const TWO_EARLIER_AAPL_FALLBACKS = [pastFallback('old-1', 'AAPL', 10), pastFallback('old-2', 'AAPL', 5)];
 
 /** A world whose next order falls back from LEAN to Alpaca. */
 function fallingBackWorld(options: { control?: Partial<ControlSnapshot>; seed?: readonly ProvenanceRow[]; config?: RouterConfig } = {}): FakeWorld {
@@ -500,7 +499,7 @@ describe('routeOrder: a LEAN acknowledgement that differs from the order', () =>
 
 describe('routeOrder: manual review after repeated fallbacks', () => {
   it('puts the symbol in review on its Nth fallback in the window', async () => {
-    const world = fallingBackWorld({ seed: [pastFallback('old-1', 'AAPL', 10), pastFallback('old-2', 'AAPL', 5)] });
+    const world = fallingBackWorld({ seed: TWO_EARLIER_AAPL_FALLBACKS });
 
     const row = routedRow(await route(world));
 
@@ -509,7 +508,7 @@ describe('routeOrder: manual review after repeated fallbacks', () => {
   });
 
   it('logs the trip', async () => {
-    const world = fallingBackWorld({ seed: [pastFallback('old-1', 'AAPL', 10), pastFallback('old-2', 'AAPL', 5)] });
+    const world = fallingBackWorld({ seed: TWO_EARLIER_AAPL_FALLBACKS });
 
     await route(world);
 
@@ -573,28 +572,19 @@ describe('routeOrder: manual review after repeated fallbacks', () => {
     expect(world.control.reviewTrips).toEqual([]);
   });
 
-  it('counts only fallbacks after an operator cleared the symbol', async () => {
+  it.each([
+    { when: 'an operator cleared it within the window, only fallbacks since the clear', clearedAgo: 4, since: 4, trips: [] },
+    { when: 'the clear is older than the window, from the window start', clearedAgo: 60, since: 15, trips: ['AAPL'] },
+  ])('counts a cleared symbol’s fallbacks, when $when', async ({ clearedAgo, since, trips }) => {
     const world = fallingBackWorld({
-      control: reviews({ symbol: 'AAPL', state: 'cleared', changed_at: minutesBefore(4) }),
-      seed: [pastFallback('old-1', 'AAPL', 10), pastFallback('old-2', 'AAPL', 5)],
+      control: reviews({ symbol: 'AAPL', state: 'cleared', changed_at: minutesBefore(clearedAgo) }),
+      seed: TWO_EARLIER_AAPL_FALLBACKS,
     });
 
     await route(world);
 
-    expect(world.fallbackHistory.queries).toEqual([{ symbol: 'AAPL', since: minutesBefore(4) }]);
-    expect(world.control.reviewTrips).toEqual([]);
-  });
-
-  it('counts from the window start when the clear is older than the window', async () => {
-    const world = fallingBackWorld({
-      control: reviews({ symbol: 'AAPL', state: 'cleared', changed_at: minutesBefore(60) }),
-      seed: [pastFallback('old-1', 'AAPL', 10), pastFallback('old-2', 'AAPL', 5)],
-    });
-
-    await route(world);
-
-    expect(world.fallbackHistory.queries).toEqual([{ symbol: 'AAPL', since: minutesBefore(15) }]);
-    expect(world.control.reviewTrips.map((trip) => trip.symbol)).toEqual(['AAPL']);
+    expect(world.fallbackHistory.queries).toEqual([{ symbol: 'AAPL', since: minutesBefore(since) }]);
+    expect(world.control.reviewTrips.map((trip) => trip.symbol)).toEqual(trips);
   });
 
   it('counts every one of parallel fallbacks on one symbol', async () => {
@@ -618,7 +608,7 @@ describe('routeOrder: manual review after repeated fallbacks', () => {
   });
 
   it('logs a review it could not write and still answers the routed order', async () => {
-    const world = fallingBackWorld({ seed: [pastFallback('old-1', 'AAPL', 10), pastFallback('old-2', 'AAPL', 5)] });
+    const world = fallingBackWorld({ seed: TWO_EARLIER_AAPL_FALLBACKS });
     world.control.failWrites = true;
 
     const result = await route(world);

@@ -13,6 +13,7 @@ import {
   notFound,
   order,
   RecordingProvenanceStore,
+  routedRow,
   routerConfig,
   type BrokerScript,
   type FakeWorld,
@@ -42,11 +43,6 @@ const FALLBACK_NONE = routerConfig({ fallback: 'none' });
 
 async function route(world: FakeWorld, request = ORDER): Promise<RouteResult> {
   return routeOrder(world.deps, request, CORRELATION_ID);
-}
-
-function routedRow(result: RouteResult): ProvenanceRow {
-  if (result.kind !== 'routed') throw new Error(`expected a routed result, got ${result.kind}`);
-  return result.row;
 }
 
 /** Each broker call of a world, as `adapter:operation:outcome`, from the row's attempts. */
@@ -577,9 +573,14 @@ describe('routeOrder: a misconfigured router', () => {
     expect(row.policy_snapshot.misconfiguration.join(' ')).toContain('TRADING_LEAN_RUNNER_URL');
   });
 
-  it('routes to Alpaca when no LEAN runner is wired at all', async () => {
-    const world = fakeWorld({ config: misconfigured, lean: null, alpaca: { submits: [ALPACA_ACCEPTED] } });
+  it.each([
+    ['a misconfigured', misconfigured],
+    ['an otherwise sound', routerConfig()],
+  ])('routes %s router to Alpaca as policy_misconfigured when no LEAN runner is wired at all', async (_case, config) => {
+    const world = fakeWorld({ config, lean: null, alpaca: { submits: [ALPACA_ACCEPTED] } });
 
-    expect(routedRow(await route(world)).execution_route).toBe('alpaca');
+    const row = routedRow(await route(world));
+
+    expect(row).toMatchObject({ execution_route: 'alpaca', execution_route_reason: 'policy_misconfigured' });
   });
 });

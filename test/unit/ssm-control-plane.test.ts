@@ -187,11 +187,14 @@ describe('SsmControlPlane reads', () => {
     expect(snapshot.source).toBe('fresh');
   });
 
-  it('keeps the last known good values when SSM throttles', async () => {
+  it.each([
+    ['the batched read', () => ssm.on(GetParametersCommand).rejects(throttled())],
+    ['the manual-review read', () => ssm.on(GetParametersByPathCommand).rejects(throttled())],
+  ])('keeps the last known good values when SSM throttles %s', async (_read, throttle) => {
     ssmAnswersOff();
     const { plane, clock } = controlPlane();
     await plane.read();
-    ssm.on(GetParametersCommand).rejects(throttled());
+    throttle();
 
     clock.ms += TTL_MS;
     const snapshot = await plane.read();
@@ -229,19 +232,6 @@ describe('SsmControlPlane reads', () => {
 
     expect(batchReads()).toBe(3);
     expect(snapshot.source).toBe('fresh');
-  });
-
-  it('keeps the last known good values when the manual-review read fails', async () => {
-    ssmAnswersOff();
-    const { plane, clock } = controlPlane();
-    await plane.read();
-    ssm.on(GetParametersByPathCommand).rejects(throttled());
-
-    clock.ms += TTL_MS;
-    const snapshot = await plane.read();
-
-    expect(snapshot.source).toBe('last_known_good');
-    expect(snapshot.killSwitch.state).toBe('off');
   });
 
   it('logs the failed refresh with the values it falls back on', async () => {
@@ -473,8 +463,8 @@ describe('SsmControlPlane writes', () => {
     expect((await plane.read()).leanHealth).toEqual(HEALTH);
   });
 
-  it('names the parameters under the prefix whether or not it ends with a slash', () => {
-    const plane = new SsmControlPlane({ ssm: new SSMClient({ region: 'us-east-1' }), prefix: '/lean-router/test', ttlMs: TTL_MS });
+  it.each(['/lean-router/test', '/lean-router/test/'])('names the parameters under the prefix %j, with or without its closing slash', (prefix) => {
+    const plane = new SsmControlPlane({ ssm: new SSMClient({ region: 'us-east-1' }), prefix, ttlMs: TTL_MS });
 
     expect(plane.parameterNames).toEqual(NAMES);
   });
