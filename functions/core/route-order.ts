@@ -1,6 +1,6 @@
 import { verifyLeanAck } from './ack-verification';
 import type { BreakerState, CircuitBreaker } from './breaker';
-import type { RouterConfig, RoutingPolicy } from './config';
+import { NON_LEAN_POLICY, type RouterConfig, type RoutingPolicy } from './config';
 import { effectiveRouting, type ControlSnapshot, type EffectiveRouting } from './control';
 import {
   FINAL_STATUSES,
@@ -148,9 +148,8 @@ function existingRowResult(row: ProvenanceRow, requestHash: string): RouteResult
  */
 async function decide(deps: RouteDependencies, order: OrderRequest): Promise<RoutingDecision> {
   const control = await deps.control.read();
-  const routing = effectiveRouting(deps.config, control.policy);
-  const misconfiguration = deps.lean === undefined && routing.routing.adapter === 'lean' ? [...routing.misconfiguration, 'no LEAN runner client'] : routing.misconfiguration;
-  const policy = resolveExpectedAdapter(routing.routing, misconfiguration, order);
+  const routing = withoutUnwiredLean(effectiveRouting(deps.config, control.policy), deps.lean !== undefined);
+  const policy = resolveExpectedAdapter(routing.routing, routing.misconfiguration, order);
   let gates: GateReason[] = [];
   let holdsBreakerTrial = false;
   if (policy.expected === 'lean') {
@@ -170,6 +169,16 @@ async function decide(deps: RouteDependencies, order: OrderRequest): Promise<Rou
     holdsBreakerTrial,
     snapshot: policySnapshot(routing, control, deps.breaker.state, gates),
   };
+}
+
+/**
+ * LEAN chosen with no runner client wired is one more misconfiguration, recorded like the others
+ * (the row's `misconfiguration`) and routed like them. The config already refuses `lean` without a
+ * runner URL, which is what builds the client, so this guards the wiring, not the environment.
+ */
+function withoutUnwiredLean(effective: EffectiveRouting, leanWired: boolean): EffectiveRouting {
+  if (leanWired || effective.routing.adapter !== 'lean') return effective;
+  return { ...effective, routing: NON_LEAN_POLICY, misconfiguration: [...effective.misconfiguration, 'no LEAN runner client'] };
 }
 
 function policySnapshot(effective: EffectiveRouting, control: ControlSnapshot, breaker: BreakerState, gates: readonly string[]): PolicySnapshot {

@@ -583,4 +583,12 @@ describe('routeOrder: a misconfigured router', () => {
 
     expect(row).toMatchObject({ execution_route: 'alpaca', execution_route_reason: 'policy_misconfigured' });
   });
+
+  it('says in the row that no LEAN runner client is wired', async () => {
+    const world = fakeWorld({ config: routerConfig(), lean: null, alpaca: { submits: [ALPACA_ACCEPTED] } });
+
+    const row = routedRow(await route(world));
+
+    expect(row.policy_snapshot.misconfiguration).toEqual(['no LEAN runner client']);
+  });
 });
