@@ -16,13 +16,16 @@ export const CONTROL_PARAMETER = {
   alpacaCredentials: 'alpaca-credentials',
 } as const;
 
+/** One control value's name relative to the prefix. */
+export type ControlParameterKey = (typeof CONTROL_PARAMETER)[keyof typeof CONTROL_PARAMETER];
+
 /** The prefix every control value of a stage lives under, with its trailing slash. */
 export function controlParameterPrefix(stage: string): string {
   return `/lean-router/${stage}/`;
 }
 
 /** The full name of one control value under a prefix such as `/lean-router/paper/`. */
-export function controlParameterName(prefix: string, key: (typeof CONTROL_PARAMETER)[keyof typeof CONTROL_PARAMETER]): string {
+export function controlParameterName(prefix: string, key: ControlParameterKey): string {
   return `${prefix.replace(/\/+$/, '')}/${key}`;
 }
 

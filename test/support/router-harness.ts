@@ -8,14 +8,14 @@ import { StaticAlpacaCredentials } from '../../functions/adapters/ssm-alpaca-cre
 import type { ProvenanceRow } from '../../functions/core/provenance';
 import { createOrderApi, type OrderApi } from '../../functions/route/order-api';
 import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
-import { CONTROL_PARAMETER, controlParameterName } from '../../functions/core/control-parameters';
+import { CONTROL_PARAMETER, controlParameterName, type ControlParameterKey } from '../../functions/core/control-parameters';
 import { createHealthCheckHandler, type HealthCheckHandler } from '../../functions/health-check/health-check-handler';
 import { buildRouteDependencies } from '../../functions/route/route-dependencies';
 import { startAlpacaSimulator, type AlpacaSimulator } from '../../lib/local/alpaca-simulator';
 import { ensureProvenanceTable, localDynamoDbClient, startLocalDynamoDb, type LocalDynamoDb } from '../../lib/local/dynamodb-local';
 import { startLeanRunnerSimulator, type LeanRunnerSimulator } from '../../lib/local/lean-runner-simulator';
 import { seedControlParameters } from '../../lib/local/local-stack';
-import { startLocalParameterStore, type LocalParameterStore } from '../../lib/local/parameter-store';
+import { localSsmClient, startLocalParameterStore, type LocalParameterStore } from '../../lib/local/parameter-store';
 import { proxyEvent } from './api-gateway';
 import { orderBody } from './fakes';
 
@@ -56,7 +56,7 @@ export interface RouterHarness {
   /** Builds the real health-check handler with the default test environment plus `env`. */
   healthCheck(env?: Record<string, string>): HealthCheckHandler;
   /** Writes one control value under the test prefix, e.g. `putControl('kill-switch', 'on')`. */
-  putControl(key: string, value: string): Promise<void>;
+  putControl(key: ControlParameterKey, value: string): Promise<void>;
   /** Posts an order to the default handler, a fresh one built with `env`, or a given `api` (one container across calls). */
   post(body: unknown, options?: { env?: Record<string, string>; api?: OrderApi; raw?: string; headers?: Record<string, string> }): Promise<ApiAnswer>;
   get(clientOrderId: string): Promise<ApiAnswer>;
@@ -103,10 +103,10 @@ export async function startRouterHarness(): Promise<RouterHarness> {
   const lean = await startLeanRunnerSimulator({ alpacaUrl: alpaca.url, alpacaKeyId: SIM_CREDENTIALS.keyId, alpacaSecretKey: SIM_CREDENTIALS.secretKey });
   const routeMetrics = new PowertoolsRouteMetrics(metrics);
   const parameterStore = await startLocalParameterStore({ port: 0 });
-  const ssm = new SSMClient({ region: 'us-east-1', endpoint: parameterStore.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  const ssm = localSsmClient(parameterStore.endpoint, { maxAttempts: 1 });
   const control = new SsmControlPlane({ ssm, prefix: TEST_CONTROL_PREFIX, ttlMs: 0 });
-  const putControl = async (key: string, value: string): Promise<void> => {
-    await ssm.send(new PutParameterCommand({ Name: `${TEST_CONTROL_PREFIX}${key}`, Value: value, Type: 'String', Overwrite: true }));
+  const putControl = async (key: ControlParameterKey, value: string): Promise<void> => {
+    await ssm.send(new PutParameterCommand({ Name: controlParameterName(TEST_CONTROL_PREFIX, key), Value: value, Type: 'String', Overwrite: true }));
   };
   const resetControl = async (): Promise<void> => {
     await putControl(CONTROL_PARAMETER.killSwitch, 'off');
@@ -121,7 +121,7 @@ export async function startRouterHarness(): Promise<RouterHarness> {
   const clients = (env: Record<string, string>) => ({
     alpacaCredentials: new StaticAlpacaCredentials(SIM_CREDENTIALS),
     dynamoDb: env.DYNAMODB_ENDPOINT === undefined ? client : localDynamoDbClient(env.DYNAMODB_ENDPOINT, { maxAttempts: 1 }),
-    ssm: env.SSM_ENDPOINT === undefined ? ssm : new SSMClient({ region: 'us-east-1', endpoint: env.SSM_ENDPOINT, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 }),
+    ssm: env.SSM_ENDPOINT === undefined ? ssm : localSsmClient(env.SSM_ENDPOINT, { maxAttempts: 1 }),
   });
 
   const api = (env: Record<string, string> = {}): OrderApi =>
