@@ -3,7 +3,7 @@ import type { AlpacaFailureReason, AlpacaSubmitOutcome, LookupOutcome, SubmitFai
 import type { OrderRequest } from '../core/order-request';
 import type { AlpacaBroker, BrokerCallContext } from '../core/ports';
 import { errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
-import { createDispatcher, endpointUrl, exchange, parseJson, type ExchangeRequest } from './http-exchange';
+import { callTimeout, createDispatcher, endpointUrl, exchange, parseJson, type ExchangeRequest } from './http-exchange';
 
 /** Alpaca API keys; they never reach an environment variable or a log line. */
 export interface AlpacaCredentials {
@@ -45,7 +45,7 @@ export class AlpacaClient implements AlpacaBroker {
       url: endpointUrl(this.options.baseUrl, '/v2/orders'),
       headers,
       body: alpacaOrderBody(order),
-      timeoutMs: this.options.submitTimeoutMs,
+      timeoutMs: callTimeout(this.options.submitTimeoutMs, context),
     });
     if (answer.kind === 'transport_error') {
       const { kind, certainty, detail } = answer.failure;
@@ -72,7 +72,7 @@ export class AlpacaClient implements AlpacaBroker {
     if (typeof headers === 'string') return { kind: 'error', detail: headers };
     const url = endpointUrl(this.options.baseUrl, '/v2/orders:by_client_order_id');
     url.searchParams.set('client_order_id', clientOrderId);
-    const answer = await exchange(this.dispatcher, { method: 'GET', url, headers, timeoutMs: this.options.lookupTimeoutMs });
+    const answer = await exchange(this.dispatcher, { method: 'GET', url, headers, timeoutMs: callTimeout(this.options.lookupTimeoutMs, context) });
     return lookupOutcome(answer, clientOrderId);
   }
 

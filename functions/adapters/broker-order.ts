@@ -3,36 +3,74 @@ import type { BrokerOrder, LookupOutcome } from '../core/execution';
 import { dropUndefined } from '../core/objects';
 import { parseJson, type HttpExchange } from './http-exchange';
 
-const decimalField = z
-  .union([z.string(), z.number()])
-  .nullish()
-  .transform((value) => (value === null || value === undefined || value === '' ? undefined : String(value)));
+/**
+ * Alpaca's order enums, from its Trading API OpenAPI document (`#/components/schemas/Order*`).
+ * The LEAN runner answers Alpaca's order object, so the same values hold for its acknowledgements.
+ */
+export const ALPACA_ORDER_STATUSES = [
+  'new',
+  'partially_filled',
+  'filled',
+  'done_for_day',
+  'canceled',
+  'expired',
+  'replaced',
+  'pending_cancel',
+  'pending_replace',
+  'accepted',
+  'pending_new',
+  'accepted_for_bidding',
+  'stopped',
+  'rejected',
+  'suspended',
+  'calculated',
+  'held',
+] as const;
+const ORDER_SIDES = ['buy', 'sell'] as const;
+const ORDER_TYPES = ['market', 'limit', 'stop', 'stop_limit', 'trailing_stop'] as const;
+const TIME_IN_FORCE = ['day', 'gtc', 'opg', 'cls', 'ioc', 'fok'] as const;
+
+// Alpaca sends decimals as strings; the runner's contract allows JSON numbers. An empty string is no quantity.
+const DECIMAL_TEXT = /^\d+(\.\d+)?$/;
+const decimal = z.union([z.string().regex(DECIMAL_TEXT, 'must be a decimal string'), z.number().nonnegative()]).transform(String);
+
+/** Every field the router reads, each checked on its own so one bad field does not hide the others. */
+const FIELD_SCHEMAS = {
+  client_order_id: z.string().min(1).max(128),
+  status: z.enum(ALPACA_ORDER_STATUSES),
+  symbol: z.string().min(1),
+  side: z.enum(ORDER_SIDES).optional(),
+  qty: decimal.nullish(),
+  notional: decimal.nullish(),
+  type: z.enum(ORDER_TYPES).optional(),
+  time_in_force: z.enum(TIME_IN_FORCE).optional(),
+} as const;
+
+type FieldName = keyof typeof FIELD_SCHEMAS;
 
 /**
- * The fields the router relies on in an order object, from Alpaca or from the LEAN runner
- * (which answers Alpaca's object). Everything else is kept untouched in `raw`.
+ * Reads an order object from Alpaca or the LEAN runner. Without a non-empty string `id` it is no
+ * order (`ok: false`). With one it is an order, whatever else is wrong: each field that breaks the
+ * documented contract is left out of the result and named in `problems`.
  */
-const brokerOrderSchema = z.looseObject({
-  id: z.string().min(1),
-  client_order_id: z.string().min(1),
-  status: z.string().min(1),
-  symbol: z.string().min(1),
-  side: z.string().optional(),
-  qty: decimalField,
-  notional: decimalField,
-});
-
-/** Validates an order object; the error names the first field that broke the contract. */
 export function parseBrokerOrder(value: unknown): { ok: true; order: BrokerOrder } | { ok: false; detail: string } {
-  const parsed = brokerOrderSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, detail: `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}` };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { ok: false, detail: 'body: not a JSON object' };
+  const raw = value as Record<string, unknown>;
+  if (typeof raw.id !== 'string' || raw.id === '') return { ok: false, detail: 'id: missing, so no order is identified' };
+  const fields: Partial<Record<FieldName, string>> = {};
+  const problems: string[] = [];
+  for (const name of Object.keys(FIELD_SCHEMAS) as FieldName[]) {
+    const parsed = FIELD_SCHEMAS[name].safeParse(raw[name]);
+    if (!parsed.success) {
+      problems.push(`${name}: ${raw[name] === undefined ? 'missing' : `${JSON.stringify(raw[name])} ${parsed.error.issues[0]?.message ?? 'is invalid'}`}`);
+    } else if (parsed.data !== undefined && parsed.data !== null) {
+      fields[name] = parsed.data;
+    }
   }
-  const { id, client_order_id, status, symbol, side, qty, notional } = parsed.data;
+  const { client_order_id, status, symbol, side, qty, notional } = fields;
   return {
     ok: true,
-    order: { ...dropUndefined({ id, client_order_id, status, symbol, side, qty, notional }), raw: parsed.data as Record<string, unknown> },
+    order: { ...dropUndefined({ id: raw.id, client_order_id, status, symbol, side, qty, notional }), ...(problems.length > 0 ? { problems } : {}), raw },
   };
 }
 
@@ -59,9 +97,9 @@ export function lookupOutcome(answer: HttpExchange, clientOrderId: string): Look
   const json = parseJson(answer.body);
   const parsed = json.ok ? parseBrokerOrder(json.value) : { ok: false as const, detail: 'body is not JSON' };
   if (!parsed.ok) return { kind: 'error', httpStatus: answer.status, detail: parsed.detail };
+  // Found under another id is not this order: the lookup told nothing about it.
   if (parsed.order.client_order_id !== clientOrderId) {
-    return { kind: 'error', httpStatus: answer.status, detail: `lookup answered another client_order_id (${parsed.order.client_order_id})` };
+    return { kind: 'error', httpStatus: answer.status, detail: `lookup answered another client_order_id (${parsed.order.client_order_id ?? 'none'})` };
   }
   return { kind: 'found', order: parsed.order, httpStatus: answer.status };
 }
-

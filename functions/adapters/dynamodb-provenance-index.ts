@@ -46,6 +46,8 @@ export class DynamoDbProvenanceIndex implements FallbackHistory, HealthCheckStor
     client: DynamoDBClient,
     private readonly tableName: string,
     private readonly store: Pick<DynamoDbProvenanceStore, 'resolve'>,
+    /** The longest one query may take, all its pages and SDK retries included. */
+    private readonly callTimeoutMs = 2_000,
   ) {
     this.documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
@@ -88,8 +90,9 @@ export class DynamoDbProvenanceIndex implements FallbackHistory, HealthCheckStor
   private async count(range: IndexRange, filter?: Filter): Promise<number> {
     let total = 0;
     let startKey: Record<string, unknown> | undefined;
+    const bound = { abortSignal: AbortSignal.timeout(this.callTimeoutMs) };
     do {
-      const out = await this.documents.send(new QueryCommand({ ...this.query(range, filter), Select: 'COUNT', ExclusiveStartKey: startKey }));
+      const out = await this.documents.send(new QueryCommand({ ...this.query(range, filter), Select: 'COUNT', ExclusiveStartKey: startKey }), bound);
       total += out.Count ?? 0;
       startKey = out.LastEvaluatedKey;
     } while (startKey !== undefined);
@@ -99,8 +102,9 @@ export class DynamoDbProvenanceIndex implements FallbackHistory, HealthCheckStor
   private async items(range: IndexRange, filter?: Filter, limit = Infinity): Promise<ProvenanceRow[]> {
     const rows: ProvenanceRow[] = [];
     let startKey: Record<string, unknown> | undefined;
+    const bound = { abortSignal: AbortSignal.timeout(this.callTimeoutMs) };
     do {
-      const out = await this.documents.send(new QueryCommand({ ...this.query(range, filter), ExclusiveStartKey: startKey }));
+      const out = await this.documents.send(new QueryCommand({ ...this.query(range, filter), ExclusiveStartKey: startKey }), bound);
       rows.push(...((out.Items ?? []) as ProvenanceRow[]));
       startKey = out.LastEvaluatedKey;
     } while (startKey !== undefined && rows.length < limit);

@@ -1,19 +1,31 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { OrderStatus } from '../core/execution';
+import type { ExecutionAttempt, OrderStatus } from '../core/execution';
 import {
   ProvenanceConflictError,
   ProvenanceUnavailableError,
   type ClaimOutcome,
+  type ClaimRef,
+  type FallbackIntent,
   type ProvenanceRow,
   type ProvenanceStore,
   type RowOutcome,
 } from '../core/provenance';
 import { PROVENANCE_TABLE } from './provenance-table';
 
+/** The one DynamoDB bound for calls that carry none of their own (reads, reconciliation). */
+const DEFAULT_CALL_TIMEOUT_MS = 2_000;
+
+/** Which rows an update may touch: by status, and (for the route function) by the claim it holds. */
+interface UpdateGuard {
+  readonly fromStatuses: readonly OrderStatus[];
+  readonly claimToken?: string;
+}
+
 /**
  * Provenance rows in DynamoDB. Conditional writes make the claim exclusive and the finalize
- * happen once; no transactions, so it runs unchanged against dynalite.
+ * happen once; no transactions, so it runs unchanged against dynalite. Every call is bounded by an
+ * abort signal, so the SDK's retries can never outlast the caller's deadline.
  */
 export class DynamoDbProvenanceStore implements ProvenanceStore {
   private readonly documents: DynamoDBDocumentClient;
@@ -21,11 +33,12 @@ export class DynamoDbProvenanceStore implements ProvenanceStore {
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS,
   ) {
     this.documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
-  async claim(row: ProvenanceRow): Promise<ClaimOutcome> {
+  async claim(row: ProvenanceRow, timeoutMs: number): Promise<ClaimOutcome> {
     try {
       await this.documents.send(
         new PutCommand({
@@ -34,6 +47,7 @@ export class DynamoDbProvenanceStore implements ProvenanceStore {
           ConditionExpression: 'attribute_not_exists(#key)',
           ExpressionAttributeNames: { '#key': PROVENANCE_TABLE.partitionKey },
         }),
+        { abortSignal: AbortSignal.timeout(timeoutMs) },
       );
       return { kind: 'claimed' };
     } catch (error) {
@@ -41,13 +55,34 @@ export class DynamoDbProvenanceStore implements ProvenanceStore {
     }
     const existing = await this.get(row.client_order_id);
     if (existing === undefined) throw new ProvenanceUnavailableError('claim was refused but no row could be read');
-    // The SDK retries a put whose answer was lost; finding our own pending row means we hold the claim.
-    if (isSameClaim(existing, row)) return { kind: 'claimed' };
+    // The SDK retries a put whose answer was lost; finding our own token on the row means we hold the claim.
+    if (row.claim_token !== undefined && existing.claim_token === row.claim_token) return { kind: 'claimed' };
     return { kind: 'exists', row: existing };
   }
 
-  async finalize(clientOrderId: string, outcome: RowOutcome, updatedAt: string): Promise<ProvenanceRow> {
-    return this.update(clientOrderId, outcome, updatedAt, ['pending']);
+  async recordFallbackIntent(claim: ClaimRef, intent: FallbackIntent, attempts: readonly ExecutionAttempt[], timeoutMs: number): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PROVENANCE_TABLE.partitionKey]: claim.clientOrderId },
+          UpdateExpression: 'SET #intent = :intent, #attempts = :attempts',
+          ConditionExpression: '#status = :pending AND #token = :token',
+          ExpressionAttributeNames: { '#intent': 'execution_fallback_intent', '#attempts': 'execution_attempts', '#status': 'status', '#token': 'claim_token' },
+          ExpressionAttributeValues: { ':intent': intent, ':attempts': attempts, ':pending': 'pending', ':token': claim.claimToken },
+        }),
+        { abortSignal: AbortSignal.timeout(timeoutMs) },
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new ProvenanceConflictError(`row ${claim.clientOrderId} is no longer this invocation's pending claim`);
+      }
+      throw unavailable('fallback intent', error);
+    }
+  }
+
+  async finalize(claim: ClaimRef, outcome: RowOutcome, updatedAt: string, timeoutMs: number): Promise<ProvenanceRow> {
+    return this.update(claim.clientOrderId, outcome, updatedAt, { fromStatuses: ['pending'], claimToken: claim.claimToken }, timeoutMs);
   }
 
   /**
@@ -55,18 +90,13 @@ export class DynamoDbProvenanceStore implements ProvenanceStore {
    * so a route function finishing at the same moment wins and nothing final is ever rewritten.
    */
   async resolve(clientOrderId: string, outcome: RowOutcome, updatedAt: string): Promise<ProvenanceRow> {
-    return this.update(clientOrderId, outcome, updatedAt, ['pending', 'unknown']);
+    return this.update(clientOrderId, outcome, updatedAt, { fromStatuses: ['pending', 'unknown'] }, this.callTimeoutMs);
   }
 
-  private async update(
-    clientOrderId: string,
-    outcome: RowOutcome,
-    updatedAt: string,
-    fromStatuses: readonly OrderStatus[],
-  ): Promise<ProvenanceRow> {
+  private async update(clientOrderId: string, outcome: RowOutcome, updatedAt: string, guard: UpdateGuard, timeoutMs: number): Promise<ProvenanceRow> {
     const fields: Record<string, unknown> = { ...outcome, updated_at: updatedAt };
     const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = Object.fromEntries(fromStatuses.map((status, index) => [`:from${index}`, status]));
+    const values: Record<string, unknown> = Object.fromEntries(guard.fromStatuses.map((status, index) => [`:from${index}`, status]));
     const assignments: string[] = [];
     Object.entries(fields)
       .filter(([, value]) => value !== undefined)
@@ -75,17 +105,24 @@ export class DynamoDbProvenanceStore implements ProvenanceStore {
         values[`:v${index}`] = value;
         assignments.push(`#f${index} = :v${index}`);
       });
+    let condition = `#status IN (${guard.fromStatuses.map((_, index) => `:from${index}`).join(', ')})`;
+    if (guard.claimToken !== undefined) {
+      names['#token'] = 'claim_token';
+      values[':token'] = guard.claimToken;
+      condition += ' AND #token = :token';
+    }
     try {
       const out = await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PROVENANCE_TABLE.partitionKey]: clientOrderId },
           UpdateExpression: `SET ${assignments.join(', ')}`,
-          ConditionExpression: `#status IN (${fromStatuses.map((_, index) => `:from${index}`).join(', ')})`,
+          ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),
+        { abortSignal: AbortSignal.timeout(timeoutMs) },
       );
       return out.Attributes as ProvenanceRow;
     } catch (error) {
@@ -93,8 +130,10 @@ export class DynamoDbProvenanceStore implements ProvenanceStore {
     }
     const current = await this.get(clientOrderId);
     // A retried update that had already landed: the stored row is ours.
-    if (current !== undefined && current.updated_at === updatedAt && current.status === outcome.status) return current;
-    throw new ProvenanceConflictError(`row ${clientOrderId} is ${current?.status ?? 'missing'}, not ${fromStatuses.join(' or ')}`);
+    if (current !== undefined && current.updated_at === updatedAt && current.status === outcome.status && current.claim_token === (guard.claimToken ?? current.claim_token)) {
+      return current;
+    }
+    throw new ProvenanceConflictError(`row ${clientOrderId} is ${current?.status ?? 'missing'}, not ${guard.fromStatuses.join(' or ')}${guard.claimToken === undefined ? '' : ' under this claim'}`);
   }
 
   async get(clientOrderId: string): Promise<ProvenanceRow | undefined> {
@@ -105,21 +144,13 @@ export class DynamoDbProvenanceStore implements ProvenanceStore {
           Key: { [PROVENANCE_TABLE.partitionKey]: clientOrderId },
           ConsistentRead: true,
         }),
+        { abortSignal: AbortSignal.timeout(this.callTimeoutMs) },
       );
       return out.Item as ProvenanceRow | undefined;
     } catch (error) {
       throw unavailable('get', error);
     }
   }
-}
-
-function isSameClaim(existing: ProvenanceRow, mine: ProvenanceRow): boolean {
-  return (
-    existing.status === 'pending' &&
-    existing.request_hash === mine.request_hash &&
-    existing.correlation_id === mine.correlation_id &&
-    existing.created_at === mine.created_at
-  );
 }
 
 function unavailable(operation: string, error: unknown): ProvenanceUnavailableError {

@@ -1,5 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { FailureCertainty } from '../core/execution';
+import type { BrokerCallContext } from '../core/ports';
 
 /** A transport-level failure: no HTTP status was received. */
 export interface TransportFailure {
@@ -30,6 +31,11 @@ export function endpointUrl(baseUrl: string, path: string): URL {
   const base = new URL(baseUrl);
   base.pathname = `${base.pathname.replace(/\/+$/, '')}${path}`;
   return base;
+}
+
+/** A call's own timeout, shortened to what the caller's deadline leaves when it has one. */
+export function callTimeout(ownTimeoutMs: number, context: BrokerCallContext): number {
+  return context.timeoutMs === undefined ? ownTimeoutMs : Math.min(ownTimeoutMs, context.timeoutMs);
 }
 
 /** A keep-alive connection pool whose connect attempts give up after `connectTimeoutMs`. */

@@ -35,14 +35,16 @@ export function parseInfrastructure(env: Readonly<Record<string, string | undefi
 }
 
 /** The Alpaca SecureString: ALPACA_CREDENTIALS_PARAMETER, or `alpaca-credentials` under the control prefix. */
-export function ssmAlpacaCredentials(infra: Infrastructure, ssm: SSMClient): SsmAlpacaCredentials {
+export function ssmAlpacaCredentials(infra: Infrastructure, ssm: SSMClient, callTimeoutMs?: number): SsmAlpacaCredentials {
   return new SsmAlpacaCredentials({
     ssm,
+    ...(callTimeoutMs === undefined ? {} : { callTimeoutMs }),
     parameterName: infra.ALPACA_CREDENTIALS_PARAMETER ?? controlParameterName(infra.CONTROL_PARAMETER_PREFIX, CONTROL_PARAMETER.alpacaCredentials),
   });
 }
 
-// Short timeouts and few attempts: a slow AWS endpoint must not eat the order's time budget.
+// Short timeouts and few attempts: a slow AWS endpoint must not eat the order's time budget (each
+// call is also bounded as a whole by an abort signal, retries included).
 /** The DynamoDB client both functions use, from the standard AWS configuration. */
 export function defaultDynamoDbClient(): DynamoDBClient {
   return new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });

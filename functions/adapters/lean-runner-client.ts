@@ -3,7 +3,7 @@ import type { LeanFailureReason, LeanSubmitOutcome, LookupOutcome, SubmitFailure
 import type { OrderRequest } from '../core/order-request';
 import type { BrokerCallContext, LeanRunner } from '../core/ports';
 import { errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
-import { createDispatcher, endpointUrl, exchange, parseJson } from './http-exchange';
+import { callTimeout, createDispatcher, endpointUrl, exchange, parseJson } from './http-exchange';
 
 /** Where the runner is and how long to wait for it. */
 export interface LeanRunnerClientOptions {
@@ -36,7 +36,7 @@ export class LeanRunnerClient implements LeanRunner {
       url: endpointUrl(this.options.baseUrl, '/v1/orders/submit'),
       headers: { 'idempotency-key': order.client_order_id, 'x-correlation-id': context.correlationId },
       body: leanSubmitBody(order),
-      timeoutMs: this.options.submitTimeoutMs,
+      timeoutMs: callTimeout(this.options.submitTimeoutMs, context),
     });
     if (answer.kind === 'transport_error') {
       const { kind, certainty, detail } = answer.failure;
@@ -48,14 +48,10 @@ export class LeanRunnerClient implements LeanRunner {
     if (!json.ok) {
       return failed({ reason: 'lean_submit_invalid_json', certainty: 'ambiguous', httpStatus: answer.status, detail: 'the runner answered a body that is not JSON' });
     }
+    // An answer with an order id proves LEAN placed something; whether it is this order is core's call.
     const parsed = parseBrokerOrder(json.value);
-    if (!parsed.ok || parsed.order.client_order_id !== order.client_order_id) {
-      return failed({
-        reason: 'lean_submit_contract_violation',
-        certainty: 'ambiguous',
-        httpStatus: answer.status,
-        detail: parsed.ok ? `echoed client_order_id ${parsed.order.client_order_id} is not the one sent` : parsed.detail,
-      });
+    if (!parsed.ok) {
+      return failed({ reason: 'lean_submit_contract_violation', certainty: 'ambiguous', httpStatus: answer.status, detail: parsed.detail });
     }
     return { kind: 'accepted', order: parsed.order, httpStatus: answer.status };
   }
@@ -65,7 +61,7 @@ export class LeanRunnerClient implements LeanRunner {
       method: 'GET',
       url: endpointUrl(this.options.baseUrl, `/v1/orders/client/${encodeURIComponent(clientOrderId)}`),
       headers: { 'x-correlation-id': context.correlationId },
-      timeoutMs: this.options.lookupTimeoutMs,
+      timeoutMs: callTimeout(this.options.lookupTimeoutMs, context),
     });
     return lookupOutcome(answer, clientOrderId);
   }

@@ -13,6 +13,7 @@ export const METRIC = {
   provenanceWriteFailures: 'provenance_write_failures_total',
   policyMisconfigured: 'policy_misconfigured_total',
   leanAckMismatch: 'lean_ack_mismatch_total',
+  alpacaAckMismatch: 'alpaca_ack_mismatch_total',
   /** Emitted by whoever trips the kill switch (route or health-check), dimension `reason`. */
   killSwitchTrips: 'kill_switch_trips_total',
   /** Health-check gauges, one value per run: 1 when the switch is on (or unreadable), else 0. */
@@ -61,6 +62,10 @@ export class PowertoolsRouteMetrics implements RouteMetrics {
 
   leanAckMismatch(): void {
     this.metrics.addMetric(METRIC.leanAckMismatch, MetricUnit.Count, 1);
+  }
+
+  alpacaAckMismatch(): void {
+    this.metrics.addMetric(METRIC.alpacaAckMismatch, MetricUnit.Count, 1);
   }
 
   killSwitchTrip(reason: string): void {

@@ -11,6 +11,8 @@ export interface SsmAlpacaCredentialsOptions {
   readonly parameterName: string;
   /** How long a read is trusted; long, because credentials rarely rotate. */
   readonly ttlMs?: number;
+  /** The longest one read may take, SDK retries included. */
+  readonly callTimeoutMs?: number;
   readonly now?: () => number;
 }
 
@@ -43,6 +45,7 @@ export class SsmAlpacaCredentials implements AlpacaCredentialsProvider {
     try {
       const out = await this.options.ssm.send(
         new GetParameterCommand({ Name: this.options.parameterName, WithDecryption: true }),
+        { abortSignal: AbortSignal.timeout(this.options.callTimeoutMs ?? 2_000) },
       );
       const parsed = secretSchema.safeParse(JSON.parse(out.Parameter?.Value ?? 'null'));
       if (!parsed.success) {

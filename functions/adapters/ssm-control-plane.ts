@@ -29,9 +29,14 @@ export interface SsmControlPlaneOptions {
   readonly prefix: string;
   /** How long one read is trusted, and how long to wait before retrying after a failed read. */
   readonly ttlMs: number;
+  /** The longest one read of every control value, or one write, may take, SDK retries included. */
+  readonly callTimeoutMs?: number;
   readonly clock?: Clock;
   readonly logger?: RouteLogger;
 }
+
+/** The bound of one SSM operation when the caller gives none. */
+const DEFAULT_CALL_TIMEOUT_MS = 2_000;
 
 // GetParametersByPath answers at most 10 per page; 20 pages is 200 symbols in review, far more than a desk trades.
 const MAX_REVIEW_PAGES = 20;
@@ -134,9 +139,11 @@ export class SsmControlPlane implements ControlPlane {
   }
 
   private async fetch(): Promise<ControlSnapshot> {
+    // One bound for the whole read, review pages included: it is one step of an order's deadline.
+    const bound = this.bound();
     const [batch, reviews] = await Promise.all([
-      this.options.ssm.send(new GetParametersCommand({ Names: [this.names.killSwitch, this.names.policy, this.names.leanHealth] })),
-      this.readReviews(),
+      this.options.ssm.send(new GetParametersCommand({ Names: [this.names.killSwitch, this.names.policy, this.names.leanHealth] }), bound),
+      this.readReviews(bound),
     ]);
     const values = new Map((batch.Parameters ?? []).map((parameter) => [parameter.Name, parameter.Value]));
     const leanHealth = parseLeanHealth(values.get(this.names.leanHealth));
@@ -150,12 +157,13 @@ export class SsmControlPlane implements ControlPlane {
     };
   }
 
-  private async readReviews(): Promise<Map<string, SymbolReview>> {
+  private async readReviews(bound: { abortSignal: AbortSignal }): Promise<Map<string, SymbolReview>> {
     const reviews = new Map<string, SymbolReview>();
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_REVIEW_PAGES; page += 1) {
       const out = await this.options.ssm.send(
         new GetParametersByPathCommand({ Path: this.names.manualReview, Recursive: false, MaxResults: 10, NextToken: nextToken }),
+        bound,
       );
       for (const parameter of out.Parameters ?? []) {
         const review = toReview(parameter);
@@ -168,7 +176,11 @@ export class SsmControlPlane implements ControlPlane {
   }
 
   private put(name: string, value: string): Promise<unknown> {
-    return this.options.ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }));
+    return this.options.ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }), this.bound());
+  }
+
+  private bound(): { abortSignal: AbortSignal } {
+    return { abortSignal: AbortSignal.timeout(this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) };
   }
 
   private remember(snapshot: ControlSnapshot): void {

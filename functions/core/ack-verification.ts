@@ -1,16 +1,24 @@
 import type { BrokerOrder } from './execution';
 import { expectedNotional, type OrderRequest } from './order-request';
 
-/** How a LEAN acknowledgement differs from the order that was asked for. */
-export type AckMismatch = 'symbol_mismatch' | 'side_mismatch' | 'qty_mismatch' | 'notional_mismatch';
+/** How a broker's acknowledgement differs from the order that was asked for. */
+export type AckMismatch =
+  | 'client_order_id_mismatch'
+  | 'symbol_mismatch'
+  | 'side_mismatch'
+  | 'qty_mismatch'
+  | 'notional_mismatch'
+  | 'contract_violation';
 
 /**
- * Compares what LEAN says it placed with what was asked. Any difference means an order exists
- * that nobody intended: it is never a reason to fall back, always a reason for review.
+ * Compares what a broker (LEAN or Alpaca) says it placed with what was asked. An acknowledgement
+ * carries an order id, so an order exists: any difference means nobody intended it as it is. It is
+ * never a reason to send the order again, always a reason for review.
  */
-export function verifyLeanAck(order: OrderRequest, ack: BrokerOrder, notionalTolerance: number): AckMismatch[] {
+export function verifyAck(order: OrderRequest, ack: BrokerOrder, notionalTolerance: number): AckMismatch[] {
   const mismatches: AckMismatch[] = [];
-  if (ack.symbol.trim().toUpperCase() !== order.symbol) mismatches.push('symbol_mismatch');
+  if (ack.client_order_id !== order.client_order_id) mismatches.push('client_order_id_mismatch');
+  if (ack.symbol?.trim().toUpperCase() !== order.symbol) mismatches.push('symbol_mismatch');
   if (ack.side !== undefined && ack.side !== order.side) mismatches.push('side_mismatch');
   if (order.qty !== undefined && (ack.qty === undefined || Number(ack.qty) !== Number(order.qty))) {
     mismatches.push('qty_mismatch');
@@ -20,7 +28,13 @@ export function verifyLeanAck(order: OrderRequest, ack: BrokerOrder, notionalTol
   if (expected !== undefined && acknowledged !== undefined && expected > 0) {
     if (Math.abs(acknowledged - expected) / expected > notionalTolerance) mismatches.push('notional_mismatch');
   }
+  if ((ack.problems ?? []).length > 0) mismatches.push('contract_violation');
   return mismatches;
+}
+
+/** The mismatches in words, for `status_detail` and the log: the contract problems named one by one. */
+export function describeMismatches(mismatches: readonly AckMismatch[], ack: BrokerOrder): string {
+  return mismatches.map((mismatch) => (mismatch === 'contract_violation' ? `contract_violation (${(ack.problems ?? []).join('; ')})` : mismatch)).join(', ');
 }
 
 function acknowledgedNotional(order: OrderRequest, ack: BrokerOrder): number | undefined {

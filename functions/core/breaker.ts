@@ -4,6 +4,22 @@ import type { Clock } from './ports';
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
 /**
+ * One order's permission to call LEAN. It ends exactly once: with LEAN's verdict, or released
+ * without one (the order never reached LEAN, or LEAN's answer said nothing about its health).
+ * Whoever acquires a lease ends it in the same scope, so a throw can never keep the trial slot.
+ */
+export interface BreakerLease {
+  /** True when this order holds the breaker's single half-open trial. */
+  readonly trial: boolean;
+  /** LEAN answered well: the streak ends and an open breaker closes. */
+  succeeded(): void;
+  /** LEAN showed it is unwell (timeout, 5xx, network error, invalid answer). */
+  failed(): void;
+  /** Ends the lease without a verdict; a no-op once the lease has ended. */
+  release(): void;
+}
+
+/**
  * An in-process circuit breaker for LEAN, one per container. After `failureThreshold` consecutive
  * LEAN failures it opens and skips LEAN for `cooldownMs`; then it lets exactly one trial through.
  * The trial's success closes it; its failure opens it for another cool-down.
@@ -11,7 +27,8 @@ export type BreakerState = 'closed' | 'open' | 'half_open';
 export class CircuitBreaker {
   private consecutiveFailures = 0;
   private openedAt: number | undefined;
-  private trialInFlight = false;
+  /** The lease holding the half-open trial, if one is out. */
+  private trial: BreakerLease | undefined;
 
   constructor(
     private readonly options: { readonly failureThreshold: number; readonly cooldownMs: number },
@@ -21,39 +38,44 @@ export class CircuitBreaker {
   /** The state an order would see now, without taking the trial slot. */
   get state(): BreakerState {
     if (this.openedAt === undefined) return 'closed';
-    return this.clock.monotonicMs() - this.openedAt >= this.options.cooldownMs && !this.trialInFlight ? 'half_open' : 'open';
+    return this.clock.monotonicMs() - this.openedAt >= this.options.cooldownMs && this.trial === undefined ? 'half_open' : 'open';
   }
 
   /**
-   * May this order go to LEAN? Closed: yes. Open: no. After the cool-down: yes for exactly one
-   * caller (the trial) until it reports back.
+   * May this order go to LEAN? Closed: a lease. Open: `undefined`. After the cool-down: the trial
+   * lease for exactly one caller, until that lease ends.
    */
-  tryAcquire(): boolean {
+  acquire(): BreakerLease | undefined {
     const state = this.state;
-    if (state === 'closed') return true;
-    if (state === 'open') return false;
-    this.trialInFlight = true;
-    return true;
-  }
-
-  /** Gives back a trial slot taken by an order that then never reached LEAN (a replay, say). */
-  release(): void {
-    this.trialInFlight = false;
+    if (state === 'open') return undefined;
+    let ended = false;
+    const end = (verdict?: () => void): void => {
+      if (ended) return;
+      ended = true;
+      if (this.trial === lease) this.trial = undefined;
+      verdict?.();
+    };
+    const lease: BreakerLease = {
+      trial: state === 'half_open',
+      succeeded: () => end(() => this.recordSuccess()),
+      failed: () => end(() => this.recordFailure(lease.trial)),
+      release: () => end(),
+    };
+    if (lease.trial) this.trial = lease;
+    return lease;
   }
 
   /** LEAN accepted an order: the streak ends and an open breaker closes. */
   recordSuccess(): void {
     this.consecutiveFailures = 0;
     this.openedAt = undefined;
-    this.trialInFlight = false;
   }
 
   /** LEAN failed an order; a failed trial, or the Nth failure in a row, opens the breaker. */
-  recordFailure(): void {
+  recordFailure(wasTrial = false): void {
     this.consecutiveFailures += 1;
-    if (this.trialInFlight || this.consecutiveFailures >= this.options.failureThreshold) {
+    if (wasTrial || this.consecutiveFailures >= this.options.failureThreshold) {
       this.openedAt = this.clock.monotonicMs();
     }
-    this.trialInFlight = false;
   }
 }

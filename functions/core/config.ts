@@ -8,7 +8,10 @@ export interface RoutingPolicy {
   readonly fallback: 'alpaca' | 'none';
 }
 
-/** Timeouts of every broker call, in milliseconds. */
+/**
+ * Timeouts of every broker and AWS call, in milliseconds. An AWS timeout bounds one operation with
+ * all of the SDK's retries, so each value here is the most that call can take.
+ */
 export interface Timeouts {
   readonly leanConnectMs: number;
   readonly leanSubmitMs: number;
@@ -16,6 +19,18 @@ export interface Timeouts {
   readonly alpacaConnectMs: number;
   readonly alpacaSubmitMs: number;
   readonly alpacaLookupMs: number;
+  /** One DynamoDB operation, retries included (`TRADING_DYNAMODB_TIMEOUT_MS`). */
+  readonly dynamoDbMs: number;
+  /** One SSM operation, retries included (`TRADING_SSM_TIMEOUT_MS`). */
+  readonly ssmMs: number;
+}
+
+/** How long one invocation of the route function may run, and what it keeps for its final write. */
+export interface RouteBudget {
+  /** The route function's timeout (`TRADING_ROUTE_TIMEOUT_MS`); the deadline when no Lambda context says otherwise. */
+  readonly routeTimeoutMs: number;
+  /** Kept back from the deadline for the final write of the row (`TRADING_FINALIZE_RESERVE_MS`). */
+  readonly finalizeReserveMs: number;
 }
 
 /** Everything the route function needs from its deploy-time environment. */
@@ -28,6 +43,7 @@ export interface RouterConfig {
   readonly misconfiguration: readonly string[];
   readonly leanRunnerUrl?: string;
   readonly timeouts: Timeouts;
+  readonly budget: RouteBudget;
   /** Relative tolerance between the expected notional and LEAN's acknowledgement (0.01 = 1%). */
   readonly notionalTolerance: number;
   /** The routing values as the environment declares them, before safety rules; the `policy` parameter overrides these. */
@@ -87,11 +103,25 @@ const DEFAULT_TIMEOUTS: Timeouts = {
   alpacaConnectMs: 1_000,
   alpacaSubmitMs: 5_000,
   alpacaLookupMs: 1_500,
+  dynamoDbMs: 1_500,
+  ssmMs: 1_500,
 };
 
-// The sum of the worst-case path (LEAN submit, two lookups, Alpaca submit, one lookup) must stay
-// well inside API Gateway's 29 s, so no single timeout may exceed this.
+// No single call may take a large share of the function's time.
 const MAX_TIMEOUT_MS = 8_000;
+
+/** API Gateway's integration timeout: an answer later than this never reaches the caller. */
+export const API_GATEWAY_TIMEOUT_MS = 29_000;
+/** Kept back from API Gateway's limit for a cold start's init, which runs before the function's own timer. */
+const COLD_START_ALLOWANCE_MS = 3_000;
+/** The longest route function timeout whose answer still reaches the caller after a cold start. */
+export const MAX_ROUTE_TIMEOUT_MS = API_GATEWAY_TIMEOUT_MS - COLD_START_ALLOWANCE_MS;
+
+const DEFAULT_BUDGET: RouteBudget = { routeTimeoutMs: 20_000, finalizeReserveMs: 2_000 };
+const BUDGET_VARIABLES: Record<keyof RouteBudget, { name: string; min: number; max: number }> = {
+  routeTimeoutMs: { name: 'TRADING_ROUTE_TIMEOUT_MS', min: 1_000, max: MAX_ROUTE_TIMEOUT_MS },
+  finalizeReserveMs: { name: 'TRADING_FINALIZE_RESERVE_MS', min: 100, max: 10_000 },
+};
 
 const timeoutVariable = (name: string) => ({ name, min: 50, max: MAX_TIMEOUT_MS });
 const TIMEOUT_VARIABLES: Record<keyof Timeouts, { name: string; min: number; max: number }> = {
@@ -101,7 +131,49 @@ const TIMEOUT_VARIABLES: Record<keyof Timeouts, { name: string; min: number; max
   alpacaConnectMs: timeoutVariable('TRADING_ALPACA_CONNECT_TIMEOUT_MS'),
   alpacaSubmitMs: timeoutVariable('TRADING_ALPACA_TIMEOUT_MS'),
   alpacaLookupMs: timeoutVariable('TRADING_ALPACA_LOOKUP_TIMEOUT_MS'),
+  dynamoDbMs: timeoutVariable('TRADING_DYNAMODB_TIMEOUT_MS'),
+  ssmMs: timeoutVariable('TRADING_SSM_TIMEOUT_MS'),
 };
+
+/**
+ * Every call the slowest order can make before its final write, each at its full timeout: the
+ * control values and the Alpaca keys (both cached, but a cold container reads them), the claim,
+ * one LEAN submit, two lookups, the fallback intent, one Alpaca submit and one lookup.
+ */
+export function worstCaseRoutePath(timeouts: Timeouts): { readonly step: string; readonly ms: number }[] {
+  return [
+    { step: 'control values (SSM)', ms: timeouts.ssmMs },
+    { step: 'Alpaca keys (SSM)', ms: timeouts.ssmMs },
+    { step: 'claim (DynamoDB)', ms: timeouts.dynamoDbMs },
+    { step: 'LEAN submit', ms: timeouts.leanSubmitMs },
+    { step: 'LEAN lookup', ms: timeouts.leanLookupMs },
+    { step: 'Alpaca lookup', ms: timeouts.alpacaLookupMs },
+    { step: 'fallback intent (DynamoDB)', ms: timeouts.dynamoDbMs },
+    { step: 'Alpaca submit', ms: timeouts.alpacaSubmitMs },
+    { step: 'Alpaca lookup', ms: timeouts.alpacaLookupMs },
+  ];
+}
+
+/**
+ * Why these timeouts cannot fit one invocation: the worst-case path must end before the final
+ * write's reserve, and the reserve must hold one DynamoDB write. Empty when they fit.
+ */
+export function budgetProblems(timeouts: Timeouts, budget: RouteBudget): string[] {
+  const problems: string[] = [];
+  const path = worstCaseRoutePath(timeouts);
+  const worstMs = path.reduce((sum, step) => sum + step.ms, 0);
+  const availableMs = budget.routeTimeoutMs - budget.finalizeReserveMs;
+  if (worstMs > availableMs) {
+    problems.push(
+      `the slowest order path takes ${worstMs} ms (${path.map((step) => `${step.step} ${step.ms}`).join(' + ')}), ` +
+        `more than TRADING_ROUTE_TIMEOUT_MS ${budget.routeTimeoutMs} less TRADING_FINALIZE_RESERVE_MS ${budget.finalizeReserveMs}`,
+    );
+  }
+  if (budget.finalizeReserveMs < timeouts.dynamoDbMs) {
+    problems.push(`TRADING_FINALIZE_RESERVE_MS ${budget.finalizeReserveMs} cannot hold one DynamoDB write (TRADING_DYNAMODB_TIMEOUT_MS ${timeouts.dynamoDbMs})`);
+  }
+  return problems;
+}
 
 /** Normalizes a symbol list: upper case, blanks and empties dropped. */
 export function parseSymbols(raw: string | readonly string[] | undefined): Set<string> {
@@ -150,6 +222,8 @@ export function loadRouterConfig(env: Env): RouterConfig {
   if (timeouts.leanConnectMs >= timeouts.leanSubmitMs) {
     problems.push('TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS must be below TRADING_LEAN_RUNNER_TIMEOUT_MS');
   }
+  const budget = readRouteBudget(env, problems);
+  problems.push(...budgetProblems(timeouts, budget));
   const notionalTolerance = readValue(env, 'TRADING_NOTIONAL_TOLERANCE', toleranceSchema, 0.01, problems);
   const governance = readIntegers(env, DEFAULT_GOVERNANCE, GOVERNANCE_VARIABLES, problems);
 
@@ -161,6 +235,7 @@ export function loadRouterConfig(env: Env): RouterConfig {
     misconfiguration: problems,
     ...(leanRunnerUrl === undefined ? {} : { leanRunnerUrl }),
     timeouts,
+    budget,
     notionalTolerance,
     declaredRouting,
     settingsProblems,
@@ -181,6 +256,11 @@ function readIntegers<T extends { readonly [K in keyof T]: number }>(
     (result as Record<keyof T, number>)[key] = readValue(env, name, z.coerce.number().int().min(min).max(max), defaults[key], problems);
   }
   return result;
+}
+
+/** The route function's timeout and final-write reserve; the health-check reads the timeout too. */
+function readRouteBudget(env: Env, problems: string[]): RouteBudget {
+  return readIntegers(env, DEFAULT_BUDGET, BUDGET_VARIABLES, problems);
 }
 
 /** Problems that make a well-typed policy unsafe to route to LEAN. */
@@ -227,5 +307,14 @@ export function loadHealthCheckConfig(env: Env): HealthCheckConfig {
   const problems: string[] = [];
   const integers = readIntegers(env, HEALTH_CHECK_DEFAULTS, HEALTH_CHECK_VARIABLES, problems);
   const errorRateThreshold = readValue(env, 'TRADING_LEAN_ERROR_RATE_THRESHOLD', z.coerce.number().gt(0).max(1), 0.25, problems);
+  // A row younger than a live invocation may still be finalized by it: reconciling it then could
+  // mark `failed` an order its route invocation is about to record as accepted.
+  const { routeTimeoutMs } = readRouteBudget(env, []);
+  if (integers.reconcileAfterMs <= routeTimeoutMs) {
+    problems.push(
+      `TRADING_RECONCILE_AFTER_MS=${integers.reconcileAfterMs} must exceed the route function's timeout (TRADING_ROUTE_TIMEOUT_MS ${routeTimeoutMs}); using ${HEALTH_CHECK_DEFAULTS.reconcileAfterMs}`,
+    );
+    integers.reconcileAfterMs = HEALTH_CHECK_DEFAULTS.reconcileAfterMs;
+  }
   return { ...integers, errorRateThreshold, problems };
 }

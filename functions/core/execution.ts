@@ -47,15 +47,21 @@ export interface SubmitFailure<R extends string = string> {
   readonly detail: string;
 }
 
-/** A broker's order as the router needs it, plus the untouched response body. */
+/**
+ * A broker's order as the router needs it, plus the untouched response body. Only `id` is
+ * certain: an answer carrying an order id is evidence that an order exists, whatever else is
+ * missing or wrong in it, so the other fields are optional and `problems` lists every way the
+ * answer broke the broker's documented contract (empty or absent when it kept it).
+ */
 export interface BrokerOrder {
   readonly id: string;
-  readonly client_order_id: string;
-  readonly status: string;
-  readonly symbol: string;
+  readonly client_order_id?: string;
+  readonly status?: string;
+  readonly symbol?: string;
   readonly side?: string;
   readonly qty?: string;
   readonly notional?: string;
+  readonly problems?: readonly string[];
   readonly raw: Record<string, unknown>;
 }
 

@@ -2,7 +2,8 @@ import type { ControlSnapshot, KillSwitchTrip, LeanHealth } from './control';
 import { symbolsInReview } from './control';
 import type { BrokerOrder, LookupOutcome } from './execution';
 import { isRunnerHealthStale } from './gates';
-import { describeError } from './objects';
+import { attributeFound, rowStatusOf, sendRecordOfRow, type Attribution } from './attribution';
+import { describeError, dropUndefined } from './objects';
 import type { BrokerCallContext, Clock, RouteLogger } from './ports';
 import type { ProvenanceRow, RowOutcome } from './provenance';
 
@@ -273,8 +274,10 @@ async function sweepManualReviews(deps: HealthCheckDependencies, control: Contro
 
 /**
  * Resolves rows a route invocation left `pending` (it died) or `unknown` (nothing answered), by
- * read-only lookups at the runner and at Alpaca. Found: accepted, with the broker's id. Not found
- * at either, with both answering: failed, nothing was placed. Any lookup error: left for the next run.
+ * read-only lookups at Alpaca and, for a row LEAN may hold, at the runner. Found: the row's own
+ * record (what the router sent where, the fallback intent) says who placed it, never the lookup.
+ * Not found at either, with both answering: failed, nothing was placed. Any lookup error: left for
+ * the next run.
  */
 async function reconcile(deps: HealthCheckDependencies, now: Date): Promise<{ client_order_id: string; status: string }[]> {
   const createdBefore = new Date(now.getTime() - deps.settings.reconcileAfterMs).toISOString();
@@ -311,69 +314,57 @@ async function reconcile(deps: HealthCheckDependencies, now: Date): Promise<{ cl
 
 async function reconciledOutcome(deps: HealthCheckDependencies, row: ProvenanceRow): Promise<RowOutcome | undefined> {
   const context: BrokerCallContext = { correlationId: row.correlation_id };
+  const record = sendRecordOfRow(row);
   // Alpaca is the broker of record (the runner places its orders there too), so it is asked first.
   const atAlpaca = await deps.alpacaLookup.findByClientOrderId(row.client_order_id, context);
-  const leanInvolved = row.execution_expected_adapter === 'lean' && deps.runnerLookup !== undefined;
-  if (atAlpaca.kind === 'found') {
-    // A `pending` row recorded no attempts: its invocation may have fallen back before it died.
-    // The runner knows whether it placed the order; found at Alpaca alone cannot tell.
-    if (row.status !== 'pending' || !leanInvolved || attributedRoute(row) !== 'lean') return foundOutcome(row, atAlpaca.order);
-    const atRunner = await deps.runnerLookup!.findByClientOrderId(row.client_order_id, context);
-    return foundOutcome(row, atAlpaca.order, atRunner.kind === 'found' ? 'runner_confirmed' : atRunner.kind === 'not_found' ? 'runner_denied' : 'runner_unanswered');
-  }
+  if (atAlpaca.kind === 'found') return foundOutcome(row, atAlpaca.order, attributeFound(record));
+  const leanInvolved = record.leanSent && deps.runnerLookup !== undefined;
   const atRunner = leanInvolved ? await deps.runnerLookup?.findByClientOrderId(row.client_order_id, context) : undefined;
-  if (atRunner?.kind === 'found') return foundOutcome(row, atRunner.order);
+  if (atRunner?.kind === 'found') return foundOutcome(row, atRunner.order, attributeFound(record));
   if (atAlpaca.kind === 'error' || atRunner?.kind === 'error') return undefined;
-  return {
+  const intent = row.execution_fallback_intent;
+  return dropUndefined({
     status: 'failed',
     execution_adapter: 'none',
     execution_route: 'none',
-    execution_route_reason: row.execution_route_reason ?? 'reconciled',
-    execution_fallback_count: row.execution_fallback_count,
+    execution_route_reason: intent?.reason ?? row.execution_route_reason ?? 'reconciled',
+    execution_fallback_reason: intent?.reason ?? row.execution_fallback_reason,
+    execution_fallback_count: intent === undefined ? row.execution_fallback_count : 1,
     execution_attempts: row.execution_attempts,
     execution_note: 'reconciled',
     review_required: row.review_required,
+    route_verified: true,
     status_detail: `reconciled: neither Alpaca${leanInvolved ? ' nor the LEAN runner' : ''} holds this client_order_id; nothing was placed`,
-  };
+  } satisfies RowOutcome);
 }
 
 /**
- * The route the row's own record points to. Policy expected LEAN, no gate held and no Alpaca
- * submit was recorded: only the runner can have placed it.
+ * Found at a broker: the row gets the same route fields a routed row would have, attributed from
+ * the row's own record; the broker's status decides `accepted` or `rejected`.
  */
-function attributedRoute(row: ProvenanceRow): 'lean' | 'alpaca' | 'alpaca_gated' | 'alpaca_fallback' {
-  const alpacaSubmitted = row.execution_attempts.some((attempt) => attempt.adapter === 'alpaca' && attempt.operation === 'submit');
-  const gated = row.policy_snapshot.gates.length > 0;
-  if (row.execution_expected_adapter === 'lean' && !gated && !alpacaSubmitted) return 'lean';
-  if (row.execution_expected_adapter === 'alpaca') return 'alpaca';
-  return gated ? 'alpaca_gated' : 'alpaca_fallback';
-}
-
-/** What the runner said about a `pending` LEAN row that Alpaca holds. */
-type RunnerEvidence = 'runner_confirmed' | 'runner_denied' | 'runner_unanswered';
-
-const RUNNER_EVIDENCE_DETAIL: Record<RunnerEvidence, string> = {
-  runner_confirmed: 'the runner holds it',
-  runner_denied: 'the runner does not hold it: the router fell back before its invocation ended',
-  runner_unanswered: 'route not verified: the runner lookup got no answer',
-};
-
-/** Found at a broker: accepted, with the route from the row's record and, for a `pending` row, the runner's word. */
-function foundOutcome(row: ProvenanceRow, order: BrokerOrder, runner?: RunnerEvidence): RowOutcome {
-  const route = runner === 'runner_denied' ? 'alpaca_fallback' : attributedRoute(row);
+function foundOutcome(row: ProvenanceRow, order: BrokerOrder, attribution: Attribution): RowOutcome {
+  const intent = row.execution_fallback_intent;
+  const fallbackReason = attribution.route === 'alpaca_fallback' ? intent?.reason : undefined;
   const gate = row.policy_snapshot.gates[0];
-  return {
-    status: 'accepted',
-    execution_adapter: route === 'lean' ? 'lean' : 'alpaca',
-    execution_route: route,
-    execution_route_reason: row.execution_route_reason ?? gate ?? 'reconciled',
-    execution_fallback_count: runner === 'runner_denied' ? Math.max(1, row.execution_fallback_count) : row.execution_fallback_count,
+  const status = rowStatusOf(order, 'lookup');
+  const routeReason = attribution.route === 'alpaca_fallback' ? intent?.reason : attribution.route === 'alpaca_gated' ? gate : undefined;
+  const details = [
+    `reconciled: found by client_order_id, broker status ${order.status ?? 'unknown'} (${row.status} before)`,
+    ...(attribution.doubt === undefined ? [] : [`route not verified: ${attribution.doubt}`]),
+  ];
+  return dropUndefined({
+    status,
+    execution_adapter: attribution.route === 'lean' ? 'lean' : 'alpaca',
+    execution_route: status === 'rejected' ? 'none' : attribution.route,
+    execution_route_reason: routeReason ?? row.execution_route_reason ?? 'reconciled',
+    execution_fallback_reason: fallbackReason,
+    execution_fallback_count: intent === undefined ? row.execution_fallback_count : 1,
     execution_attempts: row.execution_attempts,
     execution_note: 'reconciled',
     broker_order_id: order.id,
-    raw_payload: { ...order.raw, _execution_adapter: route },
+    raw_payload: { ...order.raw, _execution_adapter: attribution.route, ...(fallbackReason === undefined ? {} : { _execution_fallback_reason: fallbackReason }) },
     review_required: row.review_required,
-    status_detail: `reconciled: found by client_order_id, broker status ${order.status} (${row.status} before)${runner === undefined ? '' : `; ${RUNNER_EVIDENCE_DETAIL[runner]}`}`,
-  };
+    route_verified: attribution.verified,
+    status_detail: details.join('; '),
+  } satisfies RowOutcome);
 }
-

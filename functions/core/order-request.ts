@@ -9,6 +9,9 @@ export const CLIENT_ORDER_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const DECIMAL_PATTERN = /^(\d{1,15})(?:\.(\d{1,9}))?$/;
 
+/** A ticker as sent: ASCII only, case-insensitive, with optional JSON whitespace around it. */
+const SYMBOL_INPUT_PATTERN = /^[ \t\n\r]*[A-Za-z][A-Za-z0-9./-]{0,20}[ \t\n\r]*$/;
+
 /** Canonical form of a decimal string: no leading zeros, no trailing fractional zeros. */
 export function canonicalDecimal(value: string): string {
   const match = DECIMAL_PATTERN.exec(value);
@@ -49,11 +52,12 @@ export const orderRequestSchema = z
     client_order_id: z
       .string()
       .regex(CLIENT_ORDER_ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -'),
+    // Checked as sent, before trim and upper-casing: Unicode case mapping turns "ıbm" into IBM and
+    // "ſpy" into SPY, and trim() drops non-ASCII spaces.
     symbol: z
       .string()
-      .trim()
-      .toUpperCase()
-      .regex(/^[A-Z][A-Z0-9./-]{0,20}$/, 'must be a ticker symbol such as AAPL or BRK.B'),
+      .regex(SYMBOL_INPUT_PATTERN, 'must be a ticker symbol of ASCII letters, digits, . / - such as AAPL or BRK.B')
+      .transform((symbol) => symbol.trim().toUpperCase()),
     side: z.enum(['buy', 'sell']),
     qty: positiveDecimal.optional(),
     notional: positiveDecimal.optional(),
@@ -83,9 +87,18 @@ export const orderRequestSchema = z
     if (!needsStop && order.stop_price !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['stop_price'], message: `is not allowed for ${order.type} orders` });
     }
-    // Alpaca only takes fractional-dollar orders as market/day.
-    if (order.notional !== undefined && (order.type !== 'market' || order.time_in_force !== 'day')) {
+    // Alpaca only takes fractional orders (notional, or a qty with a fractional part) as market/day.
+    const marketDay = order.type === 'market' && order.time_in_force === 'day';
+    if (order.notional !== undefined && !marketDay) {
       ctx.addIssue({ code: 'custom', path: ['notional'], message: 'is only allowed for market orders with time_in_force day' });
+    }
+    // qty is canonical here, so "10.0" (whole) has no '.' left.
+    if (order.qty?.includes('.') && !marketDay) {
+      ctx.addIssue({ code: 'custom', path: ['qty'], message: 'must be a whole number except for market orders with time_in_force day' });
+    }
+    // Alpaca refuses extended-hours orders other than limit day/gtc; false is the default and always valid.
+    if (order.extended_hours === true && (order.type !== 'limit' || (order.time_in_force !== 'day' && order.time_in_force !== 'gtc'))) {
+      ctx.addIssue({ code: 'custom', path: ['extended_hours'], message: 'is only allowed for limit orders with time_in_force day or gtc' });
     }
   });
 

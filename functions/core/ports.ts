@@ -10,6 +10,8 @@ import type { OrderRequest } from './order-request';
 /** Per-call context passed to brokers. */
 export interface BrokerCallContext {
   readonly correlationId: string;
+  /** The longest this call may take, when the caller has a deadline; the adapter's own timeout applies when shorter. */
+  readonly timeoutMs?: number;
 }
 
 /** The LEAN runner, contract v2. */
@@ -40,6 +42,8 @@ export interface RouteMetrics {
   policyMisconfigured(): void;
   /** `lean_ack_mismatch_total`: LEAN placed something other than what was asked. */
   leanAckMismatch(): void;
+  /** `alpaca_ack_mismatch_total`: Alpaca acknowledged something other than what was asked. */
+  alpacaAckMismatch(): void;
   /** `kill_switch_trips_total{reason}`: this process turned the kill switch on. */
   killSwitchTrip(reason: string): void;
 }

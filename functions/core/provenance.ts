@@ -1,6 +1,6 @@
 import type { BreakerState } from './breaker';
 import type { ControlSnapshot } from './control';
-import type { Adapter, ExecutionAttempt, ExecutionRoute, OrderStatus } from './execution';
+import type { Adapter, ExecutionAttempt, ExecutionRoute, FailureCertainty, LeanFailureReason, OrderStatus } from './execution';
 import type { OrderRequest } from './order-request';
 
 /** What the policy, the control values and the gates looked like when the order was decided. */
@@ -24,6 +24,18 @@ export interface PolicySnapshot {
 }
 
 /**
+ * Written on the `pending` row before the fallback submit to Alpaca, so that whoever reads the row
+ * later (reconciliation after a crash included) knows the router itself may have sent the order to
+ * Alpaca, and whether LEAN's failure had already proved that LEAN placed nothing.
+ */
+export interface FallbackIntent {
+  readonly reason: LeanFailureReason;
+  /** `definite`: LEAN cannot have placed the order; `ambiguous`: it might have, late. */
+  readonly lean_failure: FailureCertainty;
+  readonly recorded_at: string;
+}
+
+/**
  * One order's provenance row, attribute names exactly as DESIGN.md gives them.
  * Route fields are absent while the row is `pending`.
  */
@@ -42,6 +54,8 @@ export interface ProvenanceRow {
   readonly reference_price?: string;
   readonly strategy_id?: string;
   readonly request_hash: string;
+  /** A random token written with the claim: the invocation holding it owns the `pending` row. */
+  readonly claim_token?: string;
   readonly execution_expected_adapter: Adapter;
   readonly execution_adapter?: Adapter | 'none';
   readonly execution_route?: ExecutionRoute;
@@ -49,6 +63,8 @@ export interface ProvenanceRow {
   readonly execution_route_reason?: string;
   readonly execution_fallback_reason?: string;
   readonly execution_fallback_count: number;
+  /** Present once the router decided to fall back to Alpaca, written before the fallback submit. */
+  readonly execution_fallback_intent?: FallbackIntent;
   readonly execution_attempts: readonly ExecutionAttempt[];
   /** `late_ack` when an ambiguous LEAN failure turned out to have placed the order. */
   readonly execution_note?: string;
@@ -57,6 +73,11 @@ export interface ProvenanceRow {
   readonly policy_snapshot: PolicySnapshot;
   readonly correlation_id: string;
   readonly review_required: boolean;
+  /**
+   * False when the evidence cannot tell which broker path created the order (both LEAN and the
+   * router's own fallback may have placed it); true on every other final row.
+   */
+  readonly route_verified?: boolean;
   /** Why the order was rejected, failed or is unknown, in words an operator can act on. */
   readonly status_detail?: string;
   readonly created_at: string;
@@ -76,6 +97,7 @@ export type RowOutcome = Pick<ProvenanceRow, 'status' | 'execution_fallback_coun
       | 'broker_order_id'
       | 'raw_payload'
       | 'status_detail'
+      | 'route_verified'
     >
   >;
 
@@ -84,12 +106,26 @@ export type ClaimOutcome =
   | { readonly kind: 'claimed' }
   | { readonly kind: 'exists'; readonly row: ProvenanceRow };
 
-/** Durable provenance; the only way core reads or writes rows. */
+/** The claim a write belongs to: the row's key and the token written with its claim. */
+export interface ClaimRef {
+  readonly clientOrderId: string;
+  readonly claimToken: string;
+}
+
+/**
+ * Durable provenance; the only way core reads or writes rows. Every call takes the longest it may
+ * wait, SDK retries included (`timeoutMs`), so no write can outlast the order's deadline.
+ */
 export interface ProvenanceStore {
-  /** Writes the `pending` row unless one exists for the `client_order_id`. */
-  claim(row: ProvenanceRow): Promise<ClaimOutcome>;
-  /** Applies the outcome only while the row is still `pending`; returns the row as stored. */
-  finalize(clientOrderId: string, outcome: RowOutcome, updatedAt: string): Promise<ProvenanceRow>;
+  /** Writes the `pending` row (with its `claim_token`) unless one exists for the `client_order_id`. */
+  claim(row: ProvenanceRow, timeoutMs: number): Promise<ClaimOutcome>;
+  /**
+   * Records the fallback intent and the attempts so far, only while the row is `pending` and
+   * still holds this claim; throws when it cannot, and then nothing may be sent to Alpaca.
+   */
+  recordFallbackIntent(claim: ClaimRef, intent: FallbackIntent, attempts: readonly ExecutionAttempt[], timeoutMs: number): Promise<void>;
+  /** Applies the outcome only while the row is `pending` and holds this claim; returns the row as stored. */
+  finalize(claim: ClaimRef, outcome: RowOutcome, updatedAt: string, timeoutMs: number): Promise<ProvenanceRow>;
   get(clientOrderId: string): Promise<ProvenanceRow | undefined>;
 }
 

@@ -5,6 +5,7 @@ export type ApiErrorCode =
   | 'invalid_json'
   | 'validation_failed'
   | 'payload_too_large'
+  | 'unsupported_media_type'
   | 'order_in_flight'
   | 'client_order_id_conflict'
   | 'order_rejected'

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { CLIENT_ORDER_ID_PATTERN, MAX_ORDER_BODY_BYTES, parseOrderRequest } from '../core/order-request';
 import type { ProvenanceRow } from '../core/provenance';
-import { routeOrder, type RouteDependencies, type RouteResult } from '../core/route-order';
+import { decodeUtf8, parseStrictJson, type StrictJsonResult } from '../core/strict-json';
+import { routeOrder, type RouteDependencies, type RouteInvocation, type RouteResult } from '../core/route-order';
 import { errorResponse, jsonResponse } from './http-responses';
 
 /** An API Gateway proxy handler for the order API. */
-export type OrderApi = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+export type OrderApi = (event: APIGatewayProxyEvent, remainingMs?: number) => Promise<APIGatewayProxyResult>;
 
 const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const ORDER_PATH = /^\/orders\/([^/]+)$/;
@@ -16,14 +17,14 @@ const ORDER_PATH = /^\/orders\/([^/]+)$/;
  * its row. Thin by design: parse the event, call core, map the result to HTTP.
  */
 export function createOrderApi(deps: RouteDependencies): OrderApi {
-  return async (event) => {
+  return async (event, remainingMs) => {
     const correlationId = correlationIdOf(event);
     const headers = { 'x-correlation-id': correlationId };
     const path = event.path.replace(/\/+$/, '') || '/';
     try {
       if (path === '/orders') {
         if (event.httpMethod !== 'POST') return errorResponse(405, 'method_not_allowed', 'use POST /orders', undefined, { ...headers, allow: 'POST' });
-        return withHeaders(await postOrder(deps, event, correlationId), headers);
+        return withHeaders(await postOrder(deps, event, { correlationId, ...(remainingMs === undefined ? {} : { remainingMs }) }), headers);
       }
       const match = ORDER_PATH.exec(path);
       if (match) {
@@ -39,24 +40,28 @@ export function createOrderApi(deps: RouteDependencies): OrderApi {
   };
 }
 
-async function postOrder(deps: RouteDependencies, event: APIGatewayProxyEvent, correlationId: string): Promise<APIGatewayProxyResult> {
+async function postOrder(deps: RouteDependencies, event: APIGatewayProxyEvent, invocation: RouteInvocation): Promise<APIGatewayProxyResult> {
   const raw = event.body ?? '';
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   if (bytes.length > MAX_ORDER_BODY_BYTES) {
     return errorResponse(413, 'payload_too_large', `body is ${bytes.length} bytes; the limit is ${MAX_ORDER_BODY_BYTES}`);
   }
-  let body: unknown;
-  try {
-    body = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return errorResponse(400, 'invalid_json', bytes.length === 0 ? 'a JSON body is required' : 'body is not valid JSON');
+  if (!isJsonContentType(headerOf(event, 'content-type'))) {
+    // API Gateway validates only application/json bodies against the model, so nothing else gets in.
+    return errorResponse(415, 'unsupported_media_type', 'content-type must be application/json (with charset=utf-8, if any)');
   }
-  const parsed = parseOrderRequest(body);
+  // A text body reaches the handler already decoded: a lone surrogate has no UTF-8 form, and
+  // Buffer.from would have turned it into U+FFFD.
+  const text = !event.isBase64Encoded && LONE_SURROGATE.test(raw) ? undefined : decodeUtf8(bytes);
+  if (text === undefined) return errorResponse(400, 'invalid_json', 'body is not valid UTF-8');
+  const json = parseStrictJson(text);
+  if (!json.ok) return errorResponse(400, 'invalid_json', invalidJsonMessage(json, bytes.length));
+  const parsed = parseOrderRequest(json.value);
   if (!parsed.ok) {
     const summary = parsed.issues.map((issue) => `${issue.field}: ${issue.message}`).join('; ');
     return errorResponse(400, 'validation_failed', summary, parsed.issues);
   }
-  return routeResultResponse(await routeOrder(deps, parsed.order, correlationId));
+  return routeResultResponse(await routeOrder(deps, parsed.order, invocation));
 }
 
 /** Maps a routing result to its status code; DESIGN.md's order API lists each one. */
@@ -87,12 +92,39 @@ export function routeResultResponse(result: RouteResult): APIGatewayProxyResult 
 }
 
 /** Malformed percent-encoding becomes an id that fails validation, so it answers 400, not 500. */
-function decodePathSegment(segment: string): string {
+export function decodePathSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
     return segment;
   }
+}
+
+/**
+ * `application/json`, parameters allowed, but no charset other than UTF-8 (RFC 8259 JSON is UTF-8).
+ * Media type and parameter names are case-insensitive, as is the charset value.
+ */
+function isJsonContentType(value: string | undefined): boolean {
+  const [mediaType, ...parameters] = (value ?? '').split(';');
+  if (mediaType?.trim().toLowerCase() !== 'application/json') return false;
+  return parameters.every((parameter) => {
+    const [name = '', ...value] = parameter.split('=');
+    if (name.trim().toLowerCase() !== 'charset') return true;
+    return value.join('=').trim().replace(/^"(.*)"$/, '$1').toLowerCase() === 'utf-8';
+  });
+}
+
+// API Gateway passes header names as the client spelled them.
+function headerOf(event: APIGatewayProxyEvent, name: string): string | undefined {
+  return Object.entries(event.headers ?? {}).find(([header]) => header.toLowerCase() === name)?.[1];
+}
+
+// With the u flag a well-formed surrogate pair is one code point, so only a lone half matches.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function invalidJsonMessage(refusal: Extract<StrictJsonResult, { ok: false }>, byteCount: number): string {
+  if (refusal.problem === 'duplicate_key') return `body has the key ${JSON.stringify(refusal.key)} more than once`;
+  return byteCount === 0 ? 'a JSON body is required' : 'body is not valid JSON';
 }
 
 async function getOrder(deps: RouteDependencies, clientOrderId: string): Promise<APIGatewayProxyResult> {

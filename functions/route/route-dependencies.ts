@@ -38,20 +38,20 @@ export function buildRouteDependencies(
 ): RouteDependencies {
   const infra = parseInfrastructure(env);
   const config = loadRouterConfig(env);
-  const { governance } = config;
+  const { governance, timeouts } = config;
 
   const ssm = overrides.ssm ?? defaultSsmClient();
   const dynamoDb = overrides.dynamoDb ?? defaultDynamoDbClient();
-  const store = new DynamoDbProvenanceStore(dynamoDb, infra.PROVENANCE_TABLE_NAME);
+  const store = new DynamoDbProvenanceStore(dynamoDb, infra.PROVENANCE_TABLE_NAME, timeouts.dynamoDbMs);
   const lean = leanRunnerClient(config);
   return {
     config,
     store,
     ...(lean === undefined ? {} : { lean }),
-    alpaca: alpacaClient(infra, config, overrides.alpacaCredentials ?? ssmAlpacaCredentials(infra, ssm)),
-    control: new SsmControlPlane({ ssm, prefix: infra.CONTROL_PARAMETER_PREFIX, ttlMs: governance.controlCacheTtlMs, logger: overrides.logger }),
+    alpaca: alpacaClient(infra, config, overrides.alpacaCredentials ?? ssmAlpacaCredentials(infra, ssm, timeouts.ssmMs)),
+    control: new SsmControlPlane({ ssm, prefix: infra.CONTROL_PARAMETER_PREFIX, ttlMs: governance.controlCacheTtlMs, callTimeoutMs: timeouts.ssmMs, logger: overrides.logger }),
     breaker: new CircuitBreaker({ failureThreshold: governance.breakerFailureThreshold, cooldownMs: governance.breakerCooldownMs }, systemClock),
-    fallbackHistory: new DynamoDbProvenanceIndex(dynamoDb, infra.PROVENANCE_TABLE_NAME, store),
+    fallbackHistory: new DynamoDbProvenanceIndex(dynamoDb, infra.PROVENANCE_TABLE_NAME, store, timeouts.dynamoDbMs),
     metrics: overrides.metrics,
     logger: overrides.logger,
     clock: systemClock,

@@ -28,7 +28,8 @@ export function createRouteHandler(
     if (context) logger.addContext(context);
     metrics.captureColdStartMetric();
     try {
-      return await orderApi(event);
+      // The deadline of the order comes from what Lambda says is left of this invocation.
+      return await orderApi(event, context?.getRemainingTimeInMillis());
     } finally {
       // Most metrics go out as single metrics; publishing an empty set only logs a warning.
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();

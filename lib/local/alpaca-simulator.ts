@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { parseJson } from '../../functions/adapters/http-exchange';
@@ -12,17 +13,26 @@ export interface AlpacaSimulatorOptions {
   port?: number;
   keyId: string;
   secretKey: string;
+  /** A JSON file that keeps the orders across restarts (LOCAL_DATA_DIR); in memory when absent. */
+  file?: string;
 }
 
 /** What `requestCount` counts; `list` is `GET /v2/orders`. */
 export type AlpacaOperation = 'submit' | 'lookup' | 'get' | 'cancel' | 'list';
 
-/** How one operation misbehaves. `http_error` answers `status` (default 500) in Alpaca's error shape. */
+/**
+ * How one operation misbehaves. `http_error` answers `status` (default 500) in Alpaca's error shape.
+ * Submit only: `placeOrder` makes `hang`, `http_error` and `invalid_json` place the order first, as
+ * when the broker acted and its answer was lost; `rejected` stores and answers the order with status
+ * `rejected` (an acknowledged rejection); `wrong_order` places and answers another order than asked
+ * (another symbol, twice the quantity, another `client_order_id`).
+ */
 export interface AlpacaFault {
-  mode: 'ok' | 'hang' | 'http_error' | 'invalid_json';
+  mode: 'ok' | 'hang' | 'http_error' | 'invalid_json' | 'rejected' | 'wrong_order';
   latencyMs?: number;
   status?: number;
   message?: string;
+  placeOrder?: boolean;
 }
 
 /** The faults in force; `down: true` closes the listener so connections are refused. */
@@ -56,7 +66,7 @@ export interface AlpacaOrder {
   readonly filled_avg_price: string | null;
   readonly limit_price: string | null;
   readonly stop_price: string | null;
-  readonly status: 'accepted' | 'canceled';
+  readonly status: 'accepted' | 'canceled' | 'rejected';
   readonly extended_hours: boolean;
 }
 
@@ -64,8 +74,10 @@ export interface AlpacaOrder {
 export interface AlpacaSimulator {
   /** `http://host:port`, unchanged across `down`. */
   readonly url: string;
-  /** Orders by id. */
+  /** Orders by id, rejected ones included. */
   readonly orders: ReadonlyMap<string, AlpacaOrder>;
+  /** Orders the simulator accepted (rejected ones excluded, canceled ones included): the broker orders that exist. */
+  ordersPlaced(): number;
   /** The `/_sim/*` admin API for another listener; it works while the simulator is down. */
   readonly admin: SimAdmin;
   /** HTTP requests received for `op`, refused and faulted ones included. */
@@ -84,8 +96,21 @@ const TIME_IN_FORCE = ['day', 'gtc', 'opg', 'cls', 'ioc', 'fok'];
 const MAX_CLIENT_ORDER_ID = 128;
 const DECIMAL = /^\d+(\.\d+)?$/;
 
-const faultSchema = z.strictObject({ mode: z.enum(['ok', 'hang', 'http_error', 'invalid_json']), ...faultTiming, message: z.string().optional() });
-const faultsSchema: z.ZodType<AlpacaFaults> = z.strictObject({ submit: faultSchema.optional(), lookup: faultSchema.optional(), down: z.boolean().optional() });
+const lookupFaultSchema = z.strictObject({ mode: z.enum(['ok', 'hang', 'http_error', 'invalid_json']), ...faultTiming, message: z.string().optional() });
+const PLACING_MODES: readonly string[] = ['hang', 'http_error', 'invalid_json'];
+const submitFaultSchema = z
+  .strictObject({
+    mode: z.enum(['ok', 'hang', 'http_error', 'invalid_json', 'rejected', 'wrong_order']),
+    ...faultTiming,
+    message: z.string().optional(),
+    placeOrder: z.boolean().optional(),
+  })
+  // The other modes decide for themselves whether an order exists; placeOrder there would be ambiguous.
+  .refine((fault) => fault.placeOrder === undefined || PLACING_MODES.includes(fault.mode), {
+    path: ['placeOrder'],
+    message: `placeOrder applies only to modes ${PLACING_MODES.join(', ')}`,
+  });
+const faultsSchema: z.ZodType<AlpacaFaults> = z.strictObject({ submit: submitFaultSchema.optional(), lookup: lookupFaultSchema.optional(), down: z.boolean().optional() });
 
 const NOT_AUTHORIZED = { code: 40110000, message: 'request is not authorized' };
 const NOT_FOUND = { code: 40410000, message: 'order not found' };
@@ -103,10 +128,23 @@ function unprocessable(message: string): { code: number; message: string } {
 /**
  * Starts an Alpaca Trading API v2 simulator on loopback: submit, lookup by `client_order_id`,
  * get, cancel and list, with Alpaca's auth headers, error shapes and unique `client_order_id`.
+ * With `file`, its orders survive restarts, even a kill.
  */
 export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Promise<AlpacaSimulator> {
-  const orders = new Map<string, AlpacaOrder>();
-  const idsByClientOrderId = new Map<string, string>();
+  const orders = new Map<string, AlpacaOrder>(options.file === undefined ? [] : loadOrders(options.file).map((order) => [order.id, order]));
+  const idsByClientOrderId = new Map([...orders.values()].map((order) => [order.client_order_id, order.id]));
+  // Synchronous, before anything answers: a process killed the moment an order is visible (counted,
+  // found by a lookup) must still hold it when it starts again on the same file.
+  const persist = (): void => {
+    if (options.file !== undefined) saveOrders(options.file, orders);
+  };
+  const keep = (order: AlpacaOrder): void => {
+    orders.set(order.id, order);
+    idsByClientOrderId.set(order.client_order_id, order.id);
+    persist();
+  };
+  // Canceled orders were placed all the same; a rejected one never was.
+  const ordersPlaced = (): number => [...orders.values()].filter((order) => order.status !== 'rejected').length;
 
   const authorized = (handle: (req: SimRequest, res: ServerResponse) => Promise<void> | void) => (req: SimRequest, res: ServerResponse) =>
     header(req, 'apca-api-key-id') === options.keyId && header(req, 'apca-api-secret-key') === options.secretKey
@@ -116,16 +154,16 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
   const faulted = (fault: AlpacaFault | undefined, req: SimRequest, res: ServerResponse): Promise<boolean> =>
     playFault(fault, req, res, { status: 500, body: alpacaError });
 
-  const submit = async (req: SimRequest, res: ServerResponse): Promise<void> => {
-    // A faulted submit creates nothing: the fault stands in for the whole answer.
-    if (await faulted(core.faults().submit, req, res)) return;
+  /** Validates and stores the order as Alpaca would, and returns the answer it would give. */
+  const createOrder = (req: SimRequest, outcome: 'accepted' | 'rejected' | 'wrong_order'): { status: number; body: unknown } => {
     const json = parseJson(req.body);
     if (!json.ok || typeof json.value !== 'object' || json.value === null || Array.isArray(json.value)) {
-      return sendJson(res, 400, { code: 40010000, message: 'request body format is invalid' });
+      return { status: 400, body: { code: 40010000, message: 'request body format is invalid' } };
     }
     const parsed = parseOrder(json.value as Record<string, unknown>);
-    if (typeof parsed === 'string') return sendJson(res, 422, unprocessable(parsed));
-    if (idsByClientOrderId.has(parsed.client_order_id)) return sendJson(res, 422, unprocessable('client_order_id must be unique'));
+    if (typeof parsed === 'string') return { status: 422, body: unprocessable(parsed) };
+    const placed = outcome === 'wrong_order' ? anotherOrder(parsed) : parsed;
+    if (idsByClientOrderId.has(placed.client_order_id)) return { status: 422, body: unprocessable('client_order_id must be unique') };
     const now = new Date().toISOString();
     const order: AlpacaOrder = {
       id: randomUUID(),
@@ -135,15 +173,24 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
       filled_at: null,
       canceled_at: null,
       asset_class: 'us_equity',
-      order_type: parsed.type,
+      order_type: placed.type,
       filled_qty: '0',
       filled_avg_price: null,
-      status: 'accepted',
-      ...parsed,
+      status: outcome === 'rejected' ? 'rejected' : 'accepted',
+      ...placed,
     };
-    orders.set(order.id, order);
-    idsByClientOrderId.set(order.client_order_id, order.id);
-    sendJson(res, 200, order);
+    keep(order);
+    return { status: 200, body: order };
+  };
+
+  const submit = async (req: SimRequest, res: ServerResponse): Promise<void> => {
+    const fault = core.faults().submit;
+    // With placeOrder the order exists whatever the fault then answers; without it a faulted
+    // submit creates nothing: the fault stands in for the whole answer.
+    const placed = fault?.placeOrder === true ? createOrder(req, 'accepted') : undefined;
+    if (await faulted(fault, req, res)) return;
+    const answer = placed ?? createOrder(req, fault?.mode === 'rejected' || fault?.mode === 'wrong_order' ? fault.mode : 'accepted');
+    sendJson(res, answer.status, answer.body);
   };
 
   const lookup = async (req: SimRequest, res: ServerResponse): Promise<void> => {
@@ -162,9 +209,9 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
   const cancel = (res: ServerResponse, id: string): void => {
     const order = orders.get(id);
     if (!order) return sendJson(res, 404, NOT_FOUND);
-    if (order.status === 'canceled') return sendJson(res, 422, { code: 42210000, message: 'order is already in "canceled" state' });
+    if (order.status !== 'accepted') return sendJson(res, 422, { code: 42210000, message: `order is already in "${order.status}" state` });
     const now = new Date().toISOString();
-    orders.set(id, { ...order, status: 'canceled', canceled_at: now, updated_at: now });
+    keep({ ...order, status: 'canceled', canceled_at: now, updated_at: now });
     res.writeHead(204);
     res.end();
   };
@@ -197,11 +244,53 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
     clearState: () => {
       orders.clear();
       idsByClientOrderId.clear();
+      persist();
     },
-    describeState: () => ({ orders: orders.size }),
+    describeState: () => ({ orders: orders.size, orders_placed: ordersPlaced() }),
   });
 
-  return { url: core.url, orders, admin: core.admin, requestCount: core.requestCount, setFaults: core.setFaults, reset: core.reset, close: core.close };
+  return {
+    url: core.url,
+    orders,
+    ordersPlaced,
+    admin: core.admin,
+    requestCount: core.requestCount,
+    setFaults: core.setFaults,
+    reset: core.reset,
+    close: core.close,
+  };
+}
+
+/** Orders kept in `file` by an earlier run; none when there is no file yet. */
+function loadOrders(file: string): AlpacaOrder[] {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as AlpacaOrder[];
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** Replaces `file` whole (write, then rename), so a kill mid-write leaves the previous orders, never half a file. */
+function saveOrders(file: string, orders: ReadonlyMap<string, AlpacaOrder>): void {
+  const partial = `${file}.partial`;
+  writeFileSync(partial, JSON.stringify([...orders.values()], null, 2));
+  renameSync(partial, file);
+}
+
+/** Symbols `wrong_order` swaps in: the first that differs from the one asked. */
+const WRONG_SYMBOLS = ['SPY', 'QQQ'] as const;
+
+/** The order a confused broker places instead: another symbol, twice the size, an id of its own. */
+function anotherOrder(asked: ParsedOrder): ParsedOrder {
+  const double = (value: string | null): string | null => (value === null ? null : String(Number((Number(value) * 2).toFixed(9))));
+  return {
+    ...asked,
+    symbol: WRONG_SYMBOLS.find((symbol) => symbol !== asked.symbol) ?? WRONG_SYMBOLS[0],
+    qty: double(asked.qty),
+    notional: double(asked.notional),
+    client_order_id: randomUUID(),
+  };
 }
 
 type ParsedOrder = Pick<

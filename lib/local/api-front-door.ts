@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { decodeUtf8 } from '../../functions/core/strict-json';
+import { decodePathSegment } from '../../functions/route/order-api';
 import { listen, stopListening } from './port-in-use';
 
 /** Any API Gateway proxy handler. */
@@ -58,18 +60,21 @@ function toProxyEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEvent 
   }
   const orderMatch = /^\/orders\/([^/]+)\/?$/.exec(url.pathname);
   const query = Object.fromEntries(url.searchParams.entries());
+  // Bytes that are not UTF-8 go as sent (base64), not as U+FFFD, so the handler can refuse them.
+  const text = decodeUtf8(body);
   return {
     httpMethod: req.method ?? 'GET',
     path: url.pathname,
     resource: orderMatch ? '/orders/{client_order_id}' : url.pathname,
-    pathParameters: orderMatch ? { client_order_id: decodeURIComponent(orderMatch[1] ?? '') } : null,
+    // A segment that does not decode goes as sent; the handler refuses it with a 400.
+    pathParameters: orderMatch ? { client_order_id: decodePathSegment(orderMatch[1] ?? '') } : null,
     headers,
     multiValueHeaders: {},
     queryStringParameters: Object.keys(query).length > 0 ? query : null,
     multiValueQueryStringParameters: null,
     stageVariables: null,
-    body: body.length > 0 ? body.toString('utf8') : null,
-    isBase64Encoded: false,
+    body: body.length === 0 ? null : (text ?? body.toString('base64')),
+    isBase64Encoded: body.length > 0 && text === undefined,
     requestContext: { requestId: randomUUID(), stage: 'local' } as APIGatewayProxyEvent['requestContext'],
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
@@ -26,10 +27,12 @@ export type LeanTaxonomy = 'contract_invalid_order_type' | 'contract_missing_req
 
 /**
  * How the submit misbehaves. `placeOrder` makes `http_error`, `invalid_json` and `missing_fields`
- * place the order at Alpaca first; `accept_then_hang` and `qty_drift` always place it.
+ * place the order at Alpaca first; `accept_then_hang`, `qty_drift` and `foreign_client_order_id`
+ * always place it. `foreign_client_order_id` places it under a `client_order_id` of the runner's
+ * own and answers that order, as a runner that mangled the caller's id would.
  */
 export interface LeanSubmitFault {
-  mode: 'ok' | 'hang' | 'http_error' | 'invalid_json' | 'accept_then_hang' | 'qty_drift' | 'missing_fields';
+  mode: 'ok' | 'hang' | 'http_error' | 'invalid_json' | 'accept_then_hang' | 'qty_drift' | 'missing_fields' | 'foreign_client_order_id';
   latencyMs?: number;
   /** `http_error` status; default 502. */
   status?: number;
@@ -41,7 +44,11 @@ export interface LeanSubmitFault {
   qtyFactor?: number;
 }
 
-/** How the lookup by `client_order_id` misbehaves; `http_error` defaults to 500. */
+/**
+ * How the lookup by `client_order_id` misbehaves; `http_error` defaults to 500. Without a fault it
+ * answers whatever Alpaca holds under the id, as a real runner proxying Alpaca does: orders the
+ * router placed at Alpaca itself included.
+ */
 export interface LeanLookupFault {
   mode: 'ok' | 'hang' | 'http_error';
   latencyMs?: number;
@@ -89,7 +96,7 @@ const SIMPLE_FAULT = z.strictObject({ mode: z.enum(['ok', 'hang', 'http_error'])
 const faultsSchema: z.ZodType<LeanFaults> = z.strictObject({
   submit: z
     .strictObject({
-      mode: z.enum(['ok', 'hang', 'http_error', 'invalid_json', 'accept_then_hang', 'qty_drift', 'missing_fields']),
+      mode: z.enum(['ok', 'hang', 'http_error', 'invalid_json', 'accept_then_hang', 'qty_drift', 'missing_fields', 'foreign_client_order_id']),
       ...faultTiming,
       taxonomy: z.enum(TAXONOMIES).optional(),
       message: z.string().optional(),
@@ -127,7 +134,8 @@ type Upstream = { kind: 'answered'; status: number; json: unknown; text: string 
 /**
  * Starts a LEAN runner simulator speaking contract v2 on loopback. It places orders at
  * `alpacaUrl` over HTTP with the caller's `client_order_id`, as the real runner does, and injects
- * faults: latency, hang, HTTP errors, invalid JSON, accept-then-hang, qty drift, missing fields, down.
+ * faults: latency, hang, HTTP errors, invalid JSON, accept-then-hang, qty drift, missing fields,
+ * a foreign `client_order_id`, down. Its lookups proxy Alpaca, as the real runner's do.
  */
 export async function startLeanRunnerSimulator(options: LeanRunnerSimulatorOptions): Promise<LeanRunnerSimulator> {
   const alpacaTimeoutMs = options.alpacaTimeoutMs ?? 5000;
@@ -177,11 +185,13 @@ export async function startLeanRunnerSimulator(options: LeanRunnerSimulatorOptio
     const fault: LeanSubmitFault = core.faults().submit ?? { mode: 'ok' };
     if (fault.mode === 'hang') return hang(req.signal);
 
-    const places = fault.mode === 'ok' || fault.mode === 'qty_drift' || fault.mode === 'accept_then_hang' || fault.placeOrder === true;
+    const places =
+      fault.mode === 'ok' || fault.mode === 'qty_drift' || fault.mode === 'accept_then_hang' || fault.mode === 'foreign_client_order_id' || fault.placeOrder === true;
     let answer: Answer | undefined;
     if (places || fault.mode === 'missing_fields') {
       const order = parseSubmit(json.ok ? json.value : undefined, req);
       if (typeof order === 'string') answer = { status: 502, body: { detail: `lean_submit_failed:${order}` } };
+      else if (fault.mode === 'foreign_client_order_id') answer = await place({ ...order, clientOrderId: `lean-${randomUUID()}` }, 1, req);
       else if (places) answer = await place(order, fault.mode === 'qty_drift' ? (fault.qtyFactor ?? 2) : 1, req);
       else answer = { status: 200, body: leanOrder(echo(order), req, order.clientOrderId) };
     }

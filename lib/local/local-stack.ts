@@ -19,7 +19,7 @@ export interface LocalStackOptions {
   readonly ssmPort?: number;
   readonly leanRunnerPort?: number;
   readonly alpacaPort?: number;
-  /** LevelDB directory for dynalite; in memory when absent. */
+  /** Keeps dynalite's LevelDB, the parameters and the Alpaca simulator's orders across restarts; in memory when absent. */
   readonly dataDir?: string;
   /** `TRADING_*` and `ALPACA_*` overrides; the defaults route every symbol to LEAN. */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -97,7 +97,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const credentials = realAlpacaUrl ? realAlpacaCredentials(env) : SIMULATOR_CREDENTIALS;
     let alpacaSimulator: AlpacaSimulator | undefined;
     if (!realAlpacaUrl) {
-      alpacaSimulator = await startAlpacaSimulator({ host, port: options.alpacaPort ?? 8091, ...SIMULATOR_CREDENTIALS });
+      // Its orders are kept beside the rows: reconciling a row after a crash needs the order it names.
+      alpacaSimulator = await startAlpacaSimulator({
+        host,
+        port: options.alpacaPort ?? 8091,
+        ...SIMULATOR_CREDENTIALS,
+        ...(options.dataDir ? { file: join(options.dataDir, 'alpaca-orders.json') } : {}),
+      });
       closers.push(() => alpacaSimulator!.close());
     }
     const alpacaUrl = realAlpacaUrl ?? alpacaSimulator!.url;

@@ -55,7 +55,7 @@ describe('POST /orders model generated from the zod schema', () => {
   it.each([
     ['a minimal market order', orderBody()],
     ['a lower-case, padded symbol the handler normalizes', orderBody({ symbol: ' brk.b ' })],
-    ['numeric quantities and prices', orderBody({ qty: 1.5, type: 'limit', limit_price: 101.25 })],
+    ['numeric quantities and prices', orderBody({ qty: 15, type: 'limit', limit_price: 101.25 })],
     ['a notional market order', orderBody({ qty: undefined, notional: '250.00' })],
     ['every optional field', orderBody({ type: 'stop_limit', limit_price: '10', stop_price: '9.5', extended_hours: false, strategy_id: 's1', reference_price: '10' })],
   ])('lets through what the handler accepts: %s', (_what, raw) => {

@@ -229,8 +229,8 @@ describe('breaker', () => {
     const next = marketOrder();
     await harness.post(next, { api });
 
-    // The trial holds the half-open slot while it is at LEAN, so its snapshot says open: the breaker had opened.
-    expect(await harness.readRow(String(trial.client_order_id))).toMatchObject({ execution_route: 'lean', policy_snapshot: { breaker: 'open' } });
+    // The snapshot records the breaker as the order found it: half open, and this order its trial.
+    expect(await harness.readRow(String(trial.client_order_id))).toMatchObject({ execution_route: 'lean', policy_snapshot: { breaker: 'half_open' } });
     expect(await harness.readRow(String(next.client_order_id))).toMatchObject({ execution_route: 'lean' });
     expect((await harness.readRow(String(next.client_order_id)))?.policy_snapshot.breaker).toBe('closed');
   });
@@ -372,10 +372,10 @@ describe('health-check', () => {
     const twoMinutesAgo = new Date(Date.now() - 120_000).toISOString();
     // The row a route invocation claimed for this order before it died, expecting Alpaca.
     const claimed = pendingRow({ client_order_id: id, symbol: 'IBM', execution_expected_adapter: 'alpaca', correlation_id: 'died-mid-flight', created_at: twoMinutesAgo });
-    await new DynamoDbProvenanceStore(checkHarness.dynamo.client(), TEST_TABLE_NAME).claim({
-      ...claimed,
-      policy_snapshot: { ...claimed.policy_snapshot, adapter: 'alpaca' },
-    });
+    await new DynamoDbProvenanceStore(checkHarness.dynamo.client(), TEST_TABLE_NAME).claim(
+      { ...claimed, policy_snapshot: { ...claimed.policy_snapshot, adapter: 'alpaca' } },
+      5_000,
+    );
 
     const report = await checkHarness.healthCheck()();
 

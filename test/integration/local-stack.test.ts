@@ -92,10 +92,19 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** Runs a TypeScript entry point as `npm start` / `npm run demo` would, with only `env` added. */
-function runScript(script: string, env: Record<string, string>): { exited: Promise<{ code: number | null; stdout: string; stderr: string }>; stdout: () => string; signal(name: NodeJS.Signals): void } {
+/**
+ * Runs a TypeScript entry point as `npm start` / `npm run demo` would, with only `env` added.
+ * `direct` runs it in node with tsx's loader rather than under tsx's CLI, so the child is the
+ * script's own process: a SIGKILL, which tsx's CLI cannot pass on to its child, then kills it.
+ */
+function runScript(
+  script: string,
+  env: Record<string, string>,
+  options: { direct?: boolean } = {},
+): { exited: Promise<{ code: number | null; stdout: string; stderr: string }>; stdout: () => string; signal(name: NodeJS.Signals): void } {
   const { LOCAL_DATA_DIR: _data, TRADING_LEAN_RUNNER_URL: _lean, ALPACA_BASE_URL: _alpaca, ...inherited } = process.env;
-  const child = spawn(TSX, [script], { cwd: ROOT, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, args] = options.direct === true ? [process.execPath, ['--import', 'tsx', script]] : [TSX, [script]];
+  const child = spawn(command, args, { cwd: ROOT, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -306,3 +315,60 @@ describe('npm run demo', () => {
     expect(stderr).toContain('start it with npm start in another terminal');
   });
 });
+
+describe('a crash during the fallback submit', () => {
+  /**
+   * TRADING_RECONCILE_AFTER_MS at its configured minimum (10 s), which must exceed the route
+   * timeout; the call timeouts are cut to fit that shorter route budget.
+   */
+  const RECONCILE_SOON = {
+    LOCAL_HEALTH_CHECK_INTERVAL_MS: '1000',
+    TRADING_RECONCILE_AFTER_MS: '10000',
+    TRADING_ROUTE_TIMEOUT_MS: '9000',
+    TRADING_SSM_TIMEOUT_MS: '500',
+    TRADING_DYNAMODB_TIMEOUT_MS: '500',
+    TRADING_LEAN_RUNNER_TIMEOUT_MS: '1000',
+    TRADING_LEAN_RUNNER_LOOKUP_TIMEOUT_MS: '500',
+    TRADING_ALPACA_TIMEOUT_MS: '2000',
+    TRADING_ALPACA_LOOKUP_TIMEOUT_MS: '500',
+  };
+
+  it('names Alpaca on the row reconciled after a SIGKILL mid-fallback and a restart on the same LOCAL_DATA_DIR, with one broker order', { timeout: 45_000 }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'lean-router-crash-'));
+    const [api, dynamoDb, ssmPort, lean, alpaca] = (await freePorts(5)).map(String);
+    const env = { LOCAL_API_PORT: api!, LOCAL_DYNAMODB_PORT: dynamoDb!, LOCAL_SSM_PORT: ssmPort!, LOCAL_LEAN_RUNNER_PORT: lean!, LOCAL_ALPACA_PORT: alpaca!, LOCAL_DATA_DIR: dataDir, ...RECONCILE_SOON };
+    const apiUrl = `http://127.0.0.1:${api}`;
+    const alpacaOrdersPlaced = async (): Promise<unknown> => (await http('GET', `${apiUrl}/_sim/alpaca/state`)).body.orders_placed;
+    const id = `crash-${Date.now().toString(36)}`;
+    const first = runScript('bin/local.ts', env, { direct: true });
+    let second: ReturnType<typeof runScript> | undefined;
+    try {
+      await expect.poll(first.stdout, { timeout: 15_000, interval: 50 }).toContain('local stack is up');
+      await http('POST', `${apiUrl}/_sim/lean/faults`, { submit: { mode: 'http_error', taxonomy: 'upstream_error' } });
+      await http('POST', `${apiUrl}/_sim/alpaca/faults`, { submit: { mode: 'hang', placeOrder: true } });
+      // Never answered: the process dies under it.
+      const posted = http('POST', `${apiUrl}/orders`, { client_order_id: id, symbol: 'AAPL', side: 'buy', qty: '1', type: 'market', time_in_force: 'day' }).catch(() => undefined);
+      await expect.poll(alpacaOrdersPlaced, { timeout: 10_000, interval: 20 }).toBe(1);
+      first.signal('SIGKILL');
+      await first.exited;
+      await posted;
+
+      second = runScript('bin/local.ts', env, { direct: true });
+      await expect.poll(second.stdout, { timeout: 15_000, interval: 50 }).toContain('local stack is up');
+      await expect.poll(async () => (await readRowAt(apiUrl, id)).status, { timeout: 20_000, interval: 200 }).not.toBe('pending');
+
+      expect(await readRowAt(apiUrl, id)).toMatchObject({ status: 'accepted', execution_expected_adapter: 'lean', execution_route: 'alpaca_fallback', execution_note: 'reconciled' });
+      expect(await alpacaOrdersPlaced()).toBe(1);
+    } finally {
+      first.signal('SIGKILL');
+      second?.signal('SIGKILL');
+      await Promise.all([first.exited, second?.exited]);
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The row as the stack at `apiUrl` serves it. */
+async function readRowAt(apiUrl: string, id: string): Promise<Record<string, unknown>> {
+  return (await http('GET', `${apiUrl}/orders/${id}`)).body;
+}

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startAlpacaSimulator, type AlpacaSimulator } from '../../lib/local/alpaca-simulator';
 import { startLeanRunnerSimulator, type LeanRunnerSimulator } from '../../lib/local/lean-runner-simulator';
@@ -66,8 +69,8 @@ function alpacaOrder(overrides: Record<string, unknown> = {}): Record<string, un
   return { symbol: 'AAPL', qty: '10', side: 'buy', type: 'market', time_in_force: 'day', client_order_id: clientOrderId(), ...overrides };
 }
 
-function submitToAlpaca(body: unknown, headers: Record<string, string> = AUTH): Promise<Reply> {
-  return call(`${alpaca.url}/v2/orders`, { method: 'POST', headers, body });
+function submitToAlpaca(body: unknown, headers: Record<string, string> = AUTH, url: string = alpaca.url): Promise<Reply> {
+  return call(`${url}/v2/orders`, { method: 'POST', headers, body });
 }
 
 function leanSubmitBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -305,6 +308,116 @@ describe('the Alpaca simulator', () => {
     expect((await submitToAlpaca(alpacaOrder())).status).toBe(200);
   });
 
+  it('places the order and then answers 500 under http_error with placeOrder', async () => {
+    await alpaca.setFaults({ submit: { mode: 'http_error', status: 500, placeOrder: true } });
+    const order = alpacaOrder();
+
+    const reply = await submitToAlpaca(order);
+
+    expect(reply.status).toBe(500);
+    expect(reply.json).toEqual({ code: 50000000, message: 'simulated failure' });
+    expect([...alpaca.orders.values()].map((o) => o.client_order_id)).toEqual([order.client_order_id]);
+    expect(alpaca.ordersPlaced()).toBe(1);
+  });
+
+  it('places the order and then never answers under hang with placeOrder', async () => {
+    await alpaca.setFaults({ submit: { mode: 'hang', placeOrder: true } });
+    const order = alpacaOrder();
+
+    expect(await failure(call(`${alpaca.url}/v2/orders`, { method: 'POST', headers: AUTH, body: order, timeoutMs: 300 }))).toBe('TimeoutError');
+    expect([...alpaca.orders.values()].map((o) => o.client_order_id)).toEqual([order.client_order_id]);
+  });
+
+  it('finds by client_order_id an order placed under a placeOrder fault', async () => {
+    await alpaca.setFaults({ submit: { mode: 'http_error', status: 500, placeOrder: true } });
+    const order = alpacaOrder();
+    await submitToAlpaca(order);
+
+    const reply = await call(`${alpaca.url}/v2/orders:by_client_order_id?client_order_id=${String(order.client_order_id)}`, { headers: AUTH });
+
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({ client_order_id: order.client_order_id, status: 'accepted' });
+  });
+
+  it('answers 200 with status rejected under rejected, keeping the order rejected and counting it as not placed', async () => {
+    await alpaca.setFaults({ submit: { mode: 'rejected' } });
+    const order = alpacaOrder();
+
+    const reply = await submitToAlpaca(order);
+
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({ client_order_id: order.client_order_id, symbol: 'AAPL', qty: '10', status: 'rejected' });
+    expect(alpaca.orders.get(String(reply.json.id))?.status).toBe('rejected');
+    expect(alpaca.ordersPlaced()).toBe(0);
+  });
+
+  it('refuses to cancel a rejected order with 422', async () => {
+    await alpaca.setFaults({ submit: { mode: 'rejected' } });
+    const placed = await submitToAlpaca(alpacaOrder());
+
+    const reply = await call(`${alpaca.url}/v2/orders/${String(placed.json.id)}`, { method: 'DELETE', headers: AUTH });
+
+    expect(reply.status).toBe(422);
+    expect(reply.json.message).toBe('order is already in "rejected" state');
+  });
+
+  it('places and answers another symbol, twice the qty and another client_order_id under wrong_order', async () => {
+    await alpaca.setFaults({ submit: { mode: 'wrong_order' } });
+    const order = alpacaOrder();
+
+    const reply = await submitToAlpaca(order);
+
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({ symbol: 'SPY', qty: '20', status: 'accepted' });
+    expect(reply.json.client_order_id).not.toBe(order.client_order_id);
+    expect([...alpaca.orders.values()]).toEqual([reply.json]);
+    expect(alpaca.ordersPlaced()).toBe(1);
+  });
+
+  it('leaves nothing under the client_order_id asked after a wrong_order submit', async () => {
+    await alpaca.setFaults({ submit: { mode: 'wrong_order' } });
+    const order = alpacaOrder();
+    await submitToAlpaca(order);
+
+    const reply = await call(`${alpaca.url}/v2/orders:by_client_order_id?client_order_id=${String(order.client_order_id)}`, { headers: AUTH });
+
+    expect(reply.status).toBe(404);
+  });
+
+  it('doubles the notional and swaps SPY for QQQ under wrong_order', async () => {
+    await alpaca.setFaults({ submit: { mode: 'wrong_order' } });
+
+    const reply = await submitToAlpaca(alpacaOrder({ symbol: 'SPY', qty: undefined, notional: '150.5' }));
+
+    expect(reply.json).toMatchObject({ symbol: 'QQQ', qty: null, notional: '301' });
+  });
+
+  it('refuses placeOrder with a mode it does not apply to with 400 naming placeOrder', async () => {
+    const reply = await call(`${alpaca.url}/_sim/faults`, { method: 'POST', body: { submit: { mode: 'rejected', placeOrder: true } } });
+
+    expect(reply.status).toBe(400);
+    expect(reply.json.message).toContain('placeOrder');
+  });
+
+  it('refuses placeOrder on a lookup fault with 400 naming it', async () => {
+    const reply = await call(`${alpaca.url}/_sim/faults`, { method: 'POST', body: { lookup: { mode: 'http_error', placeOrder: true } } });
+
+    expect(reply.status).toBe(400);
+    expect(reply.json.message).toContain('placeOrder');
+  });
+
+  it('counts placed orders in its state, canceled ones included and rejected ones not', async () => {
+    const canceled = await submitToAlpaca(alpacaOrder());
+    await call(`${alpaca.url}/v2/orders/${String(canceled.json.id)}`, { method: 'DELETE', headers: AUTH });
+    await submitToAlpaca(alpacaOrder());
+    await alpaca.setFaults({ submit: { mode: 'rejected' } });
+    await submitToAlpaca(alpacaOrder());
+
+    const state = await call(`${alpaca.url}/_sim/state`);
+
+    expect(state.json).toMatchObject({ orders: 3, orders_placed: 2 });
+  });
+
   it('goes down through the admin route after answering it', async () => {
     const reply = await call(`${alpaca.url}/_sim/faults`, { method: 'POST', body: { down: true } });
 
@@ -486,6 +599,29 @@ describe('the LEAN runner simulator', () => {
     expect(alpaca.orders.size).toBe(0);
   });
 
+  it("places the order under a client_order_id of its own and answers that order under foreign_client_order_id", async () => {
+    await lean.setFaults({ submit: { mode: 'foreign_client_order_id' } });
+    const body = leanSubmitBody();
+    const asked = (body.extra_params as { client_order_id: string }).client_order_id;
+
+    const reply = await submitToLean(body);
+
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({ symbol: 'AAPL', qty: '10', status: 'accepted', _execution_adapter: 'lean' });
+    expect(reply.json.client_order_id).not.toBe(asked);
+    expect([...alpaca.orders.values()].map((o) => [o.id, o.client_order_id])).toEqual([[reply.json.id, reply.json.client_order_id]]);
+  });
+
+  it("finds nothing by the caller's client_order_id after a foreign_client_order_id submit", async () => {
+    await lean.setFaults({ submit: { mode: 'foreign_client_order_id' } });
+    const body = leanSubmitBody();
+    await submitToLean(body);
+
+    const reply = await call(`${lean.url}/v1/orders/client/${(body.extra_params as { client_order_id: string }).client_order_id}`);
+
+    expect(reply.status).toBe(404);
+  });
+
   it('delays the answer by latencyMs after the order is already placed', async () => {
     await lean.setFaults({ submit: { mode: 'ok', latencyMs: 1000 } });
 
@@ -504,6 +640,17 @@ describe('the LEAN runner simulator', () => {
     expect(reply.status).toBe(200);
     expect(reply.json).toMatchObject({ id: placed.json.id, _execution_adapter: 'lean' });
     expect(lean.requestCount('lookup')).toBe(1);
+  });
+
+  it('finds by client_order_id an order placed at Alpaca without it, as a runner proxying Alpaca does', async () => {
+    const order = alpacaOrder();
+    const placed = await submitToAlpaca(order);
+
+    const reply = await call(`${lean.url}/v1/orders/client/${String(order.client_order_id)}`);
+
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({ id: placed.json.id, client_order_id: order.client_order_id, _execution_adapter: 'lean' });
+    expect(lean.requestCount('submit')).toBe(0);
   });
 
   it('answers 404 order_not_found for an unknown client_order_id', async () => {
@@ -608,6 +755,49 @@ describe('starting and stopping', () => {
 
     expect(await pending).not.toBe('answered');
     expect(await failure(call(`${runner.url}/healthz`))).toBe('ECONNREFUSED');
+  });
+
+  it('keeps its orders in its file across a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'alpaca-sim-'));
+    const file = join(dir, 'orders.json');
+    try {
+      const first = await startAlpacaSimulator({ ...CREDENTIALS, file });
+      const placed = await submitToAlpaca(alpacaOrder(), AUTH, first.url);
+      await first.close();
+
+      const second = await startAlpacaSimulator({ ...CREDENTIALS, file });
+      try {
+        expect(second.orders.get(String(placed.json.id))).toEqual(placed.json);
+        expect(second.ordersPlaced()).toBe(1);
+        expect((await submitToAlpaca({ ...alpacaOrder(), client_order_id: placed.json.client_order_id }, AUTH, second.url)).status).toBe(422);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('has an order in its file before the submit answers, so a kill while it hangs loses nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'alpaca-sim-'));
+    const file = join(dir, 'orders.json');
+    const first = await startAlpacaSimulator({ ...CREDENTIALS, file });
+    await first.setFaults({ submit: { mode: 'hang', placeOrder: true } });
+    const order = alpacaOrder();
+    const hung = failure(submitToAlpaca(order, AUTH, first.url));
+    try {
+      await vi.waitFor(() => expect(first.ordersPlaced()).toBe(1));
+
+      // Started while the first still hangs: it stands in for the process started after a kill.
+      const second = await startAlpacaSimulator({ ...CREDENTIALS, file });
+      await second.close();
+
+      expect([...second.orders.values()].map((o) => o.client_order_id)).toEqual([order.client_order_id]);
+    } finally {
+      await first.close();
+      await hung;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects with a message naming the port when the port is already taken', async () => {

@@ -1,6 +1,12 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 
-/** A REST API (v1) proxy event as API Gateway sends it: a `POST /orders` without a body unless `overrides` say otherwise. */
+/** The content type every `POST /orders` must carry; without it the order API answers 415. */
+export const JSON_CONTENT_TYPE: Readonly<Record<string, string>> = { 'content-type': 'application/json' };
+
+/**
+ * A REST API (v1) proxy event as API Gateway sends it: a `POST /orders` with a JSON content type
+ * and without a body unless `overrides` say otherwise (`headers` replaces every header).
+ */
 export function apiGatewayEvent(overrides: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent {
   return {
     httpMethod: 'POST',
@@ -8,7 +14,7 @@ export function apiGatewayEvent(overrides: Partial<APIGatewayProxyEvent> = {}): 
     resource: '/orders',
     body: null,
     isBase64Encoded: false,
-    headers: {},
+    headers: { ...JSON_CONTENT_TYPE },
     multiValueHeaders: {},
     pathParameters: null,
     queryStringParameters: null,
@@ -19,7 +25,10 @@ export function apiGatewayEvent(overrides: Partial<APIGatewayProxyEvent> = {}): 
   };
 }
 
-/** The proxy event of one call: `pathParameters` given means the `/orders/{client_order_id}` resource. */
+/**
+ * The proxy event of one call: `pathParameters` given means the `/orders/{client_order_id}` resource.
+ * A body is sent as JSON unless `headers` name another content type.
+ */
 export function proxyEvent(
   method: string,
   path: string,
@@ -27,12 +36,13 @@ export function proxyEvent(
   headers: Record<string, string> = {},
   pathParameters: Record<string, string> | null = null,
 ): APIGatewayProxyEvent {
+  const namesContentType = Object.keys(headers).some((name) => name.toLowerCase() === 'content-type');
   return apiGatewayEvent({
     httpMethod: method,
     path,
     resource: pathParameters ? '/orders/{client_order_id}' : path,
     body,
-    headers,
+    headers: body === null || namesContentType ? headers : { ...JSON_CONTENT_TYPE, ...headers },
     pathParameters,
   });
 }

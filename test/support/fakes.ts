@@ -7,6 +7,7 @@ import type {
   Adapter,
   AlpacaSubmitOutcome,
   BrokerOrder,
+  ExecutionAttempt,
   FailureCertainty,
   LeanFailureReason,
   LeanSubmitOutcome,
@@ -36,19 +37,24 @@ import {
   ProvenanceConflictError,
   ProvenanceUnavailableError,
   type ClaimOutcome,
+  type ClaimRef,
+  type FallbackIntent,
   type ProvenanceRow,
   type ProvenanceStore,
   type RowOutcome,
 } from '../../functions/core/provenance';
 import type { RouteDependencies, RouteResult } from '../../functions/core/route-order';
 
-type StoreOperation = 'claim' | 'finalize' | 'get';
+type StoreOperation = 'claim' | 'recordFallbackIntent' | 'finalize' | 'get';
 
 /** A provenance store in a Map that records every call and can be told to be unreachable. */
 export class RecordingProvenanceStore implements ProvenanceStore {
   readonly rows = new Map<string, ProvenanceRow>();
   readonly claims: ProvenanceRow[] = [];
-  readonly finalizations: { clientOrderId: string; outcome: RowOutcome; updatedAt: string }[] = [];
+  readonly finalizations: { clientOrderId: string; outcome: RowOutcome; updatedAt: string; timeoutMs: number }[] = [];
+  readonly intents: { claim: ClaimRef; intent: FallbackIntent; attempts: readonly ExecutionAttempt[]; timeoutMs: number }[] = [];
+  /** The timeout of every claim, in order. */
+  readonly claimTimeouts: number[] = [];
   readonly reads: string[] = [];
   private readonly unavailable = new Set<StoreOperation>();
 
@@ -64,8 +70,9 @@ export class RecordingProvenanceStore implements ProvenanceStore {
     return this;
   }
 
-  async claim(row: ProvenanceRow): Promise<ClaimOutcome> {
+  async claim(row: ProvenanceRow, timeoutMs: number): Promise<ClaimOutcome> {
     this.claims.push(row);
+    this.claimTimeouts.push(timeoutMs);
     this.throwIfUnavailable('claim');
     const existing = this.rows.get(row.client_order_id);
     if (existing !== undefined) return { kind: 'exists', row: existing };
@@ -73,11 +80,18 @@ export class RecordingProvenanceStore implements ProvenanceStore {
     return { kind: 'claimed' };
   }
 
-  async finalize(clientOrderId: string, outcome: RowOutcome, updatedAt: string): Promise<ProvenanceRow> {
-    this.finalizations.push({ clientOrderId, outcome, updatedAt });
+  async recordFallbackIntent(claim: ClaimRef, intent: FallbackIntent, attempts: readonly ExecutionAttempt[], timeoutMs: number): Promise<void> {
+    this.intents.push({ claim, intent, attempts: [...attempts], timeoutMs });
+    this.throwIfUnavailable('recordFallbackIntent');
+    const existing = this.ownedPending(claim);
+    this.rows.set(claim.clientOrderId, { ...existing, execution_fallback_intent: intent, execution_attempts: [...attempts] });
+  }
+
+  async finalize(claim: ClaimRef, outcome: RowOutcome, updatedAt: string, timeoutMs: number): Promise<ProvenanceRow> {
+    const clientOrderId = claim.clientOrderId;
+    this.finalizations.push({ clientOrderId, outcome, updatedAt, timeoutMs });
     this.throwIfUnavailable('finalize');
-    const existing = this.rows.get(clientOrderId);
-    if (existing?.status !== 'pending') throw new ProvenanceConflictError(`${clientOrderId} is not pending`);
+    const existing = this.ownedPending(claim);
     const row: ProvenanceRow = { ...existing, ...outcome, updated_at: updatedAt };
     this.rows.set(clientOrderId, row);
     return row;
@@ -87,6 +101,15 @@ export class RecordingProvenanceStore implements ProvenanceStore {
     this.reads.push(clientOrderId);
     this.throwIfUnavailable('get');
     return this.rows.get(clientOrderId);
+  }
+
+  /** The row, if it is still `pending` under this claim, as DynamoDB's conditions check it. */
+  private ownedPending(claim: ClaimRef): ProvenanceRow {
+    const existing = this.rows.get(claim.clientOrderId);
+    if (existing?.status !== 'pending' || existing.claim_token !== claim.claimToken) {
+      throw new ProvenanceConflictError(`${claim.clientOrderId} is not pending under this claim`);
+    }
+    return existing;
   }
 
   private throwIfUnavailable(operation: StoreOperation): void {
@@ -241,6 +264,9 @@ export class RecordingRouteMetrics implements RouteMetrics {
   leanAckMismatch(): void {
     this.calls.push({ name: 'leanAckMismatch', args: [] });
   }
+  alpacaAckMismatch(): void {
+    this.calls.push({ name: 'alpacaAckMismatch', args: [] });
+  }
   killSwitchTrip(reason: string): void {
     this.calls.push({ name: 'killSwitchTrip', args: [reason] });
   }
@@ -309,7 +335,8 @@ export function routerConfig(routing: Partial<RoutingPolicy> = {}, overrides: Pa
     routing: declared,
     misconfiguration: [],
     leanRunnerUrl: 'http://lean.test',
-    timeouts: { leanConnectMs: 100, leanSubmitMs: 500, leanLookupMs: 200, alpacaConnectMs: 100, alpacaSubmitMs: 500, alpacaLookupMs: 200 },
+    timeouts: { leanConnectMs: 100, leanSubmitMs: 500, leanLookupMs: 200, alpacaConnectMs: 100, alpacaSubmitMs: 500, alpacaLookupMs: 200, dynamoDbMs: 300, ssmMs: 300 },
+    budget: { routeTimeoutMs: 20_000, finalizeReserveMs: 2_000 },
     notionalTolerance: 0.01,
     declaredRouting: declared,
     settingsProblems: [],

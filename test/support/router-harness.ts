@@ -2,9 +2,11 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteParameterCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { alpacaOrderBody } from '../../functions/adapters/alpaca-client';
 import { PowertoolsRouteMetrics } from '../../functions/adapters/powertools-route-metrics';
 import { logger, metrics } from '../../functions/adapters/observability';
 import { StaticAlpacaCredentials } from '../../functions/adapters/ssm-alpaca-credentials';
+import type { OrderRequest } from '../../functions/core/order-request';
 import type { ProvenanceRow } from '../../functions/core/provenance';
 import { createOrderApi, type OrderApi } from '../../functions/route/order-api';
 import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
@@ -180,4 +182,19 @@ let sequence = 0;
 export function marketOrder(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   sequence += 1;
   return orderBody({ client_order_id: `it-${Date.now().toString(36)}-${sequence}`, ...overrides });
+}
+
+/**
+ * Places `order` at the Alpaca simulator with the body the router's own Alpaca submit sends, as a
+ * fallback submit would have; answers Alpaca's order id.
+ */
+export async function placeAtAlpaca(alpaca: AlpacaSimulator, order: OrderRequest): Promise<string> {
+  const response = await fetch(`${alpaca.url}/v2/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'apca-api-key-id': SIM_CREDENTIALS.keyId, 'apca-api-secret-key': SIM_CREDENTIALS.secretKey },
+    body: JSON.stringify(alpacaOrderBody(order)),
+  });
+  const body = (await response.json()) as { id?: unknown };
+  if (response.status !== 200 || typeof body.id !== 'string') throw new Error(`the Alpaca simulator refused the order: ${response.status} ${JSON.stringify(body)}`);
+  return body.id;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { verifyLeanAck } from '../../functions/core/ack-verification';
+import { verifyAck } from '../../functions/core/ack-verification';
 import type { BrokerOrder } from '../../functions/core/execution';
 import { brokerOrder, order } from '../support/fakes';
 
@@ -12,9 +12,9 @@ function ackWithLimitPrice(limitPrice: unknown): BrokerOrder {
   return { ...ack, raw: { ...ack.raw, limit_price: limitPrice } };
 }
 
-describe('verifyLeanAck', () => {
+describe('verifyAck', () => {
   it('finds nothing wrong with an exact acknowledgement', () => {
-    expect(verifyLeanAck(limitOrder, ackWithLimitPrice('100'), TOLERANCE)).toEqual([]);
+    expect(verifyAck(limitOrder, ackWithLimitPrice('100'), TOLERANCE)).toEqual([]);
   });
 
   it.each([
@@ -22,7 +22,7 @@ describe('verifyLeanAck', () => {
     ['the qty with trailing zeros', { qty: '10.000' }],
     ['no side at all', { side: undefined }],
   ])('accepts an ack that differs only by %s', (_case, overrides) => {
-    expect(verifyLeanAck(order(), brokerOrder(order(), overrides), TOLERANCE)).toEqual([]);
+    expect(verifyAck(order(), brokerOrder(order(), overrides), TOLERANCE)).toEqual([]);
   });
 
   it.each([
@@ -31,20 +31,20 @@ describe('verifyLeanAck', () => {
     ['qty', { qty: '100' }, 'qty_mismatch'],
     ['missing qty', { qty: undefined }, 'qty_mismatch'],
   ])('reports a %s mismatch', (_case, overrides, mismatch) => {
-    expect(verifyLeanAck(order(), brokerOrder(order(), overrides), TOLERANCE)).toEqual([mismatch]);
+    expect(verifyAck(order(), brokerOrder(order(), overrides), TOLERANCE)).toEqual([mismatch]);
   });
 
   it('reports a qty mismatch and the notional mismatch it causes on a priced order', () => {
     const priced = order({ reference_price: '50' });
 
-    expect(verifyLeanAck(priced, brokerOrder(priced, { qty: '20' }), TOLERANCE)).toEqual(['qty_mismatch', 'notional_mismatch']);
+    expect(verifyAck(priced, brokerOrder(priced, { qty: '20' }), TOLERANCE)).toEqual(['qty_mismatch', 'notional_mismatch']);
   });
 
   it.each([
     ['a string', '102'],
     ['a number', 102],
   ])('reports a notional mismatch when the ack limit_price, given as %s, is 2% off', (_case, limitPrice) => {
-    expect(verifyLeanAck(limitOrder, ackWithLimitPrice(limitPrice), TOLERANCE)).toEqual(['notional_mismatch']);
+    expect(verifyAck(limitOrder, ackWithLimitPrice(limitPrice), TOLERANCE)).toEqual(['notional_mismatch']);
   });
 
   it.each([
@@ -52,16 +52,16 @@ describe('verifyLeanAck', () => {
     ['0.5% below', '99.5'],
     ['exactly at the tolerance', '101'],
   ])('accepts an ack limit_price %s', (_case, limitPrice) => {
-    expect(verifyLeanAck(limitOrder, ackWithLimitPrice(limitPrice), TOLERANCE)).toEqual([]);
+    expect(verifyAck(limitOrder, ackWithLimitPrice(limitPrice), TOLERANCE)).toEqual([]);
   });
 
   it('uses the configured tolerance, so a 2% difference passes under a 5% tolerance', () => {
-    expect(verifyLeanAck(limitOrder, ackWithLimitPrice('102'), 0.05)).toEqual([]);
+    expect(verifyAck(limitOrder, ackWithLimitPrice('102'), 0.05)).toEqual([]);
   });
 
   it('reports a notional mismatch when the ack states a notional 2% off the expected one', () => {
     const priced = order({ reference_price: '100' });
 
-    expect(verifyLeanAck(priced, brokerOrder(priced, { notional: '1020' }), TOLERANCE)).toEqual(['notional_mismatch']);
+    expect(verifyAck(priced, brokerOrder(priced, { notional: '1020' }), TOLERANCE)).toEqual(['notional_mismatch']);
   });
 });

@@ -10,6 +10,11 @@ function breaker(threshold = THRESHOLD) {
   return { breaker: new CircuitBreaker({ failureThreshold: threshold, cooldownMs: COOLDOWN_MS }, clock), clock };
 }
 
+/** Whether an order would get a lease now (the lease is taken, as an order would take it). */
+function admits(subject: CircuitBreaker): boolean {
+  return subject.acquire() !== undefined;
+}
+
 function fail(subject: CircuitBreaker, times: number): void {
   for (let i = 0; i < times; i += 1) subject.recordFailure();
 }
@@ -27,7 +32,7 @@ describe('CircuitBreaker', () => {
     const { breaker: subject } = breaker();
 
     expect(subject.state).toBe('closed');
-    expect([subject.tryAcquire(), subject.tryAcquire(), subject.tryAcquire()]).toEqual([true, true, true]);
+    expect([admits(subject), admits(subject), admits(subject)]).toEqual([true, true, true]);
   });
 
   it('stays closed below the failure threshold', () => {
@@ -36,7 +41,7 @@ describe('CircuitBreaker', () => {
     fail(subject, THRESHOLD - 1);
 
     expect(subject.state).toBe('closed');
-    expect(subject.tryAcquire()).toBe(true);
+    expect(admits(subject)).toBe(true);
   });
 
   it('opens after N consecutive failures', () => {
@@ -45,7 +50,7 @@ describe('CircuitBreaker', () => {
     fail(subject, THRESHOLD);
 
     expect(subject.state).toBe('open');
-    expect(subject.tryAcquire()).toBe(false);
+    expect(admits(subject)).toBe(false);
   });
 
   it('opens on the first failure with a threshold of 1', () => {
@@ -53,7 +58,7 @@ describe('CircuitBreaker', () => {
 
     subject.recordFailure();
 
-    expect(subject.tryAcquire()).toBe(false);
+    expect(admits(subject)).toBe(false);
   });
 
   it('starts the streak again after a success', () => {
@@ -64,47 +69,50 @@ describe('CircuitBreaker', () => {
     fail(subject, THRESHOLD - 1);
 
     expect(subject.state).toBe('closed');
-    expect(subject.tryAcquire()).toBe(true);
+    expect(admits(subject)).toBe(true);
   });
 
   it('rejects during the cool-down, up to its last millisecond', () => {
     const { breaker: subject } = openedBreaker(COOLDOWN_MS - 1);
 
     expect(subject.state).toBe('open');
-    expect(subject.tryAcquire()).toBe(false);
+    expect(admits(subject)).toBe(false);
   });
 
   it('offers a trial once the cool-down has passed', () => {
     const { breaker: subject } = openedBreaker(COOLDOWN_MS);
 
     expect(subject.state).toBe('half_open');
-    expect(subject.tryAcquire()).toBe(true);
+    expect(admits(subject)).toBe(true);
   });
 
   it('lets exactly one trial through while it is in flight', () => {
     const { breaker: subject } = openedBreaker(COOLDOWN_MS);
 
-    const first = subject.tryAcquire();
-    const second = subject.tryAcquire();
+    const first = subject.acquire();
+    const second = subject.acquire();
 
-    expect([first, second]).toEqual([true, false]);
+    expect([first?.trial, second]).toEqual([true, undefined]);
     expect(subject.state).toBe('open');
+  });
+
+  it('hands out ordinary leases, not trials, while closed', () => {
+    const { breaker: subject } = breaker();
+
+    expect(subject.acquire()?.trial).toBe(false);
   });
 
   it('closes when the trial succeeds', () => {
     const { breaker: subject } = openedBreaker(COOLDOWN_MS);
-    subject.tryAcquire();
-
-    subject.recordSuccess();
+    subject.acquire()?.succeeded();
 
     expect(subject.state).toBe('closed');
-    expect([subject.tryAcquire(), subject.tryAcquire()]).toEqual([true, true]);
+    expect([admits(subject), admits(subject)]).toEqual([true, true]);
   });
 
   it('needs N new failures to open again after a successful trial', () => {
     const { breaker: subject } = openedBreaker(COOLDOWN_MS);
-    subject.tryAcquire();
-    subject.recordSuccess();
+    subject.acquire()?.succeeded();
 
     fail(subject, THRESHOLD - 1);
     expect(subject.state).toBe('closed');
@@ -115,49 +123,87 @@ describe('CircuitBreaker', () => {
 
   it('reopens for a whole new cool-down when the trial fails', () => {
     const { breaker: subject, clock } = openedBreaker(COOLDOWN_MS);
-    subject.tryAcquire();
+    subject.acquire()?.failed();
 
-    subject.recordFailure();
     clock.t += COOLDOWN_MS - 1;
 
     expect(subject.state).toBe('open');
-    expect(subject.tryAcquire()).toBe(false);
+    expect(admits(subject)).toBe(false);
+  });
+
+  it('reopens when the trial fails even with a threshold above one', () => {
+    const world = breaker(5);
+    fail(world.breaker, 5);
+    world.clock.t += COOLDOWN_MS;
+
+    world.breaker.acquire()?.failed();
+
+    expect(world.breaker.state).toBe('open');
   });
 
   it('offers one new trial after the cool-down that follows a failed trial', () => {
     const { breaker: subject, clock } = openedBreaker(COOLDOWN_MS);
-    subject.tryAcquire();
-    subject.recordFailure();
+    subject.acquire()?.failed();
 
     clock.t += COOLDOWN_MS;
 
-    expect([subject.tryAcquire(), subject.tryAcquire()]).toEqual([true, false]);
+    expect([admits(subject), admits(subject)]).toEqual([true, false]);
   });
 
   it('gives the trial slot back on release', () => {
     const { breaker: subject } = openedBreaker(COOLDOWN_MS);
-    subject.tryAcquire();
-
-    subject.release();
+    subject.acquire()?.release();
 
     expect(subject.state).toBe('half_open');
-    expect(subject.tryAcquire()).toBe(true);
+    expect(admits(subject)).toBe(true);
   });
 
   it('does not close on release', () => {
     const { breaker: subject } = openedBreaker(COOLDOWN_MS);
-    subject.tryAcquire();
+    subject.acquire()?.release();
 
-    subject.release();
-    subject.tryAcquire();
+    subject.acquire();
 
-    expect(subject.tryAcquire()).toBe(false);
+    expect(admits(subject)).toBe(false);
+  });
+
+  it('ignores a verdict after the lease was released', () => {
+    const { breaker: subject } = openedBreaker(COOLDOWN_MS);
+    const lease = subject.acquire();
+    lease?.release();
+
+    lease?.succeeded();
+
+    expect(subject.state).toBe('half_open');
+  });
+
+  it('ignores a release after the verdict', () => {
+    const { breaker: subject } = openedBreaker(COOLDOWN_MS);
+    const lease = subject.acquire();
+    lease?.failed();
+
+    lease?.release();
+
+    expect(subject.state).toBe('open');
+  });
+
+  it('keeps a newer trial when an older lease is released late', () => {
+    const { breaker: subject, clock } = openedBreaker(COOLDOWN_MS);
+    const older = subject.acquire();
+    older?.failed();
+    clock.t += COOLDOWN_MS;
+    const newer = subject.acquire();
+
+    older?.release();
+
+    expect(newer?.trial).toBe(true);
+    expect(admits(subject)).toBe(false);
   });
 
   it('does not change state when only reading it', () => {
     const { breaker: subject } = openedBreaker(COOLDOWN_MS);
 
     expect([subject.state, subject.state]).toEqual(['half_open', 'half_open']);
-    expect(subject.tryAcquire()).toBe(true);
+    expect(admits(subject)).toBe(true);
   });
 });

@@ -785,9 +785,8 @@ interface LookupCase {
 }
 
 const LOOKUP_CASES: LookupCase[] = [
-  { when: 'Alpaca finds it and the runner confirms it placed it', expected: 'lean', runner: true, alpaca: found(AT_BROKER), lean: FOUND_AT_RUNNER, verdict: 'accepted' },
-  { when: 'Alpaca finds it and the runner does not hold it', expected: 'lean', runner: true, alpaca: found(AT_BROKER), lean: notFound, verdict: 'accepted' },
-  { when: 'Alpaca finds it and the runner lookup errs', expected: 'lean', runner: true, alpaca: found(AT_BROKER), lean: lookupError, verdict: 'accepted' },
+  // The runner looks orders up at the same Alpaca account: once Alpaca answers, it has nothing to add.
+  { when: 'Alpaca finds it', expected: 'lean', runner: true, alpaca: found(AT_BROKER), verdict: 'accepted' },
   { when: 'no runner is configured and Alpaca finds it', expected: 'lean', runner: false, alpaca: found(AT_BROKER), verdict: 'accepted' },
   { when: 'Alpaca does not find it and the runner does', expected: 'lean', runner: true, alpaca: notFound, lean: FOUND_AT_RUNNER, verdict: 'accepted' },
   { when: 'Alpaca errs and the runner finds it', expected: 'lean', runner: true, alpaca: lookupError, lean: FOUND_AT_RUNNER, verdict: 'accepted' },
@@ -871,13 +870,14 @@ const ATTRIBUTION_CASES: AttributionCase[] = [
     name: 'an unknown LEAN row whose fallback submit to Alpaca went unanswered',
     row: {
       status: 'unknown',
-      execution_route_reason: 'alpaca_submit_timeout',
+      execution_route_reason: 'lean_submit_network_error',
       execution_fallback_count: 1,
+      execution_fallback_intent: { reason: 'lean_submit_network_error', lean_failure: 'definite', recorded_at: NOW },
       execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_network_error'), attempt('alpaca', 'submit', 'failed', 'alpaca_submit_timeout')],
     },
     adapter: 'alpaca',
     route: 'alpaca_fallback',
-    reason: 'alpaca_submit_timeout',
+    reason: 'lean_submit_network_error',
   },
   { name: 'a pending Alpaca row', row: { execution_expected_adapter: 'alpaca' }, adapter: 'alpaca', route: 'alpaca', reason: 'reconciled' },
 ];
@@ -903,8 +903,9 @@ describe('runHealthCheck: what a reconciled row says', () => {
     });
   });
 
-  it('attributes a pending LEAN row that Alpaca holds and the runner does not to alpaca_fallback: the router fell back before it died', async () => {
-    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found(AT_BROKER)], runnerLookups: [notFound] });
+  it('attributes a pending LEAN row whose fallback intent follows a definite LEAN failure to alpaca_fallback, verified', async () => {
+    const intent = { reason: 'lean_submit_http_502', lean_failure: 'definite', recorded_at: NOW } as const;
+    const world = healthWorld({ store: { unresolved: [{ ...ROW, execution_fallback_intent: intent }] }, alpacaLookups: [found(AT_BROKER)] });
 
     await run(world);
 
@@ -912,22 +913,42 @@ describe('runHealthCheck: what a reconciled row says', () => {
       status: 'accepted',
       execution_adapter: 'alpaca',
       execution_route: 'alpaca_fallback',
+      execution_route_reason: 'lean_submit_http_502',
+      execution_fallback_reason: 'lean_submit_http_502',
       execution_fallback_count: 1,
-      broker_order_id: 'alpaca-order-9',
-      status_detail: expect.stringContaining('the runner does not hold it'),
+      route_verified: true,
+      raw_payload: expect.objectContaining({ _execution_adapter: 'alpaca_fallback', _execution_fallback_reason: 'lean_submit_http_502' }),
     });
   });
 
-  it('keeps the lean attribution of a pending row Alpaca holds when the runner lookup errs, and says the route is not verified', async () => {
-    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found(AT_BROKER)], runnerLookups: [lookupError] });
+  it('says the route is not verified when the fallback intent follows an ambiguous LEAN failure', async () => {
+    const intent = { reason: 'lean_submit_timeout', lean_failure: 'ambiguous', recorded_at: NOW } as const;
+    const world = healthWorld({ store: { unresolved: [{ ...ROW, execution_fallback_intent: intent }] }, alpacaLookups: [found(AT_BROKER)] });
 
     await run(world);
 
     expect(onlyOutcome(world)).toMatchObject({
-      status: 'accepted',
-      execution_route: 'lean',
-      status_detail: expect.stringContaining('route not verified: the runner lookup got no answer'),
+      execution_route: 'alpaca_fallback',
+      route_verified: false,
+      status_detail: expect.stringContaining('route not verified'),
     });
+  });
+
+  it('attributes a pending LEAN row without a fallback intent to lean, verified, without asking the runner', async () => {
+    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found(AT_BROKER)], runnerLookups: [notFound] });
+
+    await run(world);
+
+    expect(onlyOutcome(world)).toMatchObject({ execution_route: 'lean', route_verified: true });
+    expect(world.lean.lookupCalls).toEqual([]);
+  });
+
+  it('resolves an order Alpaca holds as rejected to rejected, on route none', async () => {
+    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found({ ...AT_BROKER, status: 'rejected' })] });
+
+    await run(world);
+
+    expect(onlyOutcome(world)).toMatchObject({ status: 'rejected', execution_route: 'none', broker_order_id: AT_BROKER.id });
   });
 
   it('resolves an order the broker reports as filled to accepted: status says the broker holds it, not how far it got', async () => {
@@ -966,6 +987,7 @@ describe('runHealthCheck: what a reconciled row says', () => {
       execution_attempts: [],
       execution_note: 'reconciled',
       review_required: false,
+      route_verified: true,
       status_detail: 'reconciled: neither Alpaca nor the LEAN runner holds this client_order_id; nothing was placed',
     });
   });

@@ -4,6 +4,7 @@ import type { AlpacaSubmitOutcome } from '../../functions/core/execution';
 import { MAX_ORDER_BODY_BYTES } from '../../functions/core/order-request';
 import type { ApiErrorCode } from '../../functions/route/http-responses';
 import { createOrderApi } from '../../functions/route/order-api';
+import { startApiFrontDoor } from '../../lib/local/api-front-door';
 import {
   accepted,
   brokerOrder,
@@ -15,7 +16,7 @@ import {
   routerConfig,
   type FakeWorld,
 } from '../support/fakes';
-import { apiGatewayEvent } from '../support/api-gateway';
+import { apiGatewayEvent, JSON_CONTENT_TYPE } from '../support/api-gateway';
 
 const REQUEST_ID = 'apigw-request-1';
 const ORDER = order();
@@ -27,8 +28,22 @@ function apiEvent(overrides: Partial<APIGatewayProxyEvent> = {}): APIGatewayProx
   return apiGatewayEvent({ requestContext: { requestId: REQUEST_ID } as APIGatewayProxyEvent['requestContext'], ...overrides });
 }
 
+/** A JSON `POST /orders`; `overrides.headers` are added to its content type. */
 const postEvent = (body: unknown, overrides: Partial<APIGatewayProxyEvent> = {}) =>
-  apiEvent({ body: typeof body === 'string' ? body : JSON.stringify(body), ...overrides });
+  apiEvent({ body: typeof body === 'string' ? body : JSON.stringify(body), ...overrides, headers: { ...JSON_CONTENT_TYPE, ...overrides.headers } });
+/** A `POST /orders` of a valid order with exactly these headers. */
+const postWithHeaders = (headers: Record<string, string>) => apiEvent({ body: JSON.stringify(orderBody()), headers });
+/** A `POST /orders` whose body is these bytes, base64-encoded as API Gateway passes a binary body. */
+const postBytes = (bytes: Buffer) => apiEvent({ body: bytes.toString('base64'), isBase64Encoded: true });
+/** The bytes of a valid order whose strategy_id is `bytes`, sent as they are. */
+function orderWithStrategyBytes(bytes: readonly number[]): Buffer {
+  const [before = '', after = ''] = JSON.stringify(orderBody({ strategy_id: '#' })).split('#');
+  return Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
+}
+/** A valid order whose strategy_id is `a` then 0xC3 0x28: a lead byte, then a byte that cannot continue it. */
+const NOT_UTF8 = orderWithStrategyBytes([0x61, 0xc3, 0x28]);
+/** A valid order, then `qty` again: JSON.parse alone would keep the last, 1000. */
+const DUPLICATE_QTY = JSON.stringify(orderBody({ qty: '1' })).replace(/}$/, ',"qty":"1000"}');
 const getEvent = (path: string, overrides: Partial<APIGatewayProxyEvent> = {}) =>
   apiEvent({ httpMethod: 'GET', path, resource: '/orders/{client_order_id}', ...overrides });
 
@@ -108,6 +123,24 @@ describe('POST /orders success answers', () => {
     expect(answer.status).toBe(201);
   });
 
+  it.each([
+    ['with a charset', { 'content-type': 'application/json; charset=utf-8' }],
+    ['in another case, with a quoted charset', { 'Content-Type': 'Application/JSON; Charset="UTF-8"' }],
+    ['with a parameter other than charset', { 'CONTENT-TYPE': 'application/json;profile=order' }],
+  ])('accepts a JSON content type %s', async (_case, headers) => {
+    const answer = await call(fakeWorld({ lean: LEAN_ACCEPTS }), postWithHeaders(headers));
+
+    expect(answer.status).toBe(201);
+  });
+
+  it('accepts a body with non-ASCII UTF-8 text and keeps it as sent', async () => {
+    const world = fakeWorld({ lean: LEAN_ACCEPTS });
+
+    await call(world, postBytes(Buffer.from(JSON.stringify(orderBody({ strategy_id: 'élan-€' })), 'utf8')));
+
+    expect(world.store.rows.get('ord-0001')?.strategy_id).toBe('élan-€');
+  });
+
   it('accepts a trailing slash on the path', async () => {
     const world = fakeWorld({ lean: LEAN_ACCEPTS });
 
@@ -131,6 +164,30 @@ const ERROR_CASES: readonly ErrorCase[] = [
   { name: 'no body at all', world: fresh, event: apiEvent({ body: null }), status: 400, error: 'invalid_json' },
   { name: 'an invalid order', world: fresh, event: postEvent(orderBody({ qty: '-1' })), status: 400, error: 'validation_failed' },
   { name: 'a body over 16 KiB', world: fresh, event: postEvent('x'.repeat(MAX_ORDER_BODY_BYTES + 1)), status: 413, error: 'payload_too_large' },
+  { name: 'a text/plain body', world: fresh, event: postWithHeaders({ 'content-type': 'text/plain' }), status: 415, error: 'unsupported_media_type' },
+  { name: 'a form body', world: fresh, event: postWithHeaders({ 'content-type': 'application/x-www-form-urlencoded' }), status: 415, error: 'unsupported_media_type' },
+  { name: 'a multipart body', world: fresh, event: postWithHeaders({ 'content-type': 'multipart/form-data; boundary=x' }), status: 415, error: 'unsupported_media_type' },
+  { name: 'a JSON-like media type', world: fresh, event: postWithHeaders({ 'content-type': 'application/json-patch+json' }), status: 415, error: 'unsupported_media_type' },
+  { name: 'a JSON body in another charset', world: fresh, event: postWithHeaders({ 'content-type': 'application/json; charset=iso-8859-1' }), status: 415, error: 'unsupported_media_type' },
+  { name: 'a body without a content type', world: fresh, event: postWithHeaders({}), status: 415, error: 'unsupported_media_type' },
+  { name: 'a body that is not UTF-8', world: fresh, event: postBytes(NOT_UTF8), status: 400, error: 'invalid_json' },
+  {
+    name: 'a text body with a lone surrogate',
+    world: fresh,
+    event: postEvent(JSON.stringify(orderBody({ strategy_id: '#' })).replace('#', '\ud800')),
+    status: 400,
+    error: 'invalid_json',
+  },
+  { name: 'a body with a duplicated key', world: fresh, event: postEvent(DUPLICATE_QTY), status: 400, error: 'invalid_json' },
+  { name: 'a non-ASCII symbol that upper-cases to a ticker', world: fresh, event: postEvent(orderBody({ symbol: 'ıbm' })), status: 400, error: 'validation_failed' },
+  { name: 'extended hours on a market order', world: fresh, event: postEvent(orderBody({ extended_hours: true })), status: 400, error: 'validation_failed' },
+  {
+    name: 'a fractional qty on a limit order',
+    world: fresh,
+    event: postEvent(orderBody({ qty: '1.5', type: 'limit', limit_price: '10' })),
+    status: 400,
+    error: 'validation_failed',
+  },
   {
     name: 'an order still being routed',
     world: async () => {
@@ -211,7 +268,7 @@ describe('error answers', () => {
   });
 
   it.each(ERROR_CASES)('answers $name with the correlation id header', async ({ world, event }) => {
-    const answer = await call(await world(), { ...event, headers: { 'x-correlation-id': 'corr-err-1' } });
+    const answer = await call(await world(), { ...event, headers: { ...event.headers, 'x-correlation-id': 'corr-err-1' } });
 
     expect(answer.headers['x-correlation-id']).toBe('corr-err-1');
   });
@@ -249,6 +306,13 @@ describe('error details', () => {
   it.each([
     ['invalid JSON', postEvent('nope')],
     ['a validation failure', postEvent(orderBody({ type: 'limit' }))],
+    ['a text/plain body', postWithHeaders({ 'content-type': 'text/plain' })],
+    ['a body without a content type', postWithHeaders({})],
+    ['a body that is not UTF-8', postBytes(NOT_UTF8)],
+    ['a duplicated key', postEvent(DUPLICATE_QTY)],
+    ['a non-ASCII symbol', postEvent(orderBody({ symbol: 'ſpy' }))],
+    ['extended hours on a market order', postEvent(orderBody({ extended_hours: true }))],
+    ['a fractional qty on a limit order', postEvent(orderBody({ qty: '1.5', type: 'limit', limit_price: '10' }))],
   ])('writes no row and calls no broker on %s', async (_case, event) => {
     const world = fakeWorld({ lean: LEAN_ACCEPTS });
 
@@ -256,6 +320,53 @@ describe('error details', () => {
 
     expect(world.store.claims).toEqual([]);
     expect(brokerCalls(world)).toBe(0);
+  });
+
+  it('names the duplicated key in the message', async () => {
+    const answer = await call(fakeWorld(), postEvent(DUPLICATE_QTY));
+
+    expect(answer.body.message).toBe('body has the key "qty" more than once');
+  });
+
+  it('says the body is not valid UTF-8', async () => {
+    const answer = await call(fakeWorld(), postBytes(NOT_UTF8));
+
+    expect(answer.body.message).toBe('body is not valid UTF-8');
+  });
+
+  it.each([
+    ['a non-ASCII symbol', { symbol: 'ſpy' }, 'symbol', 'ASCII'],
+    ['extended hours on a stop order', { extended_hours: true, type: 'stop', stop_price: '10' }, 'extended_hours', 'limit orders with time_in_force day or gtc'],
+    ['extended hours on a limit ioc order', { extended_hours: true, type: 'limit', limit_price: '10', time_in_force: 'ioc' }, 'extended_hours', 'limit orders'],
+    ['a fractional qty on a market gtc order', { qty: '0.5', time_in_force: 'gtc' }, 'qty', 'market orders with time_in_force day'],
+  ])('names the field and the reason of %s in the details', async (_case, overrides, field, reason) => {
+    const answer = await call(fakeWorld(), postEvent(orderBody(overrides)));
+
+    expect(answer.body.details).toEqual([{ field, message: expect.stringContaining(reason) }]);
+  });
+
+  it('answers a body over 16 KiB 413 before looking at its content type', async () => {
+    const event = apiEvent({ body: 'x'.repeat(MAX_ORDER_BODY_BYTES + 1), headers: { 'content-type': 'text/plain' } });
+
+    const answer = await call(fakeWorld(), event);
+
+    expect(answer.status).toBe(413);
+  });
+
+  it('answers 415 before looking at the bytes of a body that is not UTF-8', async () => {
+    const event = { ...postBytes(NOT_UTF8), headers: { 'content-type': 'text/plain' } };
+
+    const answer = await call(fakeWorld(), event);
+
+    expect(answer.status).toBe(415);
+  });
+
+  it('refuses a duplicated key before validating the order', async () => {
+    const body = JSON.stringify(orderBody({ side: 'hold' })).replace(/}$/, ',"side":"hold"}');
+
+    const answer = await call(fakeWorld(), postEvent(body));
+
+    expect({ status: answer.status, error: answer.body.error }).toEqual({ status: 400, error: 'invalid_json' });
   });
 
   it('sends nothing to any broker when the provenance table is unreachable', async () => {
@@ -282,12 +393,21 @@ describe('error details', () => {
     expect(answer.body.details).toMatchObject({ status: 'rejected', execution_route: 'none', execution_route_reason: 'adapter_alpaca' });
   });
 
-  it('answers 500 internal_error when a dependency throws unexpectedly', async () => {
+  it('answers 500 internal_error when a dependency throws before the order is claimed', async () => {
+    const world = fakeWorld();
+    world.control.read = () => Promise.reject(new Error('control plane bug'));
+
+    const answer = await call(world, postEvent(orderBody()));
+
+    expect({ status: answer.status, error: answer.body.error, rows: world.store.rows.size }).toEqual({ status: 500, error: 'internal_error', rows: 0 });
+  });
+
+  it('answers 202 with a final unknown row when the broker port throws after the claim', async () => {
     const world = fakeWorld({ config: routerConfig({ adapter: 'alpaca' }) }); // Alpaca unscripted: its submit throws
 
     const answer = await call(world, postEvent(orderBody()));
 
-    expect({ status: answer.status, error: answer.body.error }).toEqual({ status: 500, error: 'internal_error' });
+    expect({ status: answer.status, row: world.store.rows.get('ord-0001')?.status }).toEqual({ status: 202, row: 'unknown' });
   });
 });
 
@@ -368,5 +488,33 @@ describe('x-correlation-id', () => {
     await call(world, postEvent(orderBody(), { headers: { 'x-correlation-id': 'sched-run-42' } }));
 
     expect(world.lean.submitCalls[0]?.context.correlationId).toBe('sched-run-42');
+  });
+});
+
+describe('the order API behind the local front door', () => {
+  /** One HTTP request to a front door started for this world's order API. */
+  async function throughFrontDoor(world: FakeWorld, path: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+    const door = await startApiFrontDoor(createOrderApi(world.deps), { port: 0 });
+    try {
+      const response = await fetch(`${door.url}${path}`, init);
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    } finally {
+      await door.close();
+    }
+  }
+
+  it('answers GET with malformed percent-encoding 400 validation_failed', async () => {
+    const answer = await throughFrontDoor(fakeWorld(), '/orders/%E0%A4%A');
+
+    expect({ status: answer.status, error: answer.body.error }).toEqual({ status: 400, error: 'validation_failed' });
+  });
+
+  it('answers a body that is not UTF-8 400 invalid_json and writes no row', async () => {
+    const world = fakeWorld({ lean: LEAN_ACCEPTS });
+
+    const answer = await throughFrontDoor(world, '/orders', { method: 'POST', headers: JSON_CONTENT_TYPE, body: NOT_UTF8 });
+
+    expect({ status: answer.status, error: answer.body.error }).toEqual({ status: 400, error: 'invalid_json' });
+    expect(world.store.claims).toEqual([]);
   });
 });

@@ -52,6 +52,25 @@ describe('parseOrderRequest normalization', () => {
     expect(parsed).toMatchObject({ limit_price: '100.5', stop_price: '99', reference_price: '100' });
   });
 
+  it('accepts a fractional qty on a market day order', () => {
+    expect(order({ qty: '0.5' }).qty).toBe('0.5');
+  });
+
+  it('accepts a qty whose fraction is only zeros on a limit order, as the whole number', () => {
+    expect(order({ qty: '10.00', type: 'limit', limit_price: '5' }).qty).toBe('10');
+  });
+
+  it.each([
+    ['a limit day order', { type: 'limit', limit_price: '10', time_in_force: 'day' }],
+    ['a limit gtc order', { type: 'limit', limit_price: '10', time_in_force: 'gtc' }],
+  ])('accepts extended_hours true on %s', (_case, overrides) => {
+    expect(order({ ...overrides, extended_hours: true }).extended_hours).toBe(true);
+  });
+
+  it('accepts extended_hours false on any order', () => {
+    expect(order({ type: 'stop', stop_price: '10', time_in_force: 'ioc', extended_hours: false }).extended_hours).toBe(false);
+  });
+
   it('accepts a notional market day order without qty', () => {
     const parsed = order({ qty: undefined, notional: '250.00' });
 
@@ -105,6 +124,40 @@ describe('parseOrderRequest rejections', () => {
   });
 
   it.each([
+    ['a fractional qty on a limit order', { qty: '1.5', type: 'limit', limit_price: '10' }],
+    ['a fractional qty on a market gtc order', { qty: '0.5', time_in_force: 'gtc' }],
+    ['a fractional numeric qty on a stop order', { qty: 2.25, type: 'stop', stop_price: '10' }],
+  ])('rejects %s on the qty field', (_case, overrides) => {
+    expect(issuesOf(orderBody(overrides))).toEqual([
+      { field: 'qty', message: 'must be a whole number except for market orders with time_in_force day' },
+    ]);
+  });
+
+  it.each([
+    ['a market order', {}],
+    ['a stop order', { type: 'stop', stop_price: '10' }],
+    ['a stop_limit order', { type: 'stop_limit', stop_price: '10', limit_price: '10' }],
+    ['a limit ioc order', { type: 'limit', limit_price: '10', time_in_force: 'ioc' }],
+    ['a limit opg order', { type: 'limit', limit_price: '10', time_in_force: 'opg' }],
+  ])('rejects extended_hours true on %s on the extended_hours field', (_case, overrides) => {
+    expect(issuesOf(orderBody({ ...overrides, extended_hours: true }))).toEqual([
+      { field: 'extended_hours', message: 'is only allowed for limit orders with time_in_force day or gtc' },
+    ]);
+  });
+
+  it.each([
+    ['a dotless i that upper-cases to I', 'ıbm'],
+    ['a long s that upper-cases to S', 'ſpy'],
+    ['a ligature that upper-cases to FF', '\ufb00'],
+    ['full-width letters', 'ＡＡＰＬ'],
+    ['a letter with a diacritic', 'ÄAPL'],
+    ['a no-break space that trim() removes', '\u00a0AAPL'],
+    ['a byte order mark that trim() removes', 'AAPL\ufeff'],
+  ])('rejects a symbol with %s on the symbol field', (_case, symbol) => {
+    expect(fieldsOf(orderBody({ symbol }))).toEqual(['symbol']);
+  });
+
+  it.each([
     ['129 characters long', 'a'.repeat(129)],
     ['empty', ''],
     ['containing a space', 'ord 1'],
@@ -138,11 +191,11 @@ describe('parseOrderRequest rejections', () => {
 
 describe('hashOrderRequest', () => {
   it('gives equal hashes for bodies that differ only in spelling', () => {
-    const canonical = order({ symbol: 'AAPL', qty: '1.5', type: 'limit', limit_price: '100' });
+    const canonical = order({ symbol: 'AAPL', qty: '15', type: 'limit', limit_price: '100' });
     const spelled = parseOrderRequest({
       limit_price: 100.0,
       type: 'limit',
-      qty: '01.500',
+      qty: '015.000',
       symbol: ' aapl ',
       side: 'buy',
       time_in_force: 'day',

@@ -117,7 +117,7 @@ describe('metrics of a routed order', () => {
       lean: { submits: [leanFailure('lean_submit_timeout', 'ambiguous')], lookups: [lookupError] },
       alpaca: { submits: [{ kind: 'duplicate', httpStatus: 422, detail: 'client_order_id must be unique' }], lookups: [notFound, found(brokerOrder(ORDER))] },
     });
-    await routeOrder({ ...world.deps, metrics: route }, ORDER, 'corr-metrics-1');
+    await routeOrder({ ...world.deps, metrics: route }, ORDER, { correlationId: 'corr-metrics-1' });
   }
 
   it('emits the metrics of the longest path, so the dimension checks below are not vacuous', async () => {
@@ -147,7 +147,7 @@ describe('metrics of a routed order', () => {
   it('counts one request per submit of a LEAN order', async () => {
     const metrics = await emitted(async (route) => {
       const world = fakeWorld({ lean: { submits: [accepted(brokerOrder(ORDER))] } });
-      await routeOrder({ ...world.deps, metrics: route }, ORDER, 'corr-metrics-2');
+      await routeOrder({ ...world.deps, metrics: route }, ORDER, { correlationId: 'corr-metrics-2' });
     });
 
     expect(metrics.filter((metric) => metric.name === 'execution_requests_total').map((metric) => metric.dimensions.adapter)).toEqual(['lean']);

@@ -49,7 +49,7 @@ function reviews(...entries: SymbolReview[]): Partial<ControlSnapshot> {
 const AAPL_IN_REVIEW = reviews({ symbol: 'AAPL', state: 'review', changed_at: minutesBefore(5), reason: 'repeated_fallback' });
 
 async function route(world: FakeWorld, request: OrderRequest = ORDER, deps: RouteDependencies = world.deps): Promise<RouteResult> {
-  return routeOrder(deps, request, CORRELATION_ID);
+  return routeOrder(deps, request, { correlationId: CORRELATION_ID });
 }
 
 /** A row an earlier order left: a fallback of `symbol` created `minutesAgo` before NOW. */
@@ -340,7 +340,7 @@ describe('routeOrder and the breaker', () => {
 
     expect(row.execution_route_reason).toBe('kill_switch');
     expect(breaker.state).toBe('half_open');
-    expect(breaker.tryAcquire()).toBe(true);
+    expect(breaker.acquire()?.trial).toBe(true);
   });
 
   it('lists only the control gates, not the breaker, when both would hold', async () => {
@@ -364,7 +364,7 @@ describe('routeOrder and the breaker', () => {
 
   it('gates a second order while the trial is in flight', async () => {
     const breaker = breakerIn('half_open');
-    breaker.tryAcquire();
+    breaker.acquire();
     const world = fakeWorld({ alpaca: { submits: [ALPACA_ACCEPTED] } });
 
     const row = routedRow(await route(world, ORDER, { ...world.deps, breaker }));

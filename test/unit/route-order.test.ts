@@ -26,6 +26,7 @@ const ALPACA_ACK = brokerOrder(ORDER, {}, 'alpaca-order-1');
 
 const LEAN_DEFINITE = leanFailure('lean_submit_network_error', 'definite');
 const LEAN_AMBIGUOUS = leanFailure('lean_submit_timeout', 'ambiguous');
+const LEAN_502 = leanFailure('lean_submit_http_502', 'definite', 502);
 const ALPACA_ACCEPTED: AlpacaSubmitOutcome = accepted(ALPACA_ACK);
 const ALPACA_REJECTED: AlpacaSubmitOutcome = { kind: 'rejected', httpStatus: 403, detail: 'insufficient buying power' };
 const ALPACA_DUPLICATE: AlpacaSubmitOutcome = { kind: 'duplicate', httpStatus: 422, detail: 'client_order_id must be unique' };
@@ -42,7 +43,7 @@ const ALPACA_ONLY = routerConfig({ adapter: 'alpaca' });
 const FALLBACK_NONE = routerConfig({ fallback: 'none' });
 
 async function route(world: FakeWorld, request = ORDER): Promise<RouteResult> {
-  return routeOrder(world.deps, request, CORRELATION_ID);
+  return routeOrder(world.deps, request, { correlationId: CORRELATION_ID });
 }
 
 /** Each broker call of a world, as `adapter:operation:outcome`, from the row's attempts. */
@@ -178,8 +179,77 @@ const SCENARIOS: readonly Scenario[] = [
     name: 'Alpaca reports a duplicate on the fallback path and the lookup finds it',
     lean: { submits: [LEAN_DEFINITE] },
     alpaca: { submits: [ALPACA_DUPLICATE], lookups: [found(LEAN_ACK)] },
-    row: { status: 'accepted', execution_route: 'lean', execution_adapter: 'lean', execution_note: 'late_ack', broker_order_id: 'lean-order-1' },
+    row: { status: 'accepted', execution_route: 'lean', execution_adapter: 'lean', execution_note: 'late_ack', broker_order_id: 'lean-order-1', route_verified: false },
     calls: ['lean:submit:failed', 'alpaca:submit:duplicate', 'alpaca:lookup:found'],
+  },
+  {
+    name: 'LEAN is ambiguous, nothing is found, and Alpaca reports the fallback a duplicate that the lookup finds',
+    lean: { submits: [LEAN_AMBIGUOUS], lookups: [notFound] },
+    alpaca: { submits: [ALPACA_DUPLICATE], lookups: [notFound, found(LEAN_ACK)] },
+    row: { status: 'accepted', execution_route: 'lean', execution_adapter: 'lean', execution_note: 'late_ack', execution_fallback_count: 1, route_verified: true },
+    calls: ['lean:submit:failed', 'lean:lookup:not_found', 'alpaca:lookup:not_found', 'alpaca:submit:duplicate', 'alpaca:lookup:found'],
+  },
+  {
+    name: 'LEAN fails definitely and the fallback submit fails ambiguously but placed the order',
+    lean: { submits: [LEAN_502] },
+    alpaca: { submits: [ALPACA_AMBIGUOUS], lookups: [found(ALPACA_ACK)] },
+    row: {
+      status: 'accepted',
+      execution_route: 'alpaca_fallback',
+      execution_adapter: 'alpaca',
+      execution_fallback_reason: 'lean_submit_http_502',
+      execution_fallback_count: 1,
+      broker_order_id: 'alpaca-order-1',
+      route_verified: true,
+      raw_payload: expect.objectContaining({ _execution_adapter: 'alpaca_fallback', _execution_fallback_reason: 'lean_submit_http_502' }),
+    },
+    calls: ['lean:submit:failed', 'alpaca:submit:failed', 'alpaca:lookup:found'],
+  },
+  {
+    name: 'LEAN is ambiguous, nothing is found, and the fallback submit fails ambiguously but the lookup finds the order',
+    lean: { submits: [LEAN_AMBIGUOUS], lookups: [notFound] },
+    alpaca: { submits: [ALPACA_AMBIGUOUS], lookups: [notFound, found(ALPACA_ACK)] },
+    row: { status: 'accepted', execution_route: 'alpaca_fallback', execution_adapter: 'alpaca', execution_fallback_count: 1, route_verified: false },
+    calls: ['lean:submit:failed', 'lean:lookup:not_found', 'alpaca:lookup:not_found', 'alpaca:submit:failed', 'alpaca:lookup:found'],
+  },
+  {
+    name: 'LEAN answers 200 with an order id but a foreign client_order_id',
+    lean: { submits: [accepted(brokerOrder(ORDER, { client_order_id: 'someone-elses-id' }, 'lean-order-9'))] },
+    row: { status: 'accepted', execution_route: 'lean', execution_adapter: 'lean', review_required: true, broker_order_id: 'lean-order-9', execution_fallback_count: 0 },
+    calls: ['lean:submit:accepted'],
+  },
+  {
+    name: 'LEAN answers 200 with an order id and a contract violation',
+    lean: { submits: [accepted(brokerOrder(ORDER, { status: undefined, problems: ['status: missing'] }, 'lean-order-9'))] },
+    row: { status: 'accepted', execution_route: 'lean', review_required: true, status_detail: expect.stringContaining('status: missing') },
+    calls: ['lean:submit:accepted'],
+  },
+  {
+    name: 'LEAN relays an order the broker acknowledged as rejected',
+    lean: { submits: [accepted(brokerOrder(ORDER, { status: 'rejected' }, 'lean-order-1'))] },
+    row: { status: 'rejected', execution_route: 'none', execution_adapter: 'lean', broker_order_id: 'lean-order-1', review_required: false },
+    calls: ['lean:submit:accepted'],
+  },
+  {
+    name: 'Alpaca acknowledges the order as rejected',
+    config: ALPACA_ONLY,
+    alpaca: { submits: [accepted(brokerOrder(ORDER, { status: 'rejected' }, 'alpaca-order-1'))] },
+    row: { status: 'rejected', execution_route: 'none', execution_adapter: 'alpaca', broker_order_id: 'alpaca-order-1', status_detail: expect.stringContaining('status rejected') },
+    calls: ['alpaca:submit:accepted'],
+  },
+  {
+    name: 'Alpaca acknowledges the order as canceled',
+    config: ALPACA_ONLY,
+    alpaca: { submits: [accepted(brokerOrder(ORDER, { status: 'canceled' }, 'alpaca-order-1'))] },
+    row: { status: 'rejected', execution_route: 'none', broker_order_id: 'alpaca-order-1' },
+    calls: ['alpaca:submit:accepted'],
+  },
+  {
+    name: 'Alpaca acknowledges another client_order_id, symbol and qty',
+    config: ALPACA_ONLY,
+    alpaca: { submits: [accepted(brokerOrder(ORDER, { client_order_id: 'other', symbol: 'MSFT', qty: '1000' }, 'alpaca-order-7'))] },
+    row: { status: 'accepted', execution_route: 'alpaca', review_required: true, broker_order_id: 'alpaca-order-7', status_detail: expect.stringContaining('client_order_id_mismatch, symbol_mismatch, qty_mismatch') },
+    calls: ['alpaca:submit:accepted'],
   },
   {
     name: 'Alpaca reports a duplicate and the lookup finds nothing',
@@ -199,7 +269,7 @@ const SCENARIOS: readonly Scenario[] = [
     name: 'Alpaca fails ambiguously and the lookup finds the order',
     config: ALPACA_ONLY,
     alpaca: { submits: [ALPACA_AMBIGUOUS], lookups: [found(ALPACA_ACK)] },
-    row: { status: 'accepted', execution_route: 'alpaca', execution_note: 'adopted_existing', broker_order_id: 'alpaca-order-1' },
+    row: { status: 'accepted', execution_route: 'alpaca', broker_order_id: 'alpaca-order-1', route_verified: true },
     calls: ['alpaca:submit:failed', 'alpaca:lookup:found'],
   },
   {

@@ -115,12 +115,12 @@ describe('httpFailure (LEAN submit answered non-2xx)', () => {
 
 describe('leanSubmitBody', () => {
   it('sends quantities and prices as numbers with client_order_id in extra_params', () => {
-    const body = leanSubmitBody(order({ qty: '1.5', type: 'stop_limit', limit_price: '101.25', stop_price: '100', strategy_id: 'mom-1' }));
+    const body = leanSubmitBody(order({ qty: '15', type: 'stop_limit', limit_price: '101.25', stop_price: '100', strategy_id: 'mom-1' }));
 
     expect(body).toEqual({
       symbol: 'AAPL',
       side: 'buy',
-      qty: 1.5,
+      qty: 15,
       order_type: 'stop_limit',
       time_in_force: 'day',
       limit_price: 101.25,
@@ -140,7 +140,7 @@ describe('leanSubmitBody', () => {
 
 describe('alpacaOrderBody', () => {
   it('sends quantities and prices as strings with client_order_id at the top level', () => {
-    const body = alpacaOrderBody(order({ qty: '1.5', type: 'limit', limit_price: '101.25', extended_hours: false }));
+    const body = alpacaOrderBody(order({ qty: '15', type: 'limit', limit_price: '101.25', extended_hours: false }));
 
     expect(body).toEqual({
       symbol: 'AAPL',
@@ -148,7 +148,7 @@ describe('alpacaOrderBody', () => {
       type: 'limit',
       time_in_force: 'day',
       client_order_id: 'ord-0001',
-      qty: '1.5',
+      qty: '15',
       limit_price: '101.25',
       extended_hours: false,
     });

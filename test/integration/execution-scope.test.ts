@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbProvenanceStore } from '../../functions/adapters/dynamodb-provenance-store';
+import type { ExecutionAttempt } from '../../functions/core/execution';
+import type { FallbackIntent } from '../../functions/core/provenance';
+import type { AlpacaFault } from '../../lib/local/alpaca-simulator';
+import { order, pendingRow } from '../support/fakes';
+import { marketOrder, placeAtAlpaca, startRouterHarness, TEST_TABLE_NAME, type RouterHarness } from '../support/router-harness';
+
+/**
+ * What the router may place and how it records it, when a broker's answer does not match what the
+ * broker did: over dynalite, both simulators on loopback and the real handlers. Every test counts
+ * the orders that exist at the Alpaca simulator, where the runner places its orders too.
+ */
+
+let harness: RouterHarness;
+
+beforeAll(async () => {
+  harness = await startRouterHarness();
+});
+afterAll(async () => {
+  await harness?.close();
+});
+beforeEach(async () => {
+  await harness.reset();
+});
+
+/** A definite LEAN failure: the runner's own 502 that proves the broker refused. */
+const LEAN_UPSTREAM_ERROR = { submit: { mode: 'http_error', status: 502, taxonomy: 'upstream_error' } } as const;
+const ALPACA_ONLY = { TRADING_EXECUTION_ADAPTER: 'alpaca' };
+const STORE_TIMEOUT_MS = 2_000;
+
+describe('a LEAN acknowledgement carrying an order id', () => {
+  it('never falls back when LEAN answers 200 with an order id but a foreign client_order_id', async () => {
+    await harness.lean.setFaults({ submit: { mode: 'foreign_client_order_id' } });
+    const request = marketOrder();
+
+    await harness.post(request);
+
+    expect(await harness.readRow(String(request.client_order_id))).toMatchObject({ execution_route: 'lean', execution_fallback_count: 0, review_required: true });
+    expect(harness.alpaca.ordersPlaced()).toBe(1);
+    // The runner's submit alone: the router sent Alpaca none.
+    expect(harness.alpaca.requestCount('submit')).toBe(1);
+    expect((await harness.control.readFresh()).killSwitch.state).toBe('on');
+  });
+});
+
+describe('a fallback submit that placed the order but did not say so', () => {
+  const placedThenLost: [string, AlpacaFault][] = [
+    ['answers 500', { mode: 'http_error', status: 500, placeOrder: true }],
+    ['hangs', { mode: 'hang', placeOrder: true }],
+  ];
+
+  it.each(placedThenLost)('records the fallback as alpaca_fallback when Alpaca places the fallback order and %s', async (_name, fault) => {
+    await harness.lean.setFaults(LEAN_UPSTREAM_ERROR);
+    await harness.alpaca.setFaults({ submit: fault });
+    const request = marketOrder();
+
+    await harness.post(request);
+
+    const row = await harness.readRow(String(request.client_order_id));
+    expect(row).toMatchObject({
+      status: 'accepted',
+      execution_route: 'alpaca_fallback',
+      execution_adapter: 'alpaca',
+      execution_fallback_count: 1,
+      execution_fallback_reason: 'lean_submit_http_502',
+      route_verified: true,
+    });
+    expect(row?.raw_payload).toMatchObject({ _execution_adapter: 'alpaca_fallback' });
+    expect(harness.alpaca.ordersPlaced()).toBe(1);
+    expect(harness.alpaca.requestCount('submit')).toBe(1);
+  });
+});
+
+describe('Alpaca acknowledgements are verified', () => {
+  it('records an acknowledged rejection from Alpaca as rejected', async () => {
+    await harness.alpaca.setFaults({ submit: { mode: 'rejected' } });
+    const request = marketOrder();
+
+    await harness.post(request, { env: ALPACA_ONLY });
+
+    expect(await harness.readRow(String(request.client_order_id))).toMatchObject({ status: 'rejected' });
+    expect(harness.alpaca.ordersPlaced()).toBe(0);
+  });
+
+  it('flags review when Alpaca acknowledges a different order than asked', async () => {
+    await harness.alpaca.setFaults({ submit: { mode: 'wrong_order' } });
+    const request = marketOrder();
+
+    await harness.post(request, { env: ALPACA_ONLY });
+
+    expect(await harness.readRow(String(request.client_order_id))).toMatchObject({ review_required: true });
+    expect(harness.alpaca.ordersPlaced()).toBe(1);
+    expect(harness.alpaca.requestCount('submit')).toBe(1);
+  });
+});
+
+describe('reconciliation of a row whose invocation died during the fallback submit', () => {
+  it('attributes a pending row to alpaca_fallback on reconciliation when the runner lookup proxies Alpaca', async () => {
+    const id = String(marketOrder().client_order_id);
+    const brokerOrderId = await placeAtAlpaca(harness.alpaca, order({ client_order_id: id, symbol: 'IBM' }));
+    await writeRowAsLeftByDeadInvocation(id, 'IBM');
+
+    await harness.healthCheck()();
+
+    expect(await harness.readRow(id)).toMatchObject({
+      status: 'accepted',
+      execution_route: 'alpaca_fallback',
+      execution_adapter: 'alpaca',
+      execution_fallback_reason: 'lean_submit_http_502',
+      execution_fallback_count: 1,
+      route_verified: true,
+      execution_note: 'reconciled',
+      broker_order_id: brokerOrderId,
+    });
+  });
+});
+
+/**
+ * The `pending` row of an invocation that died after recording its fallback intent (LEAN had failed
+ * with a definite 502) and before the fallback submit answered, written through the store as the
+ * route function writes it: the claim, then the intent with the attempts so far.
+ */
+async function writeRowAsLeftByDeadInvocation(clientOrderId: string, symbol: string): Promise<void> {
+  const createdAt = new Date(Date.now() - 120_000);
+  const claim = { clientOrderId, claimToken: 'token-of-the-dead-invocation' };
+  const store = new DynamoDbProvenanceStore(harness.dynamo.client(), TEST_TABLE_NAME);
+  await store.claim(
+    { ...pendingRow({ client_order_id: clientOrderId, symbol, created_at: createdAt.toISOString(), correlation_id: 'died-mid-fallback' }), claim_token: claim.claimToken },
+    STORE_TIMEOUT_MS,
+  );
+  const leanFailed: ExecutionAttempt = { adapter: 'lean', operation: 'submit', outcome: 'failed', reason: 'lean_submit_http_502', http_status: 502, latency_ms: 40, started_at: createdAt.toISOString() };
+  const intent: FallbackIntent = { reason: 'lean_submit_http_502', lean_failure: 'definite', recorded_at: new Date(createdAt.getTime() + 50).toISOString() };
+  await store.recordFallbackIntent(claim, intent, [leanFailed], STORE_TIMEOUT_MS);
+}
