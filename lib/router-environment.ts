@@ -1,7 +1,11 @@
 import { ALPACA_PAPER_URL } from '../functions/adapters/alpaca-client';
 import type { Infrastructure } from '../functions/adapters/infrastructure';
 import { ROUTER_STAGE_VARIABLE } from '../functions/adapters/observability';
+import { DEFAULT_BUDGET, loadRouterConfig } from '../functions/core/config';
 import type { RouterSettings, Stage } from './router-settings';
+
+const ROUTE_TIMEOUT_VARIABLE = 'TRADING_ROUTE_TIMEOUT_MS';
+const DEFAULT_ROUTE_TIMEOUT_MS = DEFAULT_BUDGET.routeTimeoutMs;
 
 /** Alpaca's live Trading API; only the `live` stage ever points at it. */
 const ALPACA_LIVE_URL = 'https://api.alpaca.markets';
@@ -34,9 +38,10 @@ export function routerEnvironment(settings: RouterSettings, names: RouterInfrast
 }
 
 /**
- * The `TRADING_*` routing variables of the settings, exactly as the functions receive them (and as
- * the synth validates them with the functions' own loader). `TRADING_LEAN_RUNNER_URL` is set only
- * when the context gives one.
+ * The `TRADING_*` variables of the settings, exactly as the functions receive them (and as the
+ * synth validates them with the functions' own loaders): routing, the timings given in context, and
+ * always the route timeout, which is also the route function's Lambda timeout.
+ * `TRADING_LEAN_RUNNER_URL` is set only when the context gives one.
  */
 export function tradingEnvironment(settings: RouterSettings): Record<string, string> {
   return {
@@ -45,5 +50,12 @@ export function tradingEnvironment(settings: RouterSettings): Record<string, str
     TRADING_EXECUTION_ADAPTER_SYMBOLS: settings.executionSymbols.join(','),
     TRADING_EXECUTION_FALLBACK_ADAPTER: settings.fallbackAdapter,
     ...(settings.leanRunnerUrl === undefined ? {} : { TRADING_LEAN_RUNNER_URL: settings.leanRunnerUrl }),
+    [ROUTE_TIMEOUT_VARIABLE]: String(DEFAULT_ROUTE_TIMEOUT_MS),
+    ...settings.timings,
   };
+}
+
+/** The route function's timeout as the functions read it: the variable the stack sets, or its default. */
+export function routeTimeoutMs(environment: Readonly<Record<string, string>>): number {
+  return loadRouterConfig(environment).budget.routeTimeoutMs;
 }

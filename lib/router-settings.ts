@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { adapterSchema, fallbackSchema, loadRouterConfig, parseSymbols, policySchema, type RoutingPolicy } from '../functions/core/config';
+import {
+  adapterSchema,
+  fallbackSchema,
+  loadHealthCheckConfig,
+  loadRouterConfig,
+  parseSymbols,
+  policySchema,
+  timingVariableNames,
+  type RoutingPolicy,
+} from '../functions/core/config';
 import { tradingEnvironment } from './router-environment';
 
 /** The stages, in the order an operator meets them. */
@@ -23,6 +32,8 @@ export interface RouterSettings {
   readonly fallbackAdapter: RoutingPolicy['fallback'];
   /** Subscribed to the alarm topic when given. */
   readonly alarmEmail?: string;
+  /** `TRADING_*` timing variables (timeouts, the route budget, reconciliation delay) overriding the functions' defaults. */
+  readonly timings?: Readonly<Record<string, string>>;
 }
 
 /** Context keys (cdk.json or `--context key=value`). */
@@ -34,6 +45,7 @@ const CONTEXT_KEY = {
   executionSymbols: 'executionSymbols',
   fallbackAdapter: 'fallbackAdapter',
   alarmEmail: 'alarmEmail',
+  timings: 'timings',
 } as const;
 
 /** Thrown at synth when the context cannot describe a deployable router; the message says what to fix. */
@@ -56,7 +68,30 @@ const settingsSchema = z.object({
   [CONTEXT_KEY.executionSymbols]: z.union([z.string(), z.array(z.string())]).optional(),
   [CONTEXT_KEY.fallbackAdapter]: optionalText.pipe(fallbackSchema.default('alpaca')),
   [CONTEXT_KEY.alarmEmail]: optionalText.pipe(z.email({ error: 'must be an email address' }).optional()),
+  // An object in cdk.json, a JSON string on the command line (`--context timings='{"...":8000}'`).
+  [CONTEXT_KEY.timings]: z.preprocess(
+    (value) => (typeof value === 'string' ? (value.trim() === '' ? undefined : parseJsonOr(value)) : value),
+    z
+      .record(z.string(), z.union([z.number().int().positive(), z.string().regex(/^\d+$/)]).transform(String), {
+        error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object of TRADING_*_MS variables and whole milliseconds' : undefined),
+      })
+      .superRefine((timings, ctx) => {
+        const known = timingVariableNames();
+        for (const name of Object.keys(timings).filter((key) => !known.includes(key))) {
+          ctx.addIssue({ code: 'custom', path: [name], message: `names no timing variable: ${JSON.stringify(name)} (known: ${known.join(', ')})` });
+        }
+      })
+      .optional(),
+  ),
 });
+
+function parseJsonOr(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
 
 /**
  * Reads and validates the router's context. Unknown stages, unknown adapter values, a runner URL
@@ -80,12 +115,17 @@ export function routerSettingsFromContext(tryGetContext: (key: string) => unknow
     fallbackAdapter: context.fallbackAdapter,
     ...(context.leanRunnerUrl === undefined ? {} : { leanRunnerUrl: context.leanRunnerUrl }),
     ...(context.alarmEmail === undefined ? {} : { alarmEmail: context.alarmEmail }),
+    ...(context.timings === undefined ? {} : { timings: context.timings }),
   };
-  // The functions' own loader: whatever it would only run as "misconfigured" (LEAN off) fails here.
-  const problems = loadRouterConfig(tradingEnvironment(settings)).misconfiguration;
+  // The functions' own loaders: whatever they would only run as "misconfigured" (LEAN off, a
+  // timing replaced by its default) fails here, timeout budget included.
+  const environment = tradingEnvironment(settings);
+  const router = loadRouterConfig(environment);
+  const problems = [...router.misconfiguration, ...loadHealthCheckConfig(environment).problems];
+  if (router.budget.routeTimeoutMs % 1000 !== 0) problems.push(`TRADING_ROUTE_TIMEOUT_MS=${router.budget.routeTimeoutMs} must be whole seconds (it is the route function's Lambda timeout)`);
   if (problems.length > 0) {
     throw new RouterSettingsError(
-      `invalid CDK context: ${problems.join('; ')} (context keys: ${CONTEXT_KEY.leanRunnerUrl}, ${CONTEXT_KEY.executionAdapter}, ${CONTEXT_KEY.executionPolicy}, ${CONTEXT_KEY.executionSymbols})`,
+      `invalid CDK context: ${problems.join('; ')} (context keys: ${CONTEXT_KEY.leanRunnerUrl}, ${CONTEXT_KEY.executionAdapter}, ${CONTEXT_KEY.executionPolicy}, ${CONTEXT_KEY.executionSymbols}, ${CONTEXT_KEY.timings})`,
     );
   }
   return settings;

@@ -117,7 +117,8 @@ const COLD_START_ALLOWANCE_MS = 3_000;
 /** The longest route function timeout whose answer still reaches the caller after a cold start. */
 export const MAX_ROUTE_TIMEOUT_MS = API_GATEWAY_TIMEOUT_MS - COLD_START_ALLOWANCE_MS;
 
-const DEFAULT_BUDGET: RouteBudget = { routeTimeoutMs: 20_000, finalizeReserveMs: 2_000 };
+/** The route budget's defaults: a 20 s function keeping 2 s for the final write. */
+export const DEFAULT_BUDGET: RouteBudget = { routeTimeoutMs: 20_000, finalizeReserveMs: 2_000 };
 const BUDGET_VARIABLES: Record<keyof RouteBudget, { name: string; min: number; max: number }> = {
   routeTimeoutMs: { name: 'TRADING_ROUTE_TIMEOUT_MS', min: 1_000, max: MAX_ROUTE_TIMEOUT_MS },
   finalizeReserveMs: { name: 'TRADING_FINALIZE_RESERVE_MS', min: 100, max: 10_000 },
@@ -173,6 +174,19 @@ export function budgetProblems(timeouts: Timeouts, budget: RouteBudget): string[
     problems.push(`TRADING_FINALIZE_RESERVE_MS ${budget.finalizeReserveMs} cannot hold one DynamoDB write (TRADING_DYNAMODB_TIMEOUT_MS ${timeouts.dynamoDbMs})`);
   }
   return problems;
+}
+
+/**
+ * Every timing variable the functions read (call timeouts, the route budget, the health-check's
+ * timings): the ones a deploy may set, and that the synth checks with the functions' own loaders.
+ */
+export function timingVariableNames(): string[] {
+  return [
+    ...Object.values(TIMEOUT_VARIABLES).map((variable) => variable.name),
+    ...Object.values(BUDGET_VARIABLES).map((variable) => variable.name),
+    HEALTH_CHECK_VARIABLES.probeTimeoutMs.name,
+    HEALTH_CHECK_VARIABLES.reconcileAfterMs.name,
+  ];
 }
 
 /** Normalizes a symbol list: upper case, blanks and empties dropped. */
@@ -298,7 +312,7 @@ const HEALTH_CHECK_VARIABLES: Record<keyof typeof HEALTH_CHECK_DEFAULTS, { name:
   probeTimeoutMs: { name: 'TRADING_HEALTH_PROBE_TIMEOUT_MS', min: 50, max: 10_000 },
   errorRateWindowMs: { name: 'TRADING_LEAN_ERROR_RATE_WINDOW_MS', min: 10_000, max: 3_600_000 },
   errorRateMinVolume: { name: 'TRADING_LEAN_ERROR_RATE_MIN_VOLUME', min: 1, max: 100_000 },
-  reconcileAfterMs: { name: 'TRADING_RECONCILE_AFTER_MS', min: 10_000, max: 86_400_000 },
+  reconcileAfterMs: { name: 'TRADING_RECONCILE_AFTER_MS', min: 2_000, max: 86_400_000 },
   reconcileMaxPerRun: { name: 'TRADING_RECONCILE_MAX_PER_RUN', min: 0, max: 500 },
 };
 

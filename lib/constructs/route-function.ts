@@ -3,15 +3,9 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
 import { functionEntry, ROUTER_ENTRIES } from '../router-bundling';
+import { routeTimeoutMs } from '../router-environment';
 import { RouterFunction, type RouterFunctionContext } from './router-function';
 
-/**
- * The route function's timeout. Its worst case with the default timeouts is LEAN submit 3 s, LEAN
- * lookup 1 s, Alpaca lookup 1.5 s, Alpaca submit 5 s, Alpaca lookup 1.5 s (12 s of broker calls),
- * plus the conditional claim and finalize in DynamoDB and the cached SSM reads. 20 s covers that
- * and, with a cold start's init, stays well under API Gateway's 29 s integration limit.
- */
-const ROUTE_TIMEOUT = Duration.seconds(20);
 /** More memory is more CPU: a faster cold start and TLS handshakes on the order path. */
 const ROUTE_MEMORY_MB = 512;
 
@@ -26,7 +20,9 @@ export class RouteFunction extends RouterFunction {
       functionName: `lean-router-${props.stage}-route`,
       entry: functionEntry(ROUTER_ENTRIES.route),
       description: 'lean-router: routes one order to LEAN or Alpaca and records its provenance',
-      timeout: ROUTE_TIMEOUT,
+      // The budget the function checks its slowest path against at start, checked at synth too
+      // (lib/router-settings.ts): the slowest order answers before this, and this before API Gateway's 29 s.
+      timeout: Duration.millis(routeTimeoutMs(props.environment)),
       memorySize: ROUTE_MEMORY_MB,
     });
     const { provenance, parameters } = props;

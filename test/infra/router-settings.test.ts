@@ -46,6 +46,16 @@ describe('router settings from CDK context', () => {
     [{ alarmEmail: 'oncall' }, 'context "alarmEmail" must be an email address'],
     [{ executionAdapter: 'lean', executionPolicy: 'all' }, 'TRADING_LEAN_RUNNER_URL is required when the adapter is lean'],
     [{ executionAdapter: 'lean', leanRunnerUrl: 'https://lean.example.com' }, 'TRADING_EXECUTION_ADAPTER_SYMBOLS is empty while the policy is allowlist'],
+    // The slowest order path must fit the route function's timeout less the final write's reserve.
+    [{ timings: { TRADING_ALPACA_TIMEOUT_MS: 8_000, TRADING_LEAN_RUNNER_TIMEOUT_MS: 8_000 } }, 'the slowest order path takes 26000 ms'],
+    [{ timings: '{"TRADING_ROUTE_TIMEOUT_MS": 15000}' }, 'the slowest order path takes 18000 ms'],
+    [{ timings: { TRADING_ROUTE_TIMEOUT_MS: 27_000 } }, 'TRADING_ROUTE_TIMEOUT_MS="27000" is invalid'],
+    [{ timings: { TRADING_ROUTE_TIMEOUT_MS: 20_500 } }, 'TRADING_ROUTE_TIMEOUT_MS=20500 must be whole seconds'],
+    [{ timings: { TRADING_FINALIZE_RESERVE_MS: 1_000 } }, 'TRADING_FINALIZE_RESERVE_MS 1000 cannot hold one DynamoDB write'],
+    [{ timings: { TRADING_RECONCILE_AFTER_MS: 20_000 } }, 'TRADING_RECONCILE_AFTER_MS=20000 must exceed the route function\'s timeout'],
+    [{ timings: { TRADING_LEAN_TIMEOUT: 1 } }, 'names no timing variable: "TRADING_LEAN_TIMEOUT"'],
+    [{ timings: { TRADING_ALPACA_TIMEOUT_MS: 'soon' } }, 'context "timings.TRADING_ALPACA_TIMEOUT_MS"'],
+    [{ timings: 'not json' }, 'context "timings" must be a JSON object'],
   ])('refuses %j with a clear error', (context, message) => {
     expect(() => fromContext(context)).toThrow(RouterSettingsError);
     expect(() => fromContext(context)).toThrow(message);
@@ -57,6 +67,13 @@ describe('router settings from CDK context', () => {
     expect(config.misconfiguration).toEqual([]);
     expect(config.leanRunnerUrl).toBe('https://lean.example.com');
     expect(config.declaredRouting).toEqual({ adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'MSFT']), fallback: 'none' });
+  });
+
+  it('hands the functions the timings it read, with the route timeout always set', () => {
+    const settings = fromContext({ timings: { TRADING_LEAN_RUNNER_TIMEOUT_MS: '2500' } });
+
+    expect(tradingEnvironment(settings)).toMatchObject({ TRADING_LEAN_RUNNER_TIMEOUT_MS: '2500', TRADING_ROUTE_TIMEOUT_MS: '20000' });
+    expect(loadRouterConfig(tradingEnvironment(settings)).timeouts.leanSubmitMs).toBe(2500);
   });
 
   it('fails the app before building anything on an unknown stage', () => {

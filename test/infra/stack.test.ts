@@ -158,6 +158,7 @@ describe('functions', () => {
     TRADING_EXECUTION_ADAPTER_SYMBOLS: 'AAPL,MSFT',
     TRADING_EXECUTION_FALLBACK_ADAPTER: 'alpaca',
     TRADING_LEAN_RUNNER_URL: 'https://lean-runner.example.com',
+    TRADING_ROUTE_TIMEOUT_MS: '20000',
     NODE_OPTIONS: '--enable-source-maps',
   };
 
@@ -185,13 +186,21 @@ describe('functions', () => {
     expect(lambdaFunction(paper, 'route').Properties.Timeout).toBeLessThan(29);
   });
 
-  it('gives the route function time for its worst case: LEAN submit, two lookups, Alpaca submit and its lookup', () => {
+  it('gives the route function time for its worst case: every call at its full timeout, then the final write', () => {
     const { Timeout, Environment } = lambdaFunction(paper, 'route').Properties;
-    // The broker timeouts the deployed function runs with, read by its own loader.
-    const { timeouts } = loadRouterConfig(Environment.Variables);
-    const brokerMs = timeouts.leanSubmitMs + timeouts.leanLookupMs + timeouts.alpacaLookupMs + timeouts.alpacaSubmitMs + timeouts.alpacaLookupMs;
-    // Room on top for the claim, the finalize, the SSM reads and a cold start.
-    expect(Timeout * 1000).toBeGreaterThanOrEqual(brokerMs + 5_000);
+    // The timeouts the deployed function runs with, read by its own loader.
+    const { timeouts, budget } = loadRouterConfig(Environment.Variables);
+    const slowestMs = timeouts.ssmMs * 2 + timeouts.dynamoDbMs * 2 + timeouts.leanSubmitMs + timeouts.leanLookupMs + timeouts.alpacaLookupMs * 2 + timeouts.alpacaSubmitMs;
+    expect(Timeout * 1000).toBe(budget.routeTimeoutMs);
+    expect(slowestMs + budget.finalizeReserveMs).toBeLessThanOrEqual(Timeout * 1000);
+  });
+
+  it('sets the route function’s Lambda timeout from the timings in context', () => {
+    const app = synthRouter({ stage: 'paper', timings: { TRADING_ROUTE_TIMEOUT_MS: 25_000, TRADING_ALPACA_TIMEOUT_MS: 8_000 } }, { bundle: false });
+    const fn = lambdaFunction(app, 'route').Properties;
+
+    expect(fn.Timeout).toBe(25);
+    expect(fn.Environment.Variables).toMatchObject({ TRADING_ROUTE_TIMEOUT_MS: '25000', TRADING_ALPACA_TIMEOUT_MS: '8000' });
   });
 
   it('points live at live Alpaca, without a runner URL when none is given, and keeps its logs a year', () => {

@@ -318,19 +318,22 @@ describe('npm run demo', () => {
 
 describe('a crash during the fallback submit', () => {
   /**
-   * TRADING_RECONCILE_AFTER_MS at its configured minimum (10 s), which must exceed the route
-   * timeout; the call timeouts are cut to fit that shorter route budget.
+   * TRADING_RECONCILE_AFTER_MS just above the route timeout, which it must exceed; the call
+   * timeouts are cut so the slowest path (3.6 s) fits that short route budget less its reserve.
    */
   const RECONCILE_SOON = {
     LOCAL_HEALTH_CHECK_INTERVAL_MS: '1000',
-    TRADING_RECONCILE_AFTER_MS: '10000',
-    TRADING_ROUTE_TIMEOUT_MS: '9000',
-    TRADING_SSM_TIMEOUT_MS: '500',
-    TRADING_DYNAMODB_TIMEOUT_MS: '500',
-    TRADING_LEAN_RUNNER_TIMEOUT_MS: '1000',
-    TRADING_LEAN_RUNNER_LOOKUP_TIMEOUT_MS: '500',
-    TRADING_ALPACA_TIMEOUT_MS: '2000',
-    TRADING_ALPACA_LOOKUP_TIMEOUT_MS: '500',
+    TRADING_RECONCILE_AFTER_MS: '4500',
+    TRADING_ROUTE_TIMEOUT_MS: '4000',
+    TRADING_FINALIZE_RESERVE_MS: '300',
+    TRADING_SSM_TIMEOUT_MS: '300',
+    TRADING_DYNAMODB_TIMEOUT_MS: '300',
+    TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS: '200',
+    TRADING_LEAN_RUNNER_TIMEOUT_MS: '500',
+    TRADING_LEAN_RUNNER_LOOKUP_TIMEOUT_MS: '300',
+    TRADING_ALPACA_CONNECT_TIMEOUT_MS: '200',
+    TRADING_ALPACA_TIMEOUT_MS: '1000',
+    TRADING_ALPACA_LOOKUP_TIMEOUT_MS: '300',
   };
 
   it('names Alpaca on the row reconciled after a SIGKILL mid-fallback and a restart on the same LOCAL_DATA_DIR, with one broker order', { timeout: 45_000 }, async () => {

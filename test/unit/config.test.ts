@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NON_LEAN_POLICY, loadRouterConfig, parseSymbols } from '../../functions/core/config';
+import { budgetProblems, loadHealthCheckConfig, loadRouterConfig, MAX_ROUTE_TIMEOUT_MS, NON_LEAN_POLICY, parseSymbols, worstCaseRoutePath } from '../../functions/core/config';
 import { LEAN_ENV as SOUND_LEAN_ENV } from '../support/fakes';
 
 /** A sound LEAN configuration with no fallback; each misconfiguration case breaks exactly one thing in it. */
@@ -162,5 +162,76 @@ describe('loadRouterConfig on garbage', () => {
     for (const name of variables) {
       expect(() => loadRouterConfig({ ...LEAN_ENV, [name]: value })).not.toThrow();
     }
+  });
+});
+
+describe('loadRouterConfig: the timeout budget of one invocation', () => {
+  it('fits the defaults into the default 20 s route timeout with its 2 s reserve', () => {
+    const config = loadRouterConfig(LEAN_ENV);
+
+    expect(config.misconfiguration).toEqual([]);
+    expect(config.budget).toEqual({ routeTimeoutMs: 20_000, finalizeReserveMs: 2_000 });
+    expect(worstCaseRoutePath(config.timeouts).reduce((sum, step) => sum + step.ms, 0)).toBe(18_000);
+  });
+
+  it('counts every call of the slowest path, the AWS ones included', () => {
+    const steps = worstCaseRoutePath(loadRouterConfig({}).timeouts).map((step) => step.step);
+
+    expect(steps).toEqual([
+      'control values (SSM)',
+      'Alpaca keys (SSM)',
+      'claim (DynamoDB)',
+      'LEAN submit',
+      'LEAN lookup',
+      'Alpaca lookup',
+      'fallback intent (DynamoDB)',
+      'Alpaca submit',
+      'Alpaca lookup',
+    ]);
+  });
+
+  it('keeps LEAN off and names each step when the slowest path outlasts the route timeout less the reserve', () => {
+    const config = loadRouterConfig({ ...LEAN_ENV, TRADING_ALPACA_TIMEOUT_MS: '5001' });
+
+    expect(config.routing).toEqual(NON_LEAN_POLICY);
+    expect(config.misconfiguration).toEqual([expect.stringMatching(/^the slowest order path takes 18001 ms \(control values \(SSM\) 1500 \+ .* \+ Alpaca lookup 1500\), more than TRADING_ROUTE_TIMEOUT_MS 20000 less TRADING_FINALIZE_RESERVE_MS 2000$/)]);
+  });
+
+  it('accepts a path that ends exactly where the reserve begins', () => {
+    expect(budgetProblems(loadRouterConfig({}).timeouts, { routeTimeoutMs: 20_000, finalizeReserveMs: 2_000 })).toEqual([]);
+  });
+
+  it('refuses a reserve too small for one DynamoDB write', () => {
+    const config = loadRouterConfig({ ...LEAN_ENV, TRADING_FINALIZE_RESERVE_MS: '1499' });
+
+    expect(config.misconfiguration).toContain('TRADING_FINALIZE_RESERVE_MS 1499 cannot hold one DynamoDB write (TRADING_DYNAMODB_TIMEOUT_MS 1500)');
+  });
+
+  it('refuses a route timeout whose answer could miss API Gateway’s 29 s after a cold start', () => {
+    const config = loadRouterConfig({ ...LEAN_ENV, TRADING_ROUTE_TIMEOUT_MS: String(MAX_ROUTE_TIMEOUT_MS + 1) });
+
+    expect(MAX_ROUTE_TIMEOUT_MS).toBe(26_000);
+    expect(config.misconfiguration).toEqual([expect.stringContaining('TRADING_ROUTE_TIMEOUT_MS="26001" is invalid')]);
+  });
+
+  it('reads the AWS call timeouts', () => {
+    const { timeouts } = loadRouterConfig({ TRADING_DYNAMODB_TIMEOUT_MS: '900', TRADING_SSM_TIMEOUT_MS: '800' });
+
+    expect([timeouts.dynamoDbMs, timeouts.ssmMs]).toEqual([900, 800]);
+  });
+});
+
+describe('loadHealthCheckConfig: reconciliation never races a live invocation', () => {
+  it('refuses a reconciliation delay no longer than the route timeout, and uses the default instead', () => {
+    const config = loadHealthCheckConfig({ TRADING_RECONCILE_AFTER_MS: '20000', TRADING_ROUTE_TIMEOUT_MS: '20000' });
+
+    expect(config.reconcileAfterMs).toBe(60_000);
+    expect(config.problems).toEqual([expect.stringContaining("TRADING_RECONCILE_AFTER_MS=20000 must exceed the route function's timeout")]);
+  });
+
+  it('accepts a reconciliation delay just above the route timeout', () => {
+    const config = loadHealthCheckConfig({ TRADING_RECONCILE_AFTER_MS: '5001', TRADING_ROUTE_TIMEOUT_MS: '5000' });
+
+    expect([config.reconcileAfterMs, config.problems]).toEqual([5_001, []]);
   });
 });
