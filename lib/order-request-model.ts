@@ -10,9 +10,9 @@ const NORMALIZED_STRING_KEYWORDS = ['pattern', 'minLength', 'maxLength', 'format
  * handler's own zod schema so the two cannot drift.
  *
  * - It describes the *input* (`io: 'input'`): decimals are strings or numbers, as sent.
- * - A constraint checked after a normalizing overwrite (`symbol` is trimmed and upper-cased before
- *   its pattern) does not describe the raw input, so it is dropped here: `"aapl"` must reach the
- *   handler, which normalizes and checks it.
+ * - A constraint checked after a normalizing overwrite does not describe the raw input, so it is
+ *   dropped here. `symbol` is checked as sent (ASCII only, blanks around it allowed) before it is
+ *   trimmed and upper-cased, so its pattern stays: `"aapl"` passes, `"ıbm"` is refused here too.
  * - Cross-field rules (`superRefine`: exactly one of qty/notional, prices required by type) have no
  *   draft-4 form here and stay in the handler, which answers them with field paths.
  * - Unrepresentable types throw (zod's default), so a schema change that the model cannot follow

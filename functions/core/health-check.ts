@@ -2,6 +2,7 @@ import type { ControlSnapshot, KillSwitchTrip, LeanHealth } from './control';
 import { symbolsInReview } from './control';
 import type { BrokerOrder, LookupOutcome } from './execution';
 import { isRunnerHealthStale } from './gates';
+import { describeMismatches, verifyAck } from './ack-verification';
 import { attributeFound, rowStatusOf, sendRecordOfRow, type Attribution } from './attribution';
 import { describeError, dropUndefined } from './objects';
 import type { BrokerCallContext, Clock, RouteLogger } from './ports';
@@ -67,6 +68,8 @@ export interface HealthCheckSettings {
   /** Rows `pending` or `unknown` for longer than this are reconciled. */
   readonly reconcileAfterMs: number;
   readonly reconcileMaxPerRun: number;
+  /** The router's tolerance between asked and acknowledged notional, for orders found by reconciliation. */
+  readonly notionalTolerance: number;
 }
 
 /** Everything one run needs. `runner` and `runnerLookup` are absent when no runner URL is configured. */
@@ -317,10 +320,10 @@ async function reconciledOutcome(deps: HealthCheckDependencies, row: ProvenanceR
   const record = sendRecordOfRow(row);
   // Alpaca is the broker of record (the runner places its orders there too), so it is asked first.
   const atAlpaca = await deps.alpacaLookup.findByClientOrderId(row.client_order_id, context);
-  if (atAlpaca.kind === 'found') return foundOutcome(row, atAlpaca.order, attributeFound(record));
+  if (atAlpaca.kind === 'found') return foundOutcome(row, atAlpaca.order, attributeFound(record), deps.settings.notionalTolerance);
   const leanInvolved = record.leanSent && deps.runnerLookup !== undefined;
   const atRunner = leanInvolved ? await deps.runnerLookup?.findByClientOrderId(row.client_order_id, context) : undefined;
-  if (atRunner?.kind === 'found') return foundOutcome(row, atRunner.order, attributeFound(record));
+  if (atRunner?.kind === 'found') return foundOutcome(row, atRunner.order, attributeFound(record), deps.settings.notionalTolerance);
   if (atAlpaca.kind === 'error' || atRunner?.kind === 'error') return undefined;
   const intent = row.execution_fallback_intent;
   return dropUndefined({
@@ -340,9 +343,11 @@ async function reconciledOutcome(deps: HealthCheckDependencies, row: ProvenanceR
 
 /**
  * Found at a broker: the row gets the same route fields a routed row would have, attributed from
- * the row's own record; the broker's status decides `accepted` or `rejected`.
+ * the row's own record; the broker's status decides `accepted` or `rejected`, and an order that
+ * differs from the row's is flagged for review, as a live acknowledgement would be.
  */
-function foundOutcome(row: ProvenanceRow, order: BrokerOrder, attribution: Attribution): RowOutcome {
+function foundOutcome(row: ProvenanceRow, order: BrokerOrder, attribution: Attribution, notionalTolerance: number): RowOutcome {
+  const mismatches = verifyAck(row, order, notionalTolerance);
   const intent = row.execution_fallback_intent;
   const fallbackReason = attribution.route === 'alpaca_fallback' ? intent?.reason : undefined;
   const gate = row.policy_snapshot.gates[0];
@@ -350,6 +355,7 @@ function foundOutcome(row: ProvenanceRow, order: BrokerOrder, attribution: Attri
   const routeReason = attribution.route === 'alpaca_fallback' ? intent?.reason : attribution.route === 'alpaca_gated' ? gate : undefined;
   const details = [
     `reconciled: found by client_order_id, broker status ${order.status ?? 'unknown'} (${row.status} before)`,
+    ...(mismatches.length > 0 ? [`the broker holds a different order than asked: ${describeMismatches(mismatches, order)}`] : []),
     ...(attribution.doubt === undefined ? [] : [`route not verified: ${attribution.doubt}`]),
   ];
   return dropUndefined({
@@ -363,7 +369,7 @@ function foundOutcome(row: ProvenanceRow, order: BrokerOrder, attribution: Attri
     execution_note: 'reconciled',
     broker_order_id: order.id,
     raw_payload: { ...order.raw, _execution_adapter: attribution.route, ...(fallbackReason === undefined ? {} : { _execution_fallback_reason: fallbackReason }) },
-    review_required: row.review_required,
+    review_required: row.review_required || mismatches.length > 0,
     route_verified: attribution.verified,
     status_detail: details.join('; '),
   } satisfies RowOutcome);

@@ -55,6 +55,7 @@ export function createHealthCheckHandler(env: Readonly<Record<string, string | u
       manualReviewWindowMs: router.governance.manualReviewWindowMs,
       reconcileAfterMs: settings.reconcileAfterMs,
       reconcileMaxPerRun: settings.reconcileMaxPerRun,
+      notionalTolerance: router.notionalTolerance,
     },
     control: new SsmControlPlane({ ssm, prefix: infra.CONTROL_PARAMETER_PREFIX, ttlMs: 0, logger }),
     store: new DynamoDbProvenanceIndex(dynamoDb, infra.PROVENANCE_TABLE_NAME, store),

@@ -167,7 +167,7 @@ export function orderReceipt(row: ProvenanceRow): Record<string, unknown> {
 }
 
 function correlationIdOf(event: APIGatewayProxyEvent): string {
-  const header = Object.entries(event.headers ?? {}).find(([name]) => name.toLowerCase() === 'x-correlation-id')?.[1];
+  const header = headerOf(event, 'x-correlation-id');
   if (header !== undefined && CORRELATION_ID_PATTERN.test(header)) return header;
   return event.requestContext?.requestId || randomUUID();
 }

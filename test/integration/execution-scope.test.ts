@@ -4,7 +4,7 @@ import type { ExecutionAttempt } from '../../functions/core/execution';
 import type { FallbackIntent } from '../../functions/core/provenance';
 import type { AlpacaFault } from '../../lib/local/alpaca-simulator';
 import { order, pendingRow } from '../support/fakes';
-import { marketOrder, placeAtAlpaca, startRouterHarness, TEST_TABLE_NAME, type RouterHarness } from '../support/router-harness';
+import { marketOrder, placeAtAlpaca, proxyEvent, startRouterHarness, TEST_TABLE_NAME, type RouterHarness } from '../support/router-harness';
 
 /**
  * What the router may place and how it records it, when a broker's answer does not match what the
@@ -92,6 +92,60 @@ describe('Alpaca acknowledgements are verified', () => {
     expect(await harness.readRow(String(request.client_order_id))).toMatchObject({ review_required: true });
     expect(harness.alpaca.ordersPlaced()).toBe(1);
     expect(harness.alpaca.requestCount('submit')).toBe(1);
+  });
+});
+
+describe('one deadline per order, every broker hanging', () => {
+  /**
+   * A 3 s route function whose call timeouts are the largest the budget allows: the slowest path
+   * (2 x SSM 150 + 2 x DynamoDB 150 + LEAN 600 + lookups 300 + 300 + Alpaca 600 + lookup 300)
+   * ends exactly where the 300 ms reserve for the final write begins.
+   */
+  const LARGEST_FITTING = {
+    TRADING_ROUTE_TIMEOUT_MS: '3000',
+    TRADING_FINALIZE_RESERVE_MS: '300',
+    TRADING_SSM_TIMEOUT_MS: '150',
+    TRADING_DYNAMODB_TIMEOUT_MS: '150',
+    TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS: '100',
+    TRADING_LEAN_RUNNER_TIMEOUT_MS: '600',
+    TRADING_LEAN_RUNNER_LOOKUP_TIMEOUT_MS: '300',
+    TRADING_ALPACA_CONNECT_TIMEOUT_MS: '100',
+    TRADING_ALPACA_TIMEOUT_MS: '600',
+    TRADING_ALPACA_LOOKUP_TIMEOUT_MS: '300',
+  };
+
+  /** Every call of the slowest path hangs; the LEAN submit is ambiguous, so both lookups run and then the fallback. */
+  async function hangEverywhere(): Promise<void> {
+    await harness.lean.setFaults({ submit: { mode: 'hang' }, lookup: { mode: 'http_error', status: 404 } });
+    await harness.alpaca.setFaults({ submit: { mode: 'hang' }, lookup: { mode: 'hang' } });
+  }
+
+  it('answers inside the route timeout at the largest configuration the budget allows, with a final row', async () => {
+    await hangEverywhere();
+    const api = harness.api(LARGEST_FITTING);
+    const request = marketOrder();
+
+    const started = performance.now();
+    const answer = await harness.post(request, { api });
+    const elapsedMs = performance.now() - started;
+
+    expect(elapsedMs).toBeLessThan(3_000);
+    expect(answer.status).toBe(202);
+    expect(await harness.readRow(String(request.client_order_id))).toMatchObject({ status: 'unknown', execution_fallback_count: 1 });
+  });
+
+  it('answers inside what the invocation says is left, even when that is less than the configured timeout', async () => {
+    await hangEverywhere();
+    const api = harness.api(LARGEST_FITTING);
+    const request = marketOrder();
+
+    const started = performance.now();
+    const result = await api(proxyEvent('POST', '/orders', JSON.stringify(request)), 1_200);
+    const elapsedMs = performance.now() - started;
+
+    expect(elapsedMs).toBeLessThan(1_200);
+    expect(result.statusCode).toBe(202);
+    expect((await harness.readRow(String(request.client_order_id)))?.status).not.toBe('pending');
   });
 });
 

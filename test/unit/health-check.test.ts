@@ -46,6 +46,7 @@ const SETTINGS: HealthCheckSettings = {
   manualReviewWindowMs: 15 * MINUTE,
   reconcileAfterMs: MINUTE,
   reconcileMaxPerRun: 20,
+  notionalTolerance: 0.01,
 };
 
 function ago(ms: number): string {
@@ -941,6 +942,14 @@ describe('runHealthCheck: what a reconciled row says', () => {
 
     expect(onlyOutcome(world)).toMatchObject({ execution_route: 'lean', route_verified: true });
     expect(world.lean.lookupCalls).toEqual([]);
+  });
+
+  it('flags review when the order found differs from the row', async () => {
+    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found({ ...AT_BROKER, qty: '1000' })] });
+
+    await run(world);
+
+    expect(onlyOutcome(world)).toMatchObject({ status: 'accepted', review_required: true, status_detail: expect.stringContaining('qty_mismatch') });
   });
 
   it('resolves an order Alpaca holds as rejected to rejected, on route none', async () => {
