@@ -38,14 +38,14 @@ export class AlpacaClient implements AlpacaBroker {
   }
 
   async submit(order: OrderRequest, context: BrokerCallContext): Promise<AlpacaSubmitOutcome> {
-    const headers = await this.authHeaders(context);
-    if (typeof headers === 'string') return failed({ reason: 'alpaca_submit_credentials_unavailable', certainty: 'definite', detail: headers });
+    const auth = await this.authHeaders(context, this.options.submitTimeoutMs);
+    if (auth.kind === 'unavailable') return failed({ reason: 'alpaca_submit_credentials_unavailable', certainty: 'definite', detail: auth.detail });
     const answer = await exchange(this.dispatcher, {
       method: 'POST',
       url: endpointUrl(this.options.baseUrl, '/v2/orders'),
-      headers,
+      headers: auth.headers,
       body: alpacaOrderBody(order),
-      timeoutMs: callTimeout(this.options.submitTimeoutMs, context),
+      timeoutMs: auth.timeoutMs,
     });
     if (answer.kind === 'transport_error') {
       const { kind, certainty, detail } = answer.failure;
@@ -68,22 +68,34 @@ export class AlpacaClient implements AlpacaBroker {
   }
 
   async findByClientOrderId(clientOrderId: string, context: BrokerCallContext): Promise<LookupOutcome> {
-    const headers = await this.authHeaders(context);
-    if (typeof headers === 'string') return { kind: 'error', detail: headers };
+    const auth = await this.authHeaders(context, this.options.lookupTimeoutMs);
+    if (auth.kind === 'unavailable') return { kind: 'error', detail: auth.detail };
     const url = endpointUrl(this.options.baseUrl, '/v2/orders:by_client_order_id');
     url.searchParams.set('client_order_id', clientOrderId);
-    const answer = await exchange(this.dispatcher, { method: 'GET', url, headers, timeoutMs: callTimeout(this.options.lookupTimeoutMs, context) });
+    const answer = await exchange(this.dispatcher, { method: 'GET', url, headers: auth.headers, timeoutMs: auth.timeoutMs });
     return lookupOutcome(answer, clientOrderId);
   }
 
-  /** The auth headers, or why the credentials could not be read (the message never holds a secret). */
-  private async authHeaders(context: BrokerCallContext): Promise<ExchangeRequest['headers'] | string> {
+  /**
+   * The auth headers and what is left of the call's time once they are read (a cold read of the
+   * keys counts against the call), or why the call cannot be made: the keys could not be read (the
+   * message never holds a secret), or reading them used up the call's time. Either way nothing was sent.
+   */
+  private async authHeaders(
+    context: BrokerCallContext,
+    ownTimeoutMs: number,
+  ): Promise<{ kind: 'ready'; headers: ExchangeRequest['headers']; timeoutMs: number } | { kind: 'unavailable'; detail: string }> {
+    const endsAt = performance.now() + callTimeout(ownTimeoutMs, context);
+    let credentials: AlpacaCredentials;
     try {
-      const { keyId, secretKey } = await this.options.credentials.get();
-      return { 'apca-api-key-id': keyId, 'apca-api-secret-key': secretKey, 'x-correlation-id': context.correlationId };
+      credentials = await this.options.credentials.get();
     } catch (error) {
-      return `Alpaca credentials could not be read (${error instanceof Error ? error.name : 'error'})`;
+      return { kind: 'unavailable', detail: `Alpaca credentials could not be read (${error instanceof Error ? error.name : 'error'})` };
     }
+    const timeoutMs = Math.floor(endsAt - performance.now());
+    if (timeoutMs <= 0) return { kind: 'unavailable', detail: 'reading the Alpaca credentials used up the time of the call; nothing was sent' };
+    const headers = { 'apca-api-key-id': credentials.keyId, 'apca-api-secret-key': credentials.secretKey, 'x-correlation-id': context.correlationId };
+    return { kind: 'ready', headers, timeoutMs };
   }
 }
 
