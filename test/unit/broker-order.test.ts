@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { lookupOutcome, parseBrokerOrder } from '../../functions/adapters/broker-order';
+
+/** An order object as Alpaca documents it (and as the runner relays it). */
+const ALPACA_ORDER = {
+  id: '61e69015-8549-4bfd-b9c3-01e75843f47d',
+  client_order_id: 'ord-0001',
+  status: 'accepted',
+  symbol: 'AAPL',
+  side: 'buy',
+  qty: '10',
+  notional: null,
+  type: 'market',
+  time_in_force: 'day',
+  filled_qty: '0',
+};
+
+describe('parseBrokerOrder', () => {
+  it('reads a documented order with no problems and keeps the whole body', () => {
+    const parsed = parseBrokerOrder(ALPACA_ORDER);
+
+    expect(parsed).toEqual({
+      ok: true,
+      order: { id: ALPACA_ORDER.id, client_order_id: 'ord-0001', status: 'accepted', symbol: 'AAPL', side: 'buy', qty: '10', raw: ALPACA_ORDER },
+    });
+  });
+
+  it('reads a numeric qty, as the LEAN contract allows', () => {
+    expect(parseBrokerOrder({ ...ALPACA_ORDER, qty: 10 })).toMatchObject({ ok: true, order: { qty: '10' } });
+  });
+
+  it.each([
+    ['no id', { id: undefined }],
+    ['an empty id', { id: '' }],
+    ['a numeric id', { id: 42 }],
+  ])('is no order with %s', (_case, patch) => {
+    expect(parseBrokerOrder({ ...ALPACA_ORDER, ...patch })).toMatchObject({ ok: false, detail: expect.stringContaining('id') });
+  });
+
+  it.each([null, [], 'accepted', 7])('is no order when the body is %j', (body) => {
+    expect(parseBrokerOrder(body)).toEqual({ ok: false, detail: 'body: not a JSON object' });
+  });
+
+  it.each([
+    ['a status Alpaca does not document', { status: 'working' }, 'status: "working"'],
+    ['no status', { status: undefined }, 'status: missing'],
+    ['an empty qty', { qty: '' }, 'qty: "" must be a decimal string'],
+    ['a negative numeric qty', { qty: -1 }, 'qty: -1'],
+    ['a side that is neither buy nor sell', { side: 'short' }, 'side: "short"'],
+    ['an undocumented type', { type: 'market_on_close' }, 'type: "market_on_close"'],
+    ['an undocumented time_in_force', { time_in_force: 'gtd' }, 'time_in_force: "gtd"'],
+    ['no client_order_id', { client_order_id: undefined }, 'client_order_id: missing'],
+    ['a client_order_id over 128 characters', { client_order_id: 'x'.repeat(129) }, 'client_order_id: "xxx'],
+    ['an empty symbol', { symbol: '' }, 'symbol: ""'],
+  ])('is an order with a problem named when it has %s', (_case, patch, problem) => {
+    const parsed = parseBrokerOrder({ ...ALPACA_ORDER, ...patch });
+
+    expect(parsed.ok).toBe(true);
+    expect(parsed.ok && parsed.order.problems).toEqual([expect.stringContaining(problem)]);
+  });
+
+  it('leaves a field that broke the contract out of the order, so it is never taken for the one asked', () => {
+    const parsed = parseBrokerOrder({ ...ALPACA_ORDER, qty: '', status: 'working' });
+
+    expect(parsed.ok && [parsed.order.qty, parsed.order.status]).toEqual([undefined, undefined]);
+  });
+
+  it.each(['new', 'partially_filled', 'filled', 'pending_new', 'accepted_for_bidding', 'held', 'rejected', 'canceled', 'expired'])('accepts the documented status %s', (status) => {
+    const parsed = parseBrokerOrder({ ...ALPACA_ORDER, status });
+
+    expect(parsed.ok && parsed.order.problems).toBeUndefined();
+  });
+});
+
+describe('lookupOutcome', () => {
+  const answer = (status: number, body: unknown) => ({ kind: 'response' as const, status, body: JSON.stringify(body) });
+
+  it('finds the order answered under the id asked', () => {
+    expect(lookupOutcome(answer(200, ALPACA_ORDER), 'ord-0001')).toMatchObject({ kind: 'found', order: { id: ALPACA_ORDER.id } });
+  });
+
+  it('says not found on a 404', () => {
+    expect(lookupOutcome(answer(404, { detail: 'order_not_found' }), 'ord-0001')).toEqual({ kind: 'not_found', httpStatus: 404 });
+  });
+
+  it('calls an order under another id an error, never a find', () => {
+    expect(lookupOutcome(answer(200, { ...ALPACA_ORDER, client_order_id: 'other' }), 'ord-0001')).toMatchObject({ kind: 'error', detail: 'lookup answered another client_order_id (other)' });
+  });
+
+  it('calls an order without a client_order_id an error', () => {
+    expect(lookupOutcome(answer(200, { ...ALPACA_ORDER, client_order_id: undefined }), 'ord-0001')).toMatchObject({ kind: 'error', detail: 'lookup answered another client_order_id (none)' });
+  });
+
+  it('calls a body without an order id an error', () => {
+    expect(lookupOutcome(answer(200, { ...ALPACA_ORDER, id: undefined }), 'ord-0001')).toMatchObject({ kind: 'error', httpStatus: 200 });
+  });
+});
