@@ -49,16 +49,20 @@ const FIELD_SCHEMAS = {
 type FieldName = keyof typeof FIELD_SCHEMAS;
 
 /**
- * Reads an order object from Alpaca or the LEAN runner. Without a non-empty string `id` it is no
- * order (`ok: false`). With one it is an order, whatever else is wrong: each field that breaks the
- * documented contract is left out of the result and named in `problems`.
+ * Reads an order object from Alpaca or the LEAN runner. Without an `id` (absent, null or empty) it
+ * is no order (`ok: false`). With one it is an order, whatever else is wrong: an id that is not the
+ * documented string (a runner's numeric order id) is kept as text, and each field that breaks the
+ * contract is left out of the result and named in `problems`.
  */
 export function parseBrokerOrder(value: unknown): { ok: true; order: BrokerOrder } | { ok: false; detail: string } {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return { ok: false, detail: 'body: not a JSON object' };
   const raw = value as Record<string, unknown>;
-  if (typeof raw.id !== 'string' || raw.id === '') return { ok: false, detail: 'id: missing, so no order is identified' };
+  if (raw.id === undefined || raw.id === null || raw.id === '') return { ok: false, detail: 'id: missing, so no order is identified' };
   const fields: Partial<Record<FieldName, string>> = {};
   const problems: string[] = [];
+  // Any id is evidence that something was placed: never read it as "no order".
+  const id = typeof raw.id === 'string' ? raw.id : JSON.stringify(raw.id);
+  if (typeof raw.id !== 'string') problems.push(`id: ${id} is not a string`);
   for (const name of Object.keys(FIELD_SCHEMAS) as FieldName[]) {
     const parsed = FIELD_SCHEMAS[name].safeParse(raw[name]);
     if (!parsed.success) {
@@ -70,7 +74,7 @@ export function parseBrokerOrder(value: unknown): { ok: true; order: BrokerOrder
   const { client_order_id, status, symbol, side, qty, notional } = fields;
   return {
     ok: true,
-    order: { ...dropUndefined({ id: raw.id, client_order_id, status, symbol, side, qty, notional }), ...(problems.length > 0 ? { problems } : {}), raw },
+    order: { ...dropUndefined({ id, client_order_id, status, symbol, side, qty, notional }), ...(problems.length > 0 ? { problems } : {}), raw },
   };
 }
 

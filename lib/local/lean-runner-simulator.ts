@@ -42,6 +42,8 @@ export interface LeanSubmitFault {
   placeOrder?: boolean;
   /** `qty_drift` multiplier; default 2. */
   qtyFactor?: number;
+  /** Answers the placed order's `id` as a JSON number, as a runner relaying LEAN's own integer order ids would. */
+  numericId?: boolean;
 }
 
 /**
@@ -102,6 +104,7 @@ const faultsSchema: z.ZodType<LeanFaults> = z.strictObject({
       message: z.string().optional(),
       placeOrder: z.boolean().optional(),
       qtyFactor: z.number().positive().optional(),
+      numericId: z.boolean().optional(),
     })
     .optional(),
   lookup: SIMPLE_FAULT.optional(),
@@ -179,6 +182,7 @@ export async function startLeanRunnerSimulator(options: LeanRunnerSimulatorOptio
   const findAtAlpaca = (clientOrderId: string, signal: AbortSignal): Promise<Upstream> =>
     callAlpaca('GET', `/v2/orders:by_client_order_id?client_order_id=${encodeURIComponent(clientOrderId)}`, signal);
 
+  let numericOrderId = 1;
   const submit = async (req: SimRequest, res: ServerResponse): Promise<void> => {
     const json = parseJson(req.body);
     lastSubmit = { headers: flatHeaders(req), body: json.ok ? json.value : req.body };
@@ -200,6 +204,9 @@ export async function startLeanRunnerSimulator(options: LeanRunnerSimulatorOptio
     const failure = { status: 502, body: (_status: number, message: string) => ({ detail: `lean_submit_failed:${fault.taxonomy ?? 'upstream_error'}:${message}` }) };
     if (await playFault(fault, req, res, failure)) return;
     if (!answer) return sendJson(res, 500, { detail: `lean_submit_failed:upstream_error:no answer for mode ${fault.mode}` });
+    if (fault.numericId === true && answer.status === 200) {
+      return sendJson(res, 200, { ...answer.body, id: numericOrderId++ });
+    }
     if (fault.mode === 'missing_fields' && answer.status === 200) {
       const { id: _id, status: _status, ...rest } = answer.body;
       return sendJson(res, 200, rest);

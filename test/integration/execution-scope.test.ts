@@ -42,6 +42,19 @@ describe('a LEAN acknowledgement carrying an order id', () => {
     expect(harness.alpaca.requestCount('submit')).toBe(1);
     expect((await harness.control.readFresh()).killSwitch.state).toBe('on');
   });
+
+  it('never falls back when LEAN answers 200 with a numeric order id and a foreign client_order_id', async () => {
+    await harness.lean.setFaults({ submit: { mode: 'foreign_client_order_id', numericId: true } });
+    const request = marketOrder();
+
+    await harness.post(request);
+
+    const row = await harness.readRow(String(request.client_order_id));
+    expect(row).toMatchObject({ execution_route: 'lean', execution_fallback_count: 0, review_required: true, broker_order_id: '1' });
+    expect(row?.status_detail).toContain('id: 1 is not a string');
+    expect(harness.alpaca.ordersPlaced()).toBe(1);
+    expect(harness.alpaca.requestCount('submit')).toBe(1);
+  });
 });
 
 describe('a fallback submit that placed the order but did not say so', () => {

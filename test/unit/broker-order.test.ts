@@ -31,10 +31,19 @@ describe('parseBrokerOrder', () => {
 
   it.each([
     ['no id', { id: undefined }],
+    ['a null id', { id: null }],
     ['an empty id', { id: '' }],
-    ['a numeric id', { id: 42 }],
   ])('is no order with %s', (_case, patch) => {
     expect(parseBrokerOrder({ ...ALPACA_ORDER, ...patch })).toMatchObject({ ok: false, detail: expect.stringContaining('id') });
+  });
+
+  it.each([
+    ['a numeric id', 42, '42'],
+    ['an object id', { n: 1 }, '{"n":1}'],
+  ])('is an order, with the id as text and a problem named, when it has %s', (_case, id, text) => {
+    const parsed = parseBrokerOrder({ ...ALPACA_ORDER, id });
+
+    expect(parsed).toMatchObject({ ok: true, order: { id: text, problems: [`id: ${text} is not a string`] } });
   });
 
   it.each([null, [], 'accepted', 7])('is no order when the body is %j', (body) => {
