@@ -54,6 +54,11 @@ async function postOrder(deps: RouteDependencies, event: APIGatewayProxyEvent, i
   // Buffer.from would have turned it into U+FFFD.
   const text = !event.isBase64Encoded && LONE_SURROGATE.test(raw) ? undefined : decodeUtf8(bytes);
   if (text === undefined) return errorResponse(400, 'invalid_json', 'body is not valid UTF-8');
+  // In AWS, API Gateway hands a text body over with invalid UTF-8 already replaced by U+FFFD, so
+  // the replacement character itself is the only trace of bytes that were not UTF-8.
+  if (text.includes(REPLACEMENT_CHARACTER)) {
+    return errorResponse(400, 'invalid_json', 'body holds U+FFFD, the mark left where bytes were not valid UTF-8');
+  }
   const json = parseStrictJson(text);
   if (!json.ok) return errorResponse(400, 'invalid_json', invalidJsonMessage(json, bytes.length));
   const parsed = parseOrderRequest(json.value);
@@ -121,6 +126,7 @@ function headerOf(event: APIGatewayProxyEvent, name: string): string | undefined
 
 // With the u flag a well-formed surrogate pair is one code point, so only a lone half matches.
 const LONE_SURROGATE = /\p{Cs}/u;
+const REPLACEMENT_CHARACTER = '\uFFFD';
 
 function invalidJsonMessage(refusal: Extract<StrictJsonResult, { ok: false }>, byteCount: number): string {
   if (refusal.problem === 'duplicate_key') return `body has the key ${JSON.stringify(refusal.key)} more than once`;

@@ -178,6 +178,13 @@ const ERROR_CASES: readonly ErrorCase[] = [
     status: 400,
     error: 'invalid_json',
   },
+  {
+    name: 'a text body holding U+FFFD, as API Gateway passes invalid UTF-8 on',
+    world: fresh,
+    event: postEvent(JSON.stringify(orderBody({ strategy_id: 'mom\ufffd' }))),
+    status: 400,
+    error: 'invalid_json',
+  },
   { name: 'a body with a duplicated key', world: fresh, event: postEvent(DUPLICATE_QTY), status: 400, error: 'invalid_json' },
   { name: 'a non-ASCII symbol that upper-cases to a ticker', world: fresh, event: postEvent(orderBody({ symbol: 'ıbm' })), status: 400, error: 'validation_failed' },
   { name: 'extended hours on a market order', world: fresh, event: postEvent(orderBody({ extended_hours: true })), status: 400, error: 'validation_failed' },
@@ -310,6 +317,7 @@ describe('error details', () => {
     ['a body without a content type', postWithHeaders({})],
     ['a body that is not UTF-8', postBytes(NOT_UTF8)],
     ['a duplicated key', postEvent(DUPLICATE_QTY)],
+    ['U+FFFD in a text body', postEvent(JSON.stringify(orderBody({ strategy_id: 'mom\ufffd' })))],
     ['a non-ASCII symbol', postEvent(orderBody({ symbol: 'ſpy' }))],
     ['extended hours on a market order', postEvent(orderBody({ extended_hours: true }))],
     ['a fractional qty on a limit order', postEvent(orderBody({ qty: '1.5', type: 'limit', limit_price: '10' }))],
@@ -332,6 +340,12 @@ describe('error details', () => {
     const answer = await call(fakeWorld(), postBytes(NOT_UTF8));
 
     expect(answer.body.message).toBe('body is not valid UTF-8');
+  });
+
+  it('names U+FFFD in a text body as the mark of bytes that were not UTF-8', async () => {
+    const answer = await call(fakeWorld(), postEvent(JSON.stringify(orderBody({ strategy_id: 'mom\ufffd' }))));
+
+    expect(answer.body.message).toBe('body holds U+FFFD, the mark left where bytes were not valid UTF-8');
   });
 
   it.each([
