@@ -20,14 +20,9 @@ export function verifyAck(order: OrderRequest, ack: BrokerOrder, notionalToleran
   if (ack.client_order_id !== order.client_order_id) mismatches.push('client_order_id_mismatch');
   if (ack.symbol?.trim().toUpperCase() !== order.symbol) mismatches.push('symbol_mismatch');
   if (ack.side !== undefined && ack.side !== order.side) mismatches.push('side_mismatch');
-  if (order.qty !== undefined && (ack.qty === undefined || Number(ack.qty) !== Number(order.qty))) {
-    mismatches.push('qty_mismatch');
-  }
-  const expected = expectedNotional(order);
-  const acknowledged = acknowledgedNotional(order, ack);
-  if (expected !== undefined && acknowledged !== undefined && expected > 0) {
-    if (Math.abs(acknowledged - expected) / expected > notionalTolerance) mismatches.push('notional_mismatch');
-  }
+  // A missing ack qty reads as NaN, which equals no qty: a mismatch.
+  if (order.qty !== undefined && Number(ack.qty) !== Number(order.qty)) mismatches.push('qty_mismatch');
+  if (notionalDeviation(order, ack) > notionalTolerance) mismatches.push('notional_mismatch');
   if ((ack.problems ?? []).length > 0) mismatches.push('contract_violation');
   return mismatches;
 }
@@ -37,12 +32,24 @@ export function describeMismatches(mismatches: readonly AckMismatch[], ack: Brok
   return mismatches.map((mismatch) => (mismatch === 'contract_violation' ? `contract_violation (${(ack.problems ?? []).join('; ')})` : mismatch)).join(', ');
 }
 
-function acknowledgedNotional(order: OrderRequest, ack: BrokerOrder): number | undefined {
+/**
+ * How far the acknowledged notional is off the expected one, as a fraction of the expected one.
+ * NaN, which exceeds no tolerance, when there is nothing to compare: no expected notional (no
+ * price), none acknowledged (no ack qty, no price), or an expected notional that is not positive.
+ */
+function notionalDeviation(order: OrderRequest, ack: BrokerOrder): number {
+  const expected = expectedNotional(order) ?? Number.NaN;
+  if (!(expected > 0)) return Number.NaN;
+  return Math.abs(acknowledgedNotional(order, ack) - expected) / expected;
+}
+
+/** The notional the ack states, or its qty at the acknowledged (else the order's) price; NaN without a qty or a price. */
+function acknowledgedNotional(order: OrderRequest, ack: BrokerOrder): number {
   if (ack.notional !== undefined) return Number(ack.notional);
   const ackLimit = ack.raw.limit_price;
   // Runners echo limit_price as a string (Alpaca style) or a JSON number; both are the acknowledged price.
   const acknowledgedPrice = typeof ackLimit === 'number' || (typeof ackLimit === 'string' && ackLimit !== '') ? ackLimit : undefined;
   const price = acknowledgedPrice ?? order.limit_price ?? order.reference_price;
-  if (ack.qty === undefined || price === undefined) return undefined;
+  // Number(undefined) is NaN.
   return Number(ack.qty) * Number(price);
 }

@@ -72,8 +72,8 @@ export function sendRecordOfRow(row: ProvenanceRow): SendRecord {
   };
 }
 
-/** Broker statuses that, in a submit's own answer, mean the order never worked. */
-const ENDED_ON_ARRIVAL = new Set(['rejected', 'canceled', 'expired']);
+/** Broker statuses that, in a submit's own answer, mean the order never worked; an absent status is none of them. */
+const ENDED_ON_ARRIVAL: ReadonlySet<string | undefined> = new Set(['rejected', 'canceled', 'expired']);
 
 /**
  * The row status a broker's order object decides. A submit answered with a rejected, canceled or
@@ -82,7 +82,6 @@ const ENDED_ON_ARRIVAL = new Set(['rejected', 'canceled', 'expired']);
  */
 export function rowStatusOf(order: Pick<BrokerOrder, 'status'>, via: 'submit' | 'lookup'): Extract<OrderStatus, 'accepted' | 'rejected'> {
   const status = order.status?.toLowerCase();
-  if (status === undefined) return 'accepted';
   if (via === 'submit' ? ENDED_ON_ARRIVAL.has(status) : status === 'rejected') return 'rejected';
   return 'accepted';
 }

@@ -50,10 +50,10 @@ interface RoutingDecision {
   readonly routing: EffectiveRouting;
   readonly control: ControlSnapshot;
   /** The gate that turns an expected `lean` into `alpaca_gated`, if any. */
-  readonly gate?: GateReason;
+  readonly gate: GateReason | undefined;
   readonly snapshot: PolicySnapshot;
   /** This order's permission from the breaker, when LEAN is to be called. */
-  readonly lease?: BreakerLease;
+  readonly lease: BreakerLease | undefined;
 }
 
 /** The result of one `POST /orders`, before it becomes HTTP. */
@@ -205,13 +205,12 @@ function decision(
   breaker: BreakerState,
   lease: BreakerLease | undefined,
 ): RoutingDecision {
-  const gate = gates[0];
   return {
     policy,
     routing,
     control,
-    ...(gate === undefined ? {} : { gate }),
-    ...(lease === undefined ? {} : { lease }),
+    gate: gates[0],
+    lease,
     snapshot: policySnapshot(routing, control, breaker, gates),
   };
 }
@@ -256,11 +255,11 @@ async function applyTrips(deps: RouteDependencies, row: ProvenanceRow, control: 
   };
   // A row placed by LEAN passed the gates, so the switch read off when the order started.
   if (row.review_required && row.execution_adapter === 'lean') {
-    if (invocation.allow(2 * ssmMs, 2 * ssmMs) === undefined) skipped('kill_switch');
+    if (invocation.remainingMs() < 2 * ssmMs) skipped('kill_switch');
     else await tripKillSwitch(deps, row);
   }
   if (row.execution_fallback_count > 0) {
-    if (invocation.allow(dynamoDbMs + ssmMs, dynamoDbMs + ssmMs) === undefined) skipped('symbol_manual_review');
+    if (invocation.remainingMs() < dynamoDbMs + ssmMs) skipped('symbol_manual_review');
     else await reviewSymbolIfRepeated(deps, row, control);
   }
 }
@@ -270,7 +269,8 @@ async function applyTrips(deps: RouteDependencies, row: ProvenanceRow, control: 
  * switch someone else turned on while this order was at LEAN. An unreadable switch is tripped anyway.
  */
 async function tripKillSwitch(deps: RouteDependencies, row: ProvenanceRow): Promise<void> {
-  const detail = `${row.client_order_id}: ${row.status_detail ?? 'LEAN acknowledgement differs from the order'}`;
+  // A row flagged for review always says what differs (`status_detail`).
+  const detail = `${row.client_order_id}: ${row.status_detail}`;
   const current = await deps.control.readFresh().catch(() => undefined);
   if (current?.killSwitch.state === 'on' && current.killSwitch.source === 'parameter') {
     deps.logger.warn('kill_switch_already_on', { reason: 'notional_mismatch', client_order_id: row.client_order_id, detail, switch_reason: current.killSwitch.reason });
@@ -290,11 +290,16 @@ async function tripKillSwitch(deps: RouteDependencies, row: ProvenanceRow): Prom
  * fallbacks all count), from the later of the window start and the last time an operator cleared it.
  */
 async function reviewSymbolIfRepeated(deps: RouteDependencies, row: ProvenanceRow, control: ControlSnapshot): Promise<void> {
+  // A symbol already in review was gated before LEAN, so its orders never fall back and never come here.
   const review = control.reviews.get(row.symbol);
-  if (review?.state === 'review') return;
   const { manualReviewFallbacks, manualReviewWindowMs } = deps.config.governance;
   const windowStart = new Date(deps.clock.now().getTime() - manualReviewWindowMs).toISOString();
-  const since = review !== undefined && review.changed_at > windowStart ? review.changed_at : windowStart;
+  const since =
+    review !== undefined &&
+    // Stryker disable next-line EqualityOperator: `>=` is equivalent (at equality both sides are the same string); the `<=` variant is killed by the cleared-review tests
+    review.changed_at > windowStart
+      ? review.changed_at
+      : windowStart;
   try {
     const fallbacks = await deps.fallbackHistory.countFallbacks(row.symbol, since);
     if (fallbacks < manualReviewFallbacks) return;

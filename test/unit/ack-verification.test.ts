@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { verifyAck } from '../../functions/core/ack-verification';
+import { describeMismatches, verifyAck } from '../../functions/core/ack-verification';
 import type { BrokerOrder } from '../../functions/core/execution';
+import type { OrderRequest } from '../../functions/core/order-request';
 import { brokerOrder, order } from '../support/fakes';
 
 const TOLERANCE = 0.01;
@@ -63,5 +64,83 @@ describe('verifyAck', () => {
     const priced = order({ reference_price: '100' });
 
     expect(verifyAck(priced, brokerOrder(priced, { notional: '1020' }), TOLERANCE)).toEqual(['notional_mismatch']);
+  });
+});
+
+describe('verifyAck: fields as brokers spell them', () => {
+  it('reports a client_order_id mismatch', () => {
+    expect(verifyAck(order(), brokerOrder(order(), { client_order_id: 'ord-0002' }), TOLERANCE)).toEqual(['client_order_id_mismatch']);
+  });
+
+  it('accepts an ack symbol with whitespace around it', () => {
+    expect(verifyAck(order(), brokerOrder(order(), { symbol: ' aapl\t' }), TOLERANCE)).toEqual([]);
+  });
+
+  it('reports a symbol mismatch when the ack carries no symbol', () => {
+    expect(verifyAck(order(), brokerOrder(order(), { symbol: undefined }), TOLERANCE)).toEqual(['symbol_mismatch']);
+  });
+});
+
+describe('verifyAck: notional orders', () => {
+  const notionalOrder = order({ qty: undefined, notional: '1000' });
+
+  it('does not ask a notional order’s ack for a qty', () => {
+    expect(verifyAck(notionalOrder, brokerOrder(notionalOrder), TOLERANCE)).toEqual([]);
+  });
+
+  it('reports a notional mismatch when the ack’s notional is 2% off the order’s', () => {
+    expect(verifyAck(notionalOrder, brokerOrder(notionalOrder, { notional: '1020' }), TOLERANCE)).toEqual(['notional_mismatch']);
+  });
+});
+
+describe('verifyAck: the acknowledged price', () => {
+  it.each([
+    ['an empty string', ''],
+    ['null', null],
+    ['a boolean', true],
+  ])('falls back to the order’s limit price when the ack limit_price is %s', (_case, limitPrice) => {
+    expect(verifyAck(limitOrder, ackWithLimitPrice(limitPrice), TOLERANCE)).toEqual([]);
+  });
+
+  it('prices a market order’s ack at the order’s reference price', () => {
+    const priced = order({ reference_price: '100' });
+
+    expect(verifyAck(priced, brokerOrder(priced, { qty: '10.2' }), TOLERANCE)).toEqual(['qty_mismatch', 'notional_mismatch']);
+  });
+
+  it('cannot check the notional of a market order without a reference price, whatever the ack states', () => {
+    expect(verifyAck(order(), brokerOrder(order(), { notional: '999999' }), TOLERANCE)).toEqual([]);
+  });
+
+  it('does not divide by an expected notional of zero', () => {
+    const zeroPriced: OrderRequest = { ...order(), reference_price: '0' };
+
+    expect(verifyAck(zeroPriced, brokerOrder(zeroPriced, { notional: '5' }), TOLERANCE)).toEqual([]);
+  });
+});
+
+describe('verifyAck: contract problems', () => {
+  it('reports a contract violation when the ack lists problems', () => {
+    expect(verifyAck(order(), brokerOrder(order(), { problems: ['status: missing'] }), TOLERANCE)).toEqual(['contract_violation']);
+  });
+
+  it('reports no contract violation for an empty problem list', () => {
+    expect(verifyAck(order(), brokerOrder(order(), { problems: [] }), TOLERANCE)).toEqual([]);
+  });
+});
+
+describe('describeMismatches', () => {
+  it('lists the mismatches comma-separated', () => {
+    expect(describeMismatches(['symbol_mismatch', 'qty_mismatch'], brokerOrder(order()))).toBe('symbol_mismatch, qty_mismatch');
+  });
+
+  it('names every contract problem, separated by semicolons', () => {
+    const ack = brokerOrder(order(), { problems: ['status: missing', 'side: "hold" is not buy or sell'] });
+
+    expect(describeMismatches(['side_mismatch', 'contract_violation'], ack)).toBe('side_mismatch, contract_violation (status: missing; side: "hold" is not buy or sell)');
+  });
+
+  it('names no problems when the ack lists none', () => {
+    expect(describeMismatches(['contract_violation'], brokerOrder(order()))).toBe('contract_violation ()');
   });
 });

@@ -371,3 +371,71 @@ describe('execution scope: the claim token', () => {
     expect(tokens[0]).not.toBe(tokens[1]);
   });
 });
+
+describe('execution scope: the trips after the final write', () => {
+  const ssmMs = CONFIG.timeouts.ssmMs;
+  const dynamoDbMs = CONFIG.timeouts.dynamoDbMs;
+  const invocationMs = 3_000;
+  const lean11Shares = accepted(brokerOrder(ORDER, { qty: '11' }, 'lean-order-1'));
+
+  /** LEAN places 11 shares when 10 were asked, leaving the invocation `leftMs` when it answers. */
+  async function mismatchLeaving(leftMs: number) {
+    const timed = timedWorld({ lean: [{ tookMs: invocationMs - leftMs, answer: lean11Shares }] });
+    await route(timed.deps, invocationMs);
+    return timed.world;
+  }
+
+  /** LEAN fails definitely and the fallback is accepted, leaving the invocation `leftMs`. */
+  async function fallbackLeaving(leftMs: number) {
+    const timed = timedWorld({ lean: [{ answer: LEAN_502 }], alpaca: [{ tookMs: invocationMs - leftMs, answer: accepted(ALPACA_ACK) }] });
+    await route(timed.deps, invocationMs);
+    return timed.world;
+  }
+
+  it('trips the kill switch when exactly two SSM calls still fit the invocation', async () => {
+    const world = await mismatchLeaving(2 * ssmMs);
+
+    expect(world.control.killSwitchTrips.map((trip) => trip.reason)).toEqual(['notional_mismatch']);
+    expect(world.logger.withMessage('trip_skipped_for_time')).toEqual([]);
+  });
+
+  it('skips the kill switch trip, and logs it, when two SSM calls no longer fit', async () => {
+    const world = await mismatchLeaving(2 * ssmMs - 1);
+
+    expect(world.control.killSwitchTrips).toEqual([]);
+    expect(world.logger.withMessage('trip_skipped_for_time')).toEqual([
+      { level: 'error', message: 'trip_skipped_for_time', fields: { trip: 'kill_switch', client_order_id: ORDER.client_order_id, remaining_ms: 2 * ssmMs - 1 } },
+    ]);
+  });
+
+  it('counts the symbol’s fallbacks when exactly one DynamoDB and one SSM call still fit', async () => {
+    const world = await fallbackLeaving(dynamoDbMs + ssmMs);
+
+    expect(world.fallbackHistory.queries).toHaveLength(1);
+    expect(world.logger.withMessage('trip_skipped_for_time')).toEqual([]);
+  });
+
+  it('skips the manual-review count, and logs it, when one DynamoDB and one SSM call no longer fit', async () => {
+    const world = await fallbackLeaving(dynamoDbMs + ssmMs - 1);
+
+    expect(world.fallbackHistory.queries).toEqual([]);
+    expect(world.logger.withMessage('trip_skipped_for_time')).toEqual([
+      {
+        level: 'error',
+        message: 'trip_skipped_for_time',
+        fields: { trip: 'symbol_manual_review', client_order_id: ORDER.client_order_id, remaining_ms: dynamoDbMs + ssmMs - 1 },
+      },
+    ]);
+  });
+});
+
+describe('execution scope: the latency it logs', () => {
+  it('logs the time from the order’s start to its end as latency_ms', async () => {
+    const { deps, world, clock } = timedWorld({ lean: [{ tookMs: 250, answer: accepted(LEAN_ACK) }] });
+    clock.t = 1_000;
+
+    await route(deps);
+
+    expect(world.logger.withMessage('route_attribution').map((line) => line.fields.latency_ms)).toEqual([250]);
+  });
+});

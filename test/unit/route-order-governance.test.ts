@@ -5,7 +5,7 @@ import { UNAVAILABLE_CONTROL, type ControlSnapshot, type SymbolReview } from '..
 import type { AlpacaSubmitOutcome, LeanSubmitOutcome } from '../../functions/core/execution';
 import type { GateReason } from '../../functions/core/gates';
 import type { OrderRequest } from '../../functions/core/order-request';
-import type { LeanRunner } from '../../functions/core/ports';
+import type { ControlPlane, LeanRunner } from '../../functions/core/ports';
 import type { ProvenanceRow } from '../../functions/core/provenance';
 import { routeOrder, type RouteDependencies, type RouteResult } from '../../functions/core/route-order';
 import {
@@ -147,6 +147,14 @@ describe.each(GATE_CASES)('routeOrder when $name', ({ control, reason, gates }) 
     const row = routedRow(await route(world));
 
     expect(row.policy_snapshot.gates).toEqual(gates);
+  });
+
+  it('claims the row with the first gate as its route reason', async () => {
+    const world = gatedWorld();
+
+    await route(world);
+
+    expect(world.store.claims.map((claim) => claim.execution_route_reason)).toEqual([reason]);
   });
 
   it('counts the order as gated with the first gate', async () => {
@@ -615,5 +623,120 @@ describe('routeOrder: manual review after repeated fallbacks', () => {
 
     expect(routedRow(result).execution_route).toBe('alpaca_fallback');
     expect(world.logger.withMessage('symbol_manual_review_failed')).toHaveLength(1);
+  });
+});
+
+describe('routeOrder: the kill switch trip, as written and logged', () => {
+  /** The world's control plane, except that a fresh read answers `fresh` (or throws it). */
+  function withFreshRead(world: FakeWorld, fresh: ControlSnapshot | Error): RouteDependencies {
+    const control: ControlPlane = {
+      read: () => world.control.read(),
+      readFresh: async () => {
+        if (fresh instanceof Error) throw fresh;
+        return fresh;
+      },
+      tripKillSwitch: (trip) => world.control.tripKillSwitch(trip),
+      putSymbolInReview: (symbol, reason, setBy) => world.control.putSymbolInReview(symbol, reason, setBy),
+    };
+    return { ...world.deps, control };
+  }
+
+  it('writes the order and what differs as the trip’s detail', async () => {
+    const world = fakeWorld({ lean: { submits: [LEAN_WRONG_QTY] } });
+
+    const row = routedRow(await route(world));
+
+    expect(row.status_detail).toContain('qty_mismatch');
+    expect(world.control.killSwitchTrips.map((trip) => trip.detail)).toEqual([`${ORDER.client_order_id}: ${row.status_detail}`]);
+  });
+
+  it('logs kill_switch_tripped with the reason, the order and the detail', async () => {
+    const world = fakeWorld({ lean: { submits: [LEAN_WRONG_QTY] } });
+
+    const row = routedRow(await route(world));
+
+    expect(world.logger.withMessage('kill_switch_tripped')).toEqual([
+      {
+        level: 'error',
+        message: 'kill_switch_tripped',
+        fields: { reason: 'notional_mismatch', client_order_id: ORDER.client_order_id, detail: `${ORDER.client_order_id}: ${row.status_detail}` },
+      },
+    ]);
+  });
+
+  it('trips the switch anyway when its fresh read fails', async () => {
+    const world = fakeWorld({ lean: { submits: [LEAN_WRONG_QTY] } });
+
+    await route(world, ORDER, withFreshRead(world, new Error('TimeoutError: SSM did not answer')));
+
+    expect(world.control.killSwitchTrips.map((trip) => trip.reason)).toEqual(['notional_mismatch']);
+  });
+
+  it('trips the switch when the fresh read finds it on only because its value is unreadable', async () => {
+    const world = fakeWorld({ lean: { submits: [LEAN_WRONG_QTY] } });
+    const unreadable = { ...world.control.snapshot, ...KILL_UNREADABLE };
+
+    await route(world, ORDER, withFreshRead(world, unreadable));
+
+    expect(world.control.killSwitchTrips.map((trip) => trip.reason)).toEqual(['notional_mismatch']);
+    expect(world.logger.withMessage('kill_switch_already_on')).toEqual([]);
+  });
+
+  it('logs kill_switch_already_on with the reason it keeps when another writer turned it on', async () => {
+    const world = fakeWorld({ lean: { submits: [LEAN_WRONG_QTY] } });
+    const alreadyOn = { ...world.control.snapshot, ...KILL_ON };
+
+    const row = routedRow(await route(world, ORDER, withFreshRead(world, alreadyOn)));
+
+    expect(world.control.killSwitchTrips).toEqual([]);
+    expect(world.logger.withMessage('kill_switch_already_on')).toEqual([
+      {
+        level: 'warn',
+        message: 'kill_switch_already_on',
+        fields: { reason: 'notional_mismatch', client_order_id: ORDER.client_order_id, detail: `${ORDER.client_order_id}: ${row.status_detail}`, switch_reason: 'operator' },
+      },
+    ]);
+  });
+
+  it('logs a trip it could not write with the error', async () => {
+    const world = fakeWorld({ lean: { submits: [LEAN_WRONG_QTY] } });
+    world.control.failWrites = true;
+
+    await route(world);
+
+    expect(world.logger.withMessage('kill_switch_trip_failed').map((line) => line.fields)).toEqual([
+      { reason: 'notional_mismatch', client_order_id: ORDER.client_order_id, error: 'Error: ThrottlingException: rate exceeded' },
+    ]);
+  });
+});
+
+describe('routeOrder: the manual review, as logged', () => {
+  it('logs symbol_manual_review_tripped with the symbol, the count, the window start and the order', async () => {
+    const world = fallingBackWorld({ seed: TWO_EARLIER_AAPL_FALLBACKS });
+
+    await route(world);
+
+    expect(world.logger.withMessage('symbol_manual_review_tripped').map((line) => line.fields)).toEqual([
+      { symbol: 'AAPL', fallbacks: 3, since: minutesBefore(15), client_order_id: ORDER.client_order_id },
+    ]);
+  });
+
+  it('puts the symbol in review with the count and the window start as its reason', async () => {
+    const world = fallingBackWorld({ seed: TWO_EARLIER_AAPL_FALLBACKS });
+
+    await route(world);
+
+    expect(world.control.reviewTrips.map((trip) => trip.reason)).toEqual([`repeated_fallback: 3 fallbacks since ${minutesBefore(15)}`]);
+  });
+
+  it('logs symbol_manual_review_failed with the symbol, the order and the error', async () => {
+    const world = fallingBackWorld({ seed: TWO_EARLIER_AAPL_FALLBACKS });
+    world.control.failWrites = true;
+
+    await route(world);
+
+    expect(world.logger.withMessage('symbol_manual_review_failed').map((line) => line.fields)).toEqual([
+      { symbol: 'AAPL', client_order_id: ORDER.client_order_id, error: 'Error: ThrottlingException: rate exceeded' },
+    ]);
   });
 });

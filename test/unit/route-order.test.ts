@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadRouterConfig, type RouterConfig } from '../../functions/core/config';
 import type { AlpacaSubmitOutcome, LeanSubmitOutcome } from '../../functions/core/execution';
+import { systemClock, type LeanRunner } from '../../functions/core/ports';
 import type { ProvenanceRow } from '../../functions/core/provenance';
 import { routeOrder, type RouteResult } from '../../functions/core/route-order';
 import {
@@ -660,5 +661,212 @@ describe('routeOrder: a misconfigured router', () => {
     const row = routedRow(await route(world));
 
     expect(row.policy_snapshot.misconfiguration).toEqual(['no LEAN runner client']);
+  });
+});
+
+describe('routeOrder: the claim when no time is left', () => {
+  const claimless = async () => {
+    const world = fakeWorld({ lean: { submits: [accepted(LEAN_ACK)] } });
+    const reserve = world.deps.config.budget.finalizeReserveMs;
+    return { world, result: await routeOrder(world.deps, ORDER, { correlationId: CORRELATION_ID, remainingMs: reserve }) };
+  };
+
+  it('answers provenance_unavailable, saying no time was left to write the row', async () => {
+    const { result } = await claimless();
+
+    expect(result).toEqual({ kind: 'provenance_unavailable', detail: 'Error: no time was left to write the row' });
+  });
+
+  it('does not try the claim', async () => {
+    const { world } = await claimless();
+
+    expect(world.store.claims).toEqual([]);
+    expect(callCounts(world)).toEqual({ leanSubmits: 0, alpacaSubmits: 0, lookups: 0 });
+  });
+});
+
+describe('routeOrder: a claim the store refuses', () => {
+  const refused = async () => {
+    const world = fakeWorld({ lean: { submits: [accepted(LEAN_ACK)] } });
+    world.store.failOn('claim');
+    return { world, result: await route(world) };
+  };
+
+  it('answers the store’s error as the detail', async () => {
+    const { result } = await refused();
+
+    expect(result).toEqual({ kind: 'provenance_unavailable', detail: 'ProvenanceUnavailableError: provenance table unreachable (claim)' });
+  });
+
+  it('logs provenance_claim_failed with the order and the error', async () => {
+    const { world } = await refused();
+
+    expect(world.logger.withMessage('provenance_claim_failed')).toEqual([
+      {
+        level: 'error',
+        message: 'provenance_claim_failed',
+        fields: { client_order_id: ORDER.client_order_id, error: 'ProvenanceUnavailableError: provenance table unreachable (claim)' },
+      },
+    ]);
+  });
+});
+
+describe('routeOrder: the pending row it claims', () => {
+  it('is pending under its claim token, with the policy reason, no fallback, no attempts and no review', async () => {
+    const world = fakeWorld({ lean: { submits: [accepted(LEAN_ACK)] } });
+
+    await routeOrder({ ...world.deps, claimToken: () => 'token-7' }, ORDER, { correlationId: CORRELATION_ID });
+
+    expect(world.store.claims).toEqual([
+      {
+        ...ORDER,
+        status: 'pending',
+        request_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        claim_token: 'token-7',
+        execution_expected_adapter: 'lean',
+        execution_route_reason: 'policy_all',
+        execution_fallback_count: 0,
+        execution_attempts: [],
+        policy_snapshot: expect.objectContaining({ gates: [] }),
+        correlation_id: CORRELATION_ID,
+        review_required: false,
+        created_at: world.clock.iso,
+        updated_at: world.clock.iso,
+      },
+    ]);
+  });
+});
+
+describe('routeOrder: a clean acknowledgement', () => {
+  it.each([
+    'LEAN accepts',
+    'the symbol is not allowlisted',
+    'LEAN fails definitely and Alpaca accepts',
+    'LEAN is ambiguous and the runner finds the order',
+  ])('%s: leaves status_detail absent', async (name) => {
+    const { row } = await runScenario(scenario(name));
+
+    expect(row).not.toHaveProperty('status_detail');
+  });
+});
+
+describe('routeOrder: a final write that conflicts with another writer', () => {
+  it('logs the failed finalize as a conflict, with the conflict error', async () => {
+    const world = fakeWorld({ lean: { submits: [accepted(LEAN_ACK)] } });
+    const lean: LeanRunner = {
+      submit: async (request, context) => {
+        const claimed = world.store.rows.get(ORDER.client_order_id);
+        if (claimed !== undefined) world.store.seed({ ...claimed, status: 'unknown', claim_token: 'reconciliation' });
+        return world.lean.submit(request, context);
+      },
+      findByClientOrderId: (id, context) => world.lean.findByClientOrderId(id, context),
+    };
+
+    const result = await routeOrder({ ...world.deps, lean }, ORDER, { correlationId: CORRELATION_ID });
+
+    expect(result).toMatchObject({ kind: 'routed', persisted: false });
+    expect(world.logger.withMessage('provenance_finalize_failed').map((line) => line.fields)).toEqual([
+      expect.objectContaining({ conflict: true, error: expect.stringMatching(/^ProvenanceConflictError: /) }),
+    ]);
+  });
+
+  it('logs a store that cannot be reached as no conflict', async () => {
+    const world = fakeWorld({ lean: { submits: [accepted(LEAN_ACK)] } });
+    world.store.failOn('finalize');
+
+    await route(world);
+
+    expect(world.logger.withMessage('provenance_finalize_failed').map((line) => line.fields)).toEqual([
+      expect.objectContaining({ conflict: false, error: 'ProvenanceUnavailableError: provenance table unreachable (finalize)' }),
+    ]);
+  });
+});
+
+describe('routeOrder: the route_attribution log line, field by field', () => {
+  it('says everything the row says about a late LEAN acknowledgement', async () => {
+    const { world, row } = await runScenario(scenario('LEAN is ambiguous and the runner finds the order'));
+
+    const [line] = world.logger.withMessage('route_attribution');
+    expect(line).toEqual({
+      level: 'info',
+      message: 'route_attribution',
+      fields: {
+        client_order_id: ORDER.client_order_id,
+        correlation_id: CORRELATION_ID,
+        symbol: 'AAPL',
+        status: 'accepted',
+        expected: 'lean',
+        actual: 'lean',
+        adapter: 'lean',
+        reason: 'policy_all',
+        gates: [],
+        fallback_reason: null,
+        note: 'late_ack',
+        route_verified: true,
+        review_required: false,
+        attempts: row.execution_attempts,
+        persisted: true,
+        latency_ms: expect.any(Number),
+      },
+    });
+  });
+
+  it('says a null note when the row has none', async () => {
+    const { world } = await runScenario(scenario('LEAN accepts'));
+
+    const [line] = world.logger.withMessage('route_attribution');
+    expect(line?.fields.note).toBeNull();
+  });
+
+  it('says route_verified false when the route is not verified', async () => {
+    const { world } = await runScenario(scenario('Alpaca reports a duplicate on the fallback path and the lookup finds it'));
+
+    const [line] = world.logger.withMessage('route_attribution');
+    expect(line?.fields.route_verified).toBe(false);
+  });
+});
+
+describe('routeOrder: the log of a misconfigured router', () => {
+  it('warns policy_misconfigured with the order and every problem', async () => {
+    const misconfigured = loadRouterConfig({ TRADING_EXECUTION_ADAPTER: 'lean', TRADING_EXECUTION_ADAPTER_POLICY: 'all' });
+    const { world } = await runScenario({ config: misconfigured, alpaca: { submits: [ALPACA_ACCEPTED] } });
+
+    expect(world.logger.withMessage('policy_misconfigured')).toEqual([
+      { level: 'warn', message: 'policy_misconfigured', fields: { client_order_id: ORDER.client_order_id, problems: misconfigured.misconfiguration } },
+    ]);
+  });
+
+  it('finds nothing misconfigured in an Alpaca router without a LEAN runner client', async () => {
+    const world = fakeWorld({ config: ALPACA_ONLY, lean: null, alpaca: { submits: [ALPACA_ACCEPTED] } });
+
+    const row = routedRow(await route(world));
+
+    expect(row).toMatchObject({ execution_route: 'alpaca', execution_route_reason: 'adapter_alpaca' });
+    expect(row.policy_snapshot.misconfiguration).toEqual([]);
+    expect(world.metrics.count('policyMisconfigured')).toBe(0);
+  });
+});
+
+describe('routeOrder on the system clock', () => {
+  const onSystemClock = async () => {
+    const world = fakeWorld({ lean: { submits: [accepted(LEAN_ACK)] } });
+    const before = Date.now();
+    const row = routedRow(await routeOrder({ ...world.deps, clock: systemClock }, ORDER, { correlationId: CORRELATION_ID }));
+    return { world, row, before, after: Date.now() };
+  };
+
+  it('stamps the row with the current time', async () => {
+    const { row, before, after } = await onSystemClock();
+
+    expect(Date.parse(row.created_at)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(row.created_at)).toBeLessThanOrEqual(after);
+  });
+
+  it('gives the claim its own timeout and logs a measured latency', async () => {
+    const { world } = await onSystemClock();
+
+    const [line] = world.logger.withMessage('route_attribution');
+    expect(world.store.claimTimeouts).toEqual([world.deps.config.timeouts.dynamoDbMs]);
+    expect(line?.fields.latency_ms).toBeGreaterThanOrEqual(0);
   });
 });
