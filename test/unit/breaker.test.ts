@@ -200,6 +200,30 @@ describe('CircuitBreaker', () => {
     expect(admits(subject)).toBe(false);
   });
 
+  it('offers the trial after the cool-down while an ordinary lease from before it is still out', () => {
+    const { breaker: subject, clock } = breaker();
+    subject.acquire();
+    fail(subject, THRESHOLD);
+
+    clock.t += COOLDOWN_MS;
+
+    expect(subject.state).toBe('half_open');
+    expect(subject.acquire()?.trial).toBe(true);
+  });
+
+  it('keeps the trial slot taken when an ordinary lease from before the trial ends', () => {
+    const { breaker: subject, clock } = breaker();
+    const ordinary = subject.acquire();
+    fail(subject, THRESHOLD);
+    clock.t += COOLDOWN_MS;
+    subject.acquire();
+
+    ordinary?.release();
+
+    expect(subject.state).toBe('open');
+    expect(admits(subject)).toBe(false);
+  });
+
   it('does not change state when only reading it', () => {
     const { breaker: subject } = openedBreaker(COOLDOWN_MS);
 
