@@ -216,7 +216,9 @@ function readValue<T>(
   if (raw === undefined || raw === '') return fallback;
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  problems.push(`${name}=${JSON.stringify(raw)} is invalid (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  // Stryker disable next-line OptionalChaining,StringLiteral: zod reports at least one issue on every failure, so the fallback is never used
+  const why = parsed.error.issues[0]?.message ?? 'invalid';
+  problems.push(`${name}=${JSON.stringify(raw)} is invalid (${why})`);
   return fallback;
 }
 
@@ -264,12 +266,12 @@ function readIntegers<T extends { readonly [K in keyof T]: number }>(
   variables: Record<keyof T, { name: string; min: number; max: number }>,
   problems: string[],
 ): T {
-  const result = { ...defaults };
+  const result = {} as Record<keyof T, number>;
   for (const key of Object.keys(defaults) as (keyof T)[]) {
     const { name, min, max } = variables[key];
-    (result as Record<keyof T, number>)[key] = readValue(env, name, z.coerce.number().int().min(min).max(max), defaults[key], problems);
+    result[key] = readValue(env, name, z.coerce.number().int().min(min).max(max), defaults[key], problems);
   }
-  return result;
+  return result as T;
 }
 
 /** The route function's timeout and final-write reserve; the health-check reads the timeout too. */
@@ -323,6 +325,8 @@ export function loadHealthCheckConfig(env: Env): HealthCheckConfig {
   const errorRateThreshold = readValue(env, 'TRADING_LEAN_ERROR_RATE_THRESHOLD', z.coerce.number().gt(0).max(1), 0.25, problems);
   // A row younger than a live invocation may still be finalized by it: reconciling it then could
   // mark `failed` an order its route invocation is about to record as accepted.
+  // The route function reports its own budget's problems; this run only needs the timeout.
+  // Stryker disable next-line ArrayDeclaration: the problems written into this array are discarded
   const { routeTimeoutMs } = readRouteBudget(env, []);
   if (integers.reconcileAfterMs <= routeTimeoutMs) {
     problems.push(

@@ -39,5 +39,5 @@ export function manualReviewParameterName(prefix: string, symbol: string): strin
 
 /** The symbol a `manual-review/<name>` parameter is about. */
 export function symbolOfReviewParameter(parameterName: string): string {
-  return (parameterName.split('/').pop() ?? '').replaceAll('_', '/');
+  return parameterName.slice(parameterName.lastIndexOf('/') + 1).replaceAll('_', '/');
 }

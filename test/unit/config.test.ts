@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { budgetProblems, loadHealthCheckConfig, loadRouterConfig, MAX_ROUTE_TIMEOUT_MS, NON_LEAN_POLICY, parseSymbols, worstCaseRoutePath } from '../../functions/core/config';
+import {
+  budgetProblems,
+  loadHealthCheckConfig,
+  loadRouterConfig,
+  MAX_ROUTE_TIMEOUT_MS,
+  NON_LEAN_POLICY,
+  parseSymbols,
+  timingVariableNames,
+  worstCaseRoutePath,
+} from '../../functions/core/config';
 import { LEAN_ENV as SOUND_LEAN_ENV } from '../support/fakes';
 
 /** A sound LEAN configuration with no fallback; each misconfiguration case breaks exactly one thing in it. */
@@ -16,8 +25,8 @@ describe('loadRouterConfig defaults', () => {
     expect(config.misconfiguration).toEqual([]);
   });
 
-  it('has no runner URL', () => {
-    expect(config.leanRunnerUrl).toBeUndefined();
+  it('has no runner URL, not even an undefined one', () => {
+    expect(config).not.toHaveProperty('leanRunnerUrl');
   });
 
   it('keeps every timeout within bounds and the LEAN connect timeout below the submit timeout', () => {
@@ -68,6 +77,32 @@ describe('loadRouterConfig with a valid LEAN configuration', () => {
     },
   );
 
+  it.each([
+    ['a protocol that only ends in https', 'git+https://lean.internal'],
+    ['a protocol that only starts with http', 'httpx://lean.internal'],
+  ])('refuses a runner URL with %s', (_case, url) => {
+    const withUrl = loadRouterConfig({ ...LEAN_ENV, TRADING_LEAN_RUNNER_URL: url });
+
+    expect(withUrl.misconfiguration).toEqual([
+      expect.stringContaining(`TRADING_LEAN_RUNNER_URL=${JSON.stringify(url)} is invalid`),
+      'TRADING_LEAN_RUNNER_URL is required when the adapter is lean',
+    ]);
+    expect(withUrl.routing).toEqual(NON_LEAN_POLICY);
+  });
+
+  it('ignores blanks around the routing values', () => {
+    const padded = loadRouterConfig({
+      TRADING_EXECUTION_ADAPTER: ' lean\n',
+      TRADING_EXECUTION_ADAPTER_POLICY: ' all ',
+      TRADING_EXECUTION_FALLBACK_ADAPTER: '\tnone',
+      TRADING_LEAN_RUNNER_URL: ' https://lean.internal:8443 ',
+    });
+
+    expect(padded.misconfiguration).toEqual([]);
+    expect(padded.routing).toEqual({ adapter: 'lean', policy: 'all', symbols: new Set(), fallback: 'none' });
+    expect(padded.leanRunnerUrl).toBe('https://lean.internal:8443');
+  });
+
   it('accepts policy all without symbols', () => {
     const all = loadRouterConfig({ ...LEAN_ENV, TRADING_EXECUTION_ADAPTER_POLICY: 'all', TRADING_EXECUTION_ADAPTER_SYMBOLS: '' });
 
@@ -104,6 +139,18 @@ describe('loadRouterConfig misconfiguration', () => {
 
     expect(config.routing).toEqual(NON_LEAN_POLICY);
     expect(config.misconfiguration.some((problem) => problem.includes(variable))).toBe(true);
+  });
+
+  it('routes a misconfigured router straight to Alpaca: adapter alpaca, an empty allowlist, Alpaca as fallback', () => {
+    const config = loadRouterConfig({ ...LEAN_ENV, TRADING_LEAN_RUNNER_URL: undefined });
+
+    expect(config.routing).toEqual({ adapter: 'alpaca', policy: 'allowlist', symbols: new Set(), fallback: 'alpaca' });
+  });
+
+  it('says in the problem which limit the value broke', () => {
+    const config = loadRouterConfig({ ...LEAN_ENV, TRADING_ALPACA_TIMEOUT_MS: '8001' });
+
+    expect(config.misconfiguration).toEqual([expect.stringMatching(/^TRADING_ALPACA_TIMEOUT_MS="8001" is invalid \(.*8000.*\)$/)]);
   });
 
   it('reports every problem, not only the first', () => {
@@ -201,6 +248,12 @@ describe('loadRouterConfig: the timeout budget of one invocation', () => {
     expect(budgetProblems(loadRouterConfig({}).timeouts, { routeTimeoutMs: 20_000, finalizeReserveMs: 2_000 })).toEqual([]);
   });
 
+  it('accepts a reserve exactly as long as one DynamoDB write', () => {
+    const config = loadRouterConfig({ ...LEAN_ENV, TRADING_FINALIZE_RESERVE_MS: '1500' });
+
+    expect(config.misconfiguration).toEqual([]);
+  });
+
   it('refuses a reserve too small for one DynamoDB write', () => {
     const config = loadRouterConfig({ ...LEAN_ENV, TRADING_FINALIZE_RESERVE_MS: '1499' });
 
@@ -233,5 +286,32 @@ describe('loadHealthCheckConfig: reconciliation never races a live invocation', 
     const config = loadHealthCheckConfig({ TRADING_RECONCILE_AFTER_MS: '5001', TRADING_ROUTE_TIMEOUT_MS: '5000' });
 
     expect([config.reconcileAfterMs, config.problems]).toEqual([5_001, []]);
+  });
+});
+
+describe('timingVariableNames', () => {
+  it('lists every call timeout, the route budget and the health-check’s probe and reconciliation delays', () => {
+    expect(new Set(timingVariableNames())).toEqual(
+      new Set([
+        'TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS',
+        'TRADING_LEAN_RUNNER_TIMEOUT_MS',
+        'TRADING_LEAN_RUNNER_LOOKUP_TIMEOUT_MS',
+        'TRADING_ALPACA_CONNECT_TIMEOUT_MS',
+        'TRADING_ALPACA_TIMEOUT_MS',
+        'TRADING_ALPACA_LOOKUP_TIMEOUT_MS',
+        'TRADING_DYNAMODB_TIMEOUT_MS',
+        'TRADING_SSM_TIMEOUT_MS',
+        'TRADING_ROUTE_TIMEOUT_MS',
+        'TRADING_FINALIZE_RESERVE_MS',
+        'TRADING_HEALTH_PROBE_TIMEOUT_MS',
+        'TRADING_RECONCILE_AFTER_MS',
+      ]),
+    );
+  });
+
+  it.each(timingVariableNames())('names %s, a variable one of the functions’ loaders reads and checks', (name) => {
+    const problems = [...loadRouterConfig({ [name]: 'garbage' }).misconfiguration, ...loadHealthCheckConfig({ [name]: 'garbage' }).problems];
+
+    expect(problems).toEqual([expect.stringContaining(`${name}="garbage" is invalid`)]);
   });
 });

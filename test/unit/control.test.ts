@@ -10,6 +10,7 @@ import {
   parseSymbolReview,
   symbolReviewValue,
   symbolsInReview,
+  UNAVAILABLE_CONTROL,
   type PolicyOverride,
   type SymbolReview,
 } from '../../functions/core/control';
@@ -56,11 +57,8 @@ describe('parseKillSwitch', () => {
     expect(parseKillSwitch('{"state":"on"}')).toEqual({ state: 'on', source: 'parameter' });
   });
 
-  it('counts a missing parameter as on, with source missing', () => {
-    const killSwitch = parseKillSwitch(undefined);
-
-    expect(killSwitch.state).toBe('on');
-    expect(killSwitch.source).toBe('missing');
+  it('counts a missing parameter as on, with source missing, and says so', () => {
+    expect(parseKillSwitch(undefined)).toEqual({ state: 'on', reason: 'kill-switch parameter is missing', source: 'missing' });
   });
 
   it.each(['', '   ', 'enabled', 'true', '0', 'o n', 'null', '[]', '{"state":"off"', '"off"'])(
@@ -84,7 +82,30 @@ describe('parseKillSwitch', () => {
   );
 
   it('says in its reason what the unreadable value was', () => {
-    expect(parseKillSwitch('maybe').reason).toContain('maybe');
+    expect(parseKillSwitch('maybe').reason).toBe('kill-switch value "maybe" is not on, off or the JSON form');
+  });
+
+  it('quotes only the first 64 characters of a long unreadable value', () => {
+    const raw = `${'x'.repeat(64)}TAIL`;
+
+    expect(parseKillSwitch(raw).reason).toBe(`kill-switch value "${'x'.repeat(64)}" is not on, off or the JSON form`);
+  });
+});
+
+describe('UNAVAILABLE_CONTROL', () => {
+  it('holds the kill switch on, saying why, with source unavailable', () => {
+    expect(UNAVAILABLE_CONTROL.killSwitch).toEqual({ state: 'on', reason: 'control values unreadable and none known', source: 'unavailable' });
+  });
+
+  it('leaves the routing to the environment: no policy override', () => {
+    const config = loadRouterConfig(LEAN_ENV);
+
+    expect(effectiveRouting(config, UNAVAILABLE_CONTROL.policy)).toEqual({ routing: config.routing, misconfiguration: [], source: 'environment' });
+  });
+
+  it('knows no runner health and no review', () => {
+    expect(UNAVAILABLE_CONTROL.leanHealth).toBeUndefined();
+    expect(UNAVAILABLE_CONTROL.reviews.size).toBe(0);
   });
 });
 
@@ -154,6 +175,14 @@ describe('parsePolicyOverride', () => {
     expect(invalidProblem('{"adapter":"lean","symbol":"AAPL"}')).toContain('symbol');
   });
 
+  it('says a problem with the whole value is about the value, with zod’s reason', () => {
+    expect(invalidProblem('{"adapter":"lean","symbol":"AAPL"}')).toMatch(/^policy parameter: value: .*"symbol"/);
+  });
+
+  it('names the field and gives zod’s reason for a bad field', () => {
+    expect(invalidProblem('{"adapter":"ibkr"}')).toMatch(/^policy parameter: adapter: .*"lean".*"alpaca"/);
+  });
+
   it.each([
     ['adapter', '{"adapter":"LEAN"}'],
     ['adapter', '{"adapter":"ibkr"}'],
@@ -184,6 +213,12 @@ describe('parseLeanHealth', () => {
     const down = { status: 'down', checked_at: HEALTH.checked_at, last_ok_at: null, latency_ms: null, detail: 'ECONNREFUSED' };
 
     expect(parseLeanHealth(JSON.stringify(down))).toEqual(down);
+  });
+
+  it('reads the status unknown', () => {
+    const unknown = { status: 'unknown', checked_at: null, last_ok_at: null, latency_ms: null } as const;
+
+    expect(parseLeanHealth(JSON.stringify(unknown))).toEqual(unknown);
   });
 
   it('reads a missing parameter as no health', () => {
@@ -218,10 +253,10 @@ describe('parseSymbolReview', () => {
     });
   });
 
-  it.each(['review', 'on', '', 'yes', '{"state":"cleared"}', '{"reason":42}', '[1]'])(
+  it.each(['review', 'on', '', 'yes', '{"state":"cleared"}', '{"reason":42}', '[1]', 'null', '42', '"text"'])(
     'reads any other value (%j) as review, without a reason',
     (raw) => {
-      expect(parseSymbolReview('MSFT', raw, CHANGED_AT)).toEqual({ symbol: 'MSFT', state: 'review', changed_at: CHANGED_AT });
+      expect(parseSymbolReview('MSFT', raw, CHANGED_AT)).toStrictEqual({ symbol: 'MSFT', state: 'review', changed_at: CHANGED_AT });
     },
   );
 });

@@ -9,6 +9,7 @@ import {
   type LeanOutcomeCounts,
   type OrderLookup,
 } from '../../functions/core/health-check';
+import type { Clock } from '../../functions/core/ports';
 import { ProvenanceUnavailableError, type ProvenanceRow, type RowOutcome } from '../../functions/core/provenance';
 import {
   brokerOrder,
@@ -163,7 +164,7 @@ describe('runHealthCheck: the runner probe', () => {
 
     await run(world);
 
-    expect(world.control.leanHealthWrites).toEqual([{ status: 'ok', checked_at: NOW, last_ok_at: NOW, latency_ms: 12 }]);
+    expect(world.control.leanHealthWrites).toStrictEqual([{ status: 'ok', checked_at: NOW, last_ok_at: NOW, latency_ms: 12 }]);
   });
 
   it('writes lean-health down with the probe’s detail, keeping the previous last_ok_at, when the probe fails', async () => {
@@ -239,6 +240,16 @@ describe('runHealthCheck: the runner probe', () => {
     expect(world.control.leanHealthWrites).toEqual([
       expect.objectContaining({ status: 'down', checked_at: NOW, last_ok_at: ago(MINUTE), detail: expect.stringContaining('socket hang up') }),
     ]);
+  });
+
+  it('records how long a probe that throws took', async () => {
+    const world = healthWorld({ probe: new Error('socket hang up'), control: healthLastOk(MINUTE) });
+    const readings = [5_000, 5_250];
+    const clock: Clock = { now: () => new Date(NOW), monotonicMs: () => readings.shift() ?? Number.NaN };
+
+    await run(world, { clock });
+
+    expect(world.control.leanHealthWrites.map((health) => health.latency_ms)).toEqual([250]);
   });
 
   it('still measures the error rate, reconciles and emits the gauges when the probe throws', async () => {
@@ -459,6 +470,25 @@ describe('runHealthCheck: stale runner health', () => {
     ]);
   });
 
+  it('says since when a runner never seen healthy has been failing in the trip detail', async () => {
+    const neverHealthy = { status: 'down', checked_at: ago(MINUTE), last_ok_at: null, latency_ms: 2_000, down_since: ago(4 * MINUTE) } as const;
+    const world = healthWorld({ probe: PROBE_DOWN, control: { leanHealth: neverHealthy } });
+
+    await run(world);
+
+    expect(world.control.killSwitchTrips.map((trip) => trip.detail)).toEqual([
+      `no healthy probe since the first failed probe at ${ago(4 * MINUTE)} (limit 180 s); last: ${PROBE_DOWN.detail}`,
+    ]);
+  });
+
+  it('gives the last status in the trip detail when the failed probe said nothing more', async () => {
+    const world = healthWorld({ probe: { ok: false, latencyMs: 2_000 }, control: STALE_HEALTH });
+
+    await run(world);
+
+    expect(world.control.killSwitchTrips.map((trip) => trip.detail)).toEqual([`no healthy probe since ${ago(4 * MINUTE)} (limit 180 s); last: down`]);
+  });
+
   it('trips once, with lean_error_rate, when the error rate and stale health both breach', async () => {
     const world = healthWorld({ probe: PROBE_DOWN, control: STALE_HEALTH, store: { leanOutcomes: ERROR_RATE_BREACH } });
 
@@ -514,6 +544,14 @@ describe.each(UNTOUCHABLE_SWITCHES)('runHealthCheck when the kill switch is $nam
 });
 
 describe('runHealthCheck: which kill switch it trips', () => {
+  it('leaves alone a switch that reads off but was not read from the parameter', async () => {
+    const world = healthWorld({ control: { killSwitch: { state: 'off', source: 'unavailable' } }, store: { leanOutcomes: ERROR_RATE_BREACH } });
+
+    await run(world);
+
+    expect(world.control.calls).not.toContain('tripKillSwitch');
+  });
+
   it.each([
     { name: 'plain off', raw: 'off' },
     { name: 'off in another case, with blanks', raw: ' OFF \n' },
@@ -607,6 +645,7 @@ describe('runHealthCheck when the control values cannot be read', () => {
 
     expect(world.store.fallbackQueries).toEqual([]);
     expect(report.symbolsInReview).toEqual([]);
+    expect(report.reviewsTripped).toEqual([]);
     expect(world.metrics.argsOf('symbolsInManualReview')).toEqual([]);
   });
 
@@ -616,7 +655,10 @@ describe('runHealthCheck when the control values cannot be read', () => {
     await run(world);
 
     expect(world.logger.withMessage('health_check_control_unreadable')).toEqual([
-      expect.objectContaining({ level: 'error', fields: expect.objectContaining({ error: expect.stringContaining('ThrottlingException') }) }),
+      expect.objectContaining({
+        level: 'error',
+        fields: { error: 'Error: ThrottlingException: readFresh refused', effect: 'no trip or review is written this run' },
+      }),
     ]);
   });
 
@@ -748,7 +790,10 @@ describe('runHealthCheck: manual review sweep', () => {
 
     const report = await run(world);
 
-    expect(world.logger.withMessage('fallback_history_unreadable').map((line) => line.level)).toEqual(['error']);
+    expect(world.logger.withMessage('fallback_history_unreadable')).toEqual([
+      expect.objectContaining({ level: 'error', fields: { error: 'ProvenanceUnavailableError: provenance index unreachable (listFallbacks)' } }),
+    ]);
+    expect(report.reviewsTripped).toEqual([]);
     expect(report.reconciled).toHaveLength(1);
   });
 });
@@ -762,12 +807,24 @@ describe('runHealthCheck: which rows it reconciles', () => {
     expect(world.store.unresolvedQueries).toEqual([{ createdBefore: ago(2 * MINUTE), limit: 5 }]);
   });
 
+  it('reconciles no more than reconcileMaxPerRun rows, even when the store returns more', async () => {
+    const second = pendingRow({ client_order_id: 'ord-stuck-2', execution_expected_adapter: 'alpaca' });
+    const world = healthWorld({ store: { unresolved: [ROW, second] }, alpacaLookups: [notFound, notFound], runnerLookups: [notFound], settings: { reconcileMaxPerRun: 1 } });
+
+    const report = await run(world);
+
+    expect(report.reconciled).toEqual([{ client_order_id: ROW.client_order_id, status: 'failed' }]);
+    expect(world.alpaca.lookupCalls.map((call) => call.clientOrderId)).toEqual([ROW.client_order_id]);
+  });
+
   it('logs unresolved_rows_unreadable and still emits the gauges when the rows cannot be read', async () => {
     const world = healthWorld({ storeFails: ['listUnresolved'] });
 
     const report = await run(world);
 
-    expect(world.logger.withMessage('unresolved_rows_unreadable').map((line) => line.level)).toEqual(['error']);
+    expect(world.logger.withMessage('unresolved_rows_unreadable')).toEqual([
+      expect.objectContaining({ level: 'error', fields: { error: 'ProvenanceUnavailableError: provenance index unreachable (listUnresolved)' } }),
+    ]);
     expect(report.reconciled).toEqual([]);
     expect(world.metrics.argsOf('killSwitchState')).toEqual([[false]]);
   });
@@ -1001,6 +1058,80 @@ describe('runHealthCheck: what a reconciled row says', () => {
     });
   });
 
+  it('keeps a clean found row out of review, with its fallback count and no fallback reason', async () => {
+    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found(AT_BROKER)] });
+
+    await run(world);
+
+    const outcome = onlyOutcome(world);
+    expect(outcome).toMatchObject({ execution_route: 'lean', execution_fallback_count: 0, review_required: false });
+    expect(outcome).not.toHaveProperty('execution_fallback_reason');
+    expect(outcome.raw_payload).not.toHaveProperty('_execution_fallback_reason');
+  });
+
+  it('gives no fallback reason when Alpaca’s duplicate answer shows LEAN placed an order that has a fallback intent', async () => {
+    const intent = { reason: 'lean_submit_timeout', lean_failure: 'ambiguous', recorded_at: NOW } as const;
+    const row = { ...ROW, execution_fallback_intent: intent, execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_timeout'), attempt('alpaca', 'submit', 'duplicate')] };
+    const world = healthWorld({ store: { unresolved: [row] }, alpacaLookups: [found(AT_BROKER)] });
+
+    await run(world);
+
+    const outcome = onlyOutcome(world);
+    expect(outcome).toMatchObject({ execution_adapter: 'lean', execution_route: 'lean', execution_route_reason: 'reconciled', route_verified: true });
+    expect(outcome).not.toHaveProperty('execution_fallback_reason');
+    expect(outcome.raw_payload).not.toHaveProperty('_execution_fallback_reason');
+  });
+
+  it('takes the route reason from a gate only for a gated route, not for an order policy sent to Alpaca', async () => {
+    const row = { ...ROW, execution_expected_adapter: 'alpaca' as const, policy_snapshot: { ...ROW.policy_snapshot, gates: ['kill_switch' as const] } };
+    const world = healthWorld({ store: { unresolved: [row] }, alpacaLookups: [found(AT_BROKER)] });
+
+    await run(world);
+
+    expect(onlyOutcome(world)).toMatchObject({ execution_route: 'alpaca', execution_route_reason: 'reconciled' });
+  });
+
+  it('joins each thing the detail says with a semicolon', async () => {
+    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found({ ...AT_BROKER, qty: '1000' })] });
+
+    await run(world);
+
+    expect(onlyOutcome(world).status_detail).toBe(
+      'reconciled: found by client_order_id, broker status filled (pending before); the broker holds a different order than asked: qty_mismatch',
+    );
+  });
+
+  it('says the broker status is unknown when the order found has none', async () => {
+    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found(brokerOrder(order({ client_order_id: ROW.client_order_id }), { status: undefined }))] });
+
+    await run(world);
+
+    expect(onlyOutcome(world).status_detail).toMatch(/^reconciled: found by client_order_id, broker status unknown \(pending before\)/);
+  });
+
+  it('writes a LEAN row as failed from Alpaca’s answer alone when no runner is configured, saying only Alpaca was asked', async () => {
+    const world = healthWorld({ probe: null, store: { unresolved: [ROW] }, alpacaLookups: [notFound] });
+
+    await run(world);
+
+    expect(onlyOutcome(world).status_detail).toBe('reconciled: neither Alpaca holds this client_order_id; nothing was placed');
+  });
+
+  it('writes a row with a fallback intent that neither broker holds as failed, with the intent’s reason and one fallback', async () => {
+    const intent = { reason: 'lean_submit_http_502', lean_failure: 'definite', recorded_at: NOW } as const;
+    const world = healthWorld({ store: { unresolved: [{ ...ROW, execution_fallback_intent: intent }] }, alpacaLookups: [notFound], runnerLookups: [notFound] });
+
+    await run(world);
+
+    expect(onlyOutcome(world)).toMatchObject({
+      status: 'failed',
+      execution_route: 'none',
+      execution_route_reason: 'lean_submit_http_502',
+      execution_fallback_reason: 'lean_submit_http_502',
+      execution_fallback_count: 1,
+    });
+  });
+
   it('resolves with updated_at at now', async () => {
     const world = foundWorld();
 
@@ -1091,6 +1222,9 @@ describe('runHealthCheck: reconciling several rows', () => {
 
     expect(report.reconciled).toEqual([{ client_order_id: second.client_order_id, status: 'failed' }]);
     expect(world.metrics.argsOf('killSwitchState')).toEqual([[false]]);
+    expect(world.logger.withMessage('order_reconcile_lookup_failed')).toEqual([
+      expect.objectContaining({ level: 'warn', fields: { client_order_id: ROW.client_order_id, error: 'Error: TypeError: fetch failed' } }),
+    ]);
   });
 });
 
@@ -1100,7 +1234,9 @@ describe('runHealthCheck: failure isolation', () => {
 
     const report = await run(world);
 
-    expect(world.logger.withMessage('lean_error_rate_unreadable').map((line) => line.level)).toEqual(['error']);
+    expect(world.logger.withMessage('lean_error_rate_unreadable')).toEqual([
+      expect.objectContaining({ level: 'error', fields: { error: 'ProvenanceUnavailableError: provenance index unreachable (countLeanOutcomes)' } }),
+    ]);
     expect(report).not.toHaveProperty('errorRate');
     expect(tripReasons(world)).toEqual(['runner_health_stale']);
   });
@@ -1110,7 +1246,9 @@ describe('runHealthCheck: failure isolation', () => {
 
     await run(world);
 
-    expect(world.logger.withMessage('lean_health_write_failed').map((line) => line.level)).toEqual(['error']);
+    expect(world.logger.withMessage('lean_health_write_failed')).toEqual([
+      expect.objectContaining({ level: 'error', fields: { error: 'Error: ThrottlingException: writeLeanHealth refused' } }),
+    ]);
     expect(tripReasons(world)).toEqual(['lean_error_rate']);
   });
 
@@ -1179,8 +1317,8 @@ describe('runHealthCheck: the report and its log line', () => {
   ] satisfies { name: string; options: WorldOptions }[])('logs the summary at warn when $name', async ({ options }) => {
     const world = healthWorld(options);
 
-    await run(world);
+    const report = await run(world);
 
-    expect(world.logger.withMessage('health_check').map((line) => line.level)).toEqual(['warn']);
+    expect(world.logger.withMessage('health_check')).toEqual([{ level: 'warn', message: 'health_check', fields: { ...report } }]);
   });
 });

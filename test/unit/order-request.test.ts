@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectedNotional, hashOrderRequest, parseOrderRequest, type FieldIssue } from '../../functions/core/order-request';
+import { canonicalDecimal, expectedNotional, hashOrderRequest, orderRequestSchema, parseOrderRequest, type FieldIssue } from '../../functions/core/order-request';
 import { order, orderBody } from '../support/fakes';
 
 /** The issues of a body that must be rejected; fails the test if it was accepted. */
@@ -46,6 +46,25 @@ describe('parseOrderRequest normalization', () => {
     expect(order({ qty }).qty).toBe(expected);
   });
 
+  it.each([
+    ['0.05', '0.05'],
+    ['1.005', '1.005'],
+    ['0.0500', '0.05'],
+    ['10.00100', '10.001'],
+    ['100', '100'],
+    ['0.5', '0.5'],
+  ])('keeps the inner zeros of the qty %j, dropping only trailing ones: %j', (qty, expected) => {
+    expect(order({ qty }).qty).toBe(expected);
+  });
+
+  it.each([
+    ['15 integer digits', '123456789012345', '123456789012345'],
+    ['9 fractional digits', '0.123456789', '0.123456789'],
+    ['15 integer and 9 fractional digits', '999999999999999.999999999', '999999999999999.999999999'],
+  ])('accepts a qty of %s', (_case, qty, expected) => {
+    expect(order({ qty }).qty).toBe(expected);
+  });
+
   it('canonicalizes every price field, not only qty', () => {
     const parsed = order({ type: 'stop_limit', limit_price: '0100.50', stop_price: 99.0, reference_price: '100.000' });
 
@@ -84,6 +103,12 @@ describe('parseOrderRequest rejections', () => {
     expect(fieldsOf(withoutField(field))).toContain(field);
   });
 
+  it('names every unknown field of one body in a single issue', () => {
+    const issues = issuesOf(orderBody({ account: 'x', venue: 'y' }));
+
+    expect(issues).toEqual([{ field: 'account,venue', message: 'unknown field' }]);
+  });
+
   it('reports an unknown field by its name with the message "unknown field"', () => {
     const issues = issuesOf(orderBody({ account: 'x' }));
 
@@ -98,29 +123,45 @@ describe('parseOrderRequest rejections', () => {
     ['-5', -5],
     ['"abc"', 'abc'],
     ['"1e3"', '1e3'],
+    ['"1.2.3"', '1.2.3'],
+    ['"1."', '1.'],
+    ['".5"', '.5'],
+    ['"1,5"', '1,5'],
+    ['"x1"', 'x1'],
+    ['"1x"', '1x'],
+    ['with 16 integer digits', '1234567890123456'],
+    ['with 10 fractional digits', '0.1234567891'],
   ])('rejects the qty %s on the qty field', (_label, qty) => {
     expect(fieldsOf(orderBody({ qty }))).toEqual(['qty']);
   });
 
-  it('rejects an order with both qty and notional on the qty field', () => {
-    expect(fieldsOf(orderBody({ qty: '1', notional: '100' }))).toEqual(['qty']);
-  });
-
-  it('rejects an order with neither qty nor notional on the qty field', () => {
-    expect(fieldsOf(withoutField('qty'))).toEqual(['qty']);
+  it.each([
+    ['not a positive decimal', 'abc', 'must be a positive decimal (up to 15 integer and 9 fractional digits)'],
+    ['zero', '0.00', 'must be greater than zero'],
+  ])('says why a qty that is %s is refused', (_case, qty, message) => {
+    expect(issuesOf(orderBody({ qty }))).toEqual([{ field: 'qty', message }]);
   });
 
   it.each([
-    ['a limit order without limit_price', { type: 'limit' }, 'limit_price'],
-    ['a stop_limit order without limit_price', { type: 'stop_limit', stop_price: '90' }, 'limit_price'],
-    ['a stop order without stop_price', { type: 'stop' }, 'stop_price'],
-    ['a stop_limit order without stop_price', { type: 'stop_limit', limit_price: '90' }, 'stop_price'],
-    ['a market order with limit_price', { limit_price: '100' }, 'limit_price'],
-    ['a market order with stop_price', { stop_price: '100' }, 'stop_price'],
-    ['a notional limit order', { qty: undefined, notional: '100', type: 'limit', limit_price: '10' }, 'notional'],
-    ['a notional gtc order', { qty: undefined, notional: '100', time_in_force: 'gtc' }, 'notional'],
-  ])('rejects %s on the %s field', (_case, overrides, field) => {
-    expect(fieldsOf(orderBody(overrides))).toEqual([field]);
+    ['both qty and notional', orderBody({ qty: '1', notional: '100' })],
+    ['neither qty nor notional', withoutField('qty')],
+  ])('rejects an order with %s on the qty field, saying exactly one is required', (_case, body) => {
+    expect(issuesOf(body)).toEqual([{ field: 'qty', message: 'exactly one of qty or notional is required' }]);
+  });
+
+  it.each([
+    ['a limit order without limit_price', { type: 'limit' }, 'limit_price', 'is required for limit orders'],
+    ['a stop_limit order without limit_price', { type: 'stop_limit', stop_price: '90' }, 'limit_price', 'is required for stop_limit orders'],
+    ['a stop order without stop_price', { type: 'stop' }, 'stop_price', 'is required for stop orders'],
+    ['a stop_limit order without stop_price', { type: 'stop_limit', limit_price: '90' }, 'stop_price', 'is required for stop_limit orders'],
+    ['a market order with limit_price', { limit_price: '100' }, 'limit_price', 'is not allowed for market orders'],
+    ['a stop order with limit_price', { type: 'stop', stop_price: '90', limit_price: '100' }, 'limit_price', 'is not allowed for stop orders'],
+    ['a market order with stop_price', { stop_price: '100' }, 'stop_price', 'is not allowed for market orders'],
+    ['a limit order with stop_price', { type: 'limit', limit_price: '90', stop_price: '100' }, 'stop_price', 'is not allowed for limit orders'],
+    ['a notional limit order', { qty: undefined, notional: '100', type: 'limit', limit_price: '10' }, 'notional', 'is only allowed for market orders with time_in_force day'],
+    ['a notional gtc order', { qty: undefined, notional: '100', time_in_force: 'gtc' }, 'notional', 'is only allowed for market orders with time_in_force day'],
+  ])('rejects %s on the %s field, saying why', (_case, overrides, field, message) => {
+    expect(issuesOf(orderBody(overrides))).toEqual([{ field, message }]);
   });
 
   it.each([
@@ -153,8 +194,24 @@ describe('parseOrderRequest rejections', () => {
     ['a letter with a diacritic', 'ÄAPL'],
     ['a no-break space that trim() removes', '\u00a0AAPL'],
     ['a byte order mark that trim() removes', 'AAPL\ufeff'],
+    ['a character before the ticker', '$AAPL'],
+    ['a character after the ticker', 'AAPL?'],
+    ['a leading digit', '1AAPL'],
+    ['a space inside', 'BRK B'],
+    ['22 characters', 'A'.repeat(22)],
   ])('rejects a symbol with %s on the symbol field', (_case, symbol) => {
-    expect(fieldsOf(orderBody({ symbol }))).toEqual(['symbol']);
+    expect(issuesOf(orderBody({ symbol }))).toEqual([
+      { field: 'symbol', message: 'must be a ticker symbol of ASCII letters, digits, . / - such as AAPL or BRK.B' },
+    ]);
+  });
+
+  it.each([
+    ['21 characters', 'A'.repeat(21), 'A'.repeat(21)],
+    ['a slash and a dash', 'btc/usd-x', 'BTC/USD-X'],
+    ['digits after the first letter', 'x9z', 'X9Z'],
+    ['a single letter', 'f', 'F'],
+  ])('accepts a symbol of %s', (_case, symbol, expected) => {
+    expect(order({ symbol }).symbol).toBe(expected);
   });
 
   it.each([
@@ -163,8 +220,10 @@ describe('parseOrderRequest rejections', () => {
     ['containing a space', 'ord 1'],
     ['containing a slash', 'ord/1'],
     ['containing a non-ASCII letter', 'ordé'],
-  ])('rejects a client_order_id %s on the client_order_id field', (_case, client_order_id) => {
-    expect(fieldsOf(orderBody({ client_order_id }))).toEqual(['client_order_id']);
+  ])('rejects a client_order_id %s on the client_order_id field, naming the characters allowed', (_case, client_order_id) => {
+    expect(issuesOf(orderBody({ client_order_id }))).toEqual([
+      { field: 'client_order_id', message: 'must be 1-128 characters of A-Z a-z 0-9 . _ : -' },
+    ]);
   });
 
   it('accepts a client_order_id of exactly 128 allowed characters', () => {
@@ -189,6 +248,25 @@ describe('parseOrderRequest rejections', () => {
   });
 });
 
+describe('orderRequestSchema', () => {
+  it.each([
+    ['a qty that is not a decimal', { qty: 'abc' }],
+    ['a zero qty', { qty: '0' }],
+    ['both qty and notional', { notional: '100' }],
+    ['a limit order without limit_price', { type: 'limit' }],
+    ['a market order with limit_price', { limit_price: '100' }],
+    ['a stop order without stop_price', { type: 'stop' }],
+    ['a market order with stop_price', { stop_price: '100' }],
+    ['a notional gtc order', { qty: undefined, notional: '100', time_in_force: 'gtc' }],
+    ['a fractional qty on a limit order', { qty: '1.5', type: 'limit', limit_price: '10' }],
+    ['extended_hours on a market order', { extended_hours: true }],
+  ])('reports its own rule broken by %s as a zod custom issue', (_case, overrides) => {
+    const result = orderRequestSchema.safeParse(orderBody(overrides));
+
+    expect(result.error?.issues.map((issue) => issue.code)).toEqual(['custom']);
+  });
+});
+
 describe('hashOrderRequest', () => {
   it('gives equal hashes for bodies that differ only in spelling', () => {
     const canonical = order({ symbol: 'AAPL', qty: '15', type: 'limit', limit_price: '100' });
@@ -206,6 +284,23 @@ describe('hashOrderRequest', () => {
     expect(hashOrderRequest(spelled.order)).toBe(hashOrderRequest(canonical));
   });
 
+  it('does not depend on the order of the keys in the object', () => {
+    const parsed = order({ strategy_id: 'momentum' });
+    const reversed = Object.fromEntries(Object.entries(parsed).reverse()) as typeof parsed;
+
+    expect(hashOrderRequest(reversed)).toBe(hashOrderRequest(parsed));
+  });
+
+  it('ignores an optional field present with the value undefined', () => {
+    const parsed = order();
+
+    expect(hashOrderRequest({ ...parsed, strategy_id: undefined })).toBe(hashOrderRequest(parsed));
+  });
+
+  it('is a SHA-256 hex digest', () => {
+    expect(hashOrderRequest(order())).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it.each([
     ['qty', { qty: '11' }],
     ['side', { side: 'sell' }],
@@ -218,6 +313,12 @@ describe('hashOrderRequest', () => {
   });
 });
 
+describe('canonicalDecimal', () => {
+  it('refuses text that is not a decimal, naming it', () => {
+    expect(() => canonicalDecimal('1e3')).toThrow('not a decimal: 1e3');
+  });
+});
+
 describe('expectedNotional', () => {
   it.each([
     ['the notional itself', { qty: undefined, notional: '250.5' }, 250.5],
@@ -226,6 +327,10 @@ describe('expectedNotional', () => {
     ['qty times limit_price, ignoring reference_price', { qty: '2', type: 'limit', limit_price: '10', reference_price: '99' }, 20],
   ])('is %s', (_case, overrides, expected) => {
     expect(expectedNotional(order(overrides))).toBe(expected);
+  });
+
+  it('is undefined for an order that carries neither qty nor notional', () => {
+    expect(expectedNotional({ ...order({ reference_price: '20' }), qty: undefined })).toBeUndefined();
   });
 
   it('is undefined for a qty market order without a reference price', () => {

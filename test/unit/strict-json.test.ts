@@ -21,6 +21,8 @@ describe('parseStrictJson', () => {
     ['spelled with an escape', '{"qty":"1","q\\u0074y":"1000"}', 'qty'],
     ['that contains an escaped quote', '{"a\\"b":1,"a\\"b":2}', 'a"b'],
     ['after a nested object closed', '{"a":{"x":1},"b":2,"a":3}', 'a'],
+    ['after a nested array closed', '{"a":[1,2],"a":3}', 'a'],
+    ['after an array of strings closed', '{"a":["x","y"],"b":{"c":["z"]},"b":1}', 'b'],
   ])('refuses a key repeated %s and names it', (_case, text, key) => {
     expect(parseStrictJson(text)).toEqual({ ok: false, problem: 'duplicate_key', key });
   });
@@ -33,6 +35,12 @@ describe('parseStrictJson', () => {
 
   it('does not take braces, commas or quotes inside string values for structure', () => {
     const text = '{"a":"{\\"a\\":1,\\"a\\":2}","b":"\\\\","c":"a"}';
+
+    expect(parseStrictJson(text)).toEqual({ ok: true, value: JSON.parse(text) });
+  });
+
+  it('does not take the strings of an array, nested arrays included, for keys', () => {
+    const text = '{"a":[["k","k"],"k",["k"]],"k":1}';
 
     expect(parseStrictJson(text)).toEqual({ ok: true, value: JSON.parse(text) });
   });
