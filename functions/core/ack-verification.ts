@@ -18,11 +18,14 @@ export type AckMismatch =
 export function verifyAck(order: OrderRequest, ack: BrokerOrder, notionalTolerance: number): AckMismatch[] {
   const mismatches: AckMismatch[] = [];
   if (ack.client_order_id !== order.client_order_id) mismatches.push('client_order_id_mismatch');
-  if (ack.symbol?.trim().toUpperCase() !== order.symbol) mismatches.push('symbol_mismatch');
-  if (ack.side !== undefined && ack.side !== order.side) mismatches.push('side_mismatch');
+  // Exactly: the order's symbol is canonical (trimmed, upper case) and Alpaca echoes the symbol it
+  // placed, so any other spelling, a missing symbol included, is another order than the one sent.
+  if (ack.symbol !== order.symbol) mismatches.push('symbol_mismatch');
+  // Alpaca's order always carries its side: an ack without one does not say which way it traded.
+  if (ack.side !== order.side) mismatches.push('side_mismatch');
   // A missing ack qty reads as NaN, which equals no qty: a mismatch.
   if (order.qty !== undefined && Number(ack.qty) !== Number(order.qty)) mismatches.push('qty_mismatch');
-  if (notionalDeviation(order, ack) > notionalTolerance) mismatches.push('notional_mismatch');
+  if (notionalUnacknowledged(order, ack) || notionalDeviation(order, ack) > notionalTolerance) mismatches.push('notional_mismatch');
   if ((ack.problems ?? []).length > 0) mismatches.push('contract_violation');
   return mismatches;
 }
@@ -30,6 +33,14 @@ export function verifyAck(order: OrderRequest, ack: BrokerOrder, notionalToleran
 /** The mismatches in words, for `status_detail` and the log: the contract problems named one by one. */
 export function describeMismatches(mismatches: readonly AckMismatch[], ack: BrokerOrder): string {
   return mismatches.map((mismatch) => (mismatch === 'contract_violation' ? `contract_violation (${(ack.problems ?? []).join('; ')})` : mismatch)).join(', ');
+}
+
+/**
+ * A notional order whose ack states no notional: Alpaca echoes the notional of a notional order, so
+ * an ack without one (a qty instead, or nothing) does not confirm the amount that was asked for.
+ */
+function notionalUnacknowledged(order: OrderRequest, ack: BrokerOrder): boolean {
+  return order.notional !== undefined && ack.notional === undefined;
 }
 
 /**

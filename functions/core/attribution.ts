@@ -38,7 +38,16 @@ export interface Attribution {
 export function attributeFound(record: SendRecord): Attribution {
   const { alpacaRoute } = record;
   if (alpacaRoute === undefined) return { route: 'lean', verified: true, note: 'late_ack' };
-  if (!record.leanSent) return { route: alpacaRoute, verified: true, ...(record.alpacaSaidDuplicate === true ? { note: 'adopted_existing' as const } : {}) };
+  if (!record.leanSent) {
+    if (record.alpacaSaidDuplicate !== true) return { route: alpacaRoute, verified: true };
+    // This router sent the order nowhere before, so whoever placed Alpaca's copy, it was not this submit.
+    return {
+      route: alpacaRoute,
+      verified: false,
+      note: 'adopted_existing',
+      doubt: "Alpaca already held the client_order_id before this router's first submit: another client may have placed it",
+    };
+  }
   if (record.alpacaSaidDuplicate === true) {
     if (record.leanFailure === 'definite') {
       return { route: 'lean', verified: false, note: 'late_ack', doubt: 'Alpaca already held the client_order_id before the fallback submit, although LEAN had failed definitely' };
@@ -55,15 +64,19 @@ export function attributeFound(record: SendRecord): Attribution {
 
 /**
  * The send record a row's own fields prove, for reconciliation: what its policy snapshot allowed
- * (a gate kept LEAN out), and whether the fallback intent was written before the invocation ended.
+ * (a gate kept LEAN out), and whether the fallback submit may have gone out. A `pending` row's
+ * invocation died after writing the fallback intent, perhaps mid-submit; a finalized row lists
+ * every attempt, so without an Alpaca submit among them the fallback never started.
  */
 export function sendRecordOfRow(row: ProvenanceRow): SendRecord {
   const gated = row.policy_snapshot.gates.length > 0;
   const leanSent = row.execution_expected_adapter === 'lean' && !gated;
   const intent = row.execution_fallback_intent;
+  const alpacaSubmits = row.execution_attempts.filter((attempt) => attempt.adapter === 'alpaca' && attempt.operation === 'submit');
+  const fallbackMayHaveStarted = intent !== undefined && (row.status === 'pending' || alpacaSubmits.length > 0);
   const alpacaRoute: AlpacaRoute | undefined =
-    row.execution_expected_adapter === 'alpaca' ? 'alpaca' : gated ? 'alpaca_gated' : intent !== undefined ? 'alpaca_fallback' : undefined;
-  const alpacaSaidDuplicate = row.execution_attempts.some((attempt) => attempt.adapter === 'alpaca' && attempt.operation === 'submit' && attempt.outcome === 'duplicate');
+    row.execution_expected_adapter === 'alpaca' ? 'alpaca' : gated ? 'alpaca_gated' : fallbackMayHaveStarted ? 'alpaca_fallback' : undefined;
+  const alpacaSaidDuplicate = alpacaSubmits.some((attempt) => attempt.outcome === 'duplicate');
   return {
     leanSent,
     ...(intent === undefined ? {} : { leanFailure: intent.lean_failure }),

@@ -3,7 +3,7 @@ import { symbolsInReview } from './control';
 import type { BrokerOrder, LookupOutcome } from './execution';
 import { isRunnerHealthStale } from './gates';
 import { describeMismatches, verifyAck } from './ack-verification';
-import { attributeFound, rowStatusOf, sendRecordOfRow, type Attribution } from './attribution';
+import { attributeFound, rowStatusOf, sendRecordOfRow, type Attribution, type SendRecord } from './attribution';
 import { describeError, dropUndefined } from './objects';
 import type { BrokerCallContext, Clock, RouteLogger } from './ports';
 import type { ProvenanceRow, RowOutcome } from './provenance';
@@ -322,11 +322,15 @@ async function reconciledOutcome(deps: HealthCheckDependencies, row: ProvenanceR
   const record = sendRecordOfRow(row);
   // Alpaca is the broker of record (the runner places its orders there too), so it is asked first.
   const atAlpaca = await deps.alpacaLookup.findByClientOrderId(row.client_order_id, context);
-  if (atAlpaca.kind === 'found') return foundOutcome(row, atAlpaca.order, attributeFound(record), deps.settings.notionalTolerance);
+  if (atAlpaca.kind === 'found') return foundOutcome(row, atAlpaca.order, record, attributeFound(record), deps.settings.notionalTolerance);
   const leanInvolved = record.leanSent && deps.runnerLookup !== undefined;
   const atRunner = leanInvolved ? await deps.runnerLookup.findByClientOrderId(row.client_order_id, context) : undefined;
-  if (atRunner?.kind === 'found') return foundOutcome(row, atRunner.order, attributeFound(record), deps.settings.notionalTolerance);
   if (atAlpaca.kind === 'error' || atRunner?.kind === 'error') return undefined;
+  if (atRunner?.kind === 'found') {
+    // Alpaca answered that it holds no such order, so the router's own fallback did not place this one.
+    const attribution: Attribution = { route: 'lean', verified: false, doubt: 'only the runner holds it; Alpaca does not' };
+    return { ...foundOutcome(row, atRunner.order, record, attribution, deps.settings.notionalTolerance), review_required: true };
+  }
   const intent = row.execution_fallback_intent;
   return dropUndefined({
     status: 'failed',
@@ -334,7 +338,7 @@ async function reconciledOutcome(deps: HealthCheckDependencies, row: ProvenanceR
     execution_route: 'none',
     execution_route_reason: intent?.reason ?? row.execution_route_reason ?? 'reconciled',
     execution_fallback_reason: intent?.reason ?? row.execution_fallback_reason,
-    execution_fallback_count: intent === undefined ? row.execution_fallback_count : 1,
+    execution_fallback_count: fallbackCountOf(record),
     execution_attempts: row.execution_attempts,
     execution_note: 'reconciled',
     review_required: row.review_required,
@@ -348,7 +352,7 @@ async function reconciledOutcome(deps: HealthCheckDependencies, row: ProvenanceR
  * the row's own record; the broker's status decides `accepted` or `rejected`, and an order that
  * differs from the row's is flagged for review, as a live acknowledgement would be.
  */
-function foundOutcome(row: ProvenanceRow, order: BrokerOrder, attribution: Attribution, notionalTolerance: number): RowOutcome {
+function foundOutcome(row: ProvenanceRow, order: BrokerOrder, record: SendRecord, attribution: Attribution, notionalTolerance: number): RowOutcome {
   const mismatches = verifyAck(row, order, notionalTolerance);
   const intent = row.execution_fallback_intent;
   // Stryker disable next-line OptionalChaining: the route is alpaca_fallback only for a row with a fallback intent (sendRecordOfRow)
@@ -369,7 +373,7 @@ function foundOutcome(row: ProvenanceRow, order: BrokerOrder, attribution: Attri
     execution_route: status === 'rejected' ? 'none' : attribution.route,
     execution_route_reason: routeReason ?? row.execution_route_reason ?? 'reconciled',
     execution_fallback_reason: fallbackReason,
-    execution_fallback_count: intent === undefined ? row.execution_fallback_count : 1,
+    execution_fallback_count: fallbackCountOf(record),
     execution_attempts: row.execution_attempts,
     execution_note: 'reconciled',
     broker_order_id: order.id,
@@ -378,4 +382,9 @@ function foundOutcome(row: ProvenanceRow, order: BrokerOrder, attribution: Attri
     route_verified: attribution.verified,
     status_detail: details.join('; '),
   } satisfies RowOutcome);
+}
+
+/** One when the row's own record shows the fallback submit may have gone out, as a routed row counts it. */
+function fallbackCountOf(record: SendRecord): number {
+  return record.alpacaRoute === 'alpaca_fallback' ? 1 : 0;
 }

@@ -68,6 +68,8 @@ export class OrderExecution {
   private readonly mayHold = new Set<Adapter>();
   private leanSent = false;
   private intent: FallbackIntent | undefined;
+  /** The fallback submit to Alpaca was started: from then on the row counts as fallen back. */
+  private fallbackSent = false;
 
   constructor(
     private readonly context: ExecutionContext,
@@ -211,10 +213,9 @@ export class OrderExecution {
   private async submitToAlpaca(intent: AlpacaIntent): Promise<RowOutcome> {
     const { alpaca, deadline, config } = this.context;
     const allowedMs = deadline.allow(config.timeouts.alpacaSubmitMs, config.timeouts.alpacaConnectMs);
-    if (allowedMs === undefined) {
-      return this.notExecuted('failed', intent.reason, 'no time was left to call Alpaca; nothing was sent to it', intent);
-    }
+    if (allowedMs === undefined) return this.notPlacedByAlpaca('failed', 'no time was left to call Alpaca; nothing was sent to it', intent);
     this.mayHold.add('alpaca');
+    if (intent.route === 'alpaca_fallback') this.fallbackSent = true;
     const submitted = await this.call('alpaca', 'submit', allowedMs, (context) => alpaca.submit(this.order, context), alpacaSubmitRecord);
     switch (submitted.kind) {
       case 'accepted':
@@ -222,13 +223,13 @@ export class OrderExecution {
       case 'rejected':
         // Stryker disable next-line StringLiteral: nothing after this can throw, so mayHold is not read again
         this.mayHold.delete('alpaca');
-        return this.notExecuted('rejected', intent.reason, `Alpaca rejected the order (HTTP ${submitted.httpStatus}): ${submitted.detail}`, intent);
+        return this.notPlacedByAlpaca('rejected', `Alpaca rejected the order (HTTP ${submitted.httpStatus}): ${submitted.detail}`, intent);
       case 'duplicate':
       case 'failed': {
         if (submitted.kind === 'failed' && submitted.failure.certainty === 'definite') {
           // Stryker disable next-line StringLiteral: nothing after this can throw, so mayHold is not read again
           this.mayHold.delete('alpaca');
-          return this.notExecuted('failed', intent.reason, `Alpaca submit failed: ${submitted.failure.detail}`, intent);
+          return this.notPlacedByAlpaca('failed', `Alpaca submit failed: ${submitted.failure.detail}`, intent);
         }
         // The order may exist (duplicate id, or a request that may have landed): look, never resubmit.
         const { alpacaLookupMs, alpacaConnectMs } = config.timeouts;
@@ -305,6 +306,18 @@ export class OrderExecution {
     });
   }
 
+  /**
+   * Alpaca did not take the router's own submit. That ends the order only when LEAN cannot hold it:
+   * after an ambiguous LEAN failure the runner may still place it, so the row stays `unknown` for
+   * reconciliation instead of a `failed` or `rejected` the books would trust.
+   */
+  private notPlacedByAlpaca(status: 'rejected' | 'failed', detail: string, intent: AlpacaIntent): RowOutcome {
+    if (this.mayHold.has('lean')) {
+      return this.unknown(intent.reason, `${detail}; LEAN's ambiguous submit may still have placed the order: do not resend`, intent);
+    }
+    return this.notExecuted(status, intent.reason, detail, intent);
+  }
+
   private notExecuted(status: 'rejected' | 'failed', reason: string, detail: string, intent?: AlpacaIntent): RowOutcome {
     return dropUndefined({
       status,
@@ -343,9 +356,9 @@ export class OrderExecution {
     return this.notExecuted('failed', reason, `${detail}; no broker can hold the order`);
   }
 
-  /** One once the fallback intent is on the row: from then on the row counts as fallen back. */
+  /** One once the fallback submit started; an intent whose submit never went out is no fallback. */
   private fallbackCount(): number {
-    return this.intent === undefined ? 0 : 1;
+    return this.fallbackSent ? 1 : 0;
   }
 
   /** Runs one broker call within `allowedMs`, timing it and appending its attempt record (a throw is recorded too). */

@@ -44,6 +44,29 @@ const positiveDecimal = z
     return canonical;
   });
 
+/** Why a price breaks Alpaca's sub-penny rule, as a 400 names it. */
+const SUB_PENNY_MESSAGE = 'must be in whole cents at or above 1 (at most 2 decimals), or at most 4 decimals below 1';
+
+/**
+ * Alpaca's sub-penny rule for limit and stop prices (it answers 422 "sub-penny increment does not
+ * fulfill minimum pricing criteria"): at most 2 decimals at or above 1, at most 4 below 1.
+ * Counted on the canonical form, so "10.500" (10.5) passes and "10.505" does not.
+ */
+function fitsAlpacaPriceIncrement(canonical: string): boolean {
+  const [integer, fraction = ''] = canonical.split('.');
+  // Canonical: a price below 1 is spelled with the integer part "0".
+  return fraction.length <= (integer === '0' ? 4 : 2);
+}
+
+// A transform after positiveDecimal is a pipe: it only runs on a canonical positive decimal.
+const alpacaPrice = positiveDecimal.transform((canonical, ctx) => {
+  if (!fitsAlpacaPriceIncrement(canonical)) {
+    ctx.addIssue({ code: 'custom', message: SUB_PENNY_MESSAGE });
+    return z.NEVER;
+  }
+  return canonical;
+});
+
 /** Order types the LEAN contract and Alpaca both carry. */
 export const ORDER_TYPES = ['market', 'limit', 'stop', 'stop_limit'] as const;
 /** Time-in-force values Alpaca accepts. */
@@ -66,8 +89,8 @@ export const orderRequestSchema = z
     notional: positiveDecimal.optional(),
     type: z.enum(ORDER_TYPES),
     time_in_force: z.enum(TIME_IN_FORCE),
-    limit_price: positiveDecimal.optional(),
-    stop_price: positiveDecimal.optional(),
+    limit_price: alpacaPrice.optional(),
+    stop_price: alpacaPrice.optional(),
     extended_hours: z.boolean().optional(),
     strategy_id: z.string().min(1).max(128).optional(),
     reference_price: positiveDecimal.optional(),

@@ -85,6 +85,20 @@ describe('a fallback submit that placed the order but did not say so', () => {
   });
 });
 
+describe('a fallback Alpaca refuses after an ambiguous LEAN failure', () => {
+  it('answers 202 unknown, not rejected, when Alpaca refuses the fallback after LEAN timed out: the runner may still place it', async () => {
+    await harness.lean.setFaults({ submit: { mode: 'hang' } });
+    await harness.alpaca.setFaults({ submit: { mode: 'http_error', status: 403, message: 'insufficient buying power' } });
+    const request = marketOrder();
+
+    const answer = await harness.post(request);
+
+    expect(answer.status).toBe(202);
+    expect(await harness.readRow(String(request.client_order_id))).toMatchObject({ status: 'unknown', execution_route: 'none', execution_fallback_count: 1, route_verified: false });
+    expect(harness.alpaca.requestCount('submit')).toBe(1);
+  });
+});
+
 describe('Alpaca acknowledgements are verified', () => {
   it('records an acknowledged rejection from Alpaca as rejected', async () => {
     await harness.alpaca.setFaults({ submit: { mode: 'rejected' } });

@@ -25,7 +25,6 @@ describe('attributeFound', () => {
     ['only LEAN was sent the order', { leanSent: true }, { route: 'lean', verified: true, note: 'late_ack' }],
     ['only Alpaca was sent it directly', { leanSent: false, alpacaRoute: 'alpaca' }, { route: 'alpaca', verified: true }],
     ['only Alpaca was sent it past a gate', { leanSent: false, alpacaRoute: 'alpaca_gated' }, { route: 'alpaca_gated', verified: true }],
-    ['only Alpaca was sent it and said it already held it', { leanSent: false, alpacaRoute: 'alpaca', alpacaSaidDuplicate: true }, { route: 'alpaca', verified: true, note: 'adopted_existing' }],
     [
       'both were sent it, LEAN failed ambiguously and Alpaca said it already held it',
       { leanSent: true, leanFailure: 'ambiguous', alpacaRoute: 'alpaca_fallback', alpacaSaidDuplicate: true },
@@ -34,6 +33,17 @@ describe('attributeFound', () => {
     ['both were sent it and LEAN failed definitely', { leanSent: true, leanFailure: 'definite', alpacaRoute: 'alpaca_fallback' }, { route: 'alpaca_fallback', verified: true }],
   ])('attributes the order, verified, when %s', (_case, record, attribution) => {
     expect(attributeFound(record)).toStrictEqual(attribution);
+  });
+
+  it('adopts Alpaca’s existing order, not verified, when only Alpaca was sent it and said it already held it', () => {
+    const attribution = attributeFound({ leanSent: false, alpacaRoute: 'alpaca', alpacaSaidDuplicate: true });
+
+    expect(attribution).toStrictEqual({
+      route: 'alpaca',
+      verified: false,
+      note: 'adopted_existing',
+      doubt: "Alpaca already held the client_order_id before this router's first submit: another client may have placed it",
+    });
   });
 
   it('attributes the order to LEAN but not verified when Alpaca already held it although LEAN had failed definitely', () => {
@@ -75,11 +85,30 @@ describe('sendRecordOfRow', () => {
     },
   );
 
-  it.each(['definite', 'ambiguous'] as const)('records both paths, with the %s LEAN failure, when the row holds a fallback intent', (certainty) => {
+  it.each(['definite', 'ambiguous'] as const)('records both paths, with the %s LEAN failure, when a pending row holds a fallback intent', (certainty) => {
     expect(sendRecordOfRow(row({ execution_fallback_intent: intent(certainty) }))).toStrictEqual({
       leanSent: true,
       leanFailure: certainty,
       alpacaRoute: 'alpaca_fallback',
+    });
+  });
+
+  it('records both paths when a finalized row holds a fallback intent and an Alpaca submit', () => {
+    const attempts = [attempt('lean', 'submit', 'failed'), attempt('alpaca', 'submit', 'failed')];
+
+    expect(sendRecordOfRow(row({ status: 'unknown', execution_fallback_intent: intent('ambiguous'), execution_attempts: attempts }))).toStrictEqual({
+      leanSent: true,
+      leanFailure: 'ambiguous',
+      alpacaRoute: 'alpaca_fallback',
+    });
+  });
+
+  it('records LEAN as the only path when a finalized row holds a fallback intent but no Alpaca submit: the fallback never started', () => {
+    const attempts = [attempt('lean', 'submit', 'failed'), attempt('lean', 'lookup', 'not_found'), attempt('alpaca', 'lookup', 'not_found')];
+
+    expect(sendRecordOfRow(row({ status: 'unknown', execution_fallback_intent: intent('ambiguous'), execution_attempts: attempts }))).toStrictEqual({
+      leanSent: true,
+      leanFailure: 'ambiguous',
     });
   });
 

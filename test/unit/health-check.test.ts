@@ -847,7 +847,7 @@ const LOOKUP_CASES: LookupCase[] = [
   { when: 'Alpaca finds it', expected: 'lean', runner: true, alpaca: found(AT_BROKER), verdict: 'accepted' },
   { when: 'no runner is configured and Alpaca finds it', expected: 'lean', runner: false, alpaca: found(AT_BROKER), verdict: 'accepted' },
   { when: 'Alpaca does not find it and the runner does', expected: 'lean', runner: true, alpaca: notFound, lean: FOUND_AT_RUNNER, verdict: 'accepted' },
-  { when: 'Alpaca errs and the runner finds it', expected: 'lean', runner: true, alpaca: lookupError, lean: FOUND_AT_RUNNER, verdict: 'accepted' },
+  { when: 'Alpaca errs and the runner finds it', expected: 'lean', runner: true, alpaca: lookupError, lean: FOUND_AT_RUNNER, verdict: 'left' },
   { when: 'neither Alpaca nor the runner finds it', expected: 'lean', runner: true, alpaca: notFound, lean: notFound, verdict: 'failed' },
   { when: 'Alpaca errs and the runner does not find it', expected: 'lean', runner: true, alpaca: lookupError, lean: notFound, verdict: 'left' },
   { when: 'Alpaca does not find it and the runner errs', expected: 'lean', runner: true, alpaca: notFound, lean: lookupError, verdict: 'left' },
@@ -1026,8 +1026,9 @@ describe('runHealthCheck: what a reconciled row says', () => {
   });
 
   it('keeps the row’s attempts, fallback count and review flag, and says what the row was before', async () => {
-    const attempts = [attempt('lean', 'submit', 'failed', 'lean_submit_timeout')];
-    const world = foundWorld({ ...ROW, status: 'unknown', execution_attempts: attempts, execution_fallback_count: 1, review_required: true });
+    const attempts = [attempt('lean', 'submit', 'failed', 'lean_submit_http_502'), attempt('alpaca', 'submit', 'failed', 'alpaca_submit_timeout')];
+    const intent = { reason: 'lean_submit_http_502', lean_failure: 'definite', recorded_at: NOW } as const;
+    const world = foundWorld({ ...ROW, status: 'unknown', execution_attempts: attempts, execution_fallback_intent: intent, execution_fallback_count: 1, review_required: true });
 
     await run(world);
 
@@ -1107,6 +1108,44 @@ describe('runHealthCheck: what a reconciled row says', () => {
     await run(world);
 
     expect(onlyOutcome(world).status_detail).toMatch(/^reconciled: found by client_order_id, broker status unknown \(pending before\)/);
+  });
+
+  it('attributes an order only the runner holds to lean, not verified, and flags it for review', async () => {
+    const intent = { reason: 'lean_submit_timeout', lean_failure: 'ambiguous', recorded_at: NOW } as const;
+    const row: ProvenanceRow = { ...ROW, status: 'unknown', execution_fallback_intent: intent, execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_timeout'), attempt('alpaca', 'submit', 'failed', 'alpaca_submit_timeout')] };
+    const world = healthWorld({ store: { unresolved: [row] }, alpacaLookups: [notFound], runnerLookups: [found(AT_BROKER)] });
+
+    await run(world);
+
+    expect(onlyOutcome(world)).toMatchObject({
+      status: 'accepted',
+      execution_adapter: 'lean',
+      execution_route: 'lean',
+      execution_note: 'reconciled',
+      route_verified: false,
+      review_required: true,
+      status_detail: expect.stringContaining('route not verified: only the runner holds it; Alpaca does not'),
+    });
+  });
+
+  it('attributes an unknown row whose fallback intent never became a submit to LEAN’s late acknowledgement, with no fallback counted', async () => {
+    const intent = { reason: 'lean_submit_timeout', lean_failure: 'ambiguous', recorded_at: NOW } as const;
+    const row: ProvenanceRow = { ...ROW, status: 'unknown', execution_fallback_intent: intent, execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_timeout')] };
+    const world = healthWorld({ store: { unresolved: [row] }, alpacaLookups: [found(AT_BROKER)] });
+
+    await run(world);
+
+    expect(onlyOutcome(world)).toMatchObject({ execution_adapter: 'lean', execution_route: 'lean', execution_fallback_count: 0, route_verified: true });
+  });
+
+  it('writes an unknown row whose fallback intent never became a submit as failed, with no fallback counted, when neither broker holds it', async () => {
+    const intent = { reason: 'lean_submit_timeout', lean_failure: 'ambiguous', recorded_at: NOW } as const;
+    const row: ProvenanceRow = { ...ROW, status: 'unknown', execution_fallback_intent: intent, execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_timeout')] };
+    const world = healthWorld({ store: { unresolved: [row] }, alpacaLookups: [notFound], runnerLookups: [notFound] });
+
+    await run(world);
+
+    expect(onlyOutcome(world)).toMatchObject({ status: 'failed', execution_fallback_reason: 'lean_submit_timeout', execution_fallback_count: 0 });
   });
 
   it('writes a LEAN row as failed from Alpaca’s answer alone when no runner is configured, saying only Alpaca was asked', async () => {

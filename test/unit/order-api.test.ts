@@ -359,6 +359,20 @@ describe('error details', () => {
     expect(answer.body.details).toEqual([{ field, message: expect.stringContaining(reason) }]);
   });
 
+  it('answers a sub-penny limit_price 400 validation_failed naming the field, writing no row and calling no broker', async () => {
+    const world = fakeWorld({ lean: LEAN_ACCEPTS });
+
+    const answer = await call(world, postEvent(orderBody({ type: 'limit', limit_price: '10.505' })));
+
+    expect({ status: answer.status, error: answer.body.error, details: answer.body.details }).toEqual({
+      status: 400,
+      error: 'validation_failed',
+      details: [{ field: 'limit_price', message: expect.stringContaining('at most 2 decimals') }],
+    });
+    expect(world.store.claims).toEqual([]);
+    expect(brokerCalls(world)).toBe(0);
+  });
+
   it('answers a body over 16 KiB 413 before looking at its content type', async () => {
     const event = apiEvent({ body: 'x'.repeat(MAX_ORDER_BODY_BYTES + 1), headers: { 'content-type': 'text/plain' } });
 

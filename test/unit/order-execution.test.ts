@@ -559,7 +559,7 @@ describe('OrderExecution', () => {
       ]);
     });
 
-    it('counts as a fallback on the row when the write used up the time Alpaca needed', async () => {
+    it('does not count a fallback whose submit never started because the write used up the time Alpaca needed', async () => {
       const { row, alpaca, metrics } = await execute({
         budgetMs: 1_000,
         intentWriteMs: 60,
@@ -572,7 +572,7 @@ describe('OrderExecution', () => {
         execution_route: 'none',
         execution_route_reason: 'lean_submit_network_error',
         execution_fallback_reason: 'lean_submit_network_error',
-        execution_fallback_count: 1,
+        execution_fallback_count: 0,
         status_detail: 'LEAN submit failed (scripted lean_submit_network_error); the fallback to Alpaca was not sent: no time was left for it',
       });
       expect(alpaca.submitCalls).toHaveLength(0);
@@ -697,6 +697,25 @@ describe('OrderExecution', () => {
       expect(store.intents.map((entry) => entry.intent.lean_failure)).toEqual(['ambiguous']);
     });
 
+    it.each<[string, AlpacaSubmitOutcome, string]>([
+      ['rejects the fallback', ALPACA_REJECTED, 'Alpaca rejected the order (HTTP 403): insufficient buying power'],
+      ['fails the fallback definitely', ALPACA_DEFINITE, `Alpaca submit failed: ${ALPACA_DEFINITE.kind === 'failed' ? ALPACA_DEFINITE.failure.detail : ''}`],
+    ])('leaves the order unknown, not ended, when Alpaca %s: LEAN may still place it', async (_, atAlpaca, said) => {
+      const { row, metrics } = await execute({ lean: { submits: [LEAN_AMBIGUOUS], lookups: [notFound] }, alpaca: { lookups: [notFound], submits: [atAlpaca] } });
+
+      expect(row).toMatchObject({
+        status: 'unknown',
+        execution_adapter: 'none',
+        execution_route: 'none',
+        execution_route_reason: 'lean_submit_timeout',
+        execution_fallback_reason: 'lean_submit_timeout',
+        execution_fallback_count: 1,
+        route_verified: false,
+        status_detail: `${said}; LEAN's ambiguous submit may still have placed the order: do not resend`,
+      });
+      expect(metrics.count('outcomeUnknown')).toBe(1);
+    });
+
     it('fails the order when nothing is found and the fallback adapter is none', async () => {
       const { row, alpaca } = await execute({ fallback: 'none', lean: { submits: [LEAN_AMBIGUOUS], lookups: [notFound] }, alpaca: { lookups: [notFound] } });
 
@@ -804,7 +823,7 @@ describe('OrderExecution', () => {
       expect(alpaca.lookupCalls).toHaveLength(0);
     });
 
-    it('adopts Alpaca’s existing order after a duplicate answer on the alpaca route', async () => {
+    it('adopts Alpaca’s existing order after a duplicate answer on the alpaca route, unverified: the router had sent it nowhere before', async () => {
       const { row, alpaca } = await execute({ policy: { expected: 'alpaca', reason: 'adapter_alpaca' }, alpaca: { submits: [ALPACA_DUPLICATE], lookups: [found(ALPACA_ACK)] } });
 
       expect(row).toStrictEqual({
@@ -821,16 +840,17 @@ describe('OrderExecution', () => {
         broker_order_id: 'alpaca-order-1',
         raw_payload: payload(ALPACA_ACK, 'alpaca'),
         review_required: false,
-        route_verified: true,
+        route_verified: false,
+        status_detail: "route not verified: Alpaca already held the client_order_id before this router's first submit: another client may have placed it",
       });
       expect(alpaca.submitCalls).toHaveLength(1);
       expect(alpaca.lookupCalls).toEqual([{ clientOrderId: ORDER.client_order_id, context: { correlationId: CORRELATION_ID, timeoutMs: 230 } }]);
     });
 
-    it('adopts Alpaca’s existing order on the gated route after a duplicate answer', async () => {
+    it('adopts Alpaca’s existing order on the gated route after a duplicate answer, unverified', async () => {
       const { row } = await execute({ gate: 'runner_health_stale', alpaca: { submits: [ALPACA_DUPLICATE], lookups: [found(ALPACA_ACK)] } });
 
-      expect(row).toMatchObject({ execution_adapter: 'alpaca', execution_route: 'alpaca_gated', execution_note: 'adopted_existing', route_verified: true });
+      expect(row).toMatchObject({ execution_adapter: 'alpaca', execution_route: 'alpaca_gated', execution_note: 'adopted_existing', route_verified: false });
     });
 
     it('attributes a duplicate after a definite LEAN failure to LEAN, unverified, with the policy reason', async () => {
@@ -1080,7 +1100,7 @@ describe('OrderExecution', () => {
         status: 'failed',
         execution_route_reason: 'lean_submit_network_error',
         execution_fallback_reason: 'lean_submit_network_error',
-        execution_fallback_count: 1,
+        execution_fallback_count: 0,
         status_detail: 'routing stopped on an unexpected error (Error: metrics sink closed); no broker can hold the order',
       });
       expect(alpaca.submitCalls).toHaveLength(0);

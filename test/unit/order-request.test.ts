@@ -248,6 +248,41 @@ describe('parseOrderRequest rejections', () => {
   });
 });
 
+describe('parseOrderRequest: Alpaca’s sub-penny rule on limit_price and stop_price', () => {
+  const SUB_PENNY = 'must be in whole cents at or above 1 (at most 2 decimals), or at most 4 decimals below 1';
+  /** A body whose type requires `field`, priced at `price` there. */
+  const pricedAt = (field: string, price: string | number): Record<string, unknown> =>
+    field === 'limit_price' ? orderBody({ type: 'limit', limit_price: price }) : orderBody({ type: 'stop', stop_price: price });
+  const FIELDS = ['limit_price', 'stop_price'];
+
+  it.each(
+    FIELDS.flatMap((field) => [
+      [field, '10.51', '10.51', '2 decimals at or above 1'],
+      [field, '1.01', '1.01', '2 decimals just above 1'],
+      [field, '10.500', '10.5', 'trailing zeros past 2 decimals, 10.5 in canonical form'],
+      [field, '0.1234', '0.1234', '4 decimals below 1'],
+      [field, '0.9999', '0.9999', '4 decimals just below 1'],
+    ]),
+  )('accepts the %s %j as %j: %s', (field, price, canonical) => {
+    const result = parseOrderRequest(pricedAt(field, price));
+
+    expect(result).toMatchObject({ ok: true, order: { [field]: canonical } });
+  });
+
+  it.each(
+    FIELDS.flatMap((field): [string, string | number, string][] => [
+      [field, '10.505', '3 decimals at or above 1'],
+      [field, '1.001', '3 decimals just above 1'],
+      [field, 10.505, '3 decimals in a JSON number'],
+      [field, '0.12345', '5 decimals below 1'],
+    ]),
+  )('rejects the %s %j on that field, naming the sub-penny rule: %s', (field, price) => {
+    const issues = issuesOf(pricedAt(field, price));
+
+    expect(issues).toEqual([{ field, message: SUB_PENNY }]);
+  });
+});
+
 describe('orderRequestSchema', () => {
   it.each([
     ['a qty that is not a decimal', { qty: 'abc' }],
