@@ -187,8 +187,9 @@ export function effectiveRouting(config: RouterConfig, override: PolicyOverride)
 function parseJsonOrUndefined(raw: string): unknown {
   try {
     return JSON.parse(raw) as unknown;
-    // Stryker disable next-line BlockStatement: an empty catch block returns undefined too
-  } catch {
+  }
+  // Stryker disable next-line BlockStatement: an empty catch block returns undefined too
+  catch {
     return undefined;
   }
 }

@@ -295,6 +295,7 @@ describe('orderRequestSchema', () => {
     ['a notional gtc order', { qty: undefined, notional: '100', time_in_force: 'gtc' }],
     ['a fractional qty on a limit order', { qty: '1.5', type: 'limit', limit_price: '10' }],
     ['extended_hours on a market order', { extended_hours: true }],
+    ['a sub-penny limit_price', { type: 'limit', limit_price: '10.505' }],
   ])('reports its own rule broken by %s as a zod custom issue', (_case, overrides) => {
     const result = orderRequestSchema.safeParse(orderBody(overrides));
 
