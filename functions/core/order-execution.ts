@@ -221,13 +221,13 @@ export class OrderExecution {
       case 'accepted':
         return this.acknowledged('alpaca', submitted.order, 'submit', { route: intent.route, verified: true }, intent);
       case 'rejected':
-        // Stryker disable next-line StringLiteral: nothing after this can throw, so mayHold is not read again
+        // Stryker disable next-line StringLiteral: nothing after this can throw and only mayHold's 'lean' is read again, so 'alpaca' left in it changes nothing
         this.mayHold.delete('alpaca');
         return this.notPlacedByAlpaca('rejected', `Alpaca rejected the order (HTTP ${submitted.httpStatus}): ${submitted.detail}`, intent);
       case 'duplicate':
       case 'failed': {
         if (submitted.kind === 'failed' && submitted.failure.certainty === 'definite') {
-          // Stryker disable next-line StringLiteral: nothing after this can throw, so mayHold is not read again
+          // Stryker disable next-line StringLiteral: nothing after this can throw and only mayHold's 'lean' is read again, so 'alpaca' left in it changes nothing
           this.mayHold.delete('alpaca');
           return this.notPlacedByAlpaca('failed', `Alpaca submit failed: ${submitted.failure.detail}`, intent);
         }
