@@ -2,7 +2,7 @@ import { createRouterApp } from '../lib/router-app';
 import { RouterSettingsError } from '../lib/router-settings';
 
 // Context: stage (paper|live, default paper), leanRunnerUrl, executionAdapter, executionPolicy,
-// executionSymbols, fallbackAdapter, alarmEmail. See README "Deploy to AWS".
+// executionSymbols, fallbackAdapter, alarmEmail, timings. See docs/operations.md, "Deploy".
 try {
   createRouterApp().app.synth();
 } catch (error) {

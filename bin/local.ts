@@ -136,7 +136,7 @@ function banner(stack: LocalStack): string {
           `  curl -s -X POST ${admin}/lean/faults -d '{"down":true}'`,
           `  curl -s ${admin}/lean/state`,
           `  curl -s -X POST ${admin}/lean/faults -d '{}'`,
-          '  (every fault mode: README, "Fault injection")',
+          '  (every fault mode: docs/operations.md, "Fault injection")',
           '',
         ]
       : []),
@@ -147,6 +147,10 @@ function banner(stack: LocalStack): string {
     `  ${cli}npx lean-router kill --reason "runner upgrade"`,
     `  ${cli}npx lean-router unkill`,
     `  (the router sees a change within TRADING_CONTROL_CACHE_TTL_MS, 5 s by default; the health-check runs ${healthCheckIntervalMs === 0 ? 'once, at start' : `every ${healthCheckIntervalMs / 1000} s`})`,
+    '',
+    'Reset the router between experiments (kill switch off, reviews cleared, breaker closed, control cache empty; rows kept):',
+    `  curl -s -X POST ${api}/_router/reset`,
+    `  curl -s ${api}/_router`,
     '',
     ...(stack.leanSimulator ? ['A scripted outage to watch, from another terminal:', `  ${demo}npm run demo`, ''] : []),
   ];

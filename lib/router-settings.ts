@@ -9,13 +9,11 @@ import {
   timingVariableNames,
   type RoutingPolicy,
 } from '../functions/core/config';
+import { STAGES, type Stage } from './stage-names';
 import { tradingEnvironment } from './router-environment';
 
-/** The stages, in the order an operator meets them. */
-const STAGES = ['paper', 'live'] as const;
+export { stackName, type Stage } from './stage-names';
 
-/** Stages the router deploys to; `live` is never a default. */
-export type Stage = (typeof STAGES)[number];
 
 /** The default stage when no context says otherwise. Never `live`. */
 const DEFAULT_STAGE: Stage = 'paper';
@@ -62,7 +60,7 @@ const settingsSchema = z.object({
     z.enum(STAGES, { error: (issue) => `must be "paper" or "live", not ${JSON.stringify(issue.input)}` }),
   ),
   [CONTEXT_KEY.leanRunnerUrl]: optionalText.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://lean-runner.example.com' }).optional()),
-  // The functions' own enums (functions/core/config.ts), with the defaults DESIGN.md gives.
+  // The functions' own enums (functions/core/config.ts), with their defaults (docs/configuration.md).
   [CONTEXT_KEY.executionAdapter]: optionalText.pipe(adapterSchema.default('alpaca')),
   [CONTEXT_KEY.executionPolicy]: optionalText.pipe(policySchema.default('allowlist')),
   [CONTEXT_KEY.executionSymbols]: z.union([z.string(), z.array(z.string())]).optional(),
@@ -131,8 +129,4 @@ export function routerSettingsFromContext(tryGetContext: (key: string) => unknow
   return settings;
 }
 
-/** The stack name of a stage; the CLI and the README assume it. */
-export function stackName(stage: Stage): string {
-  return `lean-router-${stage}`;
-}
 

@@ -1,32 +1,38 @@
 /**
  * `npm run demo`: a scripted LEAN outage to watch, against a local stack that is already running
- * (`npm start` in another terminal). It talks to the stack the way a person would: the order API
- * and the fault-injection routes on the front door, and the Parameter Store for the kill switch.
+ * (`npm start` in another terminal). It talks to the stack the way a person would: the order API,
+ * the admin routes on the front door (`/_router/reset`, `/_sim/*`), and the Parameter Store for the
+ * kill switch. It starts from a reset of the router's state, so an earlier trip does not spoil it.
+ *
+ * Every step is checked before the next one starts: the rows are read back (status, route,
+ * reason), the simulators' counters are compared, and each check is printed. The first step that
+ * did not do what it says ends the demo with exit code 1 and a one-line reason on stderr.
  *
  * Environment: LOCAL_API_PORT (3000) and LOCAL_SSM_PORT (4583), as for `npm start`;
  * DEMO_PAUSE_MS (default 1200) between steps, 0 for none.
  */
-import { GetParameterCommand, ParameterNotFound, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseJson } from '../functions/adapters/http-exchange';
-import { SsmControlPlane } from '../functions/adapters/ssm-control-plane';
-import { parseKillSwitch, symbolsInReview } from '../functions/core/control';
+import { parseKillSwitch } from '../functions/core/control';
 import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../functions/core/control-parameters';
+import type { ExecutionRoute } from '../functions/core/execution';
 import type { ProvenanceRow } from '../functions/core/provenance';
 import { textTable } from '../lib/cli/text-table';
 import { localSsmClient } from '../lib/local/parameter-store';
+import type { RouterResetReport } from '../lib/local/router-state';
+import { ROUTER_ADMIN_ROOT, SIM_ADMIN_ROOT } from '../lib/local/sim-admin-routes';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const apiUrl = `http://127.0.0.1:${process.env.LOCAL_API_PORT || 3000}`;
 const ssmEndpoint = `http://127.0.0.1:${process.env.LOCAL_SSM_PORT || 4583}`;
 const pauseMs = Number(process.env.DEMO_PAUSE_MS ?? 1200);
-const PREFIX = controlParameterPrefix('local');
-const KILL_SWITCH = controlParameterName(PREFIX, CONTROL_PARAMETER.killSwitch);
+const KILL_SWITCH = controlParameterName(controlParameterPrefix('local'), CONTROL_PARAMETER.killSwitch);
 /** The operator command that turns LEAN back on (kill switch off). */
 const LEAN_BACK_ON = `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region us-east-1 --endpoint-url ${ssmEndpoint} ssm put-parameter --name ${KILL_SWITCH} --value off --type String --overwrite`;
-/** Symbols for the orders that fall back; two are used, skipping any already in manual review. */
-const FALLBACK_SYMBOLS = ['NVDA', 'AMZN', 'AMD', 'INTC', 'ORCL', 'CSCO', 'ADBE', 'CRM', 'NFLX', 'QCOM'];
+/** Leeway past the control cache's TTL before the recovery orders, for the read that refills it. */
+const CACHE_WAIT_MARGIN_MS = 500;
 const ssm = localSsmClient(ssmEndpoint, { maxAttempts: 1 });
 
 /** One exchange with the stack, body parsed. */
@@ -36,6 +42,15 @@ interface Reply {
 }
 
 class StackNotRunning extends Error {}
+
+/** A step that did not do what it says; the message is the one-line reason. */
+class StepFailed extends Error {}
+
+/** The simulators' state as `GET /_sim` answers it; `null` for a real service. */
+interface SimStates {
+  readonly lean: { up?: boolean; faults?: Record<string, unknown>; requests?: { submit?: number } } | null;
+  readonly alpaca: { up?: boolean; faults?: Record<string, unknown>; orders_placed?: number } | null;
+}
 
 async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply> {
   let response: Response;
@@ -57,30 +72,54 @@ async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promi
 
 const pause = (factor = 1): Promise<void> => (pauseMs > 0 ? sleep(pauseMs * factor) : Promise.resolve());
 const say = (text = ''): void => console.log(text);
-const step = async (title: string): Promise<void> => {
-  await pause();
-  say(`\n== ${title}`);
+let checks = 0;
+/** Prints a check that held; every claim the demo makes is one of these. */
+const checked = (text: string): void => {
+  checks += 1;
+  say(`  checked: ${text}`);
 };
 
-/** `on`, `off` (as the routers read the value: anything unreadable is `on`), or `missing`. */
-async function killSwitch(): Promise<{ state: 'on' | 'off' | 'missing'; value?: string }> {
+/** The steps, numbered as printed; a failure names its step. */
+const STEPS = {
+  reset: '0. A fresh start: the simulators healed, the router state reset',
+  healthy: '1. LEAN is healthy: orders take the LEAN route',
+  down: '2. LEAN goes down: its listener closes, so connections are refused',
+  fallback: '3. Orders during the outage fall back to Alpaca with the same client_order_id',
+  back: '4. LEAN comes back',
+  recovered: '5. Orders after recovery take LEAN again',
+  rows: '6. The provenance rows (GET /orders/{client_order_id}) and the broker orders',
+} as const;
+type Step = keyof typeof STEPS;
+let current: Step = 'reset';
+
+const step = async (name: Step): Promise<void> => {
+  await pause();
+  current = name;
+  say(`\n== ${STEPS[name]}`);
+};
+
+/** Fails the step under way with `reason` unless `holds`. */
+function mustHold(holds: boolean, reason: string): asserts holds {
+  if (!holds) throw new StepFailed(`step ${STEPS[current].split('.')[0]} (${STEPS[current].replace(/^\d+\. /, '')}) did not hold: ${reason}`);
+}
+
+async function simStates(): Promise<SimStates> {
+  const reply = await call('GET', SIM_ADMIN_ROOT);
+  const body = reply.body as Partial<SimStates>;
+  if (reply.status !== 200 || body.lean === undefined || body.alpaca === undefined) {
+    throw new StackNotRunning(`${apiUrl} is not a lean-router local stack (GET ${SIM_ADMIN_ROOT} answered ${reply.status}); start it with npm start in another terminal`);
+  }
+  return { lean: body.lean, alpaca: body.alpaca };
+}
+
+/** The kill switch as the routers read it (anything unreadable or missing is `on`), and its raw value. */
+async function killSwitch(): Promise<{ state: 'on' | 'off'; value: string }> {
   try {
     const { Parameter } = await ssm.send(new GetParameterCommand({ Name: KILL_SWITCH }));
     const value = Parameter?.Value ?? '';
     return { state: parseKillSwitch(value).state, value };
   } catch (error) {
-    if (error instanceof ParameterNotFound) return { state: 'missing' };
-    throw error;
-  }
-}
-
-/** Symbols in manual review (earlier runs' fallbacks count for 15 minutes); none if unreadable. */
-async function symbolsInReviewNow(): Promise<Set<string>> {
-  try {
-    return new Set(symbolsInReview(await new SsmControlPlane({ ssm, prefix: PREFIX, ttlMs: 0 }).readFresh()));
-  } catch {
-    // The walk still runs; a symbol in review then shows as alpaca_gated in the table.
-    return new Set();
+    throw new StepFailed(`cannot read ${KILL_SWITCH} at ${ssmEndpoint}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -89,8 +128,8 @@ let sequence = 0;
 const placed: string[] = [];
 let leanTakenDown = false;
 
-/** Sends one market order and prints what the router answered. */
-async function order(symbol: string): Promise<void> {
+/** Sends one market order and prints what the router answered; the row is checked afterwards. */
+async function order(symbol: string): Promise<string> {
   sequence += 1;
   const id = `demo-${runId}-${sequence}`;
   placed.push(id);
@@ -99,116 +138,172 @@ async function order(symbol: string): Promise<void> {
   const reason = receipt.execution_fallback_reason ?? receipt.execution_route_reason ?? reply.body.error ?? '';
   say(`  POST /orders ${id} ${symbol.padEnd(5)} -> ${reply.status} route ${String(receipt.execution_route ?? '-')} (${String(reason)})`);
   await pause(0.4);
+  return id;
 }
 
-function attempts(row: ProvenanceRow): string {
-  return (row.execution_attempts ?? []).map((a) => `${a.adapter} ${a.operation} ${a.outcome}${a.reason ? ` (${a.reason})` : ''}`).join(' > ');
+async function readRow(id: string): Promise<ProvenanceRow> {
+  const reply = await call('GET', `/orders/${encodeURIComponent(id)}`);
+  mustHold(reply.status === 200, `GET /orders/${id} answered ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply.body as unknown as ProvenanceRow;
+}
+
+const reasonOf = (row: ProvenanceRow): string => row.execution_fallback_reason ?? row.execution_route_reason ?? '-';
+const describeRow = (row: ProvenanceRow): string => `${row.client_order_id} ${row.symbol} is ${row.status} on route ${row.execution_route ?? '-'} (${reasonOf(row)})`;
+
+/** Reads the rows back and checks each is accepted on `route`, for `reason` when given. */
+async function checkRows(ids: readonly string[], route: ExecutionRoute, reason?: string): Promise<ProvenanceRow[]> {
+  const rows = await Promise.all(ids.map(readRow));
+  for (const row of rows) {
+    const wanted = `accepted on route ${route}${reason === undefined ? '' : ` (${reason})`}`;
+    mustHold(row.status === 'accepted' && row.execution_route === route && (reason === undefined || reasonOf(row) === reason), `${describeRow(row)}, expected ${wanted}`);
+  }
+  const reasons = [...new Set(rows.map(reasonOf))].join(', ');
+  checked(`${rows.length} rows read back (GET /orders/{id}): accepted, route ${route} (${reasons})`);
+  return rows;
 }
 
 async function main(): Promise<void> {
-  const sims = await call('GET', '/_sim');
-  const lean = sims.body.lean as { up?: boolean; faults?: Record<string, unknown> } | null | undefined;
-  if (sims.status !== 200 || lean === undefined) throw new StackNotRunning(`${apiUrl} is not a lean-router local stack (GET /_sim answered ${sims.status}); start it with npm start in another terminal`);
-  if (lean === null) throw new Error('this stack uses a real LEAN runner (TRADING_LEAN_RUNNER_URL is set); the demo needs the simulator');
-
-  let kill: Awaited<ReturnType<typeof killSwitch>> | undefined;
-  try {
-    kill = await killSwitch();
-  } catch (error) {
-    say(`(cannot read ${KILL_SWITCH} at ${ssmEndpoint}: ${error instanceof Error ? error.message : String(error)}; carrying on)`);
-  }
-  if (kill?.state === 'on') {
-    throw new Error(
-      `LEAN is switched off (${KILL_SWITCH} = ${kill.value}), so every order would be gated. Turn the kill switch off, then run the demo again:\n` +
-        LEAN_BACK_ON,
-    );
-  }
-
+  const sims = await simStates();
+  if (sims.lean === null) throw new Error('this stack uses a real LEAN runner (TRADING_LEAN_RUNNER_URL is set); the demo needs the simulator');
+  if (sims.alpaca === null) throw new Error('this stack uses a real Alpaca (ALPACA_BASE_URL is set); the demo places orders, so it runs against the simulator only');
   say(`lean-router demo against ${apiUrl}: orders through LEAN, a LEAN outage, fallbacks to Alpaca, recovery.`);
-  if (lean.up === false || Object.keys(lean.faults ?? {}).length > 0) {
-    say(`(the LEAN simulator had faults ${JSON.stringify(lean.faults)}; clearing them first)`);
-    await call('POST', '/_sim/lean/faults', {});
-  }
+  say('Each step is checked against the rows the router wrote; the demo stops at the first that does not hold.');
 
-  // Enough successes around the two failures that the health-check's LEAN error rate (trips the
-  // kill switch above 25% of at least 10 submits in 5 minutes) stays below it, even across runs.
-  await step('1. LEAN is healthy: orders take the LEAN route');
-  for (const symbol of ['AAPL', 'MSFT', 'GOOGL', 'META', 'JPM']) await order(symbol);
-
-  await step('2. LEAN goes down: its listener closes, so connections are refused');
-  say(`  curl -s -X POST ${apiUrl}/_sim/lean/faults -d '{"down":true}'`);
-  leanTakenDown = true;
-  const down = await call('POST', '/_sim/lean/faults', { down: true });
-  say(`  -> ${down.status} ${JSON.stringify(down.body)}`);
-
-  await step('3. Orders during the outage fall back to Alpaca with the same client_order_id');
-  // Two, each on its own symbol: three LEAN failures in a row open the router's breaker (LEAN then
-  // skipped for its cool-down, 30 s by default), and three fallbacks of one symbol within 15
-  // minutes put that symbol into manual review. Both would hide the recovery this walk shows.
-  say('  (two orders on two symbols: a third failure in a row would open the breaker, and three');
-  say('   fallbacks of one symbol within 15 minutes put that symbol into manual review)');
-  const inReview = await symbolsInReviewNow();
-  const free = FALLBACK_SYMBOLS.filter((symbol) => !inReview.has(symbol));
-  // With every one in review (a dozen runs in 15 minutes), the table shows them gated instead.
-  const chosen = (free.length >= 2 ? free : FALLBACK_SYMBOLS).slice(0, 2);
-  const skipped = FALLBACK_SYMBOLS.slice(0, FALLBACK_SYMBOLS.indexOf(chosen[1] ?? '')).filter((symbol) => inReview.has(symbol));
-  if (skipped.length > 0) say(`  (${skipped.join(', ')} in manual review from earlier runs: using ${chosen.join(', ')})`);
-  for (const symbol of chosen) await order(symbol);
-
-  await step('4. LEAN comes back');
-  say(`  curl -s -X POST ${apiUrl}/_sim/lean/faults -d '{}'`);
-  const healed = await call('POST', '/_sim/lean/faults', {});
-  leanTakenDown = false;
-  say(`  -> ${healed.status} ${JSON.stringify(healed.body)}`);
-  if (kill !== undefined) {
-    const after = await killSwitch().catch(() => undefined);
-    if (after?.state === 'on') {
-      // Only an automatic trip can have switched it on since the start; it is latched by design.
-      say(`  The kill switch was tripped during the outage (${after.value}).`);
-      say('  An automatic trip stays on until an operator clears it; doing that now, as an operator would:');
-      say(LEAN_BACK_ON);
-      await ssm.send(new PutParameterCommand({ Name: KILL_SWITCH, Value: 'off', Type: 'String', Overwrite: true }));
+  say(`\n== ${STEPS.reset}`);
+  // Healed first, so the health-check the reset runs finds LEAN up and records it healthy.
+  for (const name of ['lean', 'alpaca'] as const) {
+    const state = sims[name];
+    if (state?.up === false || Object.keys(state?.faults ?? {}).length > 0) {
+      say(`  (the ${name} simulator had faults ${JSON.stringify(state?.faults)}; clearing them)`);
+      await call('POST', `${SIM_ADMIN_ROOT}/${name}/faults`, {});
     }
   }
+  const start = await simStates();
+  mustHold(start.lean?.up === true && Object.keys(start.lean.faults ?? {}).length === 0, `the LEAN simulator is not up without faults: ${JSON.stringify(start.lean)}`);
+  mustHold(start.alpaca?.up === true && Object.keys(start.alpaca.faults ?? {}).length === 0, `the Alpaca simulator is not up without faults: ${JSON.stringify(start.alpaca)}`);
+  checked('both simulators up, no faults in force');
+  say(`  curl -s -X POST ${apiUrl}${ROUTER_ADMIN_ROOT}/reset`);
+  const askedAt = Date.now();
+  const resetReply = await call('POST', `${ROUTER_ADMIN_ROOT}/reset`);
+  mustHold(resetReply.status === 200, `POST ${ROUTER_ADMIN_ROOT}/reset answered ${resetReply.status} ${JSON.stringify(resetReply.body)} (a stack started before this route existed: restart npm start)`);
+  const reset = resetReply.body as unknown as RouterResetReport;
+  const cleared = [...reset.reset.reviews_cleared, ...reset.reset.fallback_counts_restarted];
+  say(`  -> kill switch ${reset.kill_switch.state} (was ${reset.reset.kill_switch_was}); ${cleared.length === 0 ? 'no review or fallback count to clear' : `reviews and fallback counts cleared: ${cleared.join(', ')}`}`);
+  mustHold(reset.kill_switch.state === 'off', `the kill switch is on again after the reset: ${reset.kill_switch.reason ?? 'no reason given'}`);
+  mustHold(reset.symbols_in_review.length === 0, `symbols still in review after the reset: ${reset.symbols_in_review.join(', ')}`);
+  checked(`kill switch off and no symbol in review (read back by the reset from ${KILL_SWITCH} and manual-review/)`);
+  mustHold(Date.parse(reset.route_handler_since) >= askedAt, `the route handler in service dates from ${reset.route_handler_since}, before the reset`);
+  checked(`a new route handler since ${reset.route_handler_since}: its breaker closed, its control cache empty`);
+  const settings = reset.settings;
 
-  await step('5. Orders after recovery take LEAN again');
-  for (const symbol of ['TSLA', 'V', 'WMT']) await order(symbol);
+  // Five successes before the two failures: the health-check's LEAN error rate (trips the kill
+  // switch above 25% of at least 10 submits in 5 minutes, counted from the reset) stays below it.
+  await step('healthy');
+  const healthy: string[] = [];
+  for (const symbol of ['AAPL', 'MSFT', 'GOOGL', 'META', 'JPM']) healthy.push(await order(symbol));
+  await checkRows(healthy, 'lean');
 
-  await step('6. The provenance rows (GET /orders/{client_order_id})');
-  const rows: ProvenanceRow[] = [];
-  for (const id of placed) {
-    const reply = await call('GET', `/orders/${encodeURIComponent(id)}`);
-    if (reply.status === 200) rows.push(reply.body as unknown as ProvenanceRow);
-    else say(`  GET /orders/${id} -> ${reply.status} ${JSON.stringify(reply.body)}`);
+  await step('down');
+  say(`  curl -s -X POST ${apiUrl}${SIM_ADMIN_ROOT}/lean/faults -d '{"down":true}'`);
+  leanTakenDown = true;
+  const down = await call('POST', `${SIM_ADMIN_ROOT}/lean/faults`, { down: true });
+  say(`  -> ${down.status} ${JSON.stringify(down.body)}`);
+  const whileDown = await simStates();
+  mustHold(down.status === 200 && whileDown.lean?.up === false, `the LEAN simulator is still up: ${down.status} ${JSON.stringify(down.body)}`);
+  checked(`GET ${SIM_ADMIN_ROOT} says the LEAN simulator is down (up: false)`);
+
+  await step('fallback');
+  // Fewer failures in a row than open the breaker (LEAN then skipped for its cool-down), each on
+  // its own symbol (repeated fallbacks of one symbol put it in manual review); both would hide the
+  // recovery this walk shows.
+  const outage = ['NVDA', 'AMZN'].slice(0, Math.max(1, settings.breaker_failure_threshold - 1));
+  say(`  (${outage.length} order${outage.length === 1 ? '' : 's'} on ${outage.length === 1 ? 'one symbol' : 'two symbols'}: ${settings.breaker_failure_threshold} failures in a row would open the breaker, and`);
+  say(`   ${settings.manual_review_fallbacks} fallbacks of one symbol within ${settings.manual_review_window_ms / 60_000} minutes put that symbol into manual review)`);
+  const fellBack: string[] = [];
+  for (const symbol of outage) fellBack.push(await order(symbol));
+  const fallbackRows = await checkRows(fellBack, 'alpaca_fallback', 'lean_submit_network_error');
+  for (const row of fallbackRows) {
+    const acked = row.raw_payload?.client_order_id;
+    mustHold(acked === row.client_order_id, `${row.client_order_id}: Alpaca's acknowledgement carries client_order_id ${JSON.stringify(acked)}`);
   }
-  say(
-    textTable(
-      ['client_order_id', 'symbol', 'status', 'expected', 'route', 'reason', 'attempts'],
-      rows.map((row) => [
-        row.client_order_id,
-        row.symbol,
-        row.status,
-        row.execution_expected_adapter,
-        row.execution_route ?? '-',
-        row.execution_fallback_reason ?? row.execution_route_reason ?? '-',
-        attempts(row),
-      ]),
-    ),
+  checked("Alpaca's acknowledgement on each row carries the order's own client_order_id");
+
+  await step('back');
+  say(`  curl -s -X POST ${apiUrl}${SIM_ADMIN_ROOT}/lean/faults -d '{}'`);
+  const healed = await call('POST', `${SIM_ADMIN_ROOT}/lean/faults`, {});
+  leanTakenDown = false;
+  say(`  -> ${healed.status} ${JSON.stringify(healed.body)}`);
+  const afterOutage = await simStates();
+  mustHold(healed.status === 200 && afterOutage.lean?.up === true, `the LEAN simulator did not come back up: ${healed.status} ${JSON.stringify(healed.body)}`);
+  checked(`GET ${SIM_ADMIN_ROOT} says the LEAN simulator is up again`);
+  const tripped = await killSwitch();
+  if (tripped.state === 'on') {
+    // Only an automatic trip can have switched it on since the reset; it is latched by design.
+    say(`  The kill switch was tripped during the outage (${tripped.value}).`);
+    say('  An automatic trip stays on until an operator clears it; doing that now, as an operator would:');
+    say(LEAN_BACK_ON);
+    await ssm.send(new PutParameterCommand({ Name: KILL_SWITCH, Value: 'off', Type: 'String', Overwrite: true }));
+    const after = await killSwitch();
+    mustHold(after.state === 'off', `${KILL_SWITCH} reads ${after.value} after the operator turned it off`);
+    checked(`${KILL_SWITCH} reads off`);
+    const waitMs = settings.control_cache_ttl_ms + CACHE_WAIT_MARGIN_MS;
+    say(`  (waiting ${waitMs / 1000} s: the router trusts its last read of the control values for ${settings.control_cache_ttl_ms / 1000} s, TRADING_CONTROL_CACHE_TTL_MS)`);
+    await sleep(waitMs);
+  } else {
+    checked(`the kill switch is still off (${KILL_SWITCH} read back)`);
+  }
+
+  await step('recovered');
+  const recovered: string[] = [];
+  for (const symbol of ['TSLA', 'V', 'WMT']) recovered.push(await order(symbol));
+  const recoveredRows = await checkRows(recovered, 'lean');
+  for (const row of recoveredRows) {
+    mustHold(row.policy_snapshot.kill_switch === 'off', `${row.client_order_id}: the router saw the kill switch ${row.policy_snapshot.kill_switch}`);
+  }
+  checked(`the router saw the kill switch off on each (policy_snapshot.kill_switch; control values ${[...new Set(recoveredRows.map((row) => row.policy_snapshot.control_source))].join(', ')})`);
+
+  await step('rows');
+  const rows = await Promise.all(placed.map(readRow));
+  printRows(rows);
+  const end = await simStates();
+  const leanSubmits = (end.lean?.requests?.submit ?? 0) - (start.lean?.requests?.submit ?? 0);
+  const brokerOrders = (end.alpaca?.orders_placed ?? 0) - (start.alpaca?.orders_placed ?? 0);
+  const onLean = healthy.length + recovered.length;
+  // Another client sending orders to the same stack meanwhile would also change these counts.
+  mustHold(
+    leanSubmits === onLean,
+    `the LEAN simulator received ${leanSubmits} submits during the demo, expected ${onLean} (one per order on the LEAN route; those during the outage were refused)`,
   );
-  const finalKill = kill === undefined ? undefined : await killSwitch().catch(() => undefined);
-  if (finalKill?.state === 'on') {
+  checked(`the LEAN simulator received ${leanSubmits} submits: one per order on the LEAN route, none during the outage`);
+  mustHold(brokerOrders === placed.length, `the Alpaca simulator holds ${brokerOrders} new orders, expected ${placed.length} (one per order)`);
+  checked(`the Alpaca simulator holds ${brokerOrders} new orders: exactly one per order (LEAN places its orders there too)`);
+
+  const finalKill = await killSwitch();
+  if (finalKill.state === 'on') {
     say(`\nThe kill switch is now on (${finalKill.value}): LEAN stays off until an operator turns it back on:`);
     say(LEAN_BACK_ON);
   }
-  say('\nMore: npx lean-router orders --route alpaca_fallback, npx lean-router order <client_order_id>, README "Run it locally".');
+  say(`\nAll ${checks} checks held. Start again from a clean router state with: curl -s -X POST ${apiUrl}${ROUTER_ADMIN_ROOT}/reset`);
+  say('More: npx lean-router orders --route alpaca_fallback, npx lean-router order <client_order_id>');
+}
+
+function printRows(rows: readonly ProvenanceRow[]): void {
+  const attempts = (row: ProvenanceRow): string =>
+    (row.execution_attempts ?? []).map((a) => `${a.adapter} ${a.operation} ${a.outcome}${a.reason ? ` (${a.reason})` : ''}`).join(' > ');
+  say(
+    textTable(
+      ['client_order_id', 'symbol', 'status', 'expected', 'route', 'reason', 'attempts'],
+      rows.map((row) => [row.client_order_id, row.symbol, row.status, row.execution_expected_adapter, row.execution_route ?? '-', reasonOf(row), attempts(row)]),
+    ),
+  );
 }
 
 try {
   await main();
 } catch (error) {
-  console.error(`lean-router demo: ${error instanceof Error ? error.message : String(error)}`);
   // Leave LEAN up rather than down if the walk stopped half way.
-  if (leanTakenDown) await call('POST', '/_sim/lean/faults', {}).catch(() => undefined);
+  if (leanTakenDown) await call('POST', `${SIM_ADMIN_ROOT}/lean/faults`, {}).catch(() => undefined);
+  console.error(`lean-router demo: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 } finally {
   ssm.destroy();

@@ -15,6 +15,7 @@ import {
   symbolReviewValue,
   UNAVAILABLE_CONTROL,
   type ControlSnapshot,
+  type KillSwitch,
   type KillSwitchTrip,
   type LeanHealth,
   type SymbolReview,
@@ -90,14 +91,14 @@ export class SsmControlPlane implements ControlPlane {
   async tripKillSwitch(trip: KillSwitchTrip): Promise<void> {
     const at = this.clock.now();
     await this.put(this.names.killSwitch, killSwitchValue(trip, at));
-    this.patch({ killSwitch: { state: 'on', reason: trip.reason, set_by: trip.set_by, set_at: at.toISOString(), source: 'parameter' } });
+    this.patch({ killSwitch: { state: 'on', reason: trip.reason, set_by: trip.set_by, set_at: at.toISOString(), changed_at: at.toISOString(), source: 'parameter' } });
   }
 
   /** Operator command: turn the kill switch off (LEAN allowed again) or on, with who and why. */
   async setKillSwitch(state: 'on' | 'off', reason: string, setBy: string): Promise<void> {
     const at = this.clock.now().toISOString();
     await this.put(this.names.killSwitch, JSON.stringify({ state, reason, set_by: setBy, set_at: at }));
-    this.patch({ killSwitch: { state, reason, set_by: setBy, set_at: at, source: 'parameter' } });
+    this.patch({ killSwitch: { state, reason, set_by: setBy, set_at: at, changed_at: at, source: 'parameter' } });
   }
 
   async putSymbolInReview(symbol: string, reason: string, setBy: string): Promise<void> {
@@ -145,11 +146,11 @@ export class SsmControlPlane implements ControlPlane {
       this.options.ssm.send(new GetParametersCommand({ Names: [this.names.killSwitch, this.names.policy, this.names.leanHealth] }), bound),
       this.readReviews(bound),
     ]);
-    const values = new Map((batch.Parameters ?? []).map((parameter) => [parameter.Name, parameter.Value]));
-    const leanHealth = parseLeanHealth(values.get(this.names.leanHealth));
+    const parameters = new Map((batch.Parameters ?? []).map((parameter) => [parameter.Name, parameter]));
+    const leanHealth = parseLeanHealth(parameters.get(this.names.leanHealth)?.Value);
     return {
-      killSwitch: parseKillSwitch(values.get(this.names.killSwitch)),
-      policy: parsePolicyOverride(values.get(this.names.policy)),
+      killSwitch: toKillSwitch(parameters.get(this.names.killSwitch)),
+      policy: parsePolicyOverride(parameters.get(this.names.policy)?.Value),
       ...(leanHealth === undefined ? {} : { leanHealth }),
       reviews,
       source: 'fresh',
@@ -206,6 +207,13 @@ export class SsmControlPlane implements ControlPlane {
     reviews.set(review.symbol, review);
     this.lastGood = { ...this.lastGood, reviews };
   }
+}
+
+/** The switch as written, and when: the error rate's window starts at an operator's unkill. */
+function toKillSwitch(parameter: Parameter | undefined): KillSwitch {
+  const killSwitch = parseKillSwitch(parameter?.Value);
+  const changedAt = parameter?.LastModifiedDate;
+  return changedAt === undefined ? killSwitch : { ...killSwitch, changed_at: changedAt.toISOString() };
 }
 
 function toReview(parameter: Parameter): SymbolReview | undefined {

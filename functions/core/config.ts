@@ -69,7 +69,7 @@ export interface Governance {
   readonly manualReviewWindowMs: number;
 }
 
-/** The governance defaults DESIGN.md and the issues give. */
+/** The governance defaults, as docs/configuration.md lists them. */
 export const DEFAULT_GOVERNANCE: Governance = {
   controlCacheTtlMs: 5_000,
   runnerHealthStaleMs: 180_000,

@@ -14,6 +14,8 @@ export interface KillSwitch {
   readonly reason?: string;
   readonly set_by?: string;
   readonly set_at?: string;
+  /** When the parameter was last written (ISO), by anyone: an operator's plain `put-parameter` too. */
+  readonly changed_at?: string;
   /** `parameter` when read as written; otherwise why the router assumed `on`. */
   readonly source: 'parameter' | 'unreadable' | 'missing' | 'unavailable';
 }

@@ -1,6 +1,7 @@
 /**
  * The vocabulary of one routed order: adapters, routes, statuses, reasons and attempts.
- * Every string here is a contract with DESIGN.md, the DynamoDB row and the metric dimensions.
+ * Every string here is a contract: it is written on the DynamoDB row, used as a metric dimension,
+ * and documented in docs/order-api.md and docs/architecture.md.
  */
 
 /** A broker-facing adapter the router can submit through. */

@@ -1,6 +1,6 @@
 import type { ControlSnapshot } from './control';
 
-/** The gates of DESIGN.md, in precedence order; each turns an expected `lean` into `alpaca_gated`. */
+/** The gates, in precedence order (docs/architecture.md); each turns an expected `lean` into `alpaca_gated`. */
 export const GATE_PRECEDENCE = ['kill_switch', 'runner_health_stale', 'symbol_manual_review', 'breaker_open'] as const;
 
 /** Why LEAN was skipped for an order that policy sent to LEAN; a bounded metric dimension. */

@@ -1,6 +1,7 @@
 import type { ControlSnapshot, KillSwitchTrip, LeanHealth } from './control';
-import { symbolsInReview } from './control';
+import { symbolsInReview, UNAVAILABLE_CONTROL } from './control';
 import type { BrokerOrder, LookupOutcome } from './execution';
+import { errorRateWindowStart, type ErrorRateWindow } from './error-rate-window';
 import { isRunnerHealthStale } from './gates';
 import { describeMismatches, verifyAck } from './ack-verification';
 import { attributeFound, rowStatusOf, sendRecordOfRow, type Attribution, type SendRecord } from './attribution';
@@ -89,6 +90,11 @@ export interface HealthCheckDependencies {
 export interface HealthCheckReport {
   readonly runner: 'ok' | 'down' | 'not_configured';
   readonly errorRate?: { readonly submitted: number; readonly failed: number; readonly percent: number };
+  /**
+   * Where the error rate counted from: `window` (the configured window) or `switch_changed` (the
+   * kill switch's last change, when an operator has turned LEAN back on since the window began).
+   */
+  readonly errorRateWindow: ErrorRateWindow;
   /** The reason the switch was tripped by this run, if it was. */
   readonly tripped?: string;
   readonly killSwitch: 'on' | 'off';
@@ -111,12 +117,14 @@ export async function runHealthCheck(deps: HealthCheckDependencies): Promise<Hea
   const control = await readControl(deps);
 
   const health = await probeRunner(deps, control, now);
-  const errorRate = await measureErrorRate(deps, now);
+  // Unreadable control: no trip is written this run, and the gauge counts the whole window.
+  const rateWindow = errorRateWindowStart(now, deps.settings.errorRateWindowMs, control?.killSwitch ?? UNAVAILABLE_CONTROL.killSwitch);
+  const errorRate = await measureErrorRate(deps, rateWindow.since);
 
   let tripped: string | undefined;
   // Only a switch read as plainly `off` is written: on, unreadable or unknown stays as it is.
   if (control !== undefined && control.killSwitch.state === 'off' && control.killSwitch.source === 'parameter') {
-    const reason = tripReason(deps.settings, health, errorRate, now);
+    const reason = tripReason(deps.settings, health, errorRate, rateWindow, now);
     if (reason !== undefined && (await trip(deps, reason.reason, reason.detail))) tripped = reason.reason;
   }
   const killSwitchOn = tripped !== undefined || control === undefined || control.killSwitch.state === 'on';
@@ -131,6 +139,7 @@ export async function runHealthCheck(deps: HealthCheckDependencies): Promise<Hea
   const report: HealthCheckReport = {
     runner: health === undefined ? 'not_configured' : health.status === 'ok' ? 'ok' : 'down',
     ...(errorRate === undefined ? {} : { errorRate }),
+    errorRateWindow: rateWindow,
     ...(tripped === undefined ? {} : { tripped }),
     killSwitch: killSwitchOn ? 'on' : 'off',
     symbolsInReview: inReview,
@@ -189,8 +198,7 @@ async function probeSafely(runner: RunnerProbe, clock: Clock): Promise<{ ok: boo
   }
 }
 
-async function measureErrorRate(deps: HealthCheckDependencies, now: Date): Promise<HealthCheckReport['errorRate']> {
-  const since = new Date(now.getTime() - deps.settings.errorRateWindowMs).toISOString();
+async function measureErrorRate(deps: HealthCheckDependencies, since: string): Promise<HealthCheckReport['errorRate']> {
   try {
     const counts = await deps.store.countLeanOutcomes(since);
     if (counts.submitted < deps.settings.errorRateMinVolume) return undefined;
@@ -207,13 +215,15 @@ function tripReason(
   settings: HealthCheckSettings,
   health: LeanHealth | undefined,
   errorRate: HealthCheckReport['errorRate'],
+  rateWindow: ErrorRateWindow,
   now: Date,
 ): { reason: string; detail: string } | undefined {
   // Compared as a ratio: `threshold * 100` is inexact in binary (0.29 * 100 = 28.999…).
   if (errorRate !== undefined && errorRate.failed / errorRate.submitted > settings.errorRateThreshold) {
+    const counted = rateWindow.cause === 'window' ? `in the last ${settings.errorRateWindowMs / 1000} s` : `since the kill switch was last changed at ${rateWindow.since}`;
     return {
       reason: 'lean_error_rate',
-      detail: `${errorRate.failed} of ${errorRate.submitted} LEAN submits failed in the last ${settings.errorRateWindowMs / 1000} s (${errorRate.percent.toFixed(1)}%, threshold ${settings.errorRateThreshold * 100}%)`,
+      detail: `${errorRate.failed} of ${errorRate.submitted} LEAN submits failed ${counted} (${errorRate.percent.toFixed(1)}%, threshold ${settings.errorRateThreshold * 100}%)`,
     };
   }
   // A runner never seen healthy is judged from its first failed probe, so a fresh deploy whose

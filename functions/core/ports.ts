@@ -26,7 +26,7 @@ export interface AlpacaBroker {
   findByClientOrderId(clientOrderId: string, context: BrokerCallContext): Promise<LookupOutcome>;
 }
 
-/** The router's counters and timings; names and dimensions are DESIGN.md's. */
+/** The router's counters and timings; names and dimensions are the documented ones (docs/architecture.md). */
 export interface RouteMetrics {
   /** `execution_requests_total{adapter}` and the submit latency of that adapter. */
   brokerSubmit(adapter: Adapter, latencyMs: number): void;

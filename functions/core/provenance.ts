@@ -36,7 +36,7 @@ export interface FallbackIntent {
 }
 
 /**
- * One order's provenance row, attribute names exactly as DESIGN.md gives them.
+ * One order's provenance row, attribute names exactly as docs/order-api.md lists them.
  * Route fields are absent while the row is `pending`.
  */
 export interface ProvenanceRow {

@@ -176,8 +176,8 @@ function existingRowResult(row: ProvenanceRow, requestHash: string): RouteResult
 
 /**
  * Reads the control values (cached), applies the runtime policy, and evaluates the gates in
- * DESIGN.md's precedence. The breaker is asked last, and only when nothing above it holds: its
- * lease is the caller's to end.
+ * their documented precedence (docs/architecture.md). The breaker is asked last, and only when
+ * nothing above it holds: its lease is the caller's to end.
  */
 async function decide(deps: RouteDependencies, order: OrderRequest): Promise<RoutingDecision> {
   const control = await deps.control.read();

@@ -1,23 +1,8 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-
-/** Error codes of the order API; each has a test and a line in the README. */
-export type ApiErrorCode =
-  | 'invalid_json'
-  | 'validation_failed'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'order_in_flight'
-  | 'client_order_id_conflict'
-  | 'order_rejected'
-  | 'order_failed'
-  | 'provenance_unavailable'
-  | 'order_not_found'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'internal_error';
+import type { ApiErrorCode, ApiErrorDetails, ApiErrorStatus, OrderReceipt, OrderRow } from './order-responses';
 
 /** A JSON response with the headers every answer carries. */
-export function jsonResponse(
+function jsonResponse(
   statusCode: number,
   body: unknown,
   headers: Record<string, string> = {},
@@ -29,12 +14,25 @@ export function jsonResponse(
   };
 }
 
-/** The error shape of every 4xx and 5xx: `{error, message, details?}`. */
-export function errorResponse(
-  statusCode: number,
-  error: ApiErrorCode,
+/** A `POST /orders` answer with the route evidence: 201 accepted, 200 a replay, 202 outcome unknown. */
+export function receiptResponse(statusCode: 200 | 201 | 202, receipt: OrderReceipt, headers?: Record<string, string>): APIGatewayProxyResult {
+  return jsonResponse(statusCode, receipt, headers);
+}
+
+/** A `GET /orders/{client_order_id}` answer: the whole row. */
+export function rowResponse(row: OrderRow): APIGatewayProxyResult {
+  return jsonResponse(200, row);
+}
+
+/**
+ * The error shape of every 4xx and 5xx: `{error, message, details?}`. The status and the details
+ * are typed by the code, so a code cannot be answered with another status or other details.
+ */
+export function errorResponse<C extends ApiErrorCode>(
+  statusCode: ApiErrorStatus<C>,
+  error: C,
   message: string,
-  details?: unknown,
+  details?: ApiErrorDetails<C>,
   headers?: Record<string, string>,
 ): APIGatewayProxyResult {
   return jsonResponse(statusCode, details === undefined ? { error, message } : { error, message, details }, headers);

@@ -4,12 +4,14 @@ import { CLIENT_ORDER_ID_PATTERN, MAX_ORDER_BODY_BYTES, parseOrderRequest } from
 import type { ProvenanceRow } from '../core/provenance';
 import { decodeUtf8, parseStrictJson, type StrictJsonResult } from '../core/strict-json';
 import { routeOrder, type RouteDependencies, type RouteInvocation, type RouteResult } from '../core/route-order';
-import { errorResponse, jsonResponse } from './http-responses';
+import { errorResponse, receiptResponse, rowResponse } from './http-responses';
+import type { OrderReceipt } from './order-responses';
 
 /** An API Gateway proxy handler for the order API. */
 export type OrderApi = (event: APIGatewayProxyEvent, remainingMs?: number) => Promise<APIGatewayProxyResult>;
 
-const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/** A caller's `x-correlation-id` is used only in this form; otherwise the API makes one. */
+export const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const ORDER_PATH = /^\/orders\/([^/]+)$/;
 
 /**
@@ -69,7 +71,7 @@ async function postOrder(deps: RouteDependencies, event: APIGatewayProxyEvent, i
   return routeResultResponse(await routeOrder(deps, parsed.order, invocation));
 }
 
-/** Maps a routing result to its status code; DESIGN.md's order API lists each one. */
+/** Maps a routing result to its status code and body, as the order API documents each one. */
 export function routeResultResponse(result: RouteResult): APIGatewayProxyResult {
   switch (result.kind) {
     case 'provenance_unavailable':
@@ -79,14 +81,14 @@ export function routeResultResponse(result: RouteResult): APIGatewayProxyResult 
     case 'in_flight':
       return errorResponse(409, 'order_in_flight', 'this order is still being routed; read it with GET /orders/{client_order_id}', { client_order_id: result.row.client_order_id, status: result.row.status });
     case 'replay':
-      return jsonResponse(result.row.status === 'unknown' ? 202 : 200, orderReceipt(result.row), { 'idempotent-replay': 'true' });
+      return receiptResponse(result.row.status === 'unknown' ? 202 : 200, orderReceipt(result.row), { 'idempotent-replay': 'true' });
     case 'routed': {
-      const receipt = { ...orderReceipt(result.row), persisted: result.persisted };
+      const receipt: OrderReceipt = { ...orderReceipt(result.row), persisted: result.persisted };
       switch (result.row.status) {
         case 'accepted':
-          return jsonResponse(201, receipt);
+          return receiptResponse(201, receipt);
         case 'unknown':
-          return jsonResponse(202, receipt);
+          return receiptResponse(202, receipt);
         case 'rejected':
           return errorResponse(422, 'order_rejected', result.row.status_detail ?? 'the broker rejected the order', receipt);
         default:
@@ -147,11 +149,11 @@ async function getOrder(deps: RouteDependencies, clientOrderId: string): Promise
     return errorResponse(503, 'provenance_unavailable', 'the provenance table could not be read; retry later', undefined, { 'retry-after': '5' });
   }
   if (row === undefined) return errorResponse(404, 'order_not_found', `no order with client_order_id ${clientOrderId}`);
-  return jsonResponse(200, row);
+  return rowResponse(row);
 }
 
 /** The route evidence of a row, as the scheduler sees it in a POST answer. */
-export function orderReceipt(row: ProvenanceRow): Record<string, unknown> {
+export function orderReceipt(row: ProvenanceRow): OrderReceipt {
   return {
     client_order_id: row.client_order_id,
     status: row.status,

@@ -5,7 +5,7 @@ import { PROVENANCE_INDEXES, PROVENANCE_TABLE, type ProvenanceIndex } from '../.
 
 /** Options of the provenance table construct. */
 export interface ProvenanceTableProps {
-  /** The physical name; the CLI and README assume `lean-router-<stage>-provenance`. */
+  /** The physical name; the CLI and docs/operations.md assume `lean-router-<stage>-provenance`. */
   readonly tableName: string;
   /** Live stages keep their table: deletion protection on, retained on stack deletion. */
   readonly live: boolean;

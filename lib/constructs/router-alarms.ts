@@ -15,7 +15,7 @@ import { Construct } from 'constructs';
 import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
 import { METRIC } from '../../functions/adapters/powertools-route-metrics';
 import { routerMetric } from '../router-metrics';
-import type { Stage } from '../router-settings';
+import { alarmNamePrefix, type Stage } from '../stage-names';
 import type { ControlParameters } from './control-parameters';
 import { dashboardName, FALLBACKS_BY_REASON_TITLE } from './router-dashboard';
 
@@ -192,7 +192,7 @@ export class RouterAlarms extends Construct {
 
     for (const spec of specs) {
       const alarm = new Alarm(this, spec.id, {
-        alarmName: `lean-router-${stage}-${kebab(spec.id)}`,
+        alarmName: `${alarmNamePrefix(stage)}${kebab(spec.id)}`,
         alarmDescription: spec.description,
         metric: spec.metric,
         threshold: spec.threshold,

@@ -14,6 +14,17 @@ export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayPr
  */
 export type LocalRoutes = (request: { method: string; path: string; body: string }) => Promise<{ status: number; body: unknown } | undefined>;
 
+/** Several sets of local routes as one: the first that answers a request answers it. */
+export function firstAnswering(...routes: readonly LocalRoutes[]): LocalRoutes {
+  return async (request) => {
+    for (const route of routes) {
+      const answer = await route(request);
+      if (answer !== undefined) return answer;
+    }
+    return undefined;
+  };
+}
+
 /** The local stand-in for API Gateway, listening on loopback. */
 export interface ApiFrontDoor {
   readonly url: string;

@@ -1,15 +1,20 @@
 import { ParameterAlreadyExists, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../../functions/core/control-parameters';
+import { loadRouterConfig } from '../../functions/core/config';
+import { DynamoDbProvenanceIndex } from '../../functions/adapters/dynamodb-provenance-index';
+import { DynamoDbProvenanceStore } from '../../functions/adapters/dynamodb-provenance-store';
 import { provenanceTableName } from '../../functions/adapters/provenance-table';
+import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
 import { createHealthCheckHandler } from '../../functions/health-check/health-check-handler';
 import { join } from 'node:path';
 import { createRouteHandler } from '../../functions/route/route-handler';
 import { startAlpacaSimulator, type AlpacaSimulator } from './alpaca-simulator';
-import { startApiFrontDoor } from './api-front-door';
+import { firstAnswering, startApiFrontDoor } from './api-front-door';
 import { ensureProvenanceTable, startLocalDynamoDb } from './dynamodb-local';
 import { startLeanRunnerSimulator, type LeanRunnerSimulator } from './lean-runner-simulator';
 import { localSsmClient, startLocalParameterStore } from './parameter-store';
-import { simAdminRoutes } from './sim-admin-routes';
+import { resettableRouter } from './router-state';
+import { routerAdminRoutes, simAdminRoutes } from './sim-admin-routes';
 
 /** Where the local stack listens and what it routes to. */
 export interface LocalStackOptions {
@@ -56,14 +61,15 @@ export function isValidHealthCheckInterval(ms: number): boolean {
   return ms === 0 || (Number.isInteger(ms) && ms >= SHORTEST_HEALTH_CHECK_INTERVAL_MS);
 }
 
-/** The control-value prefix of the local stage. */
 /** The stage name of everything `npm start` runs: its table, control prefix and metrics. */
 const LOCAL_STAGE = 'local';
 const LOCAL_CONTROL_PREFIX = controlParameterPrefix(LOCAL_STAGE);
 
 /**
  * Starts dynalite, the simulators (unless real URLs are configured), and the real route handler
- * behind a local API Gateway stand-in, all on loopback. Everything started is closed on failure.
+ * behind a local API Gateway stand-in, all on loopback. The front door also serves the local
+ * admin routes: fault injection under `/_sim` and the router's state and reset under `/_router`.
+ * Everything started is closed on failure.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
@@ -146,27 +152,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ALPACA_CREDENTIALS_PARAMETER: credentialsParameter,
     };
     // The real health-check, as EventBridge would run it: once now, so lean-health is fresh before
-    // the first order, then on an interval. Runs never overlap.
+    // the first order, then on an interval. Runs never overlap each other or a router reset.
     const healthCheck = createHealthCheckHandler(routeEnv, { dynamoDb: client, ssm });
-    await healthCheck();
+    const chores = oneAtATime();
+    closers.push(() => chores.idle());
+    await chores.run(() => healthCheck());
     if (intervalMs > 0) {
-      let running: Promise<unknown> | undefined;
-      const timer = setInterval(() => {
-        running ??= healthCheck()
-          .catch((error: unknown) => console.error('health-check run failed:', error))
-          .finally(() => {
-            running = undefined;
-          });
-      }, intervalMs);
-      closers.push(async () => {
-        clearInterval(timer);
-        await running;
-      });
+      const timer = setInterval(() => chores.runUnlessBusy(() => healthCheck().catch((error: unknown) => console.error('health-check run failed:', error))), intervalMs);
+      closers.push(async () => clearInterval(timer));
     }
-    const routeHandler = createRouteHandler(routeEnv, { dynamoDb: client, ssm });
+    const router = resettableRouter({
+      build: () => createRouteHandler(routeEnv, { dynamoDb: client, ssm }),
+      control: new SsmControlPlane({ ssm, prefix: LOCAL_CONTROL_PREFIX, ttlMs: 0 }),
+      fallbacks: new DynamoDbProvenanceIndex(client, tableName, new DynamoDbProvenanceStore(client, tableName)),
+      governance: loadRouterConfig(routeEnv).governance,
+      healthCheck: () => healthCheck(),
+      exclusively: chores.run,
+    });
     // Fault injection lives on the front door too, so a `down` simulator can still be healed.
-    const localRoutes = simAdminRoutes({ lean: leanSimulator?.admin, alpaca: alpacaSimulator?.admin });
-    const frontDoor = await startApiFrontDoor((event) => routeHandler(event), { host, port: options.apiPort ?? 3000, localRoutes });
+    const localRoutes = firstAnswering(simAdminRoutes({ lean: leanSimulator?.admin, alpaca: alpacaSimulator?.admin }), routerAdminRoutes(router.admin));
+    const frontDoor = await startApiFrontDoor(router.handler, { host, port: options.apiPort ?? 3000, localRoutes });
     closers.push(() => frontDoor.close());
 
     return {
@@ -185,6 +190,34 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await close();
     throw error;
   }
+}
+
+/**
+ * Runs chores one after another. `runUnlessBusy` skips a chore while another is under way or
+ * waiting, as a scheduled run that finds the last one still going would; `idle` settles once
+ * every chore started so far has ended.
+ */
+function oneAtATime(): { run<T>(work: () => Promise<T>): Promise<T>; runUnlessBusy(work: () => Promise<unknown>): void; idle(): Promise<void> } {
+  let queue: Promise<unknown> = Promise.resolve();
+  let waiting = 0;
+  const run = <T>(work: () => Promise<T>): Promise<T> => {
+    waiting += 1;
+    const done = queue.then(work).finally(() => {
+      waiting -= 1;
+    });
+    queue = done.catch(() => undefined);
+    return done;
+  };
+  return {
+    run,
+    runUnlessBusy: (work) => {
+      // The chore reports its own failures; this only keeps a rejection from going unhandled.
+      if (waiting === 0) run(work).catch(() => undefined);
+    },
+    idle: async () => {
+      await queue;
+    },
+  };
 }
 
 /** Without both keys every order would be refused by Alpaca: say so before anything listens. */

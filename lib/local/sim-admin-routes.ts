@@ -1,4 +1,5 @@
 import type { LocalRoutes } from './api-front-door';
+import type { RouterAdmin } from './router-state';
 import type { SimAdmin } from './sim-http';
 
 /** The simulators the local stack runs; an absent one is a real service (its URL was configured). */
@@ -42,5 +43,34 @@ export function simAdminRoutes(admins: SimAdmins): LocalRoutes {
       return { status: 409, body: { message: `no ${name} simulator is running: ${REAL_SERVICE[name]} points at a real service, which cannot be faulted from here` } };
     }
     return admin.handle(method, match?.[2] ?? '/', body);
+  };
+}
+
+/** Where the router's local admin API lives on the front door. */
+export const ROUTER_ADMIN_ROOT = '/_router';
+
+/**
+ * The route handler's local admin API, served by the front door beside `/_sim`:
+ *
+ *   GET  /_router         the kill switch and reviews in the Parameter Store, when the route
+ *                         handler in service was built, and the settings it was built with
+ *   POST /_router/reset   kill switch off, reviews cleared, fallback counts restarted, one
+ *                         health-check run, a new route handler (breaker closed, control cache
+ *                         empty); provenance rows and the simulators are left as they are
+ *
+ * Other paths are not answered here.
+ */
+export function routerAdminRoutes(admin: RouterAdmin): LocalRoutes {
+  const routes: Record<string, { method: string; answer: () => Promise<unknown> }> = {
+    [ROUTER_ADMIN_ROOT]: { method: 'GET', answer: () => admin.view() },
+    [`${ROUTER_ADMIN_ROOT}/reset`]: { method: 'POST', answer: () => admin.reset() },
+  };
+  return async ({ method, path }) => {
+    if (path !== ROUTER_ADMIN_ROOT && !path.startsWith(`${ROUTER_ADMIN_ROOT}/`)) return undefined;
+    const name = path.replace(/\/+$/, '');
+    const route = routes[name];
+    if (route === undefined) return { status: 404, body: { message: `no route ${path}: use GET ${ROUTER_ADMIN_ROOT} or POST ${ROUTER_ADMIN_ROOT}/reset` } };
+    if (method !== route.method) return { status: 405, body: { message: `use ${route.method} ${name}` } };
+    return { status: 200, body: await route.answer() };
   };
 }

@@ -5,8 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeleteParameterCommand, GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
 import { localSsmClient } from '../../lib/local/parameter-store';
 import { PortInUseError } from '../../lib/local/port-in-use';
@@ -291,19 +291,134 @@ describe('starting and stopping the local stack', () => {
   });
 });
 
+/** The kill switch as the health-check writes it when it trips. */
+async function tripKillSwitch(): Promise<void> {
+  const value = JSON.stringify({ state: 'on', reason: 'lean_error_rate', set_by: 'health-check', set_at: new Date().toISOString() });
+  await ssm.send(new PutParameterCommand({ Name: `${stack.controlPrefix}kill-switch`, Value: value, Type: 'String', Overwrite: true }));
+}
+
+/** A symbol's review as a trip writes it. */
+async function putInReview(symbol: string): Promise<void> {
+  const value = JSON.stringify({ state: 'review', reason: 'repeated_fallback', set_by: 'route', set_at: new Date().toISOString() });
+  await ssm.send(new PutParameterCommand({ Name: `${stack.controlPrefix}manual-review/${symbol}`, Value: value, Type: 'String', Overwrite: true }));
+}
+
+/** Orders on `symbols` while LEAN refuses connections, one symbol each; answers their rows. */
+async function ordersWhileLeanDown(symbols: readonly string[]): Promise<Record<string, unknown>[]> {
+  await injectLeanFaults({ down: true });
+  try {
+    const rows: Record<string, unknown>[] = [];
+    for (const symbol of symbols) rows.push((await readRow((await placeOrder(symbol)).id)).body);
+    return rows;
+  } finally {
+    await injectLeanFaults({});
+  }
+}
+
+const resetRouter = (): Promise<Reply> => http('POST', `${stack.apiUrl}/_router/reset`);
+const symbolsInReview = async (): Promise<unknown> => (await http('GET', `${stack.apiUrl}/_router`)).body.symbols_in_review;
+
+describe('resetting the router state (POST /_router/reset)', () => {
+  beforeEach(async () => {
+    await resetRouter();
+  });
+
+  it('turns a tripped kill switch off in the Parameter Store, and the next order takes LEAN', async () => {
+    await tripKillSwitch();
+
+    const reply = await resetRouter();
+    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: `${stack.controlPrefix}kill-switch` }));
+    const { id } = await placeOrder('AAPL');
+
+    expect(reply.body).toMatchObject({ reset: { kill_switch_was: 'on' }, kill_switch: { state: 'off', set_by: 'local-stack' } });
+    expect(JSON.parse(Parameter?.Value ?? '')).toMatchObject({ state: 'off' });
+    expect((await readRow(id)).body).toMatchObject({ execution_route: 'lean', policy_snapshot: { kill_switch: 'off' } });
+  });
+
+  it('closes an open breaker: the next order takes LEAN', async () => {
+    const [, , , skipped] = await ordersWhileLeanDown(['BRKA', 'BRKB', 'BRKC', 'BRKD']);
+
+    await resetRouter();
+    const { id } = await placeOrder('BRKD');
+
+    expect(skipped).toMatchObject({ execution_route: 'alpaca_gated', execution_route_reason: 'breaker_open' });
+    expect((await readRow(id)).body).toMatchObject({ execution_route: 'lean', policy_snapshot: { breaker: 'closed' } });
+  });
+
+  it("clears a symbol's review, and the symbol's next order takes LEAN", async () => {
+    await putInReview('NFLX');
+
+    const reply = await resetRouter();
+    const { id } = await placeOrder('NFLX');
+
+    expect(reply.body).toMatchObject({ reset: { reviews_cleared: ['NFLX'] }, symbols_in_review: [] });
+    expect((await readRow(id)).body).toMatchObject({ execution_route: 'lean' });
+  });
+
+  it('restarts fallback counts: fallbacks from before the reset do not count towards a review after it', async () => {
+    await ordersWhileLeanDown(['ORCL', 'ORCL']);
+
+    await resetRouter();
+    await ordersWhileLeanDown(['ORCL']);
+
+    expect(await symbolsInReview()).toEqual([]);
+  });
+
+  it('keeps the provenance rows', async () => {
+    const { id } = await placeOrder('IBM');
+
+    await resetRouter();
+
+    expect((await readRow(id)).body).toMatchObject({ client_order_id: id, status: 'accepted', execution_route: 'lean' });
+  });
+});
+
+/** The rows a demo run printed in its table: client_order_id, symbol, status, expected, route, reason. */
+function printedRows(stdout: string): string[][] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('demo-'))
+    .map((line) => line.split(/ {2,}/).slice(0, 6));
+}
+
 describe('npm run demo', () => {
-  it('walks the running stack through a LEAN outage and back, printing the rows with their routes', async () => {
-    const { code, stdout } = await runScript('scripts/demo.ts', {
-      LOCAL_API_PORT: String(portOf(stack.apiUrl)),
-      LOCAL_SSM_PORT: String(portOf(stack.ssmEndpoint)),
-      DEMO_PAUSE_MS: '0',
-    }).exited;
+  const demoEnv = (): Record<string, string> => ({ LOCAL_API_PORT: String(portOf(stack.apiUrl)), LOCAL_SSM_PORT: String(portOf(stack.ssmEndpoint)), DEMO_PAUSE_MS: '0' });
+
+  it('after a trip (kill switch on, a symbol in review, the breaker open) walks the outage and recovery, exits 0, and prints the rows as stored', async () => {
+    await tripKillSwitch();
+    await putInReview('NVDA');
+    await ordersWhileLeanDown(['QCOM', 'TXN', 'MU']);
+
+    const { code, stdout } = await runScript('scripts/demo.ts', demoEnv()).exited;
+    const printed = printedRows(stdout);
+    const stored = await Promise.all(printed.map(async ([id]) => (await readRow(id!)).body));
 
     expect(code).toBe(0);
-    expect(stdout).toMatch(/NVDA .*alpaca_fallback +lean_submit_network_error/);
-    expect(stdout).toMatch(/AAPL +accepted +lean +lean /);
-    expect(stdout).toMatch(/TSLA +accepted +lean +lean /);
+    expect(stdout).toMatch(/All \d+ checks held/);
+    expect(printed.map(([, symbol, , , route]) => `${symbol} ${route}`)).toEqual([
+      ...['AAPL', 'MSFT', 'GOOGL', 'META', 'JPM'].map((symbol) => `${symbol} lean`),
+      'NVDA alpaca_fallback',
+      'AMZN alpaca_fallback',
+      ...['TSLA', 'V', 'WMT'].map((symbol) => `${symbol} lean`),
+    ]);
+    expect(stored.map((row) => [row.client_order_id, row.symbol, row.status, row.execution_expected_adapter, row.execution_route, row.execution_fallback_reason ?? row.execution_route_reason])).toEqual(printed);
     expect((await http('GET', `${stack.apiUrl}/_sim/lean/state`)).body).toMatchObject({ up: true, faults: {} });
+  });
+
+  it('exits 1 with one line naming the step and the row when an order it expects on LEAN takes another route', async () => {
+    const policy = `${stack.controlPrefix}policy`;
+    await ssm.send(new PutParameterCommand({ Name: policy, Value: '{"adapter":"alpaca"}', Type: 'String', Overwrite: true }));
+    try {
+      const { code, stderr } = await runScript('scripts/demo.ts', demoEnv()).exited;
+
+      expect(code).toBe(1);
+      expect(stderr).toMatch(
+        /^lean-router demo: step 1 \(LEAN is healthy: orders take the LEAN route\) did not hold: demo-\d+-1 AAPL is accepted on route alpaca \(adapter_alpaca\), expected accepted on route lean\n$/,
+      );
+    } finally {
+      await ssm.send(new DeleteParameterCommand({ Name: policy }));
+      await resetRouter();
+    }
   });
 
   it('says how to start the stack when none is running', async () => {

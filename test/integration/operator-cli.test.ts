@@ -1,4 +1,7 @@
-import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/cli/cli';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
@@ -6,12 +9,15 @@ import { localSsmClient } from '../../lib/local/parameter-store';
 
 /**
  * The operator CLI against a running local stack, as an operator at a terminal would use it:
- * commands in, text out, effects observed over HTTP on the order API.
+ * commands in, text or JSON out, effects observed over HTTP on the order API and in the local
+ * Parameter Store.
  */
 
 let stack: LocalStack;
+let ssm: SSMClient;
 let cliEnv: Record<string, string>;
 const TTL_MS = 200;
+const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; bin: Record<string, string> };
 
 beforeAll(async () => {
   stack = await startLocalStack({
@@ -23,19 +29,64 @@ beforeAll(async () => {
     healthCheckIntervalMs: 0,
     env: { TRADING_CONTROL_CACHE_TTL_MS: String(TTL_MS) },
   });
+  ssm = localSsmClient(stack.ssmEndpoint);
   cliEnv = { LOCAL_DYNAMODB_PORT: new URL(stack.dynamoDbEndpoint).port, LOCAL_SSM_PORT: new URL(stack.ssmEndpoint).port, USER: 'on-call' };
 });
 
 afterAll(async () => {
+  ssm?.destroy();
   await stack?.close();
 });
 
 /** Runs one CLI command; answers its exit code and what it printed. */
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return cliWith(cliEnv, ...argv);
+}
+
+async function cliWith(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runCli(argv, cliEnv, { out: (text) => (out += `${text}\n`), err: (text) => (err += `${text}\n`) });
+  const code = await runCli(argv, env, { out: (text) => (out += `${text}\n`), err: (text) => (err += `${text}\n`) });
   return { code, out, err };
+}
+
+/** Runs a command with `--json`; answers the one document it printed. */
+async function cliJson(...argv: string[]): Promise<Record<string, unknown>> {
+  const answer = await cli(...argv, '--json');
+  if (answer.code !== 0) throw new Error(`${argv.join(' ')} failed: ${answer.err}`);
+  return JSON.parse(answer.out) as Record<string, unknown>;
+}
+
+/**
+ * Runs `body` with the AWS SDK's standard configuration pointing Parameter Store at the local
+ * stack's, so a deployed stage's commands run against real parts.
+ */
+async function asIfDeployed<T>(body: () => Promise<T>): Promise<T> {
+  const saved = { ...process.env };
+  Object.assign(process.env, { AWS_ENDPOINT_URL_SSM: stack.ssmEndpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+  try {
+    return await body();
+  } finally {
+    for (const key of ['AWS_ENDPOINT_URL_SSM', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+    }
+  }
+}
+
+async function parametersUnder(path: string): Promise<string[]> {
+  const out = await ssm.send(new GetParametersByPathCommand({ Path: path, Recursive: true }));
+  return (out.Parameters ?? []).map((parameter) => parameter.Name ?? '');
+}
+
+async function parameter(name: string): Promise<{ value?: string; version?: number } | undefined> {
+  try {
+    const out = await ssm.send(new GetParameterCommand({ Name: name }));
+    return { ...(out.Parameter?.Value === undefined ? {} : { value: out.Parameter.Value }), ...(out.Parameter?.Version === undefined ? {} : { version: out.Parameter.Version }) };
+  } catch (error) {
+    if (error instanceof ParameterNotFound) return undefined;
+    throw error;
+  }
 }
 
 let sequence = 0;
@@ -50,6 +101,7 @@ async function placeOrder(symbol = 'AAPL'): Promise<Record<string, unknown>> {
 }
 
 const afterTtl = () => new Promise((resolve) => setTimeout(resolve, TTL_MS + 60));
+const KILL_SWITCH = '/lean-router/local/kill-switch';
 
 describe('lean-router kill / unkill', () => {
   it('switches LEAN off for the next orders with kill --reason, and back on with unkill', async () => {
@@ -67,13 +119,12 @@ describe('lean-router kill / unkill', () => {
     expect(back).toMatchObject({ execution_route: 'lean' });
   });
 
-  it('records who switched it and why, as status shows', async () => {
+  it('records who switched it and why, as status --json shows', async () => {
     await cli('kill', '--reason', 'drill');
 
-    const status = await cli('status', '--json');
+    const status = await cliJson('status');
 
-    const values = JSON.parse(status.out) as Record<string, string>;
-    expect(JSON.parse(values['/lean-router/local/kill-switch'] ?? '{}')).toMatchObject({ state: 'on', reason: 'drill', set_by: 'on-call' });
+    expect(status.kill_switch).toMatchObject({ state: 'on', reason: 'drill', set_by: 'on-call', source: 'parameter' });
     await cli('unkill');
   });
 
@@ -89,13 +140,93 @@ describe('lean-router kill / unkill', () => {
   });
 
   it('refuses kill without a reason with exit code 2 and changes nothing', async () => {
-    const before = await cli('status', '--json');
+    const before = await parameter(KILL_SWITCH);
 
     const answer = await cli('kill');
 
-    expect(answer.code).toBe(2);
-    expect(answer.err).toContain('kill needs --reason');
-    expect((await cli('status', '--json')).out).toBe(before.out);
+    expect(answer).toMatchObject({ code: 2, err: 'lean-router: kill needs --reason "why LEAN is being switched off" (see lean-router --help)\n' });
+    expect(await parameter(KILL_SWITCH)).toEqual(before);
+  });
+
+  it('says the switch is already on and writes nothing when kill finds it on', async () => {
+    await cli('kill', '--reason', 'first');
+    const before = await parameter(KILL_SWITCH);
+
+    const answer = await cli('kill', '--reason', 'second');
+
+    expect(answer.code).toBe(0);
+    expect(answer.out).toMatch(/^\/lean-router\/local\/kill-switch is already on \(first, by on-call, at \S+\): nothing changed/);
+    expect(await parameter(KILL_SWITCH)).toEqual(before);
+    await cli('unkill');
+  });
+
+  it('says the switch is already off and writes nothing when unkill finds it off', async () => {
+    await cli('unkill');
+    const before = await parameter(KILL_SWITCH);
+
+    const answer = await cli('unkill');
+
+    expect(answer.code).toBe(0);
+    expect(answer.out).toMatch(/^\/lean-router\/local\/kill-switch is already off.*: nothing changed; LEAN is allowed$/m);
+    expect(await parameter(KILL_SWITCH)).toEqual(before);
+  });
+
+  it('prints kill and unkill with --json as one document: the parameter, whether it changed, the switch as now read', async () => {
+    const killed = await cliJson('kill', '--reason', 'json drill');
+    const again = await cliJson('kill', '--reason', 'json drill');
+    const unkilled = await cliJson('unkill');
+
+    expect(killed).toMatchObject({ parameter: KILL_SWITCH, changed: true, kill_switch: { state: 'on', reason: 'json drill', set_by: 'on-call' } });
+    expect(again).toMatchObject({ parameter: KILL_SWITCH, changed: false, kill_switch: { state: 'on', reason: 'json drill' } });
+    expect(unkilled).toMatchObject({ parameter: KILL_SWITCH, changed: true, kill_switch: { state: 'off', reason: 'operator re-enabled LEAN' } });
+  });
+});
+
+describe('lean-router status', () => {
+  it('prints --json as one document with the summary and every control value parsed', async () => {
+    const status = await cliJson('status');
+
+    expect(status).toMatchObject({
+      stage: 'local',
+      prefix: '/lean-router/local/',
+      kill_switch: { state: 'off', source: 'parameter' },
+      policy: { kind: 'absent' },
+      lean_health: { status: 'ok' },
+      reviews: expect.any(Array),
+      alarms: { checked: false, why: 'the local stack has no CloudWatch alarms' },
+    });
+    expect(status.summary).toEqual(expect.arrayContaining(['LEAN: allowed (kill switch off)', 'alarms: the local stack has no CloudWatch alarms']));
+    const parameters = status.parameters as { name: string; value: unknown }[];
+    expect(parameters.find((p) => p.name === KILL_SWITCH)?.value).toMatchObject({ state: 'off' });
+  });
+
+  it('says after an unkill that the error rate counts only orders since the switch was turned off', async () => {
+    await cli('kill', '--reason', 'drill');
+    await cli('unkill');
+    await afterTtl();
+    await placeOrder();
+
+    const status = await cli('status');
+    const json = await cliJson('status');
+
+    expect(status.out).toMatch(/^LEAN error rate since \d\d:\d\d:\d\dZ \(kill switch turned off then\): 0 of 1 failed; a trip needs more than 25% of at least 10$/m);
+    expect(json.error_rate).toMatchObject({ checked: true, cause: 'switch_changed', submitted: 1, failed: 0, threshold: 0.25, min_volume: 10 });
+  });
+
+  it('says the error rate is not judged while the kill switch is on', async () => {
+    await cli('kill', '--reason', 'drill');
+
+    const status = await cli('status');
+
+    expect(status.out).toContain('LEAN error rate: not judged while the kill switch is on; after unkill it counts only orders from then on');
+    await cli('unkill');
+  });
+
+  it('says locally that there are no CloudWatch alarms rather than failing', async () => {
+    const status = await cli('status');
+
+    expect(status).toMatchObject({ code: 0 });
+    expect(status.out).toContain('alarms: the local stack has no CloudWatch alarms');
   });
 });
 
@@ -108,9 +239,7 @@ describe('lean-router review', () => {
 
   it('clears a symbol in review so LEAN takes its orders again', async () => {
     // A trip as the router writes it.
-    const ssm = localSsmClient(stack.ssmEndpoint);
     await ssm.send(new PutParameterCommand({ Name: '/lean-router/local/manual-review/TSLA', Value: '{"state":"review","reason":"repeated_fallback"}', Type: 'String', Overwrite: true }));
-    ssm.destroy();
     await afterTtl();
     const gated = await placeOrder('TSLA');
     const listed = await cli('review');
@@ -125,11 +254,27 @@ describe('lean-router review', () => {
     expect(back).toMatchObject({ execution_route: 'lean' });
   });
 
+  it('says a symbol never in review is not in review and writes no parameter', async () => {
+    const answer = await cli('review', 'clear', 'NVDA');
+
+    expect(answer).toMatchObject({ code: 0, out: 'NVDA is not in manual review: nothing changed\n' });
+    expect(await parameter('/lean-router/local/manual-review/NVDA')).toBeUndefined();
+  });
+
+  it('prints review clear with --json as one document saying whether anything changed', async () => {
+    await ssm.send(new PutParameterCommand({ Name: '/lean-router/local/manual-review/AMZN', Value: '{"state":"review"}', Type: 'String', Overwrite: true }));
+
+    const cleared = await cliJson('review', 'clear', 'AMZN');
+    const again = await cliJson('review', 'clear', 'AMZN');
+
+    expect(cleared).toEqual({ symbol: 'AMZN', parameter: '/lean-router/local/manual-review/AMZN', changed: true, in_review: false });
+    expect(again).toEqual({ symbol: 'AMZN', parameter: '/lean-router/local/manual-review/AMZN', changed: false, in_review: false });
+  });
+
   it('refuses review clear without a symbol with exit code 2', async () => {
     const answer = await cli('review', 'clear');
 
-    expect(answer.code).toBe(2);
-    expect(answer.err).toContain('review clear needs a SYMBOL');
+    expect(answer).toMatchObject({ code: 2, err: 'lean-router: review clear needs a SYMBOL (see lean-router --help)\n' });
   });
 });
 
@@ -144,6 +289,14 @@ describe('lean-router orders / order', () => {
     expect(answer.out).toContain('policy_all');
   });
 
+  it('prints orders --json as one array of rows', async () => {
+    const placed = await placeOrder('INTC');
+
+    const answer = await cli('orders', '--symbol', 'INTC', '--json');
+
+    expect(JSON.parse(answer.out)).toEqual([expect.objectContaining({ client_order_id: placed.client_order_id, symbol: 'INTC' })]);
+  });
+
   it('prints the whole row of one order', async () => {
     const placed = await placeOrder();
 
@@ -153,10 +306,85 @@ describe('lean-router orders / order', () => {
     expect(JSON.parse(answer.out)).toMatchObject({ client_order_id: placed.client_order_id, execution_route: 'lean', status: 'accepted' });
   });
 
+  it('names the table and what to check when it does not exist, with exit 1', async () => {
+    const answer = await cli('orders', '--table', 'no-such-table');
+
+    expect(answer).toMatchObject({ code: 1, out: '' });
+    expect(answer.err).toMatch(/^lean-router orders: no table no-such-table \(ResourceNotFoundException: .*\): check --table \/ PROVENANCE_TABLE_NAME\n$/);
+  });
+
   it('exits 1 with a clear message for an order that does not exist', async () => {
     const answer = await cli('order', 'no-such-order');
 
-    expect(answer.code).toBe(1);
+    expect(answer).toMatchObject({ code: 1, out: '' });
     expect(answer.err).toContain('no order with client_order_id no-such-order');
   });
 });
+
+describe('lean-router stages', () => {
+  it('refuses an unknown stage with exit 2 naming the known ones, and writes nothing', async () => {
+    const answer = await asIfDeployed(() => cli('kill', '--stage', 'papr', '--reason', 'typo'));
+
+    expect(answer).toMatchObject({ code: 2, out: '', err: 'lean-router: --stage papr is not a stage (known: local, paper, live) (see lean-router --help)\n' });
+    expect(await parametersUnder('/lean-router/papr/')).toEqual([]);
+  });
+
+  it('refuses a write to a stage with no kill-switch parameter with exit 1, and writes nothing', async () => {
+    const answer = await asIfDeployed(() => cli('kill', '--stage', 'live', '--reason', 'wrong account'));
+
+    expect(answer.code).toBe(1);
+    expect(answer.err).toMatch(/^lean-router kill: no \/lean-router\/live\/kill-switch parameter in us-east-1: the live stage is not deployed in this account and region/);
+    expect(await parametersUnder('/lean-router/live/')).toEqual([]);
+  });
+
+  it('writes to a deployed stage whose kill-switch parameter exists', async () => {
+    await ssm.send(new PutParameterCommand({ Name: '/lean-router/paper/kill-switch', Value: 'off', Type: 'String', Overwrite: true }));
+
+    const answer = await asIfDeployed(() => cli('kill', '--stage', 'paper', '--reason', 'maintenance'));
+
+    expect(answer).toMatchObject({ code: 0 });
+    expect(JSON.parse((await parameter('/lean-router/paper/kill-switch'))?.value ?? '{}')).toMatchObject({ state: 'on', reason: 'maintenance' });
+  });
+});
+
+describe('lean-router with the local stack stopped', () => {
+  it('says the local stack is not running and how to start it, with exit 1', async () => {
+    const closedPort = await freePort();
+
+    const answer = await cliWith({ LOCAL_SSM_PORT: String(closedPort), LOCAL_DYNAMODB_PORT: String(closedPort) }, 'status');
+
+    expect(answer).toMatchObject({
+      code: 1,
+      out: '',
+      err: `lean-router status: nothing answers at 127.0.0.1:${closedPort}: the local stack is not running; start it with npm start\n`,
+    });
+  });
+});
+
+describe('the installed lean-router command', () => {
+  it('exits quietly when its reader goes away (status | head -1)', async () => {
+    const child = spawn(process.execPath, [PACKAGE.bin['lean-router'] ?? '', 'status'], {
+      cwd: new URL('../../', import.meta.url),
+      env: { ...process.env, ...cliEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // The reader is gone before the command prints anything: every write meets EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+  });
+});
+
+/** A loopback port nothing listens on. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}

@@ -47,6 +47,20 @@ describe('the local Parameter Store, through the real SSM client', () => {
     expect((await ssm.send(new GetParameterCommand({ Name: '/lean-router/local/c' }))).Parameter?.Value).toBe('on');
   });
 
+  it('stamps LastModifiedDate at the time of each put, overwrites included, in every read', async () => {
+    await ssm.send(new PutParameterCommand({ Name: '/lean-router/local/kill-switch', Value: 'on', Type: 'String' }));
+    const before = Date.now();
+    await ssm.send(new PutParameterCommand({ Name: '/lean-router/local/kill-switch', Value: 'off', Type: 'String', Overwrite: true }));
+    const after = Date.now();
+
+    const single = (await ssm.send(new GetParameterCommand({ Name: '/lean-router/local/kill-switch' }))).Parameter?.LastModifiedDate;
+    const batched = (await ssm.send(new GetParametersCommand({ Names: ['/lean-router/local/kill-switch'] }))).Parameters?.[0]?.LastModifiedDate;
+
+    expect(single?.getTime()).toBeGreaterThanOrEqual(before);
+    expect(single?.getTime()).toBeLessThanOrEqual(after);
+    expect(batched).toEqual(single);
+  });
+
   it('answers ParameterNotFound for a missing parameter', async () => {
     await expect(ssm.send(new GetParameterCommand({ Name: '/lean-router/local/missing' }))).rejects.toBeInstanceOf(ParameterNotFound);
   });

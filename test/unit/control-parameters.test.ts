@@ -14,7 +14,7 @@ describe('controlParameterPrefix', () => {
 });
 
 describe('controlParameterName', () => {
-  // The names operators type (README: `aws ssm put-parameter --name /lean-router/paper/kill-switch`).
+  // The names operators type (docs/operations.md: `aws ssm put-parameter --name /lean-router/paper/kill-switch`).
   it.each([
     ['killSwitch', '/lean-router/paper/kill-switch'],
     ['policy', '/lean-router/paper/policy'],

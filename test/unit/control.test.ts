@@ -53,6 +53,12 @@ describe('parseKillSwitch', () => {
     });
   });
 
+  it('takes no changed_at from the value: only the parameter’s modification time says when it changed', () => {
+    const raw = JSON.stringify({ state: 'off', changed_at: '2025-01-02T09:00:00.000Z' });
+
+    expect(parseKillSwitch(raw)).toEqual({ state: 'off', source: 'parameter' });
+  });
+
   it('reads the JSON form with only a state', () => {
     expect(parseKillSwitch('{"state":"on"}')).toEqual({ state: 'on', source: 'parameter' });
   });

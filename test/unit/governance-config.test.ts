@@ -70,7 +70,7 @@ const INVALID_CASES = GOVERNANCE_VARIABLES.flatMap((variable) => variable.invali
 describe('governance defaults', () => {
   const { governance } = loadRouterConfig({});
 
-  it('follow DESIGN.md and the issue: 5 s cache, 3 failures and 30 s for the breaker, 3 fallbacks in 15 minutes', () => {
+  it('are the documented ones: 5 s cache, 3 failures and 30 s for the breaker, 3 fallbacks in 15 minutes', () => {
     expect(governance).toEqual({
       controlCacheTtlMs: 5_000,
       runnerHealthStaleMs: 180_000,

@@ -374,6 +374,76 @@ describe('runHealthCheck: LEAN error rate', () => {
   });
 });
 
+/** The switch as an operator's unkill left it `agoMs` before now: off, changed then. */
+function unkilled(agoMs: number): Partial<ControlSnapshot> {
+  return { killSwitch: { state: 'off', changed_at: ago(agoMs), source: 'parameter' } };
+}
+
+describe('runHealthCheck: LEAN error rate after an operator turns LEAN back on', () => {
+  it('counts LEAN outcomes since the kill switch’s change when that was inside the window', async () => {
+    const world = healthWorld({ control: unkilled(MINUTE) });
+
+    await run(world);
+
+    expect(world.store.leanOutcomeQueries).toEqual([ago(MINUTE)]);
+  });
+
+  it('counts over the whole window when the switch last changed before the window began', async () => {
+    const world = healthWorld({ control: unkilled(20 * MINUTE) });
+
+    await run(world);
+
+    expect(world.store.leanOutcomeQueries).toEqual([ago(5 * MINUTE)]);
+  });
+
+  it('counts over the whole window while the switch is on, so the gauge still shows what tripped it', async () => {
+    const world = healthWorld({ control: { killSwitch: { ...parseKillSwitch('on'), changed_at: ago(MINUTE) } } });
+
+    await run(world);
+
+    expect(world.store.leanOutcomeQueries).toEqual([ago(5 * MINUTE)]);
+  });
+
+  it('counts over the whole window when the control values cannot be read', async () => {
+    const world = healthWorld({ controlFails: ['readFresh'] });
+
+    const report = await run(world);
+
+    expect(world.store.leanOutcomeQueries).toEqual([ago(5 * MINUTE)]);
+    expect(report.errorRateWindow).toEqual({ since: ago(5 * MINUTE), cause: 'window' });
+  });
+
+  it('reports where the count started and that the switch’s change set it', async () => {
+    const world = healthWorld({ control: unkilled(MINUTE) });
+
+    const report = await run(world);
+
+    expect(report.errorRateWindow).toEqual({ since: ago(MINUTE), cause: 'switch_changed' });
+  });
+
+  it('says since when it counted in the trip detail when new failures trip the switch again', async () => {
+    const world = healthWorld({ control: unkilled(MINUTE), store: { leanOutcomes: ERROR_RATE_BREACH } });
+
+    await run(world);
+
+    expect(world.control.killSwitchTrips).toEqual([
+      {
+        reason: 'lean_error_rate',
+        set_by: 'health-check',
+        detail: `3 of 10 LEAN submits failed since the kill switch was last changed at ${ago(MINUTE)} (30.0%, threshold 25%)`,
+      },
+    ]);
+  });
+
+  it('logs where the count started in the health_check line', async () => {
+    const world = healthWorld({ control: unkilled(MINUTE) });
+
+    await run(world);
+
+    expect(logFields(world, 'health_check')).toEqual([expect.objectContaining({ errorRateWindow: { since: ago(MINUTE), cause: 'switch_changed' } })]);
+  });
+});
+
 describe('runHealthCheck: stale runner health', () => {
   it.each([
     { name: 'trips runner_health_stale when the probe fails and the last healthy probe was 4 minutes ago (limit 3)', lastOkAgo: 4 * MINUTE, trips: true },
@@ -1319,7 +1389,14 @@ describe('runHealthCheck: the report and its log line', () => {
 
     const report = await run(world);
 
-    expect(report).toEqual({ runner: 'ok', killSwitch: 'off', symbolsInReview: [], reviewsTripped: [], reconciled: [] });
+    expect(report).toEqual({
+      runner: 'ok',
+      errorRateWindow: { since: ago(5 * MINUTE), cause: 'window' },
+      killSwitch: 'off',
+      symbolsInReview: [],
+      reviewsTripped: [],
+      reconciled: [],
+    });
   });
 
   it('emits each gauge once on a run with enough LEAN volume', async () => {

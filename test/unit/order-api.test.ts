@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { AlpacaSubmitOutcome } from '../../functions/core/execution';
 import { MAX_ORDER_BODY_BYTES } from '../../functions/core/order-request';
-import type { ApiErrorCode } from '../../functions/route/http-responses';
+import { API_ERRORS, apiErrorSchema, orderReceiptSchema, orderRowSchema, type ApiErrorCode } from '../../functions/route/order-responses';
 import { createOrderApi } from '../../functions/route/order-api';
 import { startApiFrontDoor } from '../../lib/local/api-front-door';
 import {
@@ -234,6 +237,17 @@ const ERROR_CASES: readonly ErrorCase[] = [
     status: 503,
     error: 'provenance_unavailable',
   },
+  {
+    name: 'a dependency that throws before the order is claimed',
+    world: async () => {
+      const world = fakeWorld();
+      world.control.read = () => Promise.reject(new Error('control plane bug'));
+      return world;
+    },
+    event: postEvent(orderBody()),
+    status: 500,
+    error: 'internal_error',
+  },
   { name: 'GET of an order that does not exist', world: fresh, event: getEvent('/orders/ord-404'), status: 404, error: 'order_not_found' },
   { name: 'GET of a 129-character id', world: fresh, event: getEvent(`/orders/${'a'.repeat(129)}`), status: 400, error: 'validation_failed' },
   { name: 'GET of an id with a space', world: fresh, event: getEvent('/orders/ord%20404'), status: 400, error: 'validation_failed' },
@@ -278,6 +292,89 @@ describe('error answers', () => {
     const answer = await call(await world(), { ...event, headers: { ...event.headers, 'x-correlation-id': 'corr-err-1' } });
 
     expect(answer.headers['x-correlation-id']).toBe('corr-err-1');
+  });
+});
+
+/** Every success answer: how to provoke it, and which schema its body follows. */
+interface SuccessCase {
+  readonly name: string;
+  readonly world: () => Promise<FakeWorld>;
+  readonly event: APIGatewayProxyEvent;
+  readonly status: 200 | 201 | 202;
+  readonly schema: z.ZodType;
+}
+
+const LEAN_FAILS_AMBIGUOUSLY = () =>
+  fakeWorld({ lean: { submits: [leanFailure('lean_submit_timeout', 'ambiguous')], lookups: [lookupError] }, alpaca: { lookups: [lookupError] } });
+const LEAN_FAILS_THEN_ALPACA_ACCEPTS = () =>
+  fakeWorld({ lean: { submits: [leanFailure('lean_submit_http_502', 'definite', 502)] }, alpaca: { submits: [accepted(brokerOrder(ORDER, {}, 'alpaca-order-1'))] } });
+const ALPACA_REJECTS_WORLD = () => fakeWorld({ config: routerConfig({ adapter: 'alpaca' }), alpaca: { submits: [ALPACA_REJECTS] } });
+const KILL_SWITCH_ON = () =>
+  fakeWorld({ control: { killSwitch: { state: 'on', reason: 'runner upgrade', source: 'parameter' } }, alpaca: { submits: [accepted(brokerOrder(ORDER, {}, 'alpaca-order-1'))] } });
+
+const SUCCESS_CASES: readonly SuccessCase[] = [
+  { name: 'an order LEAN accepts', world: async () => fakeWorld({ lean: LEAN_ACCEPTS }), event: postEvent(orderBody()), status: 201, schema: orderReceiptSchema },
+  { name: 'an order that falls back to Alpaca', world: async () => LEAN_FAILS_THEN_ALPACA_ACCEPTS(), event: postEvent(orderBody()), status: 201, schema: orderReceiptSchema },
+  { name: 'an order whose outcome is unknown', world: async () => LEAN_FAILS_AMBIGUOUSLY(), event: postEvent(orderBody()), status: 202, schema: orderReceiptSchema },
+  { name: 'a replay of an accepted order', world: () => afterFirstPost(fakeWorld({ lean: LEAN_ACCEPTS })), event: postEvent(orderBody()), status: 200, schema: orderReceiptSchema },
+  { name: 'a replay of a rejected order', world: () => afterFirstPost(ALPACA_REJECTS_WORLD()), event: postEvent(orderBody()), status: 200, schema: orderReceiptSchema },
+  { name: 'a replay of an order whose outcome is unknown', world: () => afterFirstPost(LEAN_FAILS_AMBIGUOUSLY()), event: postEvent(orderBody()), status: 202, schema: orderReceiptSchema },
+  { name: 'GET of an order LEAN accepted', world: () => afterFirstPost(fakeWorld({ lean: LEAN_ACCEPTS })), event: getEvent('/orders/ord-0001'), status: 200, schema: orderRowSchema },
+  { name: 'GET of an order that fell back to Alpaca', world: () => afterFirstPost(LEAN_FAILS_THEN_ALPACA_ACCEPTS()), event: getEvent('/orders/ord-0001'), status: 200, schema: orderRowSchema },
+  { name: 'GET of an order gated by the kill switch', world: () => afterFirstPost(KILL_SWITCH_ON()), event: getEvent('/orders/ord-0001'), status: 200, schema: orderRowSchema },
+  {
+    name: 'GET of an order still pending',
+    world: async () => {
+      const world = fakeWorld({ lean: LEAN_ACCEPTS });
+      world.store.failOn('finalize');
+      return afterFirstPost(world);
+    },
+    event: getEvent('/orders/ord-0001'),
+    status: 200,
+    schema: orderRowSchema,
+  },
+];
+
+describe('answers as the response schemas say', () => {
+  it.each(SUCCESS_CASES)('answers $name $status with a body its schema accepts', async ({ world, event, status, schema }) => {
+    const answer = await call(await world(), event);
+
+    expect({ status: answer.status, issues: schema.safeParse(answer.body).error?.issues }).toEqual({ status, issues: undefined });
+  });
+
+  it.each(ERROR_CASES)('answers $name with the status of its code and a body its code’s schema accepts', async ({ world, event, error }) => {
+    const answer = await call(await world(), event);
+
+    expect({ status: answer.status, issues: apiErrorSchema(error).safeParse(answer.body).error?.issues }).toEqual({ status: API_ERRORS[error].status, issues: undefined });
+  });
+});
+
+/** The checked-in OpenAPI document with every `$ref` replaced by what it points at. */
+const DOCUMENT = new Validator().resolveRefs({
+  specification: JSON.parse(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8')) as Record<string, unknown>,
+}) as { paths: Record<string, Record<string, { responses: Record<string, { content: { 'application/json': { schema: Record<string, unknown> } } }> }>> };
+
+/** The document's operation for an event: `POST /orders` or `GET /orders/{client_order_id}`; undefined for anything else. */
+function documentedOperation(event: APIGatewayProxyEvent) {
+  const path = /^\/orders\/[^/]+$/.test(event.path) ? '/orders/{client_order_id}' : event.path;
+  return DOCUMENT.paths[path]?.[event.httpMethod.toLowerCase()];
+}
+
+const DOCUMENTED_CASES = [...SUCCESS_CASES, ...ERROR_CASES].filter(({ event }) => documentedOperation(event) !== undefined);
+
+describe('answers as docs/openapi.json documents them', () => {
+  it('leaves out only the answers to paths and methods the API does not have', () => {
+    const undocumented = ERROR_CASES.filter(({ event }) => documentedOperation(event) === undefined).map(({ error }) => error);
+
+    expect(new Set(undocumented)).toEqual(new Set<ApiErrorCode>(['not_found', 'method_not_allowed']));
+  });
+
+  it.each(DOCUMENTED_CASES)('answers $name with a status and body the document gives its operation', async ({ world, event }) => {
+    const answer = await call(await world(), event);
+
+    const response = documentedOperation(event)?.responses[String(answer.status)];
+    const schema = z.fromJSONSchema(response?.content['application/json'].schema ?? false);
+    expect({ documented: response !== undefined, issues: schema.safeParse(answer.body).error?.issues }).toEqual({ documented: true, issues: undefined });
   });
 });
 

@@ -60,7 +60,7 @@ function callCounts(world: FakeWorld): { leanSubmits: number; alpacaSubmits: num
   };
 }
 
-/** One path through DESIGN.md's flow: what the brokers answer and what the row must say. */
+/** One path through an order's flow (docs/architecture.md): what the brokers answer and what the row must say. */
 interface Scenario {
   readonly name: string;
   readonly config?: RouterConfig;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { simAdminRoutes } from '../../lib/local/sim-admin-routes';
+import { firstAnswering, type LocalRoutes } from '../../lib/local/api-front-door';
+import type { RouterAdmin, RouterResetReport, RouterView } from '../../lib/local/router-state';
+import { routerAdminRoutes, simAdminRoutes } from '../../lib/local/sim-admin-routes';
 import type { SimAdmin } from '../../lib/local/sim-http';
 
 /** A simulator admin that records what it was asked and answers `{asked}`. */
@@ -50,6 +52,82 @@ describe('the fault-injection routes on the local front door', () => {
 
   it('leaves every other path to the order API', async () => {
     const answer = await simAdminRoutes({ lean: recordingAdmin() })({ method: 'POST', path: '/orders', body: '{}' });
+
+    expect(answer).toBeUndefined();
+  });
+});
+
+/** A router admin that counts resets and answers fixed views. */
+function countingRouterAdmin(): RouterAdmin & { resets: number } {
+  const view = { symbols_in_review: [], route_handler_since: '2026-01-02T03:04:05.000Z' } as unknown as RouterView;
+  const admin = {
+    resets: 0,
+    view: async () => view,
+    reset: async () => {
+      admin.resets += 1;
+      return { ...view, reset: { reviews_cleared: ['NVDA'] } } as unknown as RouterResetReport;
+    },
+  };
+  return admin;
+}
+
+describe("the router's admin routes on the local front door", () => {
+  it('resets the router on POST /_router/reset and answers what the reset did', async () => {
+    const admin = countingRouterAdmin();
+
+    const answer = await routerAdminRoutes(admin)({ method: 'POST', path: '/_router/reset', body: '' });
+
+    expect(admin.resets).toBe(1);
+    expect(answer).toMatchObject({ status: 200, body: { reset: { reviews_cleared: ['NVDA'] } } });
+  });
+
+  it('answers the view on GET /_router without resetting anything', async () => {
+    const admin = countingRouterAdmin();
+
+    const answer = await routerAdminRoutes(admin)({ method: 'GET', path: '/_router', body: '' });
+
+    expect(answer).toMatchObject({ status: 200, body: { route_handler_since: '2026-01-02T03:04:05.000Z' } });
+    expect(admin.resets).toBe(0);
+  });
+
+  it('refuses GET /_router/reset with 405 naming the method to use, and resets nothing', async () => {
+    const admin = countingRouterAdmin();
+
+    const answer = await routerAdminRoutes(admin)({ method: 'GET', path: '/_router/reset', body: '' });
+
+    expect(answer).toEqual({ status: 405, body: { message: 'use POST /_router/reset' } });
+    expect(admin.resets).toBe(0);
+  });
+
+  it('answers 404 naming both routes for another path under /_router', async () => {
+    const answer = await routerAdminRoutes(countingRouterAdmin())({ method: 'POST', path: '/_router/breaker', body: '' });
+
+    expect(answer).toEqual({ status: 404, body: { message: 'no route /_router/breaker: use GET /_router or POST /_router/reset' } });
+  });
+
+  it('leaves every other path, /_sim included, to the next routes', async () => {
+    const routes = routerAdminRoutes(countingRouterAdmin());
+
+    const answers = await Promise.all(['/orders', '/_sim/lean/reset', '/_routerx'].map((path) => routes({ method: 'POST', path, body: '' })));
+
+    expect(answers).toEqual([undefined, undefined, undefined]);
+  });
+});
+
+describe('local routes combined on the front door', () => {
+  const answering =
+    (status: number): LocalRoutes =>
+    async () => ({ status, body: {} });
+  const silent: LocalRoutes = async () => undefined;
+
+  it('answers with the first routes that answer, in order', async () => {
+    const answer = await firstAnswering(silent, answering(201), answering(202))({ method: 'GET', path: '/x', body: '' });
+
+    expect(answer?.status).toBe(201);
+  });
+
+  it('hands the request on to the handler when none answers', async () => {
+    const answer = await firstAnswering(silent, silent)({ method: 'GET', path: '/orders', body: '' });
 
     expect(answer).toBeUndefined();
   });

@@ -40,13 +40,14 @@ function controlPlane() {
   return { plane, clock, logger };
 }
 
-function batch(values: { killSwitch?: string; policy?: string; leanHealth?: string }): GetParametersCommandOutput {
+/** `modifiedAt` gives each parameter present that LastModifiedDate; without it SSM's answer carries none. */
+function batch(values: { killSwitch?: string; policy?: string; leanHealth?: string }, modifiedAt?: string): GetParametersCommandOutput {
   const parameters: Parameter[] = [];
   const invalid: string[] = [];
   for (const key of ['killSwitch', 'policy', 'leanHealth'] as const) {
     const value = values[key];
     if (value === undefined) invalid.push(NAMES[key]);
-    else parameters.push({ Name: NAMES[key], Value: value, Type: 'String' });
+    else parameters.push({ Name: NAMES[key], Value: value, Type: 'String', ...(modifiedAt === undefined ? {} : { LastModifiedDate: new Date(modifiedAt) }) });
   }
   return { Parameters: parameters, InvalidParameters: invalid, $metadata: {} };
 }
@@ -271,6 +272,27 @@ describe('SsmControlPlane reads', () => {
     expect(snapshot.killSwitch.state).toBe('on');
   });
 
+  it('takes the kill switch’s changed_at from the parameter’s LastModifiedDate', async () => {
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off' }, '2025-01-02T14:12:05.250Z'));
+    ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
+    const { plane } = controlPlane();
+
+    const snapshot = await plane.readFresh();
+
+    expect(snapshot.killSwitch).toEqual({ state: 'off', changed_at: '2025-01-02T14:12:05.250Z', source: 'parameter' });
+  });
+
+  it('keeps the JSON form’s own set_at apart from the LastModifiedDate it gives as changed_at', async () => {
+    const value = JSON.stringify({ state: 'off', reason: 'runner fixed', set_by: 'alice', set_at: '2025-01-02T14:00:00.000Z' });
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: value }, '2025-01-02T14:12:05.000Z'));
+    ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
+    const { plane } = controlPlane();
+
+    const { killSwitch } = await plane.readFresh();
+
+    expect(killSwitch).toMatchObject({ set_at: '2025-01-02T14:00:00.000Z', changed_at: '2025-01-02T14:12:05.000Z' });
+  });
+
   it('counts a missing kill-switch parameter as on, with source missing', async () => {
     ssm.on(GetParametersCommand).resolves(batch({ leanHealth: JSON.stringify(HEALTH) }));
     ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
@@ -377,8 +399,31 @@ describe('SsmControlPlane writes', () => {
     clock.ms += 1;
     const snapshot = await plane.read();
 
-    expect(snapshot.killSwitch).toEqual({ state: 'on', reason: 'notional_mismatch', set_by: 'route', set_at: WALL, source: 'parameter' });
+    expect(snapshot.killSwitch).toEqual({ state: 'on', reason: 'notional_mismatch', set_by: 'route', set_at: WALL, changed_at: WALL, source: 'parameter' });
     expect(ssm.calls()).toHaveLength(0);
+  });
+
+  it('turns the kill switch off with the JSON form naming who and why', async () => {
+    ssm.on(PutParameterCommand).resolves({ Version: 3, $metadata: {} });
+    const { plane } = controlPlane();
+
+    await plane.setKillSwitch('off', 'runner fixed', 'alice');
+
+    expect(putInputs()).toEqual([
+      { Name: NAMES.killSwitch, Value: JSON.stringify({ state: 'off', reason: 'runner fixed', set_by: 'alice', set_at: WALL }), Type: 'String', Overwrite: true },
+    ]);
+  });
+
+  it('shows its own unkill on the next cached read, changed at the time it wrote it', async () => {
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'on' }, '2025-01-02T14:00:00.000Z'));
+    ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
+    ssm.on(PutParameterCommand).resolves({ Version: 3, $metadata: {} });
+    const { plane } = controlPlane();
+    await plane.read();
+
+    await plane.setKillSwitch('off', 'runner fixed', 'alice');
+
+    expect((await plane.read()).killSwitch).toEqual({ state: 'off', reason: 'runner fixed', set_by: 'alice', set_at: WALL, changed_at: WALL, source: 'parameter' });
   });
 
   it('throws when SSM refuses the trip, and the cached kill switch stays as it was', async () => {

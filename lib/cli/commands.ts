@@ -1,0 +1,277 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetParametersByPathCommand, SSMClient, type Parameter } from '@aws-sdk/client-ssm';
+import { DynamoDbProvenanceIndex } from '../../functions/adapters/dynamodb-provenance-index';
+import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
+import { DEFAULT_GOVERNANCE, loadHealthCheckConfig } from '../../functions/core/config';
+import { controlParameterPrefix, manualReviewParameterName } from '../../functions/core/control-parameters';
+import type { ControlSnapshot, KillSwitch } from '../../functions/core/control';
+import { errorRateWindowStart } from '../../functions/core/error-rate-window';
+import { describeError } from '../../functions/core/objects';
+import type { ProvenanceRow } from '../../functions/core/provenance';
+import type { CliEnv, CliIo, CliRequest } from './run-cli';
+import { findOrder, findOrders } from './provenance-queries';
+import { alarmNamePrefix } from '../stage-names';
+import { stageAlarmsInAlarm } from './stage-alarms';
+import { isDeployedStage, LOCAL_STAGE, type CliStage } from './stages';
+import { killSwitchWhy, statusJson, statusText, type AlarmsStatus, type ErrorRateStatus } from './status-report';
+import { textTable } from './text-table';
+
+/**
+ * The operator commands proper, once `runCli` has checked the arguments: each reads (and at most
+ * writes once) through the same adapters the functions use, and answers text or one JSON document.
+ */
+
+/** What a command prints: text for a person, a JSON value for `--json`. */
+interface Answer {
+  readonly text: string;
+  readonly json: unknown;
+}
+
+/** A command that ran into the stage rather than the arguments: one line, exit code 1. */
+class CommandFailure extends Error {}
+
+/** How long one call to a stage may take, SDK retries included: an operator's network, not an order's deadline. */
+const CALL_TIMEOUT_MS = 10_000;
+
+/** How soon the routers see a change of the control values, unless TRADING_CONTROL_CACHE_TTL_MS says otherwise. */
+const SEEN_WITHIN = `routers see it within their cache TTL, ${DEFAULT_GOVERNANCE.controlCacheTtlMs / 1000} s by default`;
+
+/** Runs one validated command; resolves to the exit code. */
+export async function runCommand(request: CliRequest, env: CliEnv, io: CliIo): Promise<number> {
+  const clients = stageClients(request.stage, env);
+  try {
+    const result = await execute(request, clients, env, new Date());
+    io.out(request.json ? JSON.stringify(result.json, null, 2) : result.text);
+    return 0;
+  } catch (error) {
+    io.err(`lean-router ${request.command.name}: ${error instanceof CommandFailure ? error.message : explainFailure(error, request)}`);
+    return 1;
+  } finally {
+    clients.destroy();
+  }
+}
+
+async function execute(request: CliRequest, clients: StageClients, env: CliEnv, now: Date): Promise<Answer> {
+  const { command, stage, tableName } = request;
+  switch (command.name) {
+    case 'orders': {
+      const rows = await findOrders(clients.dynamoDb(), tableName, command.filter);
+      return { text: ordersTable(rows), json: rows };
+    }
+    case 'order': {
+      const row = await findOrder(clients.dynamoDb(), tableName, command.clientOrderId);
+      if (row === undefined) throw new CommandFailure(`no order with client_order_id ${command.clientOrderId} in ${tableName}`);
+      return { text: JSON.stringify(row, null, 2), json: row };
+    }
+    case 'kill':
+    case 'unkill': {
+      const { plane, control } = await readStageControl(clients, stage);
+      const state = command.name === 'kill' ? 'on' : 'off';
+      const parameter = plane.parameterNames.killSwitch;
+      // Only a value read as written counts as already set: a missing or unreadable switch is made explicit.
+      if (control.killSwitch.source === 'parameter' && control.killSwitch.state === state) {
+        const why = killSwitchWhy(control.killSwitch);
+        return {
+          text: `${parameter} is already ${state}${why === '' ? '' : ` (${why})`}: nothing changed; LEAN ${state === 'on' ? 'stays off for every order' : 'is allowed'}`,
+          json: { parameter, changed: false, kill_switch: control.killSwitch },
+        };
+      }
+      await plane.setKillSwitch(state, command.reason, command.by);
+      // Read back for when it changed; the write stands even if that read fails, so say what was written then.
+      const written = await plane.readFresh().then(
+        (after) => after.killSwitch,
+        () => ({ state, reason: command.reason, set_by: command.by }),
+      );
+      const effect =
+        state === 'on'
+          ? `LEAN is off for every order (${SEEN_WITHIN})`
+          : `LEAN is allowed again (${SEEN_WITHIN}); the health-check's LEAN error rate counts only orders from now on`;
+      return { text: `${parameter} is ${state}: ${effect}`, json: { parameter, changed: true, kill_switch: written } };
+    }
+    case 'review': {
+      const { control } = await readStageControl(clients, stage);
+      const reviews = [...control.reviews.values()].filter((review) => review.state === 'review');
+      return {
+        text:
+          reviews.length === 0
+            ? 'no symbol is in manual review'
+            : textTable(['symbol', 'since', 'reason'], reviews.map((review) => [review.symbol, review.changed_at, review.reason ?? ''])),
+        json: reviews,
+      };
+    }
+    case 'review clear': {
+      const { plane, control } = await readStageControl(clients, stage);
+      const { symbol } = command;
+      const parameter = manualReviewParameterName(controlParameterPrefix(stage), symbol);
+      if (control.reviews.get(symbol)?.state !== 'review') {
+        return { text: `${symbol} is not in manual review: nothing changed`, json: { symbol, parameter, changed: false, in_review: false } };
+      }
+      await plane.clearSymbolReview(symbol);
+      return { text: `${symbol}: manual review cleared; LEAN may take its orders again`, json: { symbol, parameter, changed: true, in_review: false } };
+    }
+    case 'status': {
+      const { control } = await readStageControl(clients, stage);
+      const prefix = controlParameterPrefix(stage);
+      const [parameters, errorRate, alarms] = await Promise.all([
+        readControlValues(clients.ssm(), prefix),
+        errorRateStatus(clients, request, control.killSwitch, env, now),
+        alarmsStatus(clients, stage),
+      ]);
+      const report = { stage, prefix, tableName, control, parameters, errorRate, alarms, now };
+      return { text: statusText(report), json: statusJson(report) };
+    }
+  }
+}
+
+/**
+ * The stage's control values, read fresh. A stage without a `kill-switch` parameter is not
+ * deployed where the CLI is looking (or the local store is not npm start's): nothing is read
+ * further and nothing is written.
+ */
+async function readStageControl(clients: StageClients, stage: CliStage): Promise<{ plane: SsmControlPlane; control: ControlSnapshot }> {
+  const plane = new SsmControlPlane({ ssm: clients.ssm(), prefix: controlParameterPrefix(stage), ttlMs: 0, callTimeoutMs: CALL_TIMEOUT_MS });
+  const control = await plane.readFresh();
+  if (control.killSwitch.source === 'missing') {
+    const where = isDeployedStage(stage)
+      ? `in ${(await clients.ssm().config.region().catch(() => undefined)) ?? 'the configured region'}: the ${stage} stage is not deployed in this account and region (check AWS_PROFILE / AWS_REGION), or its kill-switch was deleted (the routers then keep LEAN off)`
+      : `at ${clients.endpoints.ssm}: that Parameter Store is not npm start's`;
+    throw new CommandFailure(`no ${plane.parameterNames.killSwitch} parameter ${where}; nothing was changed`);
+  }
+  return { plane, control };
+}
+
+/**
+ * The LEAN error rate the health-check would judge now: over its window, or since the kill switch
+ * was turned off if that is later. While the switch is on the health-check judges nothing.
+ */
+async function errorRateStatus(clients: StageClients, request: CliRequest, killSwitch: KillSwitch, env: CliEnv, now: Date): Promise<ErrorRateStatus> {
+  const { tableName } = request;
+  if (killSwitch.state === 'on' || killSwitch.source !== 'parameter') {
+    return { checked: false, why: 'not judged while the kill switch is on; after unkill it counts only orders from then on' };
+  }
+  const config = loadHealthCheckConfig(env);
+  const { since, cause } = errorRateWindowStart(now, config.errorRateWindowMs, killSwitch);
+  try {
+    const counts = await new DynamoDbProvenanceIndex(clients.dynamoDb(), tableName, READ_ONLY_STORE, CALL_TIMEOUT_MS).countLeanOutcomes(since);
+    return { checked: true, since, cause, ...counts, threshold: config.errorRateThreshold, minVolume: config.errorRateMinVolume, windowMs: config.errorRateWindowMs };
+  } catch (error) {
+    return { checked: false, why: `could not be counted: ${explainFailure(error, request)}` };
+  }
+}
+
+/** The index only counts here; resolving rows is the health-check's business. */
+const READ_ONLY_STORE = {
+  resolve: (): Promise<never> => Promise.reject(new Error('the CLI does not resolve rows')),
+};
+
+async function alarmsStatus(clients: StageClients, stage: CliStage): Promise<AlarmsStatus> {
+  if (!isDeployedStage(stage)) return { checked: false, why: 'the local stack has no CloudWatch alarms' };
+  try {
+    return { checked: true, namePrefix: alarmNamePrefix(stage), inAlarm: await stageAlarmsInAlarm(clients.cloudWatch(), stage, { timeoutMs: CALL_TIMEOUT_MS }) };
+  } catch (error) {
+    return { checked: false, why: `CloudWatch DescribeAlarms failed: ${explainFailure(error)}` };
+  }
+}
+
+async function readControlValues(ssm: SSMClient, prefix: string): Promise<Parameter[]> {
+  const parameters: Parameter[] = [];
+  const bound = { abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) };
+  let nextToken: string | undefined;
+  do {
+    const out = await ssm.send(new GetParametersByPathCommand({ Path: prefix, Recursive: true, WithDecryption: false, NextToken: nextToken }), bound);
+    parameters.push(...(out.Parameters ?? []));
+    nextToken = out.NextToken;
+  } while (nextToken !== undefined);
+  return parameters;
+}
+
+/** The clients of one stage, each built on first use; the local stage means npm start's loopback endpoints and dummy keys. */
+interface StageClients {
+  dynamoDb(): DynamoDBClient;
+  ssm(): SSMClient;
+  cloudWatch(): CloudWatchClient;
+  /** The local endpoints, for messages; empty for a deployed stage. */
+  readonly endpoints: { readonly ssm?: string; readonly dynamoDb?: string };
+  destroy(): void;
+}
+
+function stageClients(stage: CliStage, env: CliEnv): StageClients {
+  const local = !isDeployedStage(stage);
+  const endpoints = local
+    ? {
+        dynamoDb: env.AWS_ENDPOINT_URL_DYNAMODB ?? `http://127.0.0.1:${env.LOCAL_DYNAMODB_PORT ?? 8000}`,
+        ssm: env.AWS_ENDPOINT_URL_SSM ?? `http://127.0.0.1:${env.LOCAL_SSM_PORT ?? 4583}`,
+      }
+    : {};
+  const base = local ? { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {};
+  let dynamoDb: DynamoDBClient | undefined;
+  let ssm: SSMClient | undefined;
+  let cloudWatch: CloudWatchClient | undefined;
+  return {
+    dynamoDb: () => (dynamoDb ??= new DynamoDBClient({ ...base, ...(endpoints.dynamoDb === undefined ? {} : { endpoint: endpoints.dynamoDb }) })),
+    ssm: () => (ssm ??= new SSMClient({ ...base, ...(endpoints.ssm === undefined ? {} : { endpoint: endpoints.ssm }) })),
+    cloudWatch: () => (cloudWatch ??= new CloudWatchClient({})),
+    endpoints,
+    destroy: () => {
+      dynamoDb?.destroy();
+      ssm?.destroy();
+      cloudWatch?.destroy();
+    },
+  };
+}
+
+/**
+ * An error from a stage in one line with what to do about it: the local stack not running, a
+ * table or region that is not there, a call that got no answer.
+ */
+function explainFailure(error: unknown, where?: Pick<CliRequest, 'stage' | 'tableName'>): string {
+  const refused = connectionRefused(error);
+  if (refused !== undefined && where?.stage === LOCAL_STAGE) {
+    return `nothing answers at ${refused}: the local stack is not running; start it with npm start`;
+  }
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'ResourceNotFoundException' && where !== undefined) {
+    const deployed = isDeployedStage(where.stage) ? `, and that the ${where.stage} stage is deployed in this account and region` : '';
+    return `no table ${where.tableName} (${describeError(error)}): check --table / PROVENANCE_TABLE_NAME${deployed}`;
+  }
+  if (name === 'TimeoutError' || name === 'AbortError') return `no answer within ${CALL_TIMEOUT_MS / 1000} s`;
+  if (error instanceof Error && /region is missing/i.test(error.message)) return 'no AWS region configured: set AWS_REGION or AWS_PROFILE';
+  if (name === 'CredentialsProviderError') return `no AWS credentials: ${error instanceof Error ? error.message : ''} (set AWS_PROFILE, or run aws sso login)`;
+  return describeError(error);
+}
+
+/** `host:port` of a refused connection, looking through the causes Node and the SDK wrap it in. */
+function connectionRefused(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  while (queue.length > 0) {
+    const candidate = queue.shift();
+    if (typeof candidate !== 'object' || candidate === null || seen.has(candidate)) continue;
+    seen.add(candidate);
+    const { code, address, port, cause, errors } = candidate as { code?: unknown; address?: unknown; port?: unknown; cause?: unknown; errors?: unknown };
+    if (code === 'ECONNREFUSED') return typeof address === 'string' && port !== undefined ? `${address}:${String(port)}` : 'the local endpoints';
+    queue.push(cause, ...(Array.isArray(errors) ? errors : []));
+  }
+  return undefined;
+}
+
+function ordersTable(rows: readonly ProvenanceRow[]): string {
+  if (rows.length === 0) return 'no orders match';
+  return textTable(
+    ['created_at', 'client_order_id', 'symbol', 'side', 'qty', 'status', 'expected', 'route', 'reason', 'review'],
+    rows.map((row) => [
+      row.created_at,
+      row.client_order_id,
+      row.symbol,
+      row.side,
+      row.qty ?? `$${row.notional ?? ''}`,
+      row.status,
+      row.execution_expected_adapter,
+      row.execution_route ?? '-',
+      row.execution_fallback_reason ?? row.execution_route_reason ?? '-',
+      row.review_required ? 'YES' : '',
+    ]),
+  );
+}
+

@@ -1,0 +1,270 @@
+import { parseArgs } from 'node:util';
+import { version } from '../../package.json';
+import { provenanceTableName } from '../../functions/adapters/provenance-table';
+import type { ExecutionRoute, OrderStatus } from '../../functions/core/execution';
+import type { OrderFilter } from './provenance-queries';
+import { isKnownStage, KNOWN_STAGES, type CliStage } from './stages';
+
+const USAGE = `lean-router: operator commands for the order router, against the local stack or a deployed stage
+
+usage: lean-router <command> [options]
+
+commands:
+  status                    what the routers make of the control values now: kill switch, policy,
+                            runner health, manual reviews, the LEAN error rate the next trip is
+                            judged on, and (deployed stages) the stage's CloudWatch alarms in ALARM
+  kill --reason TEXT        switch LEAN off for every order (kill switch on)
+  unkill [--reason TEXT]    switch LEAN back on (kill switch off); automatic trips wait for this
+  review                    symbols in manual review
+  review clear SYMBOL       end a symbol's manual review; its fallback count starts again
+  orders                    recent orders as a table, newest first
+      --symbol SYM  --route lean|alpaca|alpaca_fallback|alpaca_gated|none
+      --status pending|accepted|rejected|failed|unknown
+      --since 15m|2h|1d|<ISO time> (default 24h)  --limit N (1-10000, default 50)
+  order CLIENT_ORDER_ID     one order's whole provenance row
+
+options:
+  --stage NAME    ${KNOWN_STAGES.join(', ')} (default local); env LEAN_ROUTER_STAGE
+  --table NAME    provenance table (orders, order, status); env PROVENANCE_TABLE_NAME,
+                  default lean-router-<stage>-provenance
+  --by NAME       who is acting, recorded by kill and unkill (default $USER)
+  --json          one JSON document on stdout instead of text
+  -h, --help      this help
+  --version       the version
+
+kill when the switch is already on, unkill when it is already off and review clear of a symbol
+not in review write nothing and say so. status, kill, unkill and review first read the stage's
+kill-switch parameter: where there is none the stage is not deployed, and nothing is written.
+
+exit codes: 0 done, or nothing to change; 1 the stage could not be used (not running, not
+deployed in this account and region, a call failed) or no such order; 2 usage error.
+
+With --stage local the commands talk to npm start's endpoints (127.0.0.1, ports from
+LOCAL_DYNAMODB_PORT / LOCAL_SSM_PORT). Otherwise the standard AWS configuration applies
+(AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SSM ...).`;
+
+/** Output sinks, injectable for tests. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** One operator command, validated: everything a usage error can be about is settled here. */
+export type CliCommand =
+  | { readonly name: 'status' }
+  | { readonly name: 'kill' | 'unkill'; readonly reason: string; readonly by: string }
+  | { readonly name: 'review' }
+  | { readonly name: 'review clear'; readonly symbol: string }
+  | { readonly name: 'orders'; readonly filter: OrderFilter }
+  | { readonly name: 'order'; readonly clientOrderId: string };
+
+/** A command and where it runs. */
+export interface CliRequest {
+  readonly command: CliCommand;
+  readonly stage: CliStage;
+  readonly tableName: string;
+  readonly json: boolean;
+}
+
+/** Environment variables, as `process.env` gives them. */
+export type CliEnv = Readonly<Record<string, string | undefined>>;
+
+const OPTIONS = {
+  stage: { type: 'string' },
+  table: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  symbol: { type: 'string' },
+  route: { type: 'string' },
+  status: { type: 'string' },
+  since: { type: 'string' },
+  limit: { type: 'string' },
+  reason: { type: 'string' },
+  by: { type: 'string' },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+
+/** Options every command takes. */
+const GLOBAL_OPTIONS: readonly OptionName[] = ['stage', 'json', 'help', 'version'];
+
+/** Each command's own options; any other is a usage error rather than silently ignored. */
+const COMMAND_OPTIONS = {
+  status: ['table'],
+  kill: ['reason', 'by'],
+  unkill: ['reason', 'by'],
+  review: [],
+  orders: ['table', 'symbol', 'route', 'status', 'since', 'limit'],
+  order: ['table'],
+} as const satisfies Record<string, readonly OptionName[]>;
+
+type CommandWord = keyof typeof COMMAND_OPTIONS;
+
+// Keyed by the provenance types, so a new route or status fails the typecheck until `--route`/`--status` accept it.
+const ROUTES = { lean: true, alpaca: true, alpaca_fallback: true, alpaca_gated: true, none: true } as const satisfies Record<ExecutionRoute, true>;
+const STATUSES = { pending: true, accepted: true, rejected: true, failed: true, unknown: true } as const satisfies Record<OrderStatus, true>;
+
+/** A usage mistake: one line, exit code 2. */
+class UsageError extends Error {}
+
+/**
+ * Runs the CLI; resolves to the process exit code. Arguments are checked here, before anything
+ * talks to a stage; the commands and the AWS SDK load only once there is one to run, so help,
+ * the version and usage errors answer at once.
+ */
+export async function runCli(argv: readonly string[], env: CliEnv, io: CliIo): Promise<number> {
+  let request: CliRequest | 'help' | 'version';
+  let json = false;
+  try {
+    const parsed = parse(argv);
+    json = parsed.values.json === true;
+    request = toRequest(parsed, env, new Date());
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.err(`lean-router: ${error.message} (see lean-router --help)`);
+    return 2;
+  }
+  if (request === 'help') {
+    io.out(USAGE);
+    return 0;
+  }
+  if (request === 'version') {
+    io.out(json ? JSON.stringify({ version }) : version);
+    return 0;
+  }
+  const { runCommand } = await import('./commands');
+  return runCommand(request, env, io);
+}
+
+type Parsed = { values: Partial<Record<OptionName, string | boolean>>; positionals: string[] };
+
+function parse(argv: readonly string[]): Parsed {
+  // Help wins over anything else on the line, as in most CLIs.
+  const beforeDashes = argv.indexOf('--') === -1 ? argv : argv.slice(0, argv.indexOf('--'));
+  if (beforeDashes.includes('-h') || beforeDashes.includes('--help')) return { values: { help: true }, positionals: [] };
+  try {
+    return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: OPTIONS });
+  } catch (error) {
+    throw new UsageError(parseErrorMessage(error));
+  }
+}
+
+/** node:util's parse errors, in one short line. */
+function parseErrorMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
+  const option = /'(-[^' ]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) return `unknown option ${option}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
+    return OPTIONS[option.replace(/^-+/, '') as OptionName]?.type === 'boolean' ? `${option} takes no value` : `${option} needs a value`;
+  }
+  return message.split('. ')[0] ?? message;
+}
+
+function toRequest({ values, positionals }: Parsed, env: CliEnv, now: Date): CliRequest | 'help' | 'version' {
+  const [word, ...args] = positionals;
+  if (values.help === true || word === 'help') return 'help';
+  if (values.version === true) return 'version';
+  if (word === undefined) throw new UsageError('no command given');
+  if (!isCommandWord(word)) throw new UsageError(`unknown command ${word}`);
+  const allowed: readonly OptionName[] = [...GLOBAL_OPTIONS, ...COMMAND_OPTIONS[word]];
+  const stray = (Object.keys(values) as OptionName[]).find((option) => !allowed.includes(option));
+  if (stray !== undefined) throw new UsageError(`${word} does not take --${stray}`);
+  const text = (name: OptionName): string | undefined => {
+    const value = values[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+
+  const command = toCommand(word, args, text, env, now);
+  const stage = toStage(text('stage'), env);
+  return {
+    command,
+    stage,
+    tableName: text('table') ?? env.PROVENANCE_TABLE_NAME ?? provenanceTableName(stage),
+    json: values.json === true,
+  };
+}
+
+function isCommandWord(word: string): word is CommandWord {
+  return Object.hasOwn(COMMAND_OPTIONS, word);
+}
+
+function toCommand(word: CommandWord, args: readonly string[], text: (name: OptionName) => string | undefined, env: CliEnv, now: Date): CliCommand {
+  const noArguments = (): void => {
+    if (args.length > 0) throw new UsageError(`${word} takes no argument, got ${args.join(' ')}`);
+  };
+  switch (word) {
+    case 'status':
+      noArguments();
+      return { name: 'status' };
+    case 'kill':
+    case 'unkill': {
+      noArguments();
+      const reason = text('reason') ?? (word === 'unkill' ? 'operator re-enabled LEAN' : undefined);
+      if (reason === undefined || reason.trim() === '') throw new UsageError(`${word} needs --reason "why LEAN is being switched off"`);
+      const by = text('by') ?? env.USER ?? 'operator';
+      if (by.trim() === '') throw new UsageError(`--by needs a name`);
+      return { name: word, reason: reason.trim(), by: by.trim() };
+    }
+    case 'review': {
+      const [sub, symbol, ...extra] = args;
+      if (sub === undefined) return { name: 'review' };
+      if (sub !== 'clear') throw new UsageError(`unknown review command ${sub} (review, or review clear SYMBOL)`);
+      const normalized = symbol?.trim().toUpperCase();
+      if (normalized === undefined || normalized === '') throw new UsageError('review clear needs a SYMBOL');
+      if (extra.length > 0) throw new UsageError(`review clear takes one SYMBOL, got ${args.slice(1).join(' ')}`);
+      return { name: 'review clear', symbol: normalized };
+    }
+    case 'orders': {
+      noArguments();
+      const route = text('route');
+      const status = text('status');
+      if (route !== undefined && !Object.hasOwn(ROUTES, route)) throw new UsageError(`--route ${route}: use ${Object.keys(ROUTES).join(', ')}`);
+      if (status !== undefined && !Object.hasOwn(STATUSES, status)) throw new UsageError(`--status ${status}: use ${Object.keys(STATUSES).join(', ')}`);
+      const symbol = text('symbol');
+      return {
+        name: 'orders',
+        filter: {
+          ...(symbol === undefined ? {} : { symbol }),
+          ...(route === undefined ? {} : { route }),
+          ...(status === undefined ? {} : { status }),
+          since: parseSince(text('since') ?? '24h', now),
+          limit: parseLimit(text('limit')),
+        },
+      };
+    }
+    case 'order': {
+      const [id, ...extra] = args;
+      if (id === undefined || id.trim() === '') throw new UsageError('order needs a client_order_id');
+      if (extra.length > 0) throw new UsageError(`order takes one client_order_id, got ${args.join(' ')}`);
+      return { name: 'order', clientOrderId: id };
+    }
+  }
+}
+
+function toStage(option: string | undefined, env: CliEnv): CliStage {
+  const stage = option ?? env.LEAN_ROUTER_STAGE ?? 'local';
+  if (isKnownStage(stage)) return stage;
+  const given = option === undefined ? `LEAN_ROUTER_STAGE=${stage}` : `--stage ${stage}`;
+  throw new UsageError(`${given} is not a stage (known: ${KNOWN_STAGES.join(', ')})`);
+}
+
+/** `15m`, `2h`, `1d` before `now`, or an ISO-8601 time, as an ISO-8601 UTC string. */
+function parseSince(value: string, now: Date): string {
+  const relative = /^(\d+)([smhd])$/.exec(value);
+  if (relative) {
+    const unitMs = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's' | 'm' | 'h' | 'd'];
+    return new Date(now.getTime() - Number(relative[1]) * unitMs).toISOString();
+  }
+  const absolute = new Date(value);
+  if (Number.isNaN(absolute.getTime())) throw new UsageError(`--since ${value}: use 15m, 2h, 1d or an ISO time`);
+  return absolute.toISOString();
+}
+
+function parseLimit(value: string | undefined): number {
+  if (value === undefined) return 50;
+  const limit = Number(value);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError(`--limit ${value}: use a whole number from 1 to 10000`);
+  return limit;
+}
