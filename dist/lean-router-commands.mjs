@@ -137,6 +137,30 @@ var DEFAULT_GOVERNANCE = {
   manualReviewFallbacks: 3,
   manualReviewWindowMs: 9e5
 };
+var GOVERNANCE_VARIABLES = {
+  controlCacheTtlMs: { name: "TRADING_CONTROL_CACHE_TTL_MS", min: 100, max: 6e4 },
+  runnerHealthStaleMs: { name: "TRADING_RUNNER_HEALTH_STALE_MS", min: 1e3, max: 36e5 },
+  breakerFailureThreshold: { name: "TRADING_BREAKER_FAILURE_THRESHOLD", min: 1, max: 100 },
+  breakerCooldownMs: { name: "TRADING_BREAKER_COOLDOWN_MS", min: 100, max: 36e5 },
+  manualReviewFallbacks: { name: "TRADING_MANUAL_REVIEW_FALLBACKS", min: 1, max: 1e3 },
+  manualReviewWindowMs: { name: "TRADING_MANUAL_REVIEW_WINDOW_MS", min: 1e3, max: 864e5 }
+};
+var NON_LEAN_POLICY = {
+  adapter: "alpaca",
+  policy: "allowlist",
+  symbols: /* @__PURE__ */ new Set(),
+  fallback: "alpaca"
+};
+var DEFAULT_TIMEOUTS = {
+  leanConnectMs: 500,
+  leanSubmitMs: 3e3,
+  leanLookupMs: 1e3,
+  alpacaConnectMs: 1e3,
+  alpacaSubmitMs: 5e3,
+  alpacaLookupMs: 1500,
+  dynamoDbMs: 1500,
+  ssmMs: 1500
+};
 var MAX_TIMEOUT_MS = 8e3;
 var API_GATEWAY_TIMEOUT_MS = 29e3;
 var COLD_START_ALLOWANCE_MS = 3e3;
@@ -157,6 +181,34 @@ var TIMEOUT_VARIABLES = {
   dynamoDbMs: timeoutVariable("TRADING_DYNAMODB_TIMEOUT_MS"),
   ssmMs: timeoutVariable("TRADING_SSM_TIMEOUT_MS")
 };
+function worstCaseRoutePath(timeouts) {
+  return [
+    { step: "control values (SSM)", ms: timeouts.ssmMs },
+    { step: "Alpaca keys (SSM)", ms: timeouts.ssmMs },
+    { step: "claim (DynamoDB)", ms: timeouts.dynamoDbMs },
+    { step: "LEAN submit", ms: timeouts.leanSubmitMs },
+    { step: "LEAN lookup", ms: timeouts.leanLookupMs },
+    { step: "Alpaca lookup", ms: timeouts.alpacaLookupMs },
+    { step: "fallback intent (DynamoDB)", ms: timeouts.dynamoDbMs },
+    { step: "Alpaca submit", ms: timeouts.alpacaSubmitMs },
+    { step: "Alpaca lookup", ms: timeouts.alpacaLookupMs }
+  ];
+}
+function budgetProblems(timeouts, budget) {
+  const problems = [];
+  const path = worstCaseRoutePath(timeouts);
+  const worstMs = path.reduce((sum, step) => sum + step.ms, 0);
+  const availableMs = budget.routeTimeoutMs - budget.finalizeReserveMs;
+  if (worstMs > availableMs) {
+    problems.push(
+      `the slowest order path takes ${worstMs} ms (${path.map((step) => `${step.step} ${step.ms}`).join(" + ")}), more than TRADING_ROUTE_TIMEOUT_MS ${budget.routeTimeoutMs} less TRADING_FINALIZE_RESERVE_MS ${budget.finalizeReserveMs}`
+    );
+  }
+  if (budget.finalizeReserveMs < timeouts.dynamoDbMs) {
+    problems.push(`TRADING_FINALIZE_RESERVE_MS ${budget.finalizeReserveMs} cannot hold one DynamoDB write (TRADING_DYNAMODB_TIMEOUT_MS ${timeouts.dynamoDbMs})`);
+  }
+  return problems;
+}
 function parseSymbols(raw) {
   const items = typeof raw === "string" ? raw.split(",") : raw ?? [];
   return new Set(items.map((symbol) => symbol.trim().toUpperCase()).filter((symbol) => symbol !== ""));
@@ -175,6 +227,36 @@ function readValue(env, name, schema, fallback, problems) {
   problems.push(`${name}=${JSON.stringify(raw)} is invalid (${why})`);
   return fallback;
 }
+function loadRouterConfig(env) {
+  const problems = [];
+  const adapter = readValue(env, "TRADING_EXECUTION_ADAPTER", adapterSchema, "alpaca", problems);
+  const policy = readValue(env, "TRADING_EXECUTION_ADAPTER_POLICY", policySchema, "allowlist", problems);
+  const fallback = readValue(env, "TRADING_EXECUTION_FALLBACK_ADAPTER", fallbackSchema, "alpaca", problems);
+  const symbols = parseSymbols(env.TRADING_EXECUTION_ADAPTER_SYMBOLS);
+  const leanRunnerUrl = readValue(env, "TRADING_LEAN_RUNNER_URL", runnerUrlSchema, void 0, problems);
+  const timeouts = readIntegers(env, DEFAULT_TIMEOUTS, TIMEOUT_VARIABLES, problems);
+  if (timeouts.leanConnectMs >= timeouts.leanSubmitMs) {
+    problems.push("TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS must be below TRADING_LEAN_RUNNER_TIMEOUT_MS");
+  }
+  const budget = readRouteBudget(env, problems);
+  problems.push(...budgetProblems(timeouts, budget));
+  const notionalTolerance = readValue(env, "TRADING_NOTIONAL_TOLERANCE", toleranceSchema, 0.01, problems);
+  const governance = readIntegers(env, DEFAULT_GOVERNANCE, GOVERNANCE_VARIABLES, problems);
+  const settingsProblems = [...problems];
+  const declaredRouting = { adapter, policy, symbols, fallback };
+  problems.push(...routingProblems(declaredRouting, leanRunnerUrl));
+  return {
+    routing: problems.length === 0 ? declaredRouting : NON_LEAN_POLICY,
+    misconfiguration: problems,
+    ...leanRunnerUrl === void 0 ? {} : { leanRunnerUrl },
+    timeouts,
+    budget,
+    notionalTolerance,
+    declaredRouting,
+    settingsProblems,
+    governance
+  };
+}
 function readIntegers(env, defaults, variables, problems) {
   const result = {};
   for (const key of Object.keys(defaults)) {
@@ -185,6 +267,15 @@ function readIntegers(env, defaults, variables, problems) {
 }
 function readRouteBudget(env, problems) {
   return readIntegers(env, DEFAULT_BUDGET, BUDGET_VARIABLES, problems);
+}
+function routingProblems(routing, leanRunnerUrl) {
+  if (routing.adapter !== "lean") return [];
+  const problems = [];
+  if (leanRunnerUrl === void 0) problems.push("TRADING_LEAN_RUNNER_URL is required when the adapter is lean");
+  if (routing.policy === "allowlist" && routing.symbols.size === 0) {
+    problems.push("TRADING_EXECUTION_ADAPTER_SYMBOLS is empty while the policy is allowlist");
+  }
+  return problems;
 }
 var HEALTH_CHECK_DEFAULTS = {
   probeTimeoutMs: 2e3,
@@ -563,6 +654,14 @@ async function stageAlarmsInAlarm(cloudWatch, stage, options = {}) {
   return alarms.sort((a, b) => (a.since ?? "").localeCompare(b.since ?? "") || a.name.localeCompare(b.name));
 }
 
+// functions/core/gates.ts
+function isRunnerHealthStale(control, now, staleMs) {
+  const lastOk = control.leanHealth?.last_ok_at;
+  if (lastOk === void 0 || lastOk === null) return true;
+  const at = Date.parse(lastOk);
+  return Number.isNaN(at) || now.getTime() - at > staleMs;
+}
+
 // lib/cli/text-table.ts
 function textTable(columns, rows) {
   const widths = columns.map((column, index) => Math.max(column.length, ...rows.map((row) => (row[index] ?? "").length)));
@@ -580,6 +679,7 @@ function statusText(report) {
 }
 function statusJson(report) {
   const { control, errorRate, alarms } = report;
+  const judgement = judgeRunnerHealth(control.leanHealth, report.now, report.runnerHealthStaleMs);
   return {
     stage: report.stage,
     prefix: report.prefix,
@@ -588,6 +688,7 @@ function statusJson(report) {
     kill_switch: control.killSwitch,
     policy: policyJson2(control.policy),
     lean_health: control.leanHealth ?? null,
+    lean_health_judgement: { stale: judgement.stale, since: judgement.since, since_from: judgement.sinceFrom, limit_ms: judgement.limitMs },
     reviews: [...control.reviews.values()],
     error_rate: errorRate.checked ? {
       checked: true,
@@ -610,23 +711,40 @@ function statusJson(report) {
 }
 var SECURE = "(secure)";
 function summaryLines(report) {
+  const { control, now } = report;
   return [
     `stage ${report.stage}: control values under ${report.prefix}, orders in ${report.tableName}`,
-    ...describeControl(report.control, report.now).split("\n"),
-    errorRateLine(report.errorRate, report.now),
+    ...controlLines(control, now, report),
+    runnerStalenessLine(control, judgeRunnerHealth(control.leanHealth, now, report.runnerHealthStaleMs), now),
+    errorRateLine(report.errorRate, now),
     ...alarmLines(report.alarms)
   ];
 }
-function describeControl(control, now) {
+function controlLines(control, now, where) {
   const { killSwitch, policy, leanHealth } = control;
   const why = killSwitchWhy(killSwitch);
-  const lean = killSwitch.state === "on" ? `LEAN: OFF for every order (kill switch on${killSwitch.source === "parameter" ? "" : `, ${killSwitch.source}`}${why === "" ? "" : `: ${why}`})` : "LEAN: allowed (kill switch off)";
+  const lean = killSwitch.source === "missing" && where !== void 0 ? `LEAN: OFF for every order (no kill-switch parameter under ${where.prefix}: the routers keep LEAN off; ${isDeployedStage(where.stage) ? "deployed in this account and region?" : "npm start writes it when it starts"})` : killSwitch.state === "on" ? `LEAN: OFF for every order (kill switch on${killSwitch.source === "parameter" ? "" : `, ${killSwitch.source}`}${why === "" ? "" : `: ${why}`})` : "LEAN: allowed (kill switch off)";
   const policyLine = policy.kind === "absent" ? "policy: from the functions' environment (no policy parameter)" : policy.kind === "valid" ? `policy: parameter overrides the environment: ${JSON.stringify(policyJson2(policy).value)}` : `policy: INVALID parameter, orders route away from LEAN: ${policy.problem}`;
   const age = leanHealth?.checked_at ? `, checked ${Math.round((now.getTime() - Date.parse(leanHealth.checked_at)) / 1e3)} s ago` : "";
   const health = `runner health: ${leanHealth?.status ?? "never written"}${age}${leanHealth?.detail ? ` (${leanHealth.detail})` : ""}`;
   const inReview = symbolsInReview(control);
   const reviews = `manual review: ${inReview.length === 0 ? "none" : inReview.join(", ")}`;
-  return [lean, policyLine, health, reviews].join("\n");
+  return [lean, policyLine, health, reviews];
+}
+function judgeRunnerHealth(leanHealth, now, limitMs) {
+  const lastOk = leanHealth?.last_ok_at ?? null;
+  const since = lastOk ?? leanHealth?.down_since ?? null;
+  if (leanHealth === void 0 || since === null) return { stale: false, since: null, sinceFrom: null, limitMs };
+  const stale = isRunnerHealthStale({ leanHealth: { ...leanHealth, last_ok_at: since } }, now, limitMs);
+  return { stale, since, sinceFrom: lastOk === null ? "down_since" : "last_ok_at", limitMs };
+}
+function runnerStalenessLine({ killSwitch, leanHealth }, judgement, now) {
+  const { since } = judgement;
+  const downSince = leanHealth?.status === "down" ? `down${leanHealth.down_since === void 0 ? "" : ` since ${clockTime(leanHealth.down_since, now)}`}, ` : "";
+  const seen = since === null ? `${leanHealth === void 0 ? "no probe recorded" : "no healthy probe or first failure recorded"}; a first failed probe starts the count` : judgement.sinceFrom === "down_since" ? `down since ${clockTime(since, now)} and never seen healthy, counted from then` : downSince === "" ? `last healthy probe at ${clockTime(since, now)}` : `${downSince}no healthy probe since ${clockTime(since, now)}`;
+  const unless = "unless its probe finds the runner healthy";
+  const verdict = !judgement.stale ? "within the limit" : killSwitch.state === "off" && killSwitch.source === "parameter" ? `the next health-check trips the kill switch (runner_health_stale) ${unless}` : `${killSwitch.source === "missing" ? "a kill switch written back as off" : "an unkill"} now trips again at the next health-check (runner_health_stale) ${unless}`;
+  return `runner health staleness: ${seen} (limit ${judgement.limitMs / 1e3} s): ${verdict}`;
 }
 function killSwitchWhy(killSwitch) {
   return [killSwitch.reason, killSwitch.set_by && `by ${killSwitch.set_by}`, killSwitch.set_at && `at ${killSwitch.set_at}`].filter(Boolean).join(", ");
@@ -634,8 +752,10 @@ function killSwitchWhy(killSwitch) {
 function errorRateLine(errorRate, now) {
   if (!errorRate.checked) return `LEAN error rate: ${errorRate.why}`;
   const window = errorRate.cause === "switch_changed" ? `since ${clockTime(errorRate.since, now)} (kill switch turned off then)` : `over the last ${duration(errorRate.windowMs)} (since ${clockTime(errorRate.since, now)})`;
-  const percent = Math.round(errorRate.threshold * 1e4) / 100;
-  return `LEAN error rate ${window}: ${errorRate.failed} of ${errorRate.submitted} failed; a trip needs more than ${percent}% of at least ${errorRate.minVolume}`;
+  return `LEAN error rate ${window}: ${errorRate.failed} of ${errorRate.submitted} failed; a trip needs ${errorRateTripRule(errorRate.threshold, errorRate.minVolume)}`;
+}
+function errorRateTripRule(threshold, minVolume) {
+  return `more than ${Math.round(threshold * 1e4) / 100}% of at least ${minVolume}`;
 }
 function alarmLines(alarms) {
   if (!alarms.checked) return [`alarms: ${alarms.why}`];
@@ -736,33 +856,53 @@ async function execute(request, clients, env, now) {
       return { text: `${symbol}: manual review cleared; LEAN may take its orders again`, json: { symbol, parameter, changed: true, in_review: false } };
     }
     case "status": {
-      const { control } = await readStageControl(clients, stage);
+      const { plane, control } = await readControl(clients, stage);
       const prefix = controlParameterPrefix(stage);
       const [parameters, errorRate, alarms] = await Promise.all([
         readControlValues(clients.ssm(), prefix),
-        errorRateStatus(clients, request, control.killSwitch, env, now),
+        errorRateStatus(clients, request, control.killSwitch, loadHealthCheckConfig(env), now),
         alarmsStatus(clients, stage)
       ]);
-      const report = { stage, prefix, tableName, control, parameters, errorRate, alarms, now };
+      if (control.killSwitch.source === "missing" && !isDeployedStage(stage) && !isNpmStartStore(parameters)) {
+        throw new CommandFailure(await missingKillSwitch(clients, stage, plane.parameterNames.killSwitch, parameters));
+      }
+      const { runnerHealthStaleMs } = loadRouterConfig(env).governance;
+      const report = { stage, prefix, tableName, control, parameters, errorRate, alarms, runnerHealthStaleMs, now };
       return { text: statusText(report), json: statusJson(report) };
     }
   }
 }
-async function readStageControl(clients, stage) {
+async function readControl(clients, stage) {
   const plane = new SsmControlPlane({ ssm: clients.ssm(), prefix: controlParameterPrefix(stage), ttlMs: 0, callTimeoutMs: CALL_TIMEOUT_MS });
-  const control = await plane.readFresh();
-  if (control.killSwitch.source === "missing") {
-    const where = isDeployedStage(stage) ? `in ${await clients.ssm().config.region().catch(() => void 0) ?? "the configured region"}: the ${stage} stage is not deployed in this account and region (check AWS_PROFILE / AWS_REGION), or its kill-switch was deleted (the routers then keep LEAN off)` : `at ${clients.endpoints.ssm}: that Parameter Store is not npm start's`;
-    throw new CommandFailure(`no ${plane.parameterNames.killSwitch} parameter ${where}; nothing was changed`);
-  }
-  return { plane, control };
+  return { plane, control: await plane.readFresh() };
 }
-async function errorRateStatus(clients, request, killSwitch, env, now) {
-  const { tableName } = request;
-  if (killSwitch.state === "on" || killSwitch.source !== "parameter") {
-    return { checked: false, why: "not judged while the kill switch is on; after unkill it counts only orders from then on" };
+async function readStageControl(clients, stage) {
+  const read = await readControl(clients, stage);
+  if (read.control.killSwitch.source === "missing") throw new CommandFailure(await missingKillSwitch(clients, stage, read.plane.parameterNames.killSwitch));
+  return read;
+}
+async function missingKillSwitch(clients, stage, parameter, found) {
+  if (isDeployedStage(stage)) {
+    const region = await clients.ssm().config.region().catch(() => void 0) ?? "the configured region";
+    return `no ${parameter} parameter in ${region}: the ${stage} stage is not deployed in this account and region (check AWS_PROFILE / AWS_REGION), or its kill-switch was deleted (the routers then keep LEAN off); nothing was changed`;
   }
-  const config = loadHealthCheckConfig(env);
+  const npmStart = isNpmStartStore(found ?? await readControlValues(clients.ssm(), controlParameterPrefix(stage)));
+  const why = npmStart ? "it was deleted (the routers keep LEAN off); restart npm start to write it again" : "that Parameter Store is not npm start's";
+  return `no ${parameter} parameter at ${clients.endpoints.ssm}: ${why}; nothing was changed`;
+}
+function isNpmStartStore(parametersUnderPrefix) {
+  return parametersUnderPrefix.length > 0;
+}
+async function errorRateStatus(clients, request, killSwitch, config, now) {
+  const { tableName } = request;
+  if (killSwitch.source === "missing") return { checked: false, why: "not judged while there is no kill-switch parameter" };
+  if (killSwitch.state === "on" || killSwitch.source !== "parameter") {
+    const rule = errorRateTripRule(config.errorRateThreshold, config.errorRateMinVolume);
+    return {
+      checked: false,
+      why: `not judged while the kill switch is on; after an unkill the count starts from zero orders (failures before it do not count), so only new failures can trip it: ${rule}`
+    };
+  }
   const { since, cause } = errorRateWindowStart(now, config.errorRateWindowMs, killSwitch);
   try {
     const counts = await new DynamoDbProvenanceIndex(clients.dynamoDb(), tableName, READ_ONLY_STORE, CALL_TIMEOUT_MS).countLeanOutcomes(since);

@@ -19,8 +19,9 @@ usage: lean-router <command> [options]
 
 commands:
   status                    what the routers make of the control values now: kill switch, policy,
-                            runner health, manual reviews, the LEAN error rate the next trip is
-                            judged on, and (deployed stages) the stage's CloudWatch alarms in ALARM
+                            runner health and whether it is stale, manual reviews, the LEAN error
+                            rate the next trip is judged on, and (deployed stages) the stage's
+                            CloudWatch alarms in ALARM
   kill --reason TEXT        switch LEAN off for every order (kill switch on)
   unkill [--reason TEXT]    switch LEAN back on (kill switch off); automatic trips wait for this
   review                    symbols in manual review
@@ -41,8 +42,10 @@ options:
   --version       the version
 
 kill when the switch is already on, unkill when it is already off and review clear of a symbol
-not in review write nothing and say so. status, kill, unkill and review first read the stage's
-kill-switch parameter: where there is none the stage is not deployed, and nothing is written.
+not in review write nothing and say so. kill, unkill and review first read the stage's
+kill-switch parameter: where there is none (the stage is not deployed in this account and
+region, or the parameter was deleted) they exit 1 and write nothing. status reports that state
+(the routers keep LEAN off) with the alarms and parameters it finds.
 
 exit codes: 0 done, or nothing to change; 1 the stage could not be used (not running, not
 deployed in this account and region, a call failed) or no such order; 2 usage error.
@@ -156,7 +159,8 @@ function toCommand(word, args, text, env, now) {
     case "unkill": {
       noArguments();
       const reason = text("reason") ?? (word === "unkill" ? "operator re-enabled LEAN" : void 0);
-      if (reason === void 0 || reason.trim() === "") throw new UsageError(`${word} needs --reason "why LEAN is being switched off"`);
+      const why = word === "kill" ? "why LEAN is being switched off" : "why LEAN is being switched back on";
+      if (reason === void 0 || reason.trim() === "") throw new UsageError(`${word} needs --reason "${why}"`);
       const by = text("by") ?? env.USER ?? "operator";
       if (by.trim() === "") throw new UsageError(`--by needs a name`);
       return { name: word, reason: reason.trim(), by: by.trim() };

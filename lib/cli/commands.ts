@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetParametersByPathCommand, SSMClient, type Parameter } from '@aws-sdk/client-ssm';
 import { DynamoDbProvenanceIndex } from '../../functions/adapters/dynamodb-provenance-index';
 import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
-import { DEFAULT_GOVERNANCE, loadHealthCheckConfig } from '../../functions/core/config';
+import { DEFAULT_GOVERNANCE, loadHealthCheckConfig, loadRouterConfig, type HealthCheckConfig } from '../../functions/core/config';
 import { controlParameterPrefix, manualReviewParameterName } from '../../functions/core/control-parameters';
 import type { ControlSnapshot, KillSwitch } from '../../functions/core/control';
 import { errorRateWindowStart } from '../../functions/core/error-rate-window';
@@ -14,7 +14,7 @@ import { findOrder, findOrders } from './provenance-queries';
 import { alarmNamePrefix } from '../stage-names';
 import { stageAlarmsInAlarm } from './stage-alarms';
 import { isDeployedStage, LOCAL_STAGE, type CliStage } from './stages';
-import { killSwitchWhy, statusJson, statusText, type AlarmsStatus, type ErrorRateStatus } from './status-report';
+import { errorRateTripRule, killSwitchWhy, statusJson, statusText, type AlarmsStatus, type ErrorRateStatus } from './status-report';
 import { textTable } from './text-table';
 
 /**
@@ -111,46 +111,73 @@ async function execute(request: CliRequest, clients: StageClients, env: CliEnv, 
       return { text: `${symbol}: manual review cleared; LEAN may take its orders again`, json: { symbol, parameter, changed: true, in_review: false } };
     }
     case 'status': {
-      const { control } = await readStageControl(clients, stage);
+      // A missing kill switch is a state to report (the routers keep LEAN off), not a refusal.
+      const { plane, control } = await readControl(clients, stage);
       const prefix = controlParameterPrefix(stage);
       const [parameters, errorRate, alarms] = await Promise.all([
         readControlValues(clients.ssm(), prefix),
-        errorRateStatus(clients, request, control.killSwitch, env, now),
+        errorRateStatus(clients, request, control.killSwitch, loadHealthCheckConfig(env), now),
         alarmsStatus(clients, stage),
       ]);
-      const report = { stage, prefix, tableName, control, parameters, errorRate, alarms, now };
+      if (control.killSwitch.source === 'missing' && !isDeployedStage(stage) && !isNpmStartStore(parameters)) {
+        throw new CommandFailure(await missingKillSwitch(clients, stage, plane.parameterNames.killSwitch, parameters));
+      }
+      // The health-check takes its staleness limit from the router's governance settings.
+      const { runnerHealthStaleMs } = loadRouterConfig(env).governance;
+      const report = { stage, prefix, tableName, control, parameters, errorRate, alarms, runnerHealthStaleMs, now };
       return { text: statusText(report), json: statusJson(report) };
     }
   }
 }
 
+/** The stage's control values, read fresh, whatever they are. */
+async function readControl(clients: StageClients, stage: CliStage): Promise<{ plane: SsmControlPlane; control: ControlSnapshot }> {
+  const plane = new SsmControlPlane({ ssm: clients.ssm(), prefix: controlParameterPrefix(stage), ttlMs: 0, callTimeoutMs: CALL_TIMEOUT_MS });
+  return { plane, control: await plane.readFresh() };
+}
+
 /**
- * The stage's control values, read fresh. A stage without a `kill-switch` parameter is not
- * deployed where the CLI is looking (or the local store is not npm start's): nothing is read
- * further and nothing is written.
+ * The stage's control values, read fresh, for a command that acts on them. Without a
+ * `kill-switch` parameter the stage is not deployed where the CLI is looking, the parameter was
+ * deleted, or the local store is not npm start's: nothing is read further and nothing is written.
  */
 async function readStageControl(clients: StageClients, stage: CliStage): Promise<{ plane: SsmControlPlane; control: ControlSnapshot }> {
-  const plane = new SsmControlPlane({ ssm: clients.ssm(), prefix: controlParameterPrefix(stage), ttlMs: 0, callTimeoutMs: CALL_TIMEOUT_MS });
-  const control = await plane.readFresh();
-  if (control.killSwitch.source === 'missing') {
-    const where = isDeployedStage(stage)
-      ? `in ${(await clients.ssm().config.region().catch(() => undefined)) ?? 'the configured region'}: the ${stage} stage is not deployed in this account and region (check AWS_PROFILE / AWS_REGION), or its kill-switch was deleted (the routers then keep LEAN off)`
-      : `at ${clients.endpoints.ssm}: that Parameter Store is not npm start's`;
-    throw new CommandFailure(`no ${plane.parameterNames.killSwitch} parameter ${where}; nothing was changed`);
+  const read = await readControl(clients, stage);
+  if (read.control.killSwitch.source === 'missing') throw new CommandFailure(await missingKillSwitch(clients, stage, read.plane.parameterNames.killSwitch));
+  return read;
+}
+
+/** A refusal for a stage without its kill-switch parameter: where the CLI looked and what to check. */
+async function missingKillSwitch(clients: StageClients, stage: CliStage, parameter: string, found?: readonly Parameter[]): Promise<string> {
+  if (isDeployedStage(stage)) {
+    const region = (await clients.ssm().config.region().catch(() => undefined)) ?? 'the configured region';
+    return `no ${parameter} parameter in ${region}: the ${stage} stage is not deployed in this account and region (check AWS_PROFILE / AWS_REGION), or its kill-switch was deleted (the routers then keep LEAN off); nothing was changed`;
   }
-  return { plane, control };
+  const npmStart = isNpmStartStore(found ?? (await readControlValues(clients.ssm(), controlParameterPrefix(stage))));
+  const why = npmStart ? 'it was deleted (the routers keep LEAN off); restart npm start to write it again' : "that Parameter Store is not npm start's";
+  return `no ${parameter} parameter at ${clients.endpoints.ssm}: ${why}; nothing was changed`;
+}
+
+/** Whether a local store is npm start's: it writes the credentials and lean-health under the prefix when it starts. */
+function isNpmStartStore(parametersUnderPrefix: readonly Parameter[]): boolean {
+  return parametersUnderPrefix.length > 0;
 }
 
 /**
  * The LEAN error rate the health-check would judge now: over its window, or since the kill switch
  * was turned off if that is later. While the switch is on the health-check judges nothing.
  */
-async function errorRateStatus(clients: StageClients, request: CliRequest, killSwitch: KillSwitch, env: CliEnv, now: Date): Promise<ErrorRateStatus> {
+async function errorRateStatus(clients: StageClients, request: CliRequest, killSwitch: KillSwitch, config: HealthCheckConfig, now: Date): Promise<ErrorRateStatus> {
   const { tableName } = request;
+  if (killSwitch.source === 'missing') return { checked: false, why: 'not judged while there is no kill-switch parameter' };
   if (killSwitch.state === 'on' || killSwitch.source !== 'parameter') {
-    return { checked: false, why: 'not judged while the kill switch is on; after unkill it counts only orders from then on' };
+    // An unkill restarts the count at its own write (errorRateWindowStart): the failures that tripped the switch are not counted again.
+    const rule = errorRateTripRule(config.errorRateThreshold, config.errorRateMinVolume);
+    return {
+      checked: false,
+      why: `not judged while the kill switch is on; after an unkill the count starts from zero orders (failures before it do not count), so only new failures can trip it: ${rule}`,
+    };
   }
-  const config = loadHealthCheckConfig(env);
   const { since, cause } = errorRateWindowStart(now, config.errorRateWindowMs, killSwitch);
   try {
     const counts = await new DynamoDbProvenanceIndex(clients.dynamoDb(), tableName, READ_ONLY_STORE, CALL_TIMEOUT_MS).countLeanOutcomes(since);

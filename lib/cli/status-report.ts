@@ -1,6 +1,8 @@
 import type { Parameter } from '@aws-sdk/client-ssm';
-import { symbolsInReview, type ControlSnapshot, type KillSwitch, type PolicyOverride } from '../../functions/core/control';
+import { symbolsInReview, type ControlSnapshot, type KillSwitch, type LeanHealth, type PolicyOverride } from '../../functions/core/control';
+import { isRunnerHealthStale } from '../../functions/core/gates';
 import type { StageAlarm } from './stage-alarms';
+import { isDeployedStage, type CliStage } from './stages';
 import { textTable } from './text-table';
 
 /**
@@ -32,7 +34,7 @@ export type AlarmsStatus =
 
 /** Everything `status` shows. */
 export interface StatusReport {
-  readonly stage: string;
+  readonly stage: CliStage;
   readonly prefix: string;
   readonly tableName: string;
   readonly control: ControlSnapshot;
@@ -40,7 +42,19 @@ export interface StatusReport {
   readonly parameters: readonly Parameter[];
   readonly errorRate: ErrorRateStatus;
   readonly alarms: AlarmsStatus;
+  /** The health-check's staleness limit (`TRADING_RUNNER_HEALTH_STALE_MS`). */
+  readonly runnerHealthStaleMs: number;
   readonly now: Date;
+}
+
+/** Whether the health-check would trip `runner_health_stale` on the recorded probes, and what it counts from. */
+interface RunnerHealthJudgement {
+  /** True when the next health-check trips (or, kill switch on, would trip after an unkill) unless its own probe is healthy. */
+  readonly stale: boolean;
+  /** What the limit is counted from: the last healthy probe, else the first failed one; null with neither recorded. */
+  readonly since: string | null;
+  readonly sinceFrom: 'last_ok_at' | 'down_since' | null;
+  readonly limitMs: number;
 }
 
 /** The status as text: the summary lines, then every parameter under the prefix. */
@@ -58,6 +72,7 @@ export function statusText(report: StatusReport): string {
 /** The status as one JSON-ready object: the summary lines, and every value parsed rather than left as JSON text. */
 export function statusJson(report: StatusReport): Record<string, unknown> {
   const { control, errorRate, alarms } = report;
+  const judgement = judgeRunnerHealth(control.leanHealth, report.now, report.runnerHealthStaleMs);
   return {
     stage: report.stage,
     prefix: report.prefix,
@@ -66,6 +81,7 @@ export function statusJson(report: StatusReport): Record<string, unknown> {
     kill_switch: control.killSwitch,
     policy: policyJson(control.policy),
     lean_health: control.leanHealth ?? null,
+    lean_health_judgement: { stale: judgement.stale, since: judgement.since, since_from: judgement.sinceFrom, limit_ms: judgement.limitMs },
     reviews: [...control.reviews.values()],
     error_rate: errorRate.checked
       ? {
@@ -92,22 +108,31 @@ export function statusJson(report: StatusReport): Record<string, unknown> {
 const SECURE = '(secure)';
 
 function summaryLines(report: StatusReport): string[] {
+  const { control, now } = report;
   return [
     `stage ${report.stage}: control values under ${report.prefix}, orders in ${report.tableName}`,
-    ...describeControl(report.control, report.now).split('\n'),
-    errorRateLine(report.errorRate, report.now),
+    ...controlLines(control, now, report),
+    runnerStalenessLine(control, judgeRunnerHealth(control.leanHealth, now, report.runnerHealthStaleMs), now),
+    errorRateLine(report.errorRate, now),
     ...alarmLines(report.alarms),
   ];
 }
 
 /** What the routers make of the control values, in the words an operator needs at 3 a.m. */
 export function describeControl(control: ControlSnapshot, now: Date): string {
+  return controlLines(control, now).join('\n');
+}
+
+/** describeControl's lines; with the stage, a missing kill switch is named by where it was looked for. */
+function controlLines(control: ControlSnapshot, now: Date, where?: Pick<StatusReport, 'stage' | 'prefix'>): string[] {
   const { killSwitch, policy, leanHealth } = control;
   const why = killSwitchWhy(killSwitch);
   const lean =
-    killSwitch.state === 'on'
-      ? `LEAN: OFF for every order (kill switch on${killSwitch.source === 'parameter' ? '' : `, ${killSwitch.source}`}${why === '' ? '' : `: ${why}`})`
-      : 'LEAN: allowed (kill switch off)';
+    killSwitch.source === 'missing' && where !== undefined
+      ? `LEAN: OFF for every order (no kill-switch parameter under ${where.prefix}: the routers keep LEAN off; ${isDeployedStage(where.stage) ? 'deployed in this account and region?' : 'npm start writes it when it starts'})`
+      : killSwitch.state === 'on'
+        ? `LEAN: OFF for every order (kill switch on${killSwitch.source === 'parameter' ? '' : `, ${killSwitch.source}`}${why === '' ? '' : `: ${why}`})`
+        : 'LEAN: allowed (kill switch off)';
   const policyLine =
     policy.kind === 'absent'
       ? 'policy: from the functions\' environment (no policy parameter)'
@@ -118,7 +143,41 @@ export function describeControl(control: ControlSnapshot, now: Date): string {
   const health = `runner health: ${leanHealth?.status ?? 'never written'}${age}${leanHealth?.detail ? ` (${leanHealth.detail})` : ''}`;
   const inReview = symbolsInReview(control);
   const reviews = `manual review: ${inReview.length === 0 ? 'none' : inReview.join(', ')}`;
-  return [lean, policyLine, health, reviews].join('\n');
+  return [lean, policyLine, health, reviews];
+}
+
+/**
+ * The health-check's staleness rule on the recorded probes (core `tripReason`): stale when no
+ * healthy probe is within the limit, a runner never seen healthy being counted from its first
+ * failed probe. With neither recorded, its next failed probe starts the count: not stale.
+ */
+function judgeRunnerHealth(leanHealth: LeanHealth | undefined, now: Date, limitMs: number): RunnerHealthJudgement {
+  const lastOk = leanHealth?.last_ok_at ?? null;
+  const since = lastOk ?? leanHealth?.down_since ?? null;
+  if (leanHealth === undefined || since === null) return { stale: false, since: null, sinceFrom: null, limitMs };
+  const stale = isRunnerHealthStale({ leanHealth: { ...leanHealth, last_ok_at: since } }, now, limitMs);
+  return { stale, since, sinceFrom: lastOk === null ? 'down_since' : 'last_ok_at', limitMs };
+}
+
+/** Whether the runner's health trips the switch at the next health-check, or would after an unkill. */
+function runnerStalenessLine({ killSwitch, leanHealth }: ControlSnapshot, judgement: RunnerHealthJudgement, now: Date): string {
+  const { since } = judgement;
+  const downSince = leanHealth?.status === 'down' ? `down${leanHealth.down_since === undefined ? '' : ` since ${clockTime(leanHealth.down_since, now)}`}, ` : '';
+  const seen =
+    since === null
+      ? `${leanHealth === undefined ? 'no probe recorded' : 'no healthy probe or first failure recorded'}; a first failed probe starts the count`
+      : judgement.sinceFrom === 'down_since'
+        ? `down since ${clockTime(since, now)} and never seen healthy, counted from then`
+        : downSince === ''
+          ? `last healthy probe at ${clockTime(since, now)}`
+          : `${downSince}no healthy probe since ${clockTime(since, now)}`;
+  const unless = 'unless its probe finds the runner healthy';
+  const verdict = !judgement.stale
+    ? 'within the limit'
+    : killSwitch.state === 'off' && killSwitch.source === 'parameter'
+      ? `the next health-check trips the kill switch (runner_health_stale) ${unless}`
+      : `${killSwitch.source === 'missing' ? 'a kill switch written back as off' : 'an unkill'} now trips again at the next health-check (runner_health_stale) ${unless}`;
+  return `runner health staleness: ${seen} (limit ${judgement.limitMs / 1000} s): ${verdict}`;
 }
 
 /** Why and by whom the switch was last set, e.g. `drill, by on-call, at 2026-11-25T09:58:00.000Z`; empty when the value says nothing. */
@@ -132,8 +191,12 @@ function errorRateLine(errorRate: ErrorRateStatus, now: Date): string {
     errorRate.cause === 'switch_changed'
       ? `since ${clockTime(errorRate.since, now)} (kill switch turned off then)`
       : `over the last ${duration(errorRate.windowMs)} (since ${clockTime(errorRate.since, now)})`;
-  const percent = Math.round(errorRate.threshold * 10_000) / 100;
-  return `LEAN error rate ${window}: ${errorRate.failed} of ${errorRate.submitted} failed; a trip needs more than ${percent}% of at least ${errorRate.minVolume}`;
+  return `LEAN error rate ${window}: ${errorRate.failed} of ${errorRate.submitted} failed; a trip needs ${errorRateTripRule(errorRate.threshold, errorRate.minVolume)}`;
+}
+
+/** What an error-rate trip needs, e.g. `more than 25% of at least 10`. */
+export function errorRateTripRule(threshold: number, minVolume: number): string {
+  return `more than ${Math.round(threshold * 10_000) / 100}% of at least ${minVolume}`;
 }
 
 function alarmLines(alarms: AlarmsStatus): string[] {

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/cli/cli';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
-import { localSsmClient } from '../../lib/local/parameter-store';
+import { localSsmClient, startLocalParameterStore } from '../../lib/local/parameter-store';
 
 /**
  * The operator CLI against a running local stack, as an operator at a terminal would use it:
@@ -213,13 +213,32 @@ describe('lean-router status', () => {
     expect(json.error_rate).toMatchObject({ checked: true, cause: 'switch_changed', submitted: 1, failed: 0, threshold: 0.25, min_volume: 10 });
   });
 
-  it('says the error rate is not judged while the kill switch is on', async () => {
+  it('says while the kill switch is on that an unkill starts the error count from zero orders', async () => {
     await cli('kill', '--reason', 'drill');
 
-    const status = await cli('status');
+    try {
+      const status = await cli('status');
 
-    expect(status.out).toContain('LEAN error rate: not judged while the kill switch is on; after unkill it counts only orders from then on');
-    await cli('unkill');
+      expect(status.out).toContain(
+        'LEAN error rate: not judged while the kill switch is on; after an unkill the count starts from zero orders (failures before it do not count), so only new failures can trip it: more than 25% of at least 10',
+      );
+    } finally {
+      await cli('unkill');
+    }
+  });
+
+  it('says while the kill switch is on whether an unkill would trip again on runner health, in text and JSON', async () => {
+    await cli('kill', '--reason', 'drill');
+
+    try {
+      const status = await cli('status');
+      const json = await cliJson('status');
+
+      expect(status.out).toMatch(/^runner health staleness: last healthy probe at \d\d:\d\d:\d\dZ \(limit 180 s\): within the limit$/m);
+      expect(json.lean_health_judgement).toEqual({ stale: false, since: (json.lean_health as { last_ok_at: string }).last_ok_at, since_from: 'last_ok_at', limit_ms: 180_000 });
+    } finally {
+      await cli('unkill');
+    }
   });
 
   it('says locally that there are no CloudWatch alarms rather than failing', async () => {
@@ -344,6 +363,46 @@ describe('lean-router stages', () => {
 
     expect(answer).toMatchObject({ code: 0 });
     expect(JSON.parse((await parameter('/lean-router/paper/kill-switch'))?.value ?? '{}')).toMatchObject({ state: 'on', reason: 'maintenance' });
+  });
+});
+
+describe('lean-router on the local stack without its kill-switch parameter', () => {
+  it('status says the routers keep LEAN off and lists the parameters it found, with exit 0', async () => {
+    await ssm.send(new DeleteParameterCommand({ Name: KILL_SWITCH }));
+    try {
+      const status = await cli('status');
+
+      expect(status).toMatchObject({ code: 0, err: '' });
+      expect(status.out).toContain('LEAN: OFF for every order (no kill-switch parameter under /lean-router/local/: the routers keep LEAN off; npm start writes it when it starts)');
+      expect(status.out).toMatch(/^\/lean-router\/local\/lean-health /m);
+    } finally {
+      await ssm.send(new PutParameterCommand({ Name: KILL_SWITCH, Value: 'off', Type: 'String', Overwrite: true }));
+    }
+  });
+
+  it('unkill still refuses with exit 1 and writes nothing', async () => {
+    await ssm.send(new DeleteParameterCommand({ Name: KILL_SWITCH }));
+    try {
+      const answer = await cli('unkill');
+
+      expect(answer).toMatchObject({ code: 1, out: '' });
+      expect(answer.err).toMatch(/^lean-router unkill: no \/lean-router\/local\/kill-switch parameter at http:\/\/127\.0\.0\.1:\d+: it was deleted \(the routers keep LEAN off\); restart npm start to write it again; nothing was changed\n$/);
+      expect(await parameter(KILL_SWITCH)).toBeUndefined();
+    } finally {
+      await ssm.send(new PutParameterCommand({ Name: KILL_SWITCH, Value: 'off', Type: 'String', Overwrite: true }));
+    }
+  });
+
+  it("status keeps the hint that a Parameter Store with nothing under the prefix is not npm start's, with exit 1", async () => {
+    const empty = await startLocalParameterStore({ port: 0 });
+    try {
+      const answer = await cliWith({ ...cliEnv, LOCAL_SSM_PORT: new URL(empty.endpoint).port }, 'status');
+
+      expect(answer).toMatchObject({ code: 1, out: '' });
+      expect(answer.err).toBe(`lean-router status: no /lean-router/local/kill-switch parameter at ${empty.endpoint}: that Parameter Store is not npm start's; nothing was changed\n`);
+    } finally {
+      await empty.close();
+    }
   });
 });
 

@@ -48,6 +48,7 @@ describe('lean-router usage errors', () => {
     [['order', 'a', 'b'], 'order takes one client_order_id, got a b'],
     [['kill'], 'kill needs --reason "why LEAN is being switched off"'],
     [['kill', '--reason', '  '], 'kill needs --reason "why LEAN is being switched off"'],
+    [['unkill', '--reason', ''], 'unkill needs --reason "why LEAN is being switched back on"'],
     [['review', 'purge'], 'unknown review command purge (review, or review clear SYMBOL)'],
     [['review', 'clear'], 'review clear needs a SYMBOL'],
     [['orders', '--route', 'leen'], '--route leen: use lean, alpaca, alpaca_fallback, alpaca_gated, none'],

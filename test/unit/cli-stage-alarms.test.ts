@@ -32,9 +32,13 @@ beforeEach(() => {
 });
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return cliWith({}, ...argv);
+}
+
+async function cliWith(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runCli(argv, {}, { out: (text) => (out += `${text}\n`), err: (text) => (err += `${text}\n`) });
+  const code = await runCli(argv, env, { out: (text) => (out += `${text}\n`), err: (text) => (err += `${text}\n`) });
   return { code, out, err };
 }
 
@@ -108,6 +112,65 @@ describe('lean-router status --stage paper', () => {
 
     await cli('status', '--stage', 'paper');
 
+    expect(ssm.commandCalls(PutParameterCommand)).toEqual([]);
+  });
+});
+
+describe('lean-router status --stage paper: runner health staleness', () => {
+  it('judges it against TRADING_RUNNER_HEALTH_STALE_MS, as the health-check does, in --json', async () => {
+    const leanHealth = { status: 'down', checked_at: '2020-01-01T00:05:00.000Z', last_ok_at: '2020-01-01T00:00:00.000Z', latency_ms: null, down_since: '2020-01-01T00:01:00.000Z' };
+    ssm.on(GetParametersCommand).resolves({
+      Parameters: [
+        { Name: '/lean-router/paper/kill-switch', Type: 'String', Value: KILL_SWITCH_ON, Version: 4 },
+        { Name: '/lean-router/paper/lean-health', Type: 'String', Value: JSON.stringify(leanHealth), Version: 9 },
+      ],
+    });
+    cloudWatch.on(DescribeAlarmsCommand).resolves({});
+
+    const answer = await cliWith({ TRADING_RUNNER_HEALTH_STALE_MS: '60000' }, 'status', '--stage', 'paper', '--json');
+
+    expect(JSON.parse(answer.out).lean_health_judgement).toEqual({ stale: true, since: '2020-01-01T00:00:00.000Z', since_from: 'last_ok_at', limit_ms: 60_000 });
+  });
+});
+
+describe('lean-router on a deployed stage with no kill-switch parameter', () => {
+  const LEAN_HEALTH = { Name: '/lean-router/paper/lean-health', Type: 'String' as const, Value: '{"status":"down","checked_at":"2026-11-25T09:59:00.000Z","last_ok_at":null,"latency_ms":null}', Version: 2 };
+
+  beforeEach(() => {
+    ssm.on(GetParametersCommand).resolves({ Parameters: [LEAN_HEALTH] });
+    ssm.on(GetParametersByPathCommand, { Path: '/lean-router/paper/' }).resolves({ Parameters: [LEAN_HEALTH] });
+  });
+
+  it('status says the routers keep LEAN off, lists the alarms and the parameters it found, and exits 0', async () => {
+    cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [ENGAGED] });
+
+    const answer = await cli('status', '--stage', 'paper');
+
+    expect(answer).toMatchObject({ code: 0, err: '' });
+    expect(answer.out).toContain('LEAN: OFF for every order (no kill-switch parameter under /lean-router/paper/: the routers keep LEAN off; deployed in this account and region?)');
+    expect(answer.out).toContain(`  lean-router-paper-kill-switch-engaged since 2026-11-25T09:41:00.000Z: ${ENGAGED.StateReason}`);
+    expect(answer.out).toMatch(/^\/lean-router\/paper\/lean-health +\{"status":"down"/m);
+  });
+
+  it('status --json gives the switch as missing', async () => {
+    cloudWatch.on(DescribeAlarmsCommand).resolves({});
+
+    const answer = await cli('status', '--stage', 'paper', '--json');
+
+    expect(answer.code).toBe(0);
+    expect(JSON.parse(answer.out).kill_switch).toEqual({ state: 'on', reason: 'kill-switch parameter is missing', source: 'missing' });
+  });
+
+  it.each([
+    [['kill', '--reason', 'x']],
+    [['unkill']],
+    [['review']],
+    [['review', 'clear', 'AAPL']],
+  ])('%j still refuses with exit 1 and writes nothing', async (argv) => {
+    const answer = await cli(...argv, '--stage', 'paper');
+
+    expect(answer).toMatchObject({ code: 1, out: '' });
+    expect(answer.err).toContain('no /lean-router/paper/kill-switch parameter');
     expect(ssm.commandCalls(PutParameterCommand)).toEqual([]);
   });
 });

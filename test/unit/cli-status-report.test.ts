@@ -13,6 +13,7 @@ function report(overrides: Partial<StatusReport> = {}): StatusReport {
     parameters: [],
     errorRate: { checked: false, why: 'not judged while the kill switch is on; after unkill it counts only orders from then on' },
     alarms: { checked: true, namePrefix: 'lean-router-paper-', inAlarm: [] },
+    runnerHealthStaleMs: 180_000,
     now: NOW,
     ...overrides,
   };
@@ -43,6 +44,90 @@ describe('lean-router status: the LEAN error rate', () => {
     const text = statusText(report());
 
     expect(text).toContain('LEAN error rate: not judged while the kill switch is on; after unkill it counts only orders from then on');
+  });
+});
+
+describe('lean-router status: runner health staleness', () => {
+  const KILLED = { state: 'on', reason: 'runner_health_stale', set_by: 'health-check', source: 'parameter' } as const;
+
+  it('says an unkill trips again at the next health-check when no healthy probe is within the limit', () => {
+    const control = openControl(NOW.toISOString(), {
+      killSwitch: KILLED,
+      leanHealth: { status: 'down', checked_at: '2026-11-25T09:59:30.000Z', last_ok_at: '2026-11-25T09:55:00.000Z', latency_ms: null, down_since: '2026-11-25T09:55:30.000Z' },
+    });
+
+    const text = statusText(report({ control }));
+
+    expect(text).toContain(
+      'runner health staleness: down since 09:55:30Z, no healthy probe since 09:55:00Z (limit 180 s): an unkill now trips again at the next health-check (runner_health_stale) unless its probe finds the runner healthy',
+    );
+  });
+
+  it('says the next health-check trips the switch when it is off and no healthy probe is within the limit', () => {
+    const control = openControl(NOW.toISOString(), {
+      leanHealth: { status: 'down', checked_at: '2026-11-25T09:59:30.000Z', last_ok_at: '2026-11-25T09:56:59.000Z', latency_ms: null, down_since: '2026-11-25T09:57:10.000Z' },
+    });
+
+    const text = statusText(report({ control }));
+
+    expect(text).toContain('(limit 180 s): the next health-check trips the kill switch (runner_health_stale) unless its probe finds the runner healthy');
+  });
+
+  it('says a healthy probe within the limit is within the limit', () => {
+    const control = openControl(NOW.toISOString(), { killSwitch: KILLED, leanHealth: { status: 'ok', checked_at: '2026-11-25T09:57:00.000Z', last_ok_at: '2026-11-25T09:57:00.000Z', latency_ms: 4 } });
+
+    const text = statusText(report({ control }));
+
+    expect(text).toContain('runner health staleness: last healthy probe at 09:57:00Z (limit 180 s): within the limit');
+  });
+
+  it('judges a runner never seen healthy from its first failed probe, as the health-check does', () => {
+    const control = openControl(NOW.toISOString(), {
+      killSwitch: KILLED,
+      leanHealth: { status: 'down', checked_at: '2026-11-25T09:59:30.000Z', last_ok_at: null, latency_ms: null, down_since: '2026-11-25T09:58:00.000Z' },
+    });
+
+    const text = statusText(report({ control }));
+
+    expect(text).toContain('runner health staleness: down since 09:58:00Z and never seen healthy, counted from then (limit 180 s): within the limit');
+  });
+
+  it('takes the limit from the report, so TRADING_RUNNER_HEALTH_STALE_MS moves it', () => {
+    const control = openControl(NOW.toISOString(), { killSwitch: KILLED, leanHealth: { status: 'ok', checked_at: '2026-11-25T09:59:00.000Z', last_ok_at: '2026-11-25T09:59:00.000Z', latency_ms: 4 } });
+
+    const text = statusText(report({ control, runnerHealthStaleMs: 30_000 }));
+
+    expect(text).toContain('runner health staleness: last healthy probe at 09:59:00Z (limit 30 s): an unkill now trips again at the next health-check (runner_health_stale) unless its probe finds the runner healthy');
+  });
+
+  it('says with no probe recorded that the count starts at the first failed probe', () => {
+    const text = statusText(report({ control: openControl(NOW.toISOString(), { killSwitch: KILLED, leanHealth: undefined }) }));
+
+    expect(text).toContain('runner health staleness: no probe recorded; a first failed probe starts the count (limit 180 s): within the limit');
+  });
+});
+
+describe('lean-router status: a stage without a kill-switch parameter', () => {
+  const MISSING = { state: 'on', reason: 'kill-switch parameter is missing', source: 'missing' } as const;
+
+  it('says the routers keep LEAN off and asks whether the stage is deployed here', () => {
+    const text = statusText(report({ control: openControl(NOW.toISOString(), { killSwitch: MISSING }) }));
+
+    expect(text).toContain('LEAN: OFF for every order (no kill-switch parameter under /lean-router/paper/: the routers keep LEAN off; deployed in this account and region?)');
+  });
+
+  it('says a kill switch written back as off trips again when no healthy probe is within the limit', () => {
+    const leanHealth = { status: 'down', checked_at: '2026-11-25T09:59:30.000Z', last_ok_at: '2026-11-25T09:50:00.000Z', latency_ms: null } as const;
+
+    const text = statusText(report({ control: openControl(NOW.toISOString(), { killSwitch: MISSING, leanHealth }) }));
+
+    expect(text).toContain('(limit 180 s): a kill switch written back as off now trips again at the next health-check (runner_health_stale) unless its probe finds the runner healthy');
+  });
+
+  it('says locally that npm start writes it', () => {
+    const text = statusText(report({ stage: 'local', prefix: '/lean-router/local/', control: openControl(NOW.toISOString(), { killSwitch: MISSING }) }));
+
+    expect(text).toContain('LEAN: OFF for every order (no kill-switch parameter under /lean-router/local/: the routers keep LEAN off; npm start writes it when it starts)');
   });
 });
 
@@ -107,6 +192,16 @@ describe('lean-router status --json', () => {
     const json = statusJson(report({ control }));
 
     expect(JSON.parse(JSON.stringify(json.policy))).toEqual({ kind: 'valid', value: { policy: 'allowlist', symbols: ['AAPL', 'MSFT'] } });
+  });
+
+  it('gives the runner health staleness judgement as lean_health_judgement', () => {
+    const control = openControl(NOW.toISOString(), {
+      leanHealth: { status: 'down', checked_at: '2026-11-25T09:59:30.000Z', last_ok_at: null, latency_ms: null, down_since: '2026-11-25T09:55:00.000Z' },
+    });
+
+    const json = statusJson(report({ control }));
+
+    expect(json.lean_health_judgement).toEqual({ stale: true, since: '2026-11-25T09:55:00.000Z', since_from: 'down_since', limit_ms: 180_000 });
   });
 
   it('names the error-rate fields as the other JSON fields are named', () => {
