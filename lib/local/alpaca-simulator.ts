@@ -3,9 +3,29 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { parseJson } from '../../functions/adapters/http-exchange';
-import { faultTiming, header, playFault, sendJson, startSimulator, type SimAdmin, type SimRequest, type SimRoute } from './sim-http';
+import { completeStoredOrder, decimalText, isOpen, newOrder, parseOrder, type AlpacaOrder, type OrderRequest, type StoredOrder } from './alpaca-order';
+import { listOrders, parseListQuery } from './alpaca-order-list';
+import { instantMicros, orderClock } from './order-clock';
+import { cancelOrder, expireOrder, fillOrder, isDue, marketSchema, stepOrder, type MarketConditions, type MarketSettings } from './order-life';
+import { rateLimitWindow } from './rate-limit-window';
+import {
+  faultTiming,
+  header,
+  onlyWithModes,
+  playFault,
+  sendJson,
+  startSimulator,
+  validatedAdminAction,
+  type SimAdmin,
+  type SimAdminAnswer,
+  type SimRequest,
+  type SimRoute,
+} from './sim-http';
 
-/** Where the simulator listens and the API keys it accepts. */
+export type { AlpacaOrder, AlpacaOrderStatus, AlpacaOrderType } from './alpaca-order';
+export type { MarketConditions, MarketSettings } from './order-life';
+
+/** Where the simulator listens, the API keys it accepts and the market its orders live in. */
 export interface AlpacaSimulatorOptions {
   /** Default 127.0.0.1. */
   host?: string;
@@ -15,6 +35,8 @@ export interface AlpacaSimulatorOptions {
   secretKey: string;
   /** A JSON file that keeps the orders across restarts (LOCAL_DATA_DIR); in memory when absent. */
   file?: string;
+  /** The market at start and after every reset; default: every symbol at 100, no slippage, whole fills, steps only when told. */
+  market?: MarketSettings;
 }
 
 /** What `requestCount` counts; `list` is `GET /v2/orders`. */
@@ -35,46 +57,48 @@ export interface AlpacaFault {
   placeOrder?: boolean;
 }
 
+/**
+ * How `DELETE /v2/orders/{id}` misbehaves. `hang` never answers and `http_error` answers `status`
+ * (default 500), both leaving the order as it was unless `cancelOrder` cancels it first (the cancel
+ * landed, its answer was lost). `already_filled` fills the order just before the cancel lands, so
+ * the cancel answers 422 and the order is `filled`.
+ */
+export interface AlpacaCancelFault {
+  mode: 'ok' | 'hang' | 'http_error' | 'already_filled';
+  latencyMs?: number;
+  status?: number;
+  message?: string;
+  cancelOrder?: boolean;
+}
+
+/**
+ * How `GET /v2/orders` misbehaves. `rate_limited` answers the next `calls` (default 1) list calls
+ * 429 with `X-RateLimit-Remaining: 0` and `X-RateLimit-Reset` `resetInSeconds` (default 1) from
+ * now, then lists again; `hang` and `http_error` (default 500) last until healed.
+ */
+export interface AlpacaListFault {
+  mode: 'ok' | 'hang' | 'http_error' | 'rate_limited';
+  latencyMs?: number;
+  status?: number;
+  message?: string;
+  calls?: number;
+  resetInSeconds?: number;
+}
+
 /** The faults in force; `down: true` closes the listener so connections are refused. */
 export interface AlpacaFaults {
   submit?: AlpacaFault;
   lookup?: AlpacaFault;
+  cancel?: AlpacaCancelFault;
+  list?: AlpacaListFault;
   down?: boolean;
-}
-
-/** Order types of the subset the router uses. */
-export type AlpacaOrderType = 'market' | 'limit' | 'stop' | 'stop_limit';
-
-/** An order as Alpaca's Trading API v2 describes it (the fields the router and operators read). */
-export interface AlpacaOrder {
-  readonly id: string;
-  readonly client_order_id: string;
-  readonly created_at: string;
-  readonly updated_at: string;
-  readonly submitted_at: string;
-  readonly filled_at: string | null;
-  readonly canceled_at: string | null;
-  readonly asset_class: 'us_equity';
-  readonly symbol: string;
-  readonly side: 'buy' | 'sell';
-  readonly type: AlpacaOrderType;
-  readonly order_type: AlpacaOrderType;
-  readonly time_in_force: string;
-  readonly qty: string | null;
-  readonly notional: string | null;
-  readonly filled_qty: string;
-  readonly filled_avg_price: string | null;
-  readonly limit_price: string | null;
-  readonly stop_price: string | null;
-  readonly status: 'accepted' | 'canceled' | 'rejected';
-  readonly extended_hours: boolean;
 }
 
 /** A running Alpaca simulator. */
 export interface AlpacaSimulator {
   /** `http://host:port`, unchanged across `down`. */
   readonly url: string;
-  /** Orders by id, rejected ones included. */
+  /** Orders by id, rejected ones included, with every step they are due already taken. */
   readonly orders: ReadonlyMap<string, AlpacaOrder>;
   /** Orders the simulator accepted (rejected ones excluded, canceled ones included): the broker orders that exist. */
   ordersPlaced(): number;
@@ -84,20 +108,25 @@ export interface AlpacaSimulator {
   requestCount(op: AlpacaOperation): number;
   /** Replaces the faults; `down` closes or reopens the listener. */
   setFaults(faults: AlpacaFaults): Promise<void>;
-  /** Clears orders, counters and faults, drops hung requests and comes back up. */
+  /** Replaces the market (as `POST /_sim/market`) and returns it; throws on settings it refuses. */
+  setMarket(settings: MarketSettings): MarketConditions;
+  /** Every open order takes one step of its life (as `POST /_sim/step`); returns the orders that changed. */
+  step(): AlpacaOrder[];
+  /** Fills the open order `id` in full now (as `POST /_sim/fill`); undefined when unknown or no longer open. */
+  fill(id: string): AlpacaOrder | undefined;
+  /** Ends the trading day (as `POST /_sim/end-of-day`): every open order but `gtc` expires; returns them. */
+  endDay(): AlpacaOrder[];
+  /** Clears orders, counters and faults, restores the starting market, drops hung requests and comes back up. */
   reset(): Promise<void>;
   /** Stops listening and destroys every open socket, hung requests included. */
   close(): Promise<void>;
 }
 
 const OPERATIONS: readonly AlpacaOperation[] = ['submit', 'lookup', 'get', 'cancel', 'list'];
-const ORDER_TYPES: readonly AlpacaOrderType[] = ['market', 'limit', 'stop', 'stop_limit'];
-const TIME_IN_FORCE = ['day', 'gtc', 'opg', 'cls', 'ioc', 'fok'];
-const MAX_CLIENT_ORDER_ID = 128;
-const DECIMAL = /^\d+(\.\d+)?$/;
+/** Bounds the steps one order takes while catching up, so a zero `fillDelayMs` cannot loop. */
+const MAX_STEPS_PER_CATCH_UP = 3;
 
 const lookupFaultSchema = z.strictObject({ mode: z.enum(['ok', 'hang', 'http_error', 'invalid_json']), ...faultTiming, message: z.string().optional() });
-const PLACING_MODES: readonly string[] = ['hang', 'http_error', 'invalid_json'];
 const submitFaultSchema = z
   .strictObject({
     mode: z.enum(['ok', 'hang', 'http_error', 'invalid_json', 'rejected', 'wrong_order']),
@@ -106,52 +135,124 @@ const submitFaultSchema = z
     placeOrder: z.boolean().optional(),
   })
   // The other modes decide for themselves whether an order exists; placeOrder there would be ambiguous.
-  .refine((fault) => fault.placeOrder === undefined || PLACING_MODES.includes(fault.mode), {
-    path: ['placeOrder'],
-    message: `placeOrder applies only to modes ${PLACING_MODES.join(', ')}`,
-  });
-const faultsSchema: z.ZodType<AlpacaFaults> = z.strictObject({ submit: submitFaultSchema.optional(), lookup: lookupFaultSchema.optional(), down: z.boolean().optional() });
+  .superRefine(onlyWithModes(['hang', 'http_error', 'invalid_json'], 'placeOrder'));
+const cancelFaultSchema = z
+  .strictObject({ mode: z.enum(['ok', 'hang', 'http_error', 'already_filled']), ...faultTiming, message: z.string().optional(), cancelOrder: z.boolean().optional() })
+  .superRefine(onlyWithModes(['hang', 'http_error'], 'cancelOrder'));
+const listFaultSchema = z
+  .strictObject({
+    mode: z.enum(['ok', 'hang', 'http_error', 'rate_limited']),
+    ...faultTiming,
+    message: z.string().optional(),
+    calls: z.number().int().positive().optional(),
+    resetInSeconds: z.number().int().nonnegative().max(60).optional(),
+  })
+  .superRefine(onlyWithModes(['rate_limited'], 'calls', 'resetInSeconds'));
+const faultsSchema: z.ZodType<AlpacaFaults> = z.strictObject({
+  submit: submitFaultSchema.optional(),
+  lookup: lookupFaultSchema.optional(),
+  cancel: cancelFaultSchema.optional(),
+  list: listFaultSchema.optional(),
+  down: z.boolean().optional(),
+});
 
 const NOT_AUTHORIZED = { code: 40110000, message: 'request is not authorized' };
 const NOT_FOUND = { code: 40410000, message: 'order not found' };
+const RATE_LIMITED = { code: 42910000, message: 'rate limit exceeded' };
 
 /** Alpaca's error body for an injected failure: the code is the status followed by five digits. */
 function alpacaError(status: number, message: string): { code: number; message: string } {
   return { code: status * 100000, message };
 }
 
-/** Alpaca's 422 body for a request it refuses to act on. */
+/** Alpaca's 422 body for an order it refuses to place. */
 function unprocessable(message: string): { code: number; message: string } {
   return { code: 40010001, message };
 }
 
+/** Alpaca's 422 body for a request it cannot act on: a parameter out of range, an order past canceling. */
+function invalidRequest(message: string): { code: number; message: string } {
+  return { code: 42210000, message };
+}
+
+function noLongerOpen(order: AlpacaOrder): SimAdminAnswer {
+  return { status: 422, body: invalidRequest(`order is already in "${order.status}" state`) };
+}
+
 /**
  * Starts an Alpaca Trading API v2 simulator on loopback: submit, lookup by `client_order_id`,
- * get, cancel and list, with Alpaca's auth headers, error shapes and unique `client_order_id`.
- * With `file`, its orders survive restarts, even a kill.
+ * get, cancel and list, with Alpaca's auth headers, rate-limit headers, error shapes and unique
+ * `client_order_id`. Its orders live: they fill against a configurable market, rest, expire at the
+ * end of the day and cancel (see `MarketConditions`). With `file`, its orders survive restarts, even a kill.
  */
 export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Promise<AlpacaSimulator> {
-  const orders = new Map<string, AlpacaOrder>(options.file === undefined ? [] : loadOrders(options.file).map((order) => [order.id, order]));
-  const idsByClientOrderId = new Map([...orders.values()].map((order) => [order.client_order_id, order.id]));
+  const stored = options.file === undefined ? [] : loadOrders(options.file);
+  const orders = new Map(stored.map((order) => [order.id, order]));
+  const idsByClientOrderId = new Map(stored.map((order) => [order.client_order_id, order.id]));
+  const clock = orderClock(stored.reduce((latest, order) => Math.max(latest, instantMicros(order.updated_at) ?? 0), 0));
+  const startingMarket: MarketConditions = marketSchema.parse(options.market ?? {});
+  let market = startingMarket;
+  const rateLimit = rateLimitWindow();
+  // Keyed by the fault object: faults set anew (even equal ones) start their count again.
+  const rateLimitedCalls = new WeakMap<AlpacaListFault, number>();
+
   // Synchronous, before anything answers: a process killed the moment an order is visible (counted,
   // found by a lookup) must still hold it when it starts again on the same file.
   const persist = (): void => {
     if (options.file !== undefined) saveOrders(options.file, orders);
   };
-  const keep = (order: AlpacaOrder): void => {
-    orders.set(order.id, order);
-    idsByClientOrderId.set(order.client_order_id, order.id);
-    persist();
+  const keep = (...changed: AlpacaOrder[]): void => {
+    for (const order of changed) {
+      orders.set(order.id, order);
+      idsByClientOrderId.set(order.client_order_id, order.id);
+    }
+    if (changed.length > 0) persist();
+  };
+  /** Applies `change` to every order, keeps those it changed and returns them. */
+  const changeEach = (change: (order: AlpacaOrder) => AlpacaOrder | undefined): AlpacaOrder[] => {
+    const changed = [...orders.values()].flatMap((order) => change(order) ?? []);
+    keep(...changed);
+    return changed;
   };
   // Canceled orders were placed all the same; a rejected one never was.
   const ordersPlaced = (): number => [...orders.values()].filter((order) => order.status !== 'rejected').length;
+
+  /** Takes the steps `fillDelayMs` has made due since the last request: the life runs on wall time without a timer. */
+  const catchUp = (): void => {
+    if (market.fillDelayMs === undefined) return;
+    changeEach((order) => {
+      let current = order;
+      for (let steps = 0; steps < MAX_STEPS_PER_CATCH_UP && isDue(current, market, Date.now() * 1000); steps += 1) {
+        const next = stepOrder(current, market, clock.now());
+        if (next === undefined) break;
+        current = next;
+      }
+      return current === order ? undefined : current;
+    });
+  };
+
+  const step = (): AlpacaOrder[] => changeEach((order) => stepOrder(order, market, clock.now()));
+  const endDay = (): AlpacaOrder[] => changeEach((order) => expireOrder(order, clock.now()));
+  const setMarket = (settings: MarketSettings): MarketConditions => {
+    market = marketSchema.parse(settings);
+    return market;
+  };
+
+  const fill = (id: string): SimAdminAnswer => {
+    const order = orders.get(id);
+    if (!order) return { status: 404, body: NOT_FOUND };
+    const filled = fillOrder(order, market, clock.now());
+    if (!filled) return noLongerOpen(order);
+    keep(filled);
+    return { status: 200, body: filled };
+  };
 
   const authorized = (handle: (req: SimRequest, res: ServerResponse) => Promise<void> | void) => (req: SimRequest, res: ServerResponse) =>
     header(req, 'apca-api-key-id') === options.keyId && header(req, 'apca-api-secret-key') === options.secretKey
       ? handle(req, res)
       : sendJson(res, 401, NOT_AUTHORIZED);
 
-  const faulted = (fault: AlpacaFault | undefined, req: SimRequest, res: ServerResponse): Promise<boolean> =>
+  const faulted = (fault: AlpacaFault | AlpacaCancelFault | AlpacaListFault | undefined, req: SimRequest, res: ServerResponse): Promise<boolean> =>
     playFault(fault, req, res, { status: 500, body: alpacaError });
 
   /** Validates and stores the order as Alpaca would, and returns the answer it would give. */
@@ -164,21 +265,7 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
     if (typeof parsed === 'string') return { status: 422, body: unprocessable(parsed) };
     const placed = outcome === 'wrong_order' ? anotherOrder(parsed) : parsed;
     if (idsByClientOrderId.has(placed.client_order_id)) return { status: 422, body: unprocessable('client_order_id must be unique') };
-    const now = new Date().toISOString();
-    const order: AlpacaOrder = {
-      id: randomUUID(),
-      created_at: now,
-      updated_at: now,
-      submitted_at: now,
-      filled_at: null,
-      canceled_at: null,
-      asset_class: 'us_equity',
-      order_type: placed.type,
-      filled_qty: '0',
-      filled_avg_price: null,
-      status: outcome === 'rejected' ? 'rejected' : 'accepted',
-      ...placed,
-    };
+    const order = newOrder(placed, clock.now(), outcome === 'rejected' ? 'rejected' : 'accepted');
     keep(order);
     return { status: 200, body: order };
   };
@@ -206,33 +293,66 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
     else sendJson(res, 404, NOT_FOUND);
   };
 
-  const cancel = (res: ServerResponse, id: string): void => {
+  const cancelById = (id: string): SimAdminAnswer => {
     const order = orders.get(id);
-    if (!order) return sendJson(res, 404, NOT_FOUND);
-    if (order.status !== 'accepted') return sendJson(res, 422, { code: 42210000, message: `order is already in "${order.status}" state` });
-    const now = new Date().toISOString();
-    keep({ ...order, status: 'canceled', canceled_at: now, updated_at: now });
+    if (!order) return { status: 404, body: NOT_FOUND };
+    const canceled = cancelOrder(order, clock.now());
+    if (!canceled) return noLongerOpen(order);
+    keep(canceled);
+    return { status: 204, body: undefined };
+  };
+
+  const cancel = async (req: SimRequest, res: ServerResponse, id: string): Promise<void> => {
+    const fault = core.faults().cancel;
+    if (fault?.mode === 'already_filled') fill(id);
+    // With cancelOrder the cancel lands whatever the fault then answers; without it a faulted cancel changes nothing.
+    const landed = fault?.cancelOrder === true ? cancelById(id) : undefined;
+    if (await faulted(fault, req, res)) return;
+    const answer = landed ?? cancelById(id);
+    if (answer.status !== 204) return sendJson(res, answer.status, answer.body);
     res.writeHead(204);
     res.end();
   };
 
-  const list = (req: SimRequest, res: ServerResponse): void => {
-    const status = req.query.get('status') ?? 'open';
-    if (status !== 'open' && status !== 'closed' && status !== 'all') return sendJson(res, 422, unprocessable('status must be one of open, closed, all'));
-    const limit = Number(req.query.get('limit') ?? 50);
-    const matching = [...orders.values()].filter((order) => status === 'all' || (order.status === 'accepted') === (status === 'open'));
-    sendJson(res, 200, matching.reverse().slice(0, Number.isInteger(limit) && limit > 0 ? limit : 50));
+  /** Whether this list call is one of the `calls` the fault answers 429, counting it. */
+  const rateLimited = (fault: AlpacaListFault): boolean => {
+    const used = rateLimitedCalls.get(fault) ?? 0;
+    if (used >= (fault.calls ?? 1)) return false;
+    rateLimitedCalls.set(fault, used + 1);
+    return true;
   };
 
-  const route = (req: SimRequest): SimRoute<AlpacaOperation> => {
+  const list = async (req: SimRequest, res: ServerResponse): Promise<void> => {
+    const fault = core.faults().list;
+    if (fault?.mode === 'rate_limited' && rateLimited(fault)) return sendJson(res, 429, RATE_LIMITED, rateLimit.exhausted(fault.resetInSeconds ?? 1));
+    if (await faulted(fault, req, res)) return;
+    const query = parseListQuery(req.query);
+    if (typeof query === 'string') return sendJson(res, 422, invalidRequest(query));
+    sendJson(res, 200, listOrders(orders.values(), query));
+  };
+
+  const routeFor = (req: SimRequest): SimRoute<AlpacaOperation> => {
     const { method, path } = req;
     if (path === '/v2/orders' && method === 'POST') return { operation: 'submit', handle: authorized(submit) };
     if (path === '/v2/orders' && method === 'GET') return { operation: 'list', handle: authorized(list) };
     if (path === '/v2/orders:by_client_order_id' && method === 'GET') return { operation: 'lookup', handle: authorized(lookup) };
     const byId = /^\/v2\/orders\/([^/]+)$/.exec(path)?.[1];
     if (byId !== undefined && method === 'GET') return { operation: 'get', handle: authorized((_, res) => answerOrder(res, decodeURIComponent(byId))) };
-    if (byId !== undefined && method === 'DELETE') return { operation: 'cancel', handle: authorized((_, res) => cancel(res, decodeURIComponent(byId))) };
+    if (byId !== undefined && method === 'DELETE') return { operation: 'cancel', handle: authorized((r, res) => cancel(r, res, decodeURIComponent(byId))) };
     return { handle: (_, res) => sendJson(res, 404, { code: 40410000, message: `no route ${method} ${path}` }) };
+  };
+
+  /** Every answer carries Alpaca's rate-limit headers; every request first lets due orders step. */
+  const route = (req: SimRequest): SimRoute<AlpacaOperation> => {
+    const chosen = routeFor(req);
+    return {
+      ...chosen,
+      handle: (r, res) => {
+        for (const [name, value] of Object.entries(rateLimit.count())) res.setHeader(name, value);
+        catchUp();
+        return chosen.handle(r, res);
+      },
+    };
   };
 
   const core = await startSimulator<AlpacaOperation, AlpacaFaults>({
@@ -244,18 +364,44 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
     clearState: () => {
       orders.clear();
       idsByClientOrderId.clear();
+      market = startingMarket;
+      rateLimit.clear();
       persist();
     },
-    describeState: () => ({ orders: orders.size, orders_placed: ordersPlaced() }),
+    describeState: () => {
+      catchUp();
+      return {
+        orders: orders.size,
+        orders_placed: ordersPlaced(),
+        open_orders: [...orders.values()].filter(isOpen).length,
+        market,
+      };
+    },
+    adminRoutes: {
+      'POST /market': validatedAdminAction(marketSchema, (settings) => ({ status: 200, body: setMarket(settings) })),
+      'POST /step': () => ({ status: 200, body: { changed: step() } }),
+      'POST /fill': validatedAdminAction(z.strictObject({ id: z.string().min(1) }), ({ id }) => fill(id)),
+      'POST /end-of-day': () => ({ status: 200, body: { expired: endDay() } }),
+    },
   });
 
   return {
     url: core.url,
-    orders,
+    get orders() {
+      catchUp();
+      return orders;
+    },
     ordersPlaced,
     admin: core.admin,
     requestCount: core.requestCount,
     setFaults: core.setFaults,
+    setMarket,
+    step,
+    fill: (id) => {
+      const answer = fill(id);
+      return answer.status === 200 ? (answer.body as AlpacaOrder) : undefined;
+    },
+    endDay,
     reset: core.reset,
     close: core.close,
   };
@@ -264,7 +410,7 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
 /** Orders kept in `file` by an earlier run; none when there is no file yet. */
 function loadOrders(file: string): AlpacaOrder[] {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as AlpacaOrder[];
+    return (JSON.parse(readFileSync(file, 'utf8')) as StoredOrder[]).map(completeStoredOrder);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
@@ -282,56 +428,13 @@ function saveOrders(file: string, orders: ReadonlyMap<string, AlpacaOrder>): voi
 const WRONG_SYMBOLS = ['SPY', 'QQQ'] as const;
 
 /** The order a confused broker places instead: another symbol, twice the size, an id of its own. */
-function anotherOrder(asked: ParsedOrder): ParsedOrder {
-  const double = (value: string | null): string | null => (value === null ? null : String(Number((Number(value) * 2).toFixed(9))));
+function anotherOrder(asked: OrderRequest): OrderRequest {
+  const double = (value: string | null): string | null => (value === null ? null : decimalText(Number(value) * 2, 9));
   return {
     ...asked,
     symbol: WRONG_SYMBOLS.find((symbol) => symbol !== asked.symbol) ?? WRONG_SYMBOLS[0],
     qty: double(asked.qty),
     notional: double(asked.notional),
     client_order_id: randomUUID(),
-  };
-}
-
-type ParsedOrder = Pick<
-  AlpacaOrder,
-  'client_order_id' | 'symbol' | 'side' | 'type' | 'time_in_force' | 'qty' | 'notional' | 'limit_price' | 'stop_price' | 'extended_hours'
->;
-
-/** Validates an order body as Alpaca does; a string names the field at fault and why. */
-function parseOrder(body: Record<string, unknown>): ParsedOrder | string {
-  const { symbol, side, type, time_in_force: timeInForce, extended_hours: extendedHours } = body;
-  if (typeof symbol !== 'string' || symbol.trim() === '') return 'symbol is required';
-  if (side !== 'buy' && side !== 'sell') return 'side must be one of buy, sell';
-  if (!ORDER_TYPES.includes(type as AlpacaOrderType)) return `type must be one of ${ORDER_TYPES.join(', ')}`;
-  const orderType = type as AlpacaOrderType;
-  if (typeof timeInForce !== 'string' || !TIME_IN_FORCE.includes(timeInForce)) return `time_in_force must be one of ${TIME_IN_FORCE.join(', ')}`;
-  if (extendedHours !== undefined && typeof extendedHours !== 'boolean') return 'extended_hours must be a boolean';
-
-  const decimals: Record<'qty' | 'notional' | 'limit_price' | 'stop_price', string | null> = { qty: null, notional: null, limit_price: null, stop_price: null };
-  for (const field of ['qty', 'notional', 'limit_price', 'stop_price'] as const) {
-    const value = body[field];
-    if (value === undefined || value === null) continue;
-    const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : typeof value === 'string' ? value.trim() : '';
-    if (!DECIMAL.test(text) || Number(text) <= 0) return `${field} must be a positive decimal`;
-    decimals[field] = text;
-  }
-  if ((decimals.qty === null) === (decimals.notional === null)) return 'exactly one of qty or notional is required';
-  if ((orderType === 'limit' || orderType === 'stop_limit') && decimals.limit_price === null) return `limit_price is required for ${orderType} orders`;
-  if ((orderType === 'stop' || orderType === 'stop_limit') && decimals.stop_price === null) return `stop_price is required for ${orderType} orders`;
-
-  const clientOrderId = body.client_order_id ?? '';
-  if (typeof clientOrderId !== 'string') return 'client_order_id must be a string';
-  if (clientOrderId.length > MAX_CLIENT_ORDER_ID) return `client_order_id must be no more than ${MAX_CLIENT_ORDER_ID} characters`;
-
-  return {
-    // Alpaca generates an id when the caller sends none.
-    client_order_id: clientOrderId === '' ? randomUUID() : clientOrderId,
-    symbol,
-    side,
-    type: orderType,
-    time_in_force: timeInForce,
-    extended_hours: extendedHours ?? false,
-    ...decimals,
   };
 }

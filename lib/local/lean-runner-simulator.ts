@@ -4,7 +4,7 @@ import { Agent, request } from 'undici';
 import { z } from 'zod';
 import { classifyTransportError, parseJson } from '../../functions/adapters/http-exchange';
 import { dropUndefined } from '../../functions/core/objects';
-import { faultTiming, hang, header, playFault, sendJson, startSimulator, type SimAdmin, type SimRequest, type SimRoute } from './sim-http';
+import { faultTiming, hang, header, onlyWithModes, playFault, sendJson, startSimulator, type SimAdmin, type SimRequest, type SimRoute } from './sim-http';
 
 /** Where the simulator listens and the Alpaca it places orders at. */
 export interface LeanRunnerSimulatorOptions {
@@ -60,10 +60,29 @@ export interface LeanLookupFault {
 /** How `/healthz` misbehaves; `http_error` defaults to 503. */
 export type LeanHealthFault = LeanLookupFault;
 
+/**
+ * How `POST /v1/orders/{id}/cancel` misbehaves. `hang` never answers and `http_error` answers
+ * `status` (default 502) with `lean_cancel_failed:<taxonomy>:<message>`, both without asking Alpaca
+ * unless `cancelOrder` cancels there first (the cancel landed, its answer was lost).
+ * `already_filled` has the order filled at Alpaca just before the runner's cancel reaches it, so
+ * the runner relays Alpaca's 422 and the order is `filled`; it needs the Alpaca simulator (it
+ * fills through its `POST /_sim/fill`).
+ */
+export interface LeanCancelFault {
+  mode: 'ok' | 'hang' | 'http_error' | 'already_filled';
+  latencyMs?: number;
+  status?: number;
+  /** Default `upstream_error`. */
+  taxonomy?: LeanTaxonomy;
+  message?: string;
+  cancelOrder?: boolean;
+}
+
 /** The faults in force; `down: true` closes the listener so connections are refused. */
 export interface LeanFaults {
   submit?: LeanSubmitFault;
   lookup?: LeanLookupFault;
+  cancel?: LeanCancelFault;
   health?: LeanHealthFault;
   down?: boolean;
 }
@@ -108,6 +127,16 @@ const faultsSchema: z.ZodType<LeanFaults> = z.strictObject({
     })
     .optional(),
   lookup: SIMPLE_FAULT.optional(),
+  cancel: z
+    .strictObject({
+      mode: z.enum(['ok', 'hang', 'http_error', 'already_filled']),
+      ...faultTiming,
+      taxonomy: z.enum(TAXONOMIES).optional(),
+      message: z.string().optional(),
+      cancelOrder: z.boolean().optional(),
+    })
+    .superRefine(onlyWithModes(['hang', 'http_error'], 'cancelOrder'))
+    .optional(),
   health: SIMPLE_FAULT.optional(),
   down: z.boolean().optional(),
 });
@@ -138,7 +167,8 @@ type Upstream = { kind: 'answered'; status: number; json: unknown; text: string 
  * Starts a LEAN runner simulator speaking contract v2 on loopback. It places orders at
  * `alpacaUrl` over HTTP with the caller's `client_order_id`, as the real runner does, and injects
  * faults: latency, hang, HTTP errors, invalid JSON, accept-then-hang, qty drift, missing fields,
- * a foreign `client_order_id`, down. Its lookups proxy Alpaca, as the real runner's do.
+ * a foreign `client_order_id`, down. Its lookups, reads, lists and cancels proxy the same Alpaca
+ * account, as the real runner's do; cancels take faults of their own (`LeanCancelFault`).
  */
 export async function startLeanRunnerSimulator(options: LeanRunnerSimulatorOptions): Promise<LeanRunnerSimulator> {
   const alpacaTimeoutMs = options.alpacaTimeoutMs ?? 5000;
@@ -224,12 +254,21 @@ export async function startLeanRunnerSimulator(options: LeanRunnerSimulatorOptio
     answerWith(res, relay('get', await callAlpaca('GET', `/v2/orders/${encodeURIComponent(id)}`, req.signal), withAdapter));
   };
 
-  const cancel = async (req: SimRequest, res: ServerResponse, id: string): Promise<void> => {
+  /** Cancels at the same Alpaca account; Alpaca answers 204 with no body, the runner the order as it now stands. */
+  const cancelAtAlpaca = async (id: string, signal: AbortSignal): Promise<Answer> => {
     const path = `/v2/orders/${encodeURIComponent(id)}`;
-    const canceled = await callAlpaca('DELETE', path, req.signal);
-    // Alpaca answers 204 with no body; the runner answers the order as it now stands.
-    const answer = canceled.kind === 'answered' && canceled.status === 204 ? relay('cancel', await callAlpaca('GET', path, req.signal), withAdapter) : relay('cancel', canceled, withAdapter);
-    answerWith(res, answer);
+    const canceled = await callAlpaca('DELETE', path, signal);
+    return canceled.kind === 'answered' && canceled.status === 204 ? relay('cancel', await callAlpaca('GET', path, signal), withAdapter) : relay('cancel', canceled, withAdapter);
+  };
+
+  const cancel = async (req: SimRequest, res: ServerResponse, id: string): Promise<void> => {
+    const fault: LeanCancelFault = core.faults().cancel ?? { mode: 'ok' };
+    if (fault.mode === 'already_filled') await callAlpaca('POST', '/_sim/fill', req.signal, { id });
+    // With cancelOrder the cancel lands whatever the fault then answers; without it a faulted cancel asks Alpaca nothing.
+    const landed = fault.cancelOrder === true ? await cancelAtAlpaca(id, req.signal) : undefined;
+    const failure = { status: 502, body: (_status: number, message: string) => ({ detail: `lean_cancel_failed:${fault.taxonomy ?? 'upstream_error'}:${message}` }) };
+    if (await playFault(fault, req, res, failure)) return;
+    answerWith(res, landed ?? (await cancelAtAlpaca(id, req.signal)));
   };
 
   const list = async (req: SimRequest, res: ServerResponse): Promise<void> => {
@@ -361,12 +400,15 @@ function relay(operation: string, upstream: Upstream, onOk: (order: unknown) => 
   if (upstream.kind === 'unreachable') return failed(502, 'network_timeout', upstream.detail);
   const { status } = upstream;
   if (status >= 200 && status < 300) {
-    return upstream.json === undefined ? failed(502, 'upstream_error', 'Alpaca answered a body that is not JSON') : { status: 200, body: onOk(upstream.json) };
+    // A 2xx may have placed the order whatever its body says: the outcome is unknown, not a refusal.
+    return upstream.json === undefined ? failed(502, 'network_timeout', 'Alpaca answered a body that is not JSON') : { status: 200, body: onOk(upstream.json) };
   }
   if (status === 404 && operation !== 'submit') return { status: 404, body: { detail: 'order_not_found' } };
   if (status === 401) return failed(502, 'upstream_auth', alpacaMessage(upstream));
+  // Alpaca's 5xx does not say whether the order exists: ambiguous, as the runner contract requires.
+  if (status >= 500) return failed(502, 'network_timeout', alpacaMessage(upstream));
   // A submit failure is always 502 in v2; elsewhere a 4xx (e.g. not cancelable) keeps its status.
-  return failed(operation !== 'submit' && status < 500 ? status : 502, 'upstream_error', alpacaMessage(upstream));
+  return failed(operation !== 'submit' ? status : 502, 'upstream_error', alpacaMessage(upstream));
 }
 
 function answerWith(res: ServerResponse, answer: Answer): void {

@@ -22,6 +22,7 @@ const REAL_SERVICE = { lean: 'TRADING_LEAN_RUNNER_URL', alpaca: 'ALPACA_BASE_URL
  *   GET  /_sim/{lean|alpaca}/state      counters, faults in force, `up`
  *   POST /_sim/{lean|alpaca}/faults     body: the faults, replacing those in force; `{}` heals
  *   POST /_sim/{lean|alpaca}/reset      clears faults, counters and state, and comes back up
+ *   POST /_sim/alpaca/{market|step|fill|end-of-day}   the Alpaca simulator's order life
  *
  * Bodies and answers are the simulators' own `/_sim/*` ones. Other paths are not answered here.
  */

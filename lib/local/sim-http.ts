@@ -37,7 +37,12 @@ export interface SimulatorSpec<Op extends string, Faults extends { down?: boolea
   clearState(): void;
   /** Extra fields for `GET /_sim/state`. */
   describeState(): Record<string, unknown>;
+  /** Admin routes of this simulator's own beside state, faults and reset, keyed like `"POST /step"`. */
+  readonly adminRoutes?: Readonly<Record<string, SimAdminAction>>;
 }
+
+/** One admin route of a simulator's own; `body` is the request's JSON, `{}` when it has none. */
+export type SimAdminAction = (body: unknown) => SimAdminAnswer | Promise<SimAdminAnswer>;
 
 /** One answer of the admin API. */
 export interface SimAdminAnswer {
@@ -46,13 +51,13 @@ export interface SimAdminAnswer {
 }
 
 /**
- * The admin API without its transport: `GET state`, `POST faults`, `POST reset`, the same routes
- * and bodies as the simulator's own `/_sim/*`. Called from another listener (the local stack's
- * front door), it keeps working while the simulator is `down`, and `{"down": false}` or `{}`
- * brings it back up before answering.
+ * The admin API without its transport: `GET state`, `POST faults`, `POST reset` and the
+ * simulator's own admin routes, the same routes and bodies as its `/_sim/*`. Called from another
+ * listener (the local stack's front door), it keeps working while the simulator is `down`, and
+ * `{"down": false}` or `{}` brings it back up before answering.
  */
 export interface SimAdmin {
-  /** `path` is the action relative to the admin root: `/state`, `/faults` or `/reset`. */
+  /** `path` is the action relative to the admin root: `/state`, `/faults`, `/reset` or one of the simulator's own. */
   handle(method: string, path: string, body: string): Promise<SimAdminAnswer>;
 }
 
@@ -83,6 +88,7 @@ type AdminAction<Faults> =
   | { readonly kind: 'state' }
   | { readonly kind: 'reset' }
   | { readonly kind: 'faults'; readonly faults: Faults }
+  | { readonly kind: 'own'; readonly action: SimAdminAction; readonly body: unknown }
   | { readonly kind: 'refused'; readonly status: number; readonly message: string };
 
 /** Zod fields shared by every fault schema. */
@@ -90,6 +96,17 @@ export const faultTiming = {
   latencyMs: z.number().int().nonnegative().optional(),
   status: z.number().int().min(100).max(599).optional(),
 };
+
+/** A `superRefine` that refuses `fields` on a fault whose mode is not one of `modes`: there they would mean nothing, or something ambiguous. */
+export function onlyWithModes(modes: readonly string[], ...fields: string[]) {
+  return (fault: { readonly mode: string }, ctx: z.RefinementCtx): void => {
+    for (const field of fields) {
+      if ((fault as Record<string, unknown>)[field] !== undefined && !modes.includes(fault.mode)) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `${field} applies only to modes ${modes.join(', ')}` });
+      }
+    }
+  };
+}
 
 /**
  * Starts a loopback simulator. `down` closes the listener (connections refused) and re-listens
@@ -157,13 +174,17 @@ export async function startSimulator<Op extends string, Faults extends { down?: 
     ...spec.describeState(),
   });
 
+  const adminRouteNames = ['GET state', 'POST faults', 'POST reset', ...Object.keys(spec.adminRoutes ?? {}).map((route) => route.replace(' /', ' '))];
+
   /** Reads one admin request; `faults` are validated but not yet applied. */
   const adminAction = (method: string, path: string, body: string): AdminAction<Faults> => {
     const route = `${method} ${path}`;
     if (route === 'GET /state') return { kind: 'state' };
     if (route === 'POST /reset') return { kind: 'reset' };
-    if (route !== 'POST /faults') return { kind: 'refused', status: 404, message: `no admin route ${method} ${path}: use GET state, POST faults or POST reset` };
+    const own = spec.adminRoutes?.[route];
+    if (route !== 'POST /faults' && own === undefined) return { kind: 'refused', status: 404, message: `no admin route ${method} ${path}: use ${adminRouteNames.join(', ')}` };
     const json = parseJson(body.trim() === '' ? '{}' : body);
+    if (own !== undefined) return json.ok ? { kind: 'own', action: own, body: json.value } : { kind: 'refused', status: 400, message: 'body is not JSON' };
     const parsed = json.ok ? spec.faultsSchema.safeParse(json.value) : undefined;
     if (!parsed?.success) return { kind: 'refused', status: 400, message: parsed ? z.prettifyError(parsed.error) : 'body is not JSON' };
     return { kind: 'faults', faults: parsed.data };
@@ -186,6 +207,8 @@ export async function startSimulator<Op extends string, Faults extends { down?: 
         case 'faults':
           await setFaults(action.faults);
           return { status: 200, body: action.faults };
+        case 'own':
+          return action.action(action.body);
         case 'refused':
           return { status: action.status, body: { message: action.message } };
       }
@@ -248,6 +271,14 @@ export async function startSimulator<Op extends string, Faults extends { down?: 
         await stopListening(server);
       }
     },
+  };
+}
+
+/** An admin route whose body `schema` validates first: a refused body answers 400 naming the problem. */
+export function validatedAdminAction<Body>(schema: z.ZodType<Body>, run: (body: Body) => SimAdminAnswer | Promise<SimAdminAnswer>): SimAdminAction {
+  return (body) => {
+    const parsed = schema.safeParse(body);
+    return parsed.success ? run(parsed.data) : { status: 400, body: { message: z.prettifyError(parsed.error) } };
   };
 }
 

@@ -514,6 +514,22 @@ describe('the LEAN runner simulator', () => {
     expect(reply.json.detail).toBe('lean_submit_failed:upstream_error:insufficient buying power');
   });
 
+  it('answers 502 network_timeout, not upstream_error, when Alpaca answers the submit 5xx: the order may exist', async () => {
+    await alpaca.setFaults({ submit: { mode: 'http_error', status: 500, message: 'internal error' } });
+
+    const reply = await submitToLean();
+
+    expect([reply.status, reply.json.detail]).toEqual([502, 'lean_submit_failed:network_timeout:internal error']);
+  });
+
+  it('answers 502 network_timeout when Alpaca answers the submit 200 with a body that is not JSON', async () => {
+    await alpaca.setFaults({ submit: { mode: 'invalid_json' } });
+
+    const reply = await submitToLean();
+
+    expect([reply.status, reply.json.detail]).toEqual([502, 'lean_submit_failed:network_timeout:Alpaca answered a body that is not JSON']);
+  });
+
   it('answers 502 network_timeout when Alpaca does not answer in time', async () => {
     await alpaca.setFaults({ submit: { mode: 'hang' } });
 
