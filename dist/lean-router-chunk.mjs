@@ -19,6 +19,21 @@ function isDeployedStage(stage) {
   return stage !== LOCAL_STAGE;
 }
 
+// functions/core/provenance.ts
+var OPEN_ORDER_FIELDS = [
+  "broker_order_id",
+  "execution_adapter",
+  "execution_route",
+  "execution_expected_adapter",
+  "execution_fallback_reason",
+  "strategy_id",
+  "broker_status",
+  "filled_qty",
+  "filled_avg_price",
+  "broker_updated_at",
+  "route_divergence"
+];
+
 // functions/adapters/provenance-table.ts
 var PROVENANCE_TABLE = {
   partitionKey: "client_order_id",
@@ -28,7 +43,18 @@ var PROVENANCE_TABLE = {
     /** Route evidence over time; the health-check reads LEAN outcomes here, not by scanning. */
     byRoute: { name: "by-route", partitionKey: "execution_route", sortKey: "created_at" },
     /** Rows still `pending` or `unknown`, for reconciliation. */
-    byStatus: { name: "by-status", partitionKey: "status", sortKey: "created_at" }
+    byStatus: { name: "by-status", partitionKey: "status", sortKey: "created_at" },
+    /**
+     * Sparse: only rows whose broker order may still change carry `open_partition` and
+     * `open_since`, so the lifecycle sync lists open orders oldest first without a scan. It
+     * projects what the sync reads; a projection cannot change without rebuilding the index.
+     */
+    openOrders: {
+      name: "open-orders",
+      partitionKey: "open_partition",
+      sortKey: "open_since",
+      nonKeyAttributes: OPEN_ORDER_FIELDS
+    }
   }
 };
 function provenanceTableName(stage) {

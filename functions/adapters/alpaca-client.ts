@@ -1,9 +1,9 @@
 import type { Dispatcher } from 'undici';
-import type { AlpacaFailureReason, AlpacaSubmitOutcome, LookupOutcome, SubmitFailure } from '../core/execution';
+import type { AlpacaFailureReason, AlpacaSubmitOutcome, BrokerOrder, LookupOutcome, SubmitFailure } from '../core/execution';
 import type { OrderRequest } from '../core/order-request';
-import type { AlpacaBroker, BrokerCallContext } from '../core/ports';
-import { errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
-import { callTimeout, createDispatcher, endpointUrl, exchange, parseJson, type ExchangeRequest } from './http-exchange';
+import type { AlpacaBroker, BrokerCallContext, BrokerOrderList, CancelOutcome, OrderCanceller, OrderListOutcome, OrderListQuery } from '../core/ports';
+import { cancelOutcome, errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
+import { callTimeout, createDispatcher, endpointUrl, exchange, parseJson, type ExchangeRequest, type HttpExchange } from './http-exchange';
 
 /** Alpaca API keys; they never reach an environment variable or a log line. */
 export interface AlpacaCredentials {
@@ -29,8 +29,11 @@ export interface AlpacaClientOptions {
 /** Paper trading, the default everywhere; live is always an explicit choice. */
 export const ALPACA_PAPER_URL = 'https://paper-api.alpaca.markets';
 
+/** How long to wait after a 429 that does not say when the quota comes back: Alpaca's window is a minute. */
+const RATE_LIMIT_FALLBACK_MS = 60_000;
+
 /** Alpaca's Trading API v2 over HTTP. */
-export class AlpacaClient implements AlpacaBroker {
+export class AlpacaClient implements AlpacaBroker, BrokerOrderList, OrderCanceller {
   private readonly dispatcher: Dispatcher;
 
   constructor(private readonly options: AlpacaClientOptions) {
@@ -77,6 +80,31 @@ export class AlpacaClient implements AlpacaBroker {
   }
 
   /**
+   * One page of `GET /v2/orders`, bounded like a lookup. A 429 is answered, never retried here:
+   * the quota is shared with the routers and the runner, so waiting is the caller's decision.
+   */
+  async listOrders(query: OrderListQuery, context: BrokerCallContext): Promise<OrderListOutcome> {
+    const auth = await this.authHeaders(context, this.options.lookupTimeoutMs);
+    if (auth.kind === 'unavailable') return { kind: 'error', detail: auth.detail };
+    const url = endpointUrl(this.options.baseUrl, '/v2/orders');
+    url.searchParams.set('status', query.status);
+    url.searchParams.set('after', query.after);
+    if (query.until !== undefined) url.searchParams.set('until', query.until);
+    url.searchParams.set('direction', query.direction);
+    url.searchParams.set('limit', String(query.limit));
+    const answer = await exchange(this.dispatcher, { method: 'GET', url, headers: auth.headers, timeoutMs: auth.timeoutMs });
+    return orderListOutcome(answer, Date.now());
+  }
+
+  /** `DELETE /v2/orders/{id}`, bounded like a submit: a cancel is a write whose loss must be classified. */
+  async cancel(brokerOrderId: string, context: BrokerCallContext): Promise<CancelOutcome> {
+    const auth = await this.authHeaders(context, this.options.submitTimeoutMs);
+    if (auth.kind === 'unavailable') return { kind: 'failed', certainty: 'definite', detail: auth.detail };
+    const url = endpointUrl(this.options.baseUrl, `/v2/orders/${encodeURIComponent(brokerOrderId)}`);
+    return alpacaCancelOutcome(await exchange(this.dispatcher, { method: 'DELETE', url, headers: auth.headers, timeoutMs: auth.timeoutMs }));
+  }
+
+  /**
    * The auth headers and what is left of the call's time once they are read (a cold read of the
    * keys counts against the call), or why the call cannot be made: the keys could not be read (the
    * message never holds a secret), or reading them used up the call's time. Either way nothing was sent.
@@ -116,6 +144,45 @@ export function alpacaOrderBody(order: OrderRequest): Record<string, unknown> {
     client_order_id: order.client_order_id,
     ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)),
   };
+}
+
+/**
+ * Maps one answer of `GET /v2/orders`. A page holding something that is not an order (no `id`) is
+ * an error as a whole: a sync that skipped it would move its watermark past an order it never read.
+ */
+export function orderListOutcome(answer: HttpExchange, nowMs: number): OrderListOutcome {
+  if (answer.kind === 'transport_error') return { kind: 'error', detail: `${answer.failure.kind}: ${answer.failure.detail}` };
+  const { status, headers, body } = answer;
+  if (status === 429) return { kind: 'rate_limited', retryAt: rateLimitRetryAt(headers['x-ratelimit-reset'], nowMs) };
+  if (status < 200 || status >= 300) return { kind: 'error', httpStatus: status, detail: errorDetail(body) };
+  const json = parseJson(body);
+  if (!json.ok || !Array.isArray(json.value)) return { kind: 'error', httpStatus: status, detail: 'Alpaca answered a list that is not a JSON array' };
+  const orders: BrokerOrder[] = [];
+  for (const [index, item] of json.value.entries()) {
+    const parsed = parseBrokerOrder(item);
+    if (!parsed.ok) return { kind: 'error', httpStatus: status, detail: `orders[${index}]: ${parsed.detail}` };
+    orders.push(parsed.order);
+  }
+  return { kind: 'page', orders };
+}
+
+/**
+ * When Alpaca's quota comes back: `X-RateLimit-Reset` (epoch seconds) as an ISO instant, or a
+ * minute from `nowMs` when the header is absent or unreadable.
+ */
+export function rateLimitRetryAt(reset: string | readonly string[] | undefined, nowMs: number): string {
+  const text = typeof reset === 'string' ? reset : reset?.[0];
+  const seconds = text === undefined || text.trim() === '' ? Number.NaN : Number(text);
+  const atMs = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : nowMs + RATE_LIMIT_FALLBACK_MS;
+  return new Date(atMs).toISOString();
+}
+
+/**
+ * Maps one answer of `DELETE /v2/orders/{id}` (Alpaca documents 204 with no body). A refusal of the
+ * request itself (4xx) is definite: the cancel did not land; a 5xx may hide one that did.
+ */
+export function alpacaCancelOutcome(answer: HttpExchange): CancelOutcome {
+  return cancelOutcome(answer, (status) => (status < 500 ? 'definite' : 'ambiguous'));
 }
 
 function failed(failure: SubmitFailure<AlpacaFailureReason>): AlpacaSubmitOutcome {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { BrokerOrder, LookupOutcome } from '../core/execution';
+import type { BrokerOrder, FailureCertainty, LookupOutcome } from '../core/execution';
 import { dropUndefined } from '../core/objects';
+import type { CancelOutcome } from '../core/ports';
 import { parseJson, type HttpExchange } from './http-exchange';
 
 /**
@@ -33,6 +34,8 @@ const TIME_IN_FORCE = ['day', 'gtc', 'opg', 'cls', 'ioc', 'fok'] as const;
 // Alpaca sends decimals as strings; the runner's contract allows JSON numbers. An empty string is no quantity.
 const DECIMAL_TEXT = /^\d+(\.\d+)?$/;
 const decimal = z.union([z.string().regex(DECIMAL_TEXT, 'must be a decimal string'), z.number().nonnegative()]).transform(String);
+// Alpaca writes RFC 3339 instants with up to nanoseconds ("2021-03-16T18:38:01.942282Z").
+const timestamp = z.iso.datetime({ offset: true, error: 'must be an RFC 3339 timestamp' });
 
 /** Every field the router reads, each checked on its own so one bad field does not hide the others. */
 const FIELD_SCHEMAS = {
@@ -44,6 +47,12 @@ const FIELD_SCHEMAS = {
   notional: decimal.nullish(),
   type: z.enum(ORDER_TYPES).optional(),
   time_in_force: z.enum(TIME_IN_FORCE).optional(),
+  // The order's life: null until it happens (Alpaca), absent from a runner that does not relay it.
+  filled_qty: decimal.nullish(),
+  filled_avg_price: decimal.nullish(),
+  filled_at: timestamp.nullish(),
+  submitted_at: timestamp.nullish(),
+  updated_at: timestamp.nullish(),
 } as const;
 
 type FieldName = keyof typeof FIELD_SCHEMAS;
@@ -71,11 +80,9 @@ export function parseBrokerOrder(value: unknown): { ok: true; order: BrokerOrder
       fields[name] = parsed.data;
     }
   }
-  const { client_order_id, status, symbol, side, qty, notional } = fields;
-  return {
-    ok: true,
-    order: { ...dropUndefined({ id, client_order_id, status, symbol, side, qty, notional }), ...(problems.length > 0 ? { problems } : {}), raw },
-  };
+  const { client_order_id, status, symbol, side, qty, notional, filled_qty, filled_avg_price, filled_at, submitted_at, updated_at } = fields;
+  const read = dropUndefined({ id, client_order_id, status, symbol, side, qty, notional, filled_qty, filled_avg_price, filled_at, submitted_at, updated_at });
+  return { ok: true, order: { ...read, ...(problems.length > 0 ? { problems } : {}), raw } };
 }
 
 /** Reads `detail` (LEAN) or `message` (Alpaca) from an error body, for rows and logs. */
@@ -106,4 +113,27 @@ export function lookupOutcome(answer: HttpExchange, clientOrderId: string): Look
     return { kind: 'error', httpStatus: answer.status, detail: `lookup answered another client_order_id (${parsed.order.client_order_id ?? 'none'})` };
   }
   return { kind: 'found', order: parsed.order, httpStatus: answer.status };
+}
+
+/**
+ * Maps a cancel answer, shared by the runner and Alpaca clients: a 2xx took the cancel (with the
+ * order when the body reads as one), 404 knows no such order, 422 says it is past canceling (Alpaca's
+ * answer, which the runner relays). Any other status is a failure whose certainty `certaintyOf`
+ * decides; a lost answer keeps the transport's.
+ */
+export function cancelOutcome(answer: HttpExchange, certaintyOf: (status: number, detail: string) => FailureCertainty): CancelOutcome {
+  if (answer.kind === 'transport_error') {
+    const { kind, certainty, detail } = answer.failure;
+    return { kind: 'failed', certainty, detail: `${kind}: ${detail}` };
+  }
+  const { status, body } = answer;
+  if (status >= 200 && status < 300) {
+    const json = parseJson(body);
+    const parsed = json.ok ? parseBrokerOrder(json.value) : undefined;
+    return { kind: 'requested', httpStatus: status, ...(parsed?.ok === true ? { order: parsed.order } : {}) };
+  }
+  if (status === 404) return { kind: 'not_found', httpStatus: status };
+  const detail = errorDetail(body);
+  if (status === 422) return { kind: 'final', httpStatus: status, detail };
+  return { kind: 'failed', certainty: certaintyOf(status, detail), httpStatus: status, detail };
 }

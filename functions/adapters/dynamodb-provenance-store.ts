@@ -1,17 +1,22 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ExecutionAttempt, OrderStatus } from '../core/execution';
 import {
   ProvenanceConflictError,
   ProvenanceUnavailableError,
+  type BrokerState,
+  type BrokerStateWrite,
   type ClaimOutcome,
   type ClaimRef,
   type FallbackIntent,
+  type OpenOrder,
+  type OpenOrderStore,
   type ProvenanceRow,
   type ProvenanceStore,
+  type RouteDivergence,
   type RowOutcome,
 } from '../core/provenance';
-import { PROVENANCE_TABLE } from './provenance-table';
+import { OPEN_PARTITION, PROVENANCE_TABLE } from './provenance-table';
 
 /** The one DynamoDB bound for calls that carry none of their own (reads, reconciliation). */
 const DEFAULT_CALL_TIMEOUT_MS = 2_000;
@@ -22,12 +27,14 @@ interface UpdateGuard {
   readonly claimToken?: string;
 }
 
+const OPEN_ORDERS = PROVENANCE_TABLE.indexes.openOrders;
+
 /**
  * Provenance rows in DynamoDB. Conditional writes make the claim exclusive and the finalize
  * happen once; no transactions, so it runs unchanged against dynalite. Every call is bounded by an
  * abort signal, so the SDK's retries can never outlast the caller's deadline.
  */
-export class DynamoDbProvenanceStore implements ProvenanceStore {
+export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore {
   private readonly documents: DynamoDBDocumentClient;
 
   constructor(
@@ -105,6 +112,13 @@ export class DynamoDbProvenanceStore implements ProvenanceStore {
         values[`:v${index}`] = value;
         assignments.push(`#f${index} = :v${index}`);
       });
+    if (outcome.status === 'accepted' && outcome.broker_order_id !== undefined) {
+      // The broker order may still fill or be canceled: it enters the open-orders index. The row's
+      // creation precedes the broker's submission, so listing Alpaca from it cannot miss the order.
+      Object.assign(names, { '#openSince': OPEN_ORDERS.sortKey, '#openPartition': OPEN_ORDERS.partitionKey, '#createdAt': 'created_at' });
+      values[':openPartition'] = OPEN_PARTITION;
+      assignments.push('#openSince = #createdAt', '#openPartition = :openPartition');
+    }
     let condition = `#status IN (${guard.fromStatuses.map((_, index) => `:from${index}`).join(', ')})`;
     if (guard.claimToken !== undefined) {
       names['#token'] = 'claim_token';
@@ -136,6 +150,105 @@ export class DynamoDbProvenanceStore implements ProvenanceStore {
     throw new ProvenanceConflictError(`row ${clientOrderId} is ${current?.status ?? 'missing'}, not ${guard.fromStatuses.join(' or ')}${guard.claimToken === undefined ? '' : ' under this claim'}`);
   }
 
+  async listOpenOrders(limit: number, timeoutMs = this.callTimeoutMs): Promise<OpenOrder[]> {
+    const orders: OpenOrder[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    const bound = { abortSignal: AbortSignal.timeout(timeoutMs) };
+    try {
+      while (orders.length < limit) {
+        const out = await this.documents.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: OPEN_ORDERS.name,
+            KeyConditionExpression: '#partition = :open',
+            ExpressionAttributeNames: { '#partition': OPEN_ORDERS.partitionKey },
+            ExpressionAttributeValues: { ':open': OPEN_PARTITION },
+            ScanIndexForward: true,
+            Limit: limit - orders.length,
+            ExclusiveStartKey: startKey,
+          }),
+          bound,
+        );
+        orders.push(...((out.Items ?? []) as OpenOrder[]));
+        startKey = out.LastEvaluatedKey;
+        if (startKey === undefined) break;
+      }
+    } catch (error) {
+      throw unavailable('open orders query', error);
+    }
+    return orders;
+  }
+
+  async recordBrokerState(
+    clientOrderId: string,
+    state: BrokerState,
+    divergence: RouteDivergence | undefined,
+    updatedAt: string,
+    timeoutMs = this.callTimeoutMs,
+  ): Promise<BrokerStateWrite> {
+    // The condition compares `broker_updated_at` as text, which orders instants only in one fixed-width form.
+    if (!CANONICAL_INSTANT.test(state.broker_updated_at)) throw new RangeError(`broker_updated_at is not UTC with nine fraction digits: ${state.broker_updated_at}`);
+    const names: Record<string, string> = {
+      '#key': PROVENANCE_TABLE.partitionKey,
+      '#status': 'broker_status',
+      '#filledQty': 'filled_qty',
+      '#brokerUpdatedAt': 'broker_updated_at',
+      '#updatedAt': 'updated_at',
+      '#openSince': OPEN_ORDERS.sortKey,
+      '#openPartition': OPEN_ORDERS.partitionKey,
+    };
+    const values: Record<string, unknown> = {
+      ':status': state.broker_status,
+      ':filledQty': state.filled_qty,
+      ':brokerUpdatedAt': state.broker_updated_at,
+      ':updatedAt': updatedAt,
+    };
+    const assignments = ['#status = :status', '#filledQty = :filledQty', '#brokerUpdatedAt = :brokerUpdatedAt', '#updatedAt = :updatedAt'];
+    if (state.filled_avg_price !== undefined) {
+      names['#filledAvgPrice'] = 'filled_avg_price';
+      values[':filledAvgPrice'] = state.filled_avg_price;
+      assignments.push('#filledAvgPrice = :filledAvgPrice');
+    }
+    if (state.filled_at !== undefined) {
+      names['#filledAt'] = 'filled_at';
+      values[':filledAt'] = state.filled_at;
+      assignments.push('#filledAt = :filledAt');
+    }
+    if (divergence !== undefined) {
+      // The first divergence found is the evidence; a later sync must not rewrite it.
+      names['#divergence'] = 'route_divergence';
+      values[':divergence'] = divergence;
+      assignments.push('#divergence = if_not_exists(#divergence, :divergence)');
+    }
+    let update: string;
+    if (state.open) {
+      // An open order the index does not hold (finalized before it existed) enters it here.
+      names['#createdAt'] = 'created_at';
+      values[':openPartition'] = OPEN_PARTITION;
+      update = `SET ${[...assignments, '#openSince = if_not_exists(#openSince, #createdAt)', '#openPartition = :openPartition'].join(', ')}`;
+    } else {
+      update = `SET ${assignments.join(', ')} REMOVE #openSince, #openPartition`;
+    }
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PROVENANCE_TABLE.partitionKey]: clientOrderId },
+          UpdateExpression: update,
+          // Never backwards: the broker's own update time orders the states, whatever order the sync sees them in.
+          ConditionExpression: 'attribute_exists(#key) AND (attribute_not_exists(#brokerUpdatedAt) OR #brokerUpdatedAt < :brokerUpdatedAt)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+        { abortSignal: AbortSignal.timeout(timeoutMs) },
+      );
+      return 'recorded';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'stale';
+      throw unavailable('broker state', error);
+    }
+  }
+
   async get(clientOrderId: string): Promise<ProvenanceRow | undefined> {
     try {
       const out = await this.documents.send(
@@ -152,6 +265,9 @@ export class DynamoDbProvenanceStore implements ProvenanceStore {
     }
   }
 }
+
+/** UTC with nine fraction digits: fixed width, so comparing the strings compares the instants. */
+const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/;
 
 function unavailable(operation: string, error: unknown): ProvenanceUnavailableError {
   const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -9,9 +9,12 @@ export interface TransportFailure {
   readonly detail: string;
 }
 
+/** Response headers as undici reads them: lower-case names. */
+export type ResponseHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
 /** An HTTP answer with its body read as text, or why there was none. */
 export type HttpExchange =
-  | { readonly kind: 'response'; readonly status: number; readonly body: string }
+  | { readonly kind: 'response'; readonly status: number; readonly headers: ResponseHeaders; readonly body: string }
   | { readonly kind: 'transport_error'; readonly failure: TransportFailure };
 
 /** One request, bounded by a total deadline that covers connect, headers and body. */
@@ -56,7 +59,7 @@ export async function exchange(dispatcher: Dispatcher, req: ExchangeRequest): Pr
       signal: deadline,
     });
     const body = await response.body.text();
-    return { kind: 'response', status: response.statusCode, body };
+    return { kind: 'response', status: response.statusCode, headers: response.headers, body };
   } catch (error) {
     return { kind: 'transport_error', failure: classifyTransportError(error, deadline.aborted, req.timeoutMs) };
   }

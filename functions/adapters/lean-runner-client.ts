@@ -1,9 +1,9 @@
 import type { Dispatcher } from 'undici';
-import type { LeanFailureReason, LeanSubmitOutcome, LookupOutcome, SubmitFailure } from '../core/execution';
+import type { FailureCertainty, LeanFailureReason, LeanSubmitOutcome, LookupOutcome, SubmitFailure } from '../core/execution';
 import type { OrderRequest } from '../core/order-request';
-import type { BrokerCallContext, LeanRunner } from '../core/ports';
-import { errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
-import { callTimeout, createDispatcher, endpointUrl, exchange, parseJson } from './http-exchange';
+import type { BrokerCallContext, CancelOutcome, LeanRunner, OrderCanceller } from '../core/ports';
+import { cancelOutcome, errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
+import { callTimeout, createDispatcher, endpointUrl, exchange, parseJson, type HttpExchange } from './http-exchange';
 
 /** Where the runner is and how long to wait for it. */
 export interface LeanRunnerClientOptions {
@@ -14,7 +14,7 @@ export interface LeanRunnerClientOptions {
   readonly dispatcher?: Dispatcher;
 }
 
-// Runner taxonomies that prove the broker refused or never saw the order.
+// Runner taxonomies that prove the broker refused or never saw the request.
 const DEFINITE_TAXONOMIES = new Set([
   'contract_invalid_order_type',
   'contract_missing_required_field',
@@ -23,7 +23,7 @@ const DEFINITE_TAXONOMIES = new Set([
 ]);
 
 /** The LEAN runner over HTTP, contract v2. */
-export class LeanRunnerClient implements LeanRunner {
+export class LeanRunnerClient implements LeanRunner, OrderCanceller {
   private readonly dispatcher: Dispatcher;
 
   constructor(private readonly options: LeanRunnerClientOptions) {
@@ -66,6 +66,17 @@ export class LeanRunnerClient implements LeanRunner {
     return lookupOutcome(answer, clientOrderId);
   }
 
+  /** `POST /v1/orders/{id}/cancel`, bounded like a submit: the runner cancels at Alpaca and answers the order as it stands. */
+  async cancel(brokerOrderId: string, context: BrokerCallContext): Promise<CancelOutcome> {
+    const answer = await exchange(this.dispatcher, {
+      method: 'POST',
+      url: endpointUrl(this.options.baseUrl, `/v1/orders/${encodeURIComponent(brokerOrderId)}/cancel`),
+      headers: { 'x-correlation-id': context.correlationId },
+      timeoutMs: callTimeout(this.options.submitTimeoutMs, context),
+    });
+    return leanCancelOutcome(answer);
+  }
+
   /** `GET /healthz`: healthy only on a 2xx whose JSON says `"status": "ok"`. */
   async probe(timeoutMs = this.options.lookupTimeoutMs): Promise<{ ok: boolean; latencyMs: number; detail?: string }> {
     const started = performance.now();
@@ -103,9 +114,22 @@ export function leanSubmitBody(order: OrderRequest): Record<string, unknown> {
  */
 export function httpFailure(status: number, body: string): SubmitFailure<LeanFailureReason> {
   const detail = errorDetail(body);
-  const taxonomy = /^lean_submit_failed:([a-z_]+)/.exec(detail)?.[1];
-  const definite = status < 500 || (taxonomy !== undefined && DEFINITE_TAXONOMIES.has(taxonomy));
-  return { reason: `lean_submit_http_${status}`, certainty: definite ? 'definite' : 'ambiguous', httpStatus: status, detail };
+  return { reason: `lean_submit_http_${status}`, certainty: leanFailureCertainty(status, detail), httpStatus: status, detail };
+}
+
+/**
+ * Maps one answer of the runner's cancel: 200 with the order, 404 `order_not_found`, 422 relayed
+ * from Alpaca for an order past canceling, or `lean_cancel_failed:<taxonomy>:<message>` whose
+ * taxonomy decides the certainty as a submit's does.
+ */
+export function leanCancelOutcome(answer: HttpExchange): CancelOutcome {
+  return cancelOutcome(answer, leanFailureCertainty);
+}
+
+/** A 4xx, or a 5xx whose `lean_<operation>_failed:<taxonomy>` proves the broker refused or never saw the request, is definite. */
+function leanFailureCertainty(status: number, detail: string): FailureCertainty {
+  const taxonomy = /^lean_[a-z]+_failed:([a-z_]+)/.exec(detail)?.[1];
+  return status < 500 || (taxonomy !== undefined && DEFINITE_TAXONOMIES.has(taxonomy)) ? 'definite' : 'ambiguous';
 }
 
 function failed(failure: SubmitFailure<LeanFailureReason>): LeanSubmitOutcome {

@@ -1,11 +1,17 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { OPEN_ORDER_FIELDS } from '../core/provenance';
 
 /** A secondary index of the provenance table: string partition key, ISO-8601 sort key. */
 export interface ProvenanceIndex {
   readonly name: string;
   readonly partitionKey: string;
   readonly sortKey: string;
+  /** The non-key attributes the index carries; absent, it projects every attribute. */
+  readonly nonKeyAttributes?: readonly string[];
 }
+
+/** The value of `open_partition` on every open row: one partition, so one Query lists them all. */
+export const OPEN_PARTITION = 'open';
 
 /**
  * The one definition of the provenance table, used by the CDK stack, the local stack and the
@@ -20,6 +26,17 @@ export const PROVENANCE_TABLE = {
     byRoute: { name: 'by-route', partitionKey: 'execution_route', sortKey: 'created_at' },
     /** Rows still `pending` or `unknown`, for reconciliation. */
     byStatus: { name: 'by-status', partitionKey: 'status', sortKey: 'created_at' },
+    /**
+     * Sparse: only rows whose broker order may still change carry `open_partition` and
+     * `open_since`, so the lifecycle sync lists open orders oldest first without a scan. It
+     * projects what the sync reads; a projection cannot change without rebuilding the index.
+     */
+    openOrders: {
+      name: 'open-orders',
+      partitionKey: 'open_partition',
+      sortKey: 'open_since',
+      nonKeyAttributes: OPEN_ORDER_FIELDS,
+    },
   },
 } as const satisfies { partitionKey: string; indexes: Record<string, ProvenanceIndex> };
 
@@ -31,7 +48,12 @@ export function provenanceTableName(stage: string): string {
 /** Every index of the table, in a stable order. */
 export const PROVENANCE_INDEXES: readonly ProvenanceIndex[] = Object.values(PROVENANCE_TABLE.indexes);
 
-/** CreateTable input for dynalite and the local stack (on-demand, all indexes projecting ALL). */
+/** An index's projection as DynamoDB and CloudFormation spell it: `ALL`, or `INCLUDE` with its attributes. */
+export function provenanceIndexProjection(index: ProvenanceIndex): { ProjectionType: 'ALL' | 'INCLUDE'; NonKeyAttributes?: string[] } {
+  return index.nonKeyAttributes === undefined ? { ProjectionType: 'ALL' } : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] };
+}
+
+/** CreateTable input for dynalite and the local stack (on demand, each index with its projection). */
 export function provenanceCreateTableInput(tableName: string): CreateTableCommandInput {
   const attributeNames = new Set<string>([PROVENANCE_TABLE.partitionKey]);
   for (const index of PROVENANCE_INDEXES) {
@@ -49,7 +71,7 @@ export function provenanceCreateTableInput(tableName: string): CreateTableComman
         { AttributeName: index.partitionKey, KeyType: 'HASH' },
         { AttributeName: index.sortKey, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: provenanceIndexProjection(index),
     })),
   };
 }

@@ -62,6 +62,12 @@ export interface BrokerOrder {
   readonly side?: string;
   readonly qty?: string;
   readonly notional?: string;
+  /** The order's life at the broker (Alpaca's fields, decimals as text); absent when the broker's answer lacks them. */
+  readonly filled_qty?: string;
+  readonly filled_avg_price?: string;
+  readonly filled_at?: string;
+  readonly submitted_at?: string;
+  readonly updated_at?: string;
   readonly problems?: readonly string[];
   readonly raw: Record<string, unknown>;
 }

@@ -1,6 +1,8 @@
 import type {
   Adapter,
   AlpacaSubmitOutcome,
+  BrokerOrder,
+  FailureCertainty,
   LeanSubmitOutcome,
   LookupOutcome,
 } from './execution';
@@ -24,6 +26,42 @@ export interface LeanRunner {
 export interface AlpacaBroker {
   submit(order: OrderRequest, context: BrokerCallContext): Promise<AlpacaSubmitOutcome>;
   findByClientOrderId(clientOrderId: string, context: BrokerCallContext): Promise<LookupOutcome>;
+}
+
+/** One page of Alpaca's order list (`GET /v2/orders`), or why there is none. */
+export type OrderListOutcome =
+  | { readonly kind: 'page'; readonly orders: readonly BrokerOrder[] }
+  /** 429: nothing may be asked before `retryAt` (from `X-RateLimit-Reset`); never retried at once. */
+  | { readonly kind: 'rate_limited'; readonly retryAt: string }
+  | { readonly kind: 'error'; readonly detail: string; readonly httpStatus?: number };
+
+/** A query of Alpaca's order list, in Alpaca's own parameters: orders submitted after `after`, oldest first. */
+export interface OrderListQuery {
+  readonly status: 'open' | 'closed' | 'all';
+  readonly after: string;
+  readonly until?: string;
+  readonly direction: 'asc' | 'desc';
+  /** 1..500. */
+  readonly limit: number;
+}
+
+/** Alpaca's order list, read in bulk by the lifecycle sync. */
+export interface BrokerOrderList {
+  listOrders(query: OrderListQuery, context: BrokerCallContext): Promise<OrderListOutcome>;
+}
+
+/** What a broker answered to a cancel. */
+export type CancelOutcome =
+  /** The broker took the request (Alpaca 204, LEAN's answer); the order may still fill before it is canceled. */
+  | { readonly kind: 'requested'; readonly httpStatus: number; readonly order?: BrokerOrder }
+  /** 422: the order is already final (filled, canceled, expired): nothing to cancel. */
+  | { readonly kind: 'final'; readonly httpStatus: number; readonly detail: string }
+  | { readonly kind: 'not_found'; readonly httpStatus: number }
+  | { readonly kind: 'failed'; readonly detail: string; readonly httpStatus?: number; readonly certainty: FailureCertainty };
+
+/** A broker that cancels an order by its broker order id (LEAN's `POST /v1/orders/{id}/cancel`, Alpaca's `DELETE /v2/orders/{id}`). */
+export interface OrderCanceller {
+  cancel(brokerOrderId: string, context: BrokerCallContext): Promise<CancelOutcome>;
 }
 
 /** The router's counters and timings; names and dimensions are the documented ones (docs/architecture.md). */

@@ -80,8 +80,42 @@ export interface ProvenanceRow {
   readonly route_verified?: boolean;
   /** Why the order was rejected, failed or is unknown, in words an operator can act on. */
   readonly status_detail?: string;
+  /** The order's life at the broker after the submit, as the lifecycle sync last saw it. */
+  readonly broker_status?: string;
+  readonly filled_qty?: string;
+  readonly filled_avg_price?: string;
+  readonly filled_at?: string;
+  readonly broker_updated_at?: string;
+  /**
+   * Present only while the broker order may still change (the sparse index of open orders): the
+   * time the sync should read Alpaca's list from (the order's submission).
+   */
+  readonly open_since?: string;
+  /** `open` exactly while `open_since` is present: the open-order index's partition key. */
+  readonly open_partition?: 'open';
+  /** Set when the id LEAN acknowledged is not the id Alpaca holds under this `client_order_id`. */
+  readonly route_divergence?: RouteDivergence;
   readonly created_at: string;
   readonly updated_at: string;
+}
+
+/** A LEAN-routed order whose acknowledged id differs from Alpaca's under the same `client_order_id`. */
+export interface RouteDivergence {
+  readonly lean_order_id: string;
+  readonly alpaca_order_id: string;
+  readonly detected_at: string;
+}
+
+/** What the lifecycle sync writes on a row: the broker's state, never older than what the row holds. */
+export interface BrokerState {
+  readonly broker_status: string;
+  /** Decimal text, "0" before any fill. */
+  readonly filled_qty: string;
+  readonly filled_avg_price?: string;
+  readonly filled_at?: string;
+  readonly broker_updated_at: string;
+  /** False once the status is final (filled, canceled, expired, rejected, replaced...): the row leaves the open-order index. */
+  readonly open: boolean;
 }
 
 /** Fields written when a `pending` row is finalized. */
@@ -137,4 +171,44 @@ export class ProvenanceUnavailableError extends Error {
 /** A finalize found the row no longer `pending` (another writer resolved it first). */
 export class ProvenanceConflictError extends Error {
   override readonly name = 'ProvenanceConflictError';
+}
+
+/**
+ * The attributes of an open order the lifecycle sync reads besides its keys: what the open-orders
+ * index projects, so the sync never reads the whole row.
+ */
+export const OPEN_ORDER_FIELDS = [
+  'broker_order_id',
+  'execution_adapter',
+  'execution_route',
+  'execution_expected_adapter',
+  'execution_fallback_reason',
+  'strategy_id',
+  'broker_status',
+  'filled_qty',
+  'filled_avg_price',
+  'broker_updated_at',
+  'route_divergence',
+] as const satisfies readonly (keyof ProvenanceRow)[];
+
+/** An order whose broker state may still change, as the open-order listing returns it. */
+export type OpenOrder = Pick<ProvenanceRow, 'client_order_id' | (typeof OPEN_ORDER_FIELDS)[number]> & { readonly open_since: string };
+
+/** `stale`: the row already holds a broker state as new or newer, or is gone; nothing was written. */
+export type BrokerStateWrite = 'recorded' | 'stale';
+
+/**
+ * The lifecycle sync's side of the provenance table. An `accepted` row with a broker order id is
+ * open from its finalize until a broker state with `open: false` is recorded on it.
+ */
+export interface OpenOrderStore {
+  /** Open orders, oldest `open_since` first, at most `limit` of them; one index query, never a scan. */
+  listOpenOrders(limit: number, timeoutMs?: number): Promise<OpenOrder[]>;
+  /**
+   * Writes the broker state unless the row holds one updated as late or later (then `stale`);
+   * sets `route_divergence` only if the row has none; a closed state takes the row out of the open orders.
+   * `state.broker_updated_at` must be UTC with nine fraction digits (as `brokerStateOf` writes it),
+   * the one form in which the store's string comparison orders instants.
+   */
+  recordBrokerState(clientOrderId: string, state: BrokerState, divergence: RouteDivergence | undefined, updatedAt: string, timeoutMs?: number): Promise<BrokerStateWrite>;
 }

@@ -119,6 +119,17 @@ export const orderRowSchema = z.strictObject({
   review_required: orderReceiptSchema.shape.review_required,
   route_verified: z.boolean().optional().describe('False when the evidence cannot tell which broker path created the order'),
   status_detail: orderReceiptSchema.shape.status_detail,
+  broker_status: z.string().optional().describe("The broker's order status as the lifecycle sync last saw it (Alpaca's new, accepted, partially_filled, filled, canceled, expired, ...)"),
+  filled_qty: z.string().optional().describe('Decimal text; "0" before any fill'),
+  filled_avg_price: z.string().optional().describe('Decimal text'),
+  filled_at: z.string().optional().describe('ISO-8601, as the broker wrote it'),
+  broker_updated_at: z.string().optional().describe("The broker's own updated_at of the state on the row"),
+  open_since: z.string().optional().describe('Present only while the broker order may still change: its submission time, where the sync reads from'),
+  open_partition: z.literal('open').optional().describe('Present with open_since: the key of the open-orders index'),
+  route_divergence: z
+    .strictObject({ lean_order_id: z.string(), alpaca_order_id: z.string(), detected_at: z.string() })
+    .optional()
+    .describe('The id LEAN acknowledged is not the id Alpaca holds under this client_order_id'),
   created_at: z.string().describe('ISO-8601 UTC'),
   updated_at: z.string().describe('ISO-8601 UTC'),
 });

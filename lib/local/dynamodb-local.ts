@@ -1,6 +1,6 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { provenanceCreateTableInput } from '../../functions/adapters/provenance-table';
+import { PROVENANCE_INDEXES, provenanceCreateTableInput } from '../../functions/adapters/provenance-table';
 import { listen, stopListening } from './port-in-use';
 
 /** A dynalite server speaking DynamoDB's wire protocol on loopback. */
@@ -30,7 +30,10 @@ export function localDynamoDbClient(endpoint: string, options: { maxAttempts?: n
   });
 }
 
-/** Creates the provenance table from the shared definition (if absent) and waits until ACTIVE. */
+/**
+ * Creates the provenance table from the shared definition (if absent) and waits until ACTIVE.
+ * Refuses a kept table that lacks an index of the definition: dynalite cannot add one later.
+ */
 export async function ensureProvenanceTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
     await client.send(new CreateTableCommand(provenanceCreateTableInput(tableName)));
@@ -40,7 +43,14 @@ export async function ensureProvenanceTable(client: DynamoDBClient, tableName: s
   // dynalite answers CREATING first, even with createTableMs 0.
   for (let attempt = 0; attempt < 100; attempt += 1) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Table?.TableStatus === 'ACTIVE') {
+      const present = new Set(Table.GlobalSecondaryIndexes?.map((index) => index.IndexName));
+      const missing = PROVENANCE_INDEXES.filter((index) => !present.has(index.name)).map((index) => index.name);
+      if (missing.length > 0) {
+        throw new Error(`table ${tableName} predates the index(es) ${missing.join(', ')}; start with an empty data directory to recreate it`);
+      }
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`table ${tableName} did not become ACTIVE`);

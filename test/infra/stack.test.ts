@@ -6,8 +6,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/adapters/observability';
 import { METRIC } from '../../functions/adapters/powertools-route-metrics';
-import { PROVENANCE_INDEXES, PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
+import { PROVENANCE_INDEXES, PROVENANCE_TABLE, provenanceIndexProjection } from '../../functions/adapters/provenance-table';
 import { loadRouterConfig } from '../../functions/core/config';
+import { OPEN_ORDER_FIELDS } from '../../functions/core/provenance';
 import { parseKillSwitch, parseLeanHealth, parsePolicyOverride } from '../../functions/core/control';
 import { orderRequestJsonSchema } from '../../lib/order-request-model';
 import { ESM_REQUIRE_BANNER } from '../../lib/router-bundling';
@@ -294,9 +295,25 @@ describe('provenance table', () => {
             { AttributeName: index.partitionKey, KeyType: 'HASH' },
             { AttributeName: index.sortKey, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: provenanceIndexProjection(index),
         }),
       ),
+    });
+  });
+
+  it('lists open orders through the sparse open-orders index, projecting only what the lifecycle sync reads', () => {
+    const indexes = only(paper, 'AWS::DynamoDB::GlobalTable').Properties.GlobalSecondaryIndexes as { IndexName: string }[];
+
+    expect(indexes.find((index) => index.IndexName === 'open-orders')).toEqual({
+      IndexName: 'open-orders',
+      KeySchema: [
+        { AttributeName: 'open_partition', KeyType: 'HASH' },
+        { AttributeName: 'open_since', KeyType: 'RANGE' },
+      ],
+      Projection: {
+        ProjectionType: 'INCLUDE',
+        NonKeyAttributes: [...OPEN_ORDER_FIELDS],
+      },
     });
   });
 

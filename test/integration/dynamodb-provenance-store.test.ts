@@ -1,14 +1,16 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbProvenanceIndex } from '../../functions/adapters/dynamodb-provenance-index';
 import { DynamoDbProvenanceStore } from '../../functions/adapters/dynamodb-provenance-store';
 import { PROVENANCE_INDEXES } from '../../functions/adapters/provenance-table';
 import {
   ProvenanceConflictError,
   ProvenanceUnavailableError,
+  type BrokerState,
   type ClaimRef,
   type FallbackIntent,
   type ProvenanceRow,
+  type RouteDivergence,
   type RowOutcome,
 } from '../../functions/core/provenance';
 import { pendingRow as claimedRow } from '../support/fakes';
@@ -178,5 +180,144 @@ describe('DynamoDbProvenanceIndex.listUnresolved on dynalite', () => {
     const rows = await index.listUnresolved('2026-11-25T10:05:00.000Z', 2);
 
     expect(rows.map((row) => row.client_order_id)).toEqual(['unknown-early', 'pending-early']);
+  });
+});
+
+describe('DynamoDbProvenanceStore open orders on dynalite', () => {
+  const FINALIZED_AT = '2026-11-25T10:00:02.000Z';
+  let openStore: DynamoDbProvenanceStore;
+  let tables = 0;
+
+  // The open-order index spans the whole table: each test gets a table of its own.
+  beforeEach(async () => {
+    tables += 1;
+    const table = `provenance-open-orders-test-${tables}`;
+    await ensureProvenanceTable(client, table);
+    openStore = new DynamoDbProvenanceStore(client, table);
+  });
+
+  /** Claims a row created at `createdAt` and finalizes it with `outcome`. */
+  async function finalizedRow(clientOrderId: string, createdAt: string, outcome: RowOutcome = accepted): Promise<ProvenanceRow> {
+    const row = pendingRow({ client_order_id: clientOrderId, created_at: createdAt });
+    await openStore.claim(row, TIMEOUT_MS);
+    return openStore.finalize(claimOf(row), outcome, FINALIZED_AT, TIMEOUT_MS);
+  }
+
+  /** The `client_order_id`s the open-order listing returns, in its order. */
+  async function openIds(limit = 10): Promise<string[]> {
+    return (await openStore.listOpenOrders(limit)).map((order) => order.client_order_id);
+  }
+
+  /** The broker's state at `updatedAt`, open unless the status is final. */
+  function brokerState(status: string, filledQty: string, updatedAt: string, fill: Partial<BrokerState> = {}): BrokerState {
+    return { broker_status: status, filled_qty: filledQty, broker_updated_at: updatedAt, open: !['filled', 'canceled'].includes(status), ...fill };
+  }
+
+  it('lists an order finalized as accepted, open since the row was created, with only the projected fields', async () => {
+    await finalizedRow('acc-1', '2026-11-25T10:00:00.000Z');
+
+    const [order, ...others] = await openStore.listOpenOrders(10);
+
+    expect(others).toEqual([]);
+    expect(order).toEqual({
+      client_order_id: 'acc-1',
+      open_partition: 'open',
+      open_since: '2026-11-25T10:00:00.000Z',
+      broker_order_id: 'b-1',
+      execution_adapter: 'lean',
+      execution_route: 'lean',
+      execution_expected_adapter: 'lean',
+    });
+  });
+
+  it('does not list rejected or failed orders', async () => {
+    await finalizedRow('rejected-1', '2026-11-25T10:00:00.000Z', { ...accepted, status: 'rejected', broker_order_id: undefined, execution_route: 'alpaca', status_detail: 'insufficient buying power' });
+    await finalizedRow('failed-1', '2026-11-25T10:00:01.000Z', { ...accepted, status: 'failed', broker_order_id: undefined, execution_adapter: 'none', execution_route: 'none' });
+
+    expect(await openIds()).toEqual([]);
+  });
+
+  it('lists an unknown order once reconciliation resolves it as accepted', async () => {
+    const row = pendingRow({ client_order_id: 'unknown-1', status: 'unknown', created_at: '2026-11-25T10:00:00.000Z' });
+    await openStore.claim(row, TIMEOUT_MS);
+
+    await openStore.resolve('unknown-1', { ...accepted, broker_order_id: 'alpaca-b-1' }, FINALIZED_AT);
+
+    expect(await openIds()).toEqual(['unknown-1']);
+  });
+
+  it('lists open orders oldest first, whatever order they were finalized in', async () => {
+    await finalizedRow('middle', '2026-11-25T10:02:00.000Z');
+    await finalizedRow('newest', '2026-11-25T10:03:00.000Z');
+    await finalizedRow('oldest', '2026-11-25T10:01:00.000Z');
+
+    expect(await openIds()).toEqual(['oldest', 'middle', 'newest']);
+  });
+
+  it('returns at most the limit, keeping the oldest', async () => {
+    for (const minute of [4, 1, 3, 2]) await finalizedRow(`at-${minute}`, `2026-11-25T10:0${minute}:00.000Z`);
+
+    expect(await openIds(3)).toEqual(['at-1', 'at-2', 'at-3']);
+  });
+
+  it('records a partial fill and keeps the order open, then the fill, which takes it out of the open orders', async () => {
+    await finalizedRow('fill-1', '2026-11-25T10:00:00.000Z');
+
+    const partial = await openStore.recordBrokerState('fill-1', brokerState('partially_filled', '4', '2026-11-25T10:00:05.000000000Z', { filled_avg_price: '187.1' }), undefined, '2026-11-25T10:01:00.000Z');
+    const listedWhilePartial = await openStore.listOpenOrders(10);
+    const filled = await openStore.recordBrokerState(
+      'fill-1',
+      brokerState('filled', '10', '2026-11-25T10:00:09.123456000Z', { filled_avg_price: '187.15', filled_at: '2026-11-25T10:00:09.123456Z' }),
+      undefined,
+      '2026-11-25T10:02:00.000Z',
+    );
+
+    expect([partial, filled]).toEqual(['recorded', 'recorded']);
+    expect(listedWhilePartial).toMatchObject([{ client_order_id: 'fill-1', broker_status: 'partially_filled', filled_qty: '4', filled_avg_price: '187.1' }]);
+    expect(await openIds()).toEqual([]);
+    const row = await openStore.get('fill-1');
+    expect(row).toMatchObject({ status: 'accepted', broker_status: 'filled', filled_qty: '10', filled_avg_price: '187.15', filled_at: '2026-11-25T10:00:09.123456Z', broker_updated_at: '2026-11-25T10:00:09.123456000Z', updated_at: '2026-11-25T10:02:00.000Z' });
+    expect(row).not.toHaveProperty('open_since');
+    expect(row).not.toHaveProperty('open_partition');
+  });
+
+  it('answers stale and keeps the newer state when an older one arrives after it', async () => {
+    await finalizedRow('order-1', '2026-11-25T10:00:00.000Z');
+    await openStore.recordBrokerState('order-1', brokerState('partially_filled', '6', '2026-11-25T10:00:07.000000000Z'), undefined, '2026-11-25T10:01:00.000Z');
+
+    const older = await openStore.recordBrokerState('order-1', brokerState('partially_filled', '2', '2026-11-25T10:00:03.999999999Z'), undefined, '2026-11-25T10:02:00.000Z');
+
+    expect(older).toBe('stale');
+    expect(await openStore.get('order-1')).toMatchObject({ filled_qty: '6', broker_updated_at: '2026-11-25T10:00:07.000000000Z', updated_at: '2026-11-25T10:01:00.000Z' });
+  });
+
+  it('answers stale to the same state recorded twice', async () => {
+    await finalizedRow('twice-1', '2026-11-25T10:00:00.000Z');
+    const state = brokerState('new', '0', '2026-11-25T10:00:01.000000000Z');
+    await openStore.recordBrokerState('twice-1', state, undefined, '2026-11-25T10:01:00.000Z');
+
+    expect(await openStore.recordBrokerState('twice-1', state, undefined, '2026-11-25T10:02:00.000Z')).toBe('stale');
+  });
+
+  it('keeps the first divergence found and never rewrites it', async () => {
+    await finalizedRow('divergent-1', '2026-11-25T10:00:00.000Z');
+    const first: RouteDivergence = { lean_order_id: 'b-1', alpaca_order_id: 'alpaca-x', detected_at: '2026-11-25T10:01:00.000Z' };
+    const later: RouteDivergence = { lean_order_id: 'b-1', alpaca_order_id: 'alpaca-y', detected_at: '2026-11-25T10:02:00.000Z' };
+
+    await openStore.recordBrokerState('divergent-1', brokerState('new', '0', '2026-11-25T10:00:01.000000000Z'), first, '2026-11-25T10:01:00.000Z');
+    await openStore.recordBrokerState('divergent-1', brokerState('partially_filled', '1', '2026-11-25T10:00:02.000000000Z'), later, '2026-11-25T10:02:00.000Z');
+
+    expect(await openStore.get('divergent-1')).toMatchObject({ broker_status: 'partially_filled', route_divergence: first });
+  });
+
+  it('answers stale for an order it has no row of, and creates none', async () => {
+    expect(await openStore.recordBrokerState('never-seen', brokerState('filled', '1', '2026-11-25T10:00:01.000000000Z'), undefined, '2026-11-25T10:01:00.000Z')).toBe('stale');
+    expect(await openStore.get('never-seen')).toBeUndefined();
+  });
+
+  it('refuses a broker update time that does not sort as the instant it names', async () => {
+    await finalizedRow('format-1', '2026-11-25T10:00:00.000Z');
+
+    await expect(openStore.recordBrokerState('format-1', brokerState('new', '0', '2026-11-25T10:00:01Z'), undefined, '2026-11-25T10:01:00.000Z')).rejects.toBeInstanceOf(RangeError);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { alpacaOrderBody } from '../../functions/adapters/alpaca-client';
-import { classifyTransportError, endpointUrl, type TransportFailure } from '../../functions/adapters/http-exchange';
-import { httpFailure, leanSubmitBody } from '../../functions/adapters/lean-runner-client';
+import { alpacaCancelOutcome, alpacaOrderBody, orderListOutcome, rateLimitRetryAt } from '../../functions/adapters/alpaca-client';
+import { classifyTransportError, endpointUrl, type HttpExchange, type TransportFailure } from '../../functions/adapters/http-exchange';
+import { httpFailure, leanCancelOutcome, leanSubmitBody } from '../../functions/adapters/lean-runner-client';
 import { order } from '../support/fakes';
 
 /** An Error carrying a Node/undici error code, as the socket layer throws it. */
@@ -179,5 +179,98 @@ describe('endpointUrl', () => {
 
   it('joins onto a bare host', () => {
     expect(endpointUrl('http://127.0.0.1:8090', '/v2/orders').href).toBe('http://127.0.0.1:8090/v2/orders');
+  });
+});
+
+/** An HTTP answer as `exchange` returns it. */
+function response(status: number, body = '', headers: Record<string, string> = {}): HttpExchange {
+  return { kind: 'response', status, headers, body };
+}
+
+const NOW_MS = Date.parse('2026-12-02T10:00:00.000Z');
+
+describe('rateLimitRetryAt', () => {
+  it('reads X-RateLimit-Reset as epoch seconds', () => {
+    expect(rateLimitRetryAt('1796205630', NOW_MS)).toBe('2026-12-02T10:00:30.000Z');
+  });
+
+  it('waits a minute when the header is absent', () => {
+    expect(rateLimitRetryAt(undefined, NOW_MS)).toBe('2026-12-02T10:01:00.000Z');
+  });
+
+  it.each(['', 'soon', '-5'])('waits a minute when the header reads %j', (reset) => {
+    expect(rateLimitRetryAt(reset, NOW_MS)).toBe('2026-12-02T10:01:00.000Z');
+  });
+
+  it('reads the first of repeated headers', () => {
+    expect(rateLimitRetryAt(['1796205630', '1796205690'], NOW_MS)).toBe('2026-12-02T10:00:30.000Z');
+  });
+});
+
+describe('orderListOutcome (Alpaca GET /v2/orders answered)', () => {
+  it('answers rate_limited with a minute to wait when a 429 lacks X-RateLimit-Reset', () => {
+    expect(orderListOutcome(response(429, '{"message":"rate limit exceeded"}'), NOW_MS)).toEqual({ kind: 'rate_limited', retryAt: '2026-12-02T10:01:00.000Z' });
+  });
+
+  it('calls a body that is not a JSON array an error', () => {
+    expect(orderListOutcome(response(200, '{"orders":[]}'), NOW_MS)).toMatchObject({ kind: 'error', httpStatus: 200 });
+  });
+
+  it('calls a page holding something without an id an error naming its place', () => {
+    expect(orderListOutcome(response(200, '[{"id":"a","client_order_id":"c","status":"new","symbol":"AAPL"},{"status":"new"}]'), NOW_MS)).toMatchObject({
+      kind: 'error',
+      detail: expect.stringContaining('orders[1]: id'),
+    });
+  });
+
+  it('keeps an order with a bad field on the page, its problem named', () => {
+    const outcome = orderListOutcome(response(200, '[{"id":"a","client_order_id":"c","status":"new","symbol":"AAPL","filled_qty":"x"}]'), NOW_MS);
+
+    expect(outcome).toMatchObject({ kind: 'page', orders: [{ id: 'a', problems: [expect.stringContaining('filled_qty')] }] });
+  });
+});
+
+describe('alpacaCancelOutcome (Alpaca DELETE /v2/orders/{id} answered)', () => {
+  it.each([401, 403, 429])('calls HTTP %i a definite failure: the request itself was refused', (status) => {
+    expect(alpacaCancelOutcome(response(status, '{"message":"no"}'))).toEqual({ kind: 'failed', certainty: 'definite', httpStatus: status, detail: 'no' });
+  });
+
+  it.each([500, 502, 503])('calls HTTP %i an ambiguous failure: the cancel may have landed', (status) => {
+    expect(alpacaCancelOutcome(response(status))).toMatchObject({ kind: 'failed', certainty: 'ambiguous', httpStatus: status });
+  });
+
+  it('keeps the order of a 200 that carries one', () => {
+    expect(alpacaCancelOutcome(response(200, '{"id":"a","client_order_id":"c","status":"pending_cancel","symbol":"AAPL"}'))).toMatchObject({
+      kind: 'requested',
+      order: { id: 'a', status: 'pending_cancel' },
+    });
+  });
+});
+
+describe('leanCancelOutcome (runner POST /v1/orders/{id}/cancel answered)', () => {
+  const leanDetail = (taxonomy: string) => JSON.stringify({ detail: `lean_cancel_failed:${taxonomy}:broker said no` });
+
+  it.each(['upstream_auth', 'upstream_error', 'contract_missing_required_field'])('calls a 502 with taxonomy %s definite', (taxonomy) => {
+    expect(leanCancelOutcome(response(502, leanDetail(taxonomy)))).toMatchObject({ kind: 'failed', certainty: 'definite', httpStatus: 502 });
+  });
+
+  it('calls a 502 whose taxonomy is network_timeout ambiguous', () => {
+    expect(leanCancelOutcome(response(502, leanDetail('network_timeout')))).toMatchObject({ kind: 'failed', certainty: 'ambiguous' });
+  });
+
+  it('calls a 5xx without a taxonomy ambiguous', () => {
+    expect(leanCancelOutcome(response(504, '{"message":"Endpoint request timed out"}'))).toMatchObject({ kind: 'failed', certainty: 'ambiguous', httpStatus: 504 });
+  });
+
+  it("keeps the runner's detail of a relayed 422 for the row", () => {
+    expect(leanCancelOutcome(response(422, JSON.stringify({ detail: 'lean_cancel_failed:upstream_error:order is already in "filled" state' })))).toEqual({
+      kind: 'final',
+      httpStatus: 422,
+      detail: 'lean_cancel_failed:upstream_error:order is already in "filled" state',
+    });
+  });
+
+  it('takes a 200 whose body is not an order as a requested cancel without one', () => {
+    expect(leanCancelOutcome(response(200, 'ok'))).toEqual({ kind: 'requested', httpStatus: 200 });
   });
 });
