@@ -4,7 +4,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // EMF lines every health-check run would bury the banner and the order logs; opt in with
 // POWERTOOLS_METRICS_DISABLED=false. Set before the handlers load: Powertools reads it once.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-const { DEFAULT_HEALTH_CHECK_INTERVAL_MS, SHORTEST_HEALTH_CHECK_INTERVAL_MS, isValidHealthCheckInterval, startLocalStack } = await import('../lib/local/local-stack');
+const { DEFAULT_HEALTH_CHECK_INTERVAL_MS, LOCAL_FILL_DELAY_MS, SHORTEST_HEALTH_CHECK_INTERVAL_MS, isValidHealthCheckInterval, startLocalStack } = await import('../lib/local/local-stack');
 const { PortInUseError } = await import('../lib/local/port-in-use');
 const { SIM_ADMIN_ROOT } = await import('../lib/local/sim-admin-routes');
 
@@ -129,6 +129,7 @@ function banner(stack: LocalStack): string {
     `  ${cli}npx lean-router order ${sampleId}`,
     `  ${cli}npx lean-router orders`,
     `  ${cli}npx lean-router status`,
+    `  (the lifecycle sync writes broker status and fills on the rows ${healthCheckIntervalMs === 0 ? 'once, at start' : `every ${healthCheckIntervalMs / 1000} s`}${stack.alpacaSimulator ? `; the Alpaca simulator fills an order about ${LOCAL_FILL_DELAY_MS / 1000} s after its last change` : ''})`,
     '',
     ...(stack.leanSimulator
       ? [

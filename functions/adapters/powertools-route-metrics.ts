@@ -25,6 +25,14 @@ export const METRIC = {
   symbolsInManualReview: 'symbols_in_manual_review',
   /** Rows left pending/unknown that the health-check resolved, dimension `status`. */
   reconciledOrders: 'reconciled_orders_total',
+  /** Lifecycle sync gauge, one value per run: rows whose broker order is still open. */
+  openOrders: 'open_orders',
+  /** Rows whose broker state the lifecycle sync wrote, dimension `to_status`. */
+  brokerStateChanges: 'broker_state_changes_total',
+  /** LEAN's acknowledged id differs from Alpaca's under the same client_order_id; alarmed. */
+  routeDivergence: 'route_divergence_total',
+  /** Lifecycle sync steps that failed, dimension `step` (`store_read`, `list`, `store_write`). */
+  lifecycleSyncFailures: 'lifecycle_sync_failures_total',
 } as const;
 
 /**

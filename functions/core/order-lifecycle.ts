@@ -64,7 +64,7 @@ function decimalUnits(text: string, scale: number): bigint | undefined {
  * Negative, zero or positive as the broker's filled quantity is below, equal to or above the
  * row's. The broker's was checked on reading; the row's reads as no fill when absent or unreadable.
  */
-function fillProgress(row: ProvenanceRow, state: BrokerState): number {
+function fillProgress(row: LifecycleRow, state: BrokerState): number {
   // Stryker disable next-line StringLiteral: the empty text is no decimal and reads as no fill, like "0"
   const rowQty = row.filled_qty ?? '0';
   // Fraction digits never outnumber a text's length, so that length is a scale both fit in.
@@ -134,7 +134,7 @@ export interface LifecycleChange {
  * means the answer is stale (an older page, a retried read), and writing it would move the order
  * backwards.
  */
-function isNewer(row: ProvenanceRow, { state, updatedAt }: ReadState): boolean {
+function isNewer(row: LifecycleRow, { state, updatedAt }: ReadState): boolean {
   // Absent, or no instant (proving nothing about order): the broker's answer wins over it.
   const rowUpdatedAt = instantNanos(row.broker_updated_at);
   // Stryker disable next-line ConditionalExpression: a bigint is never <= undefined, so the guard only spells out what the comparison does
@@ -146,7 +146,7 @@ function isNewer(row: ProvenanceRow, { state, updatedAt }: ReadState): boolean {
 }
 
 /** Alpaca's order under a LEAN row's `client_order_id` is not the one LEAN acknowledged. */
-function divergenceOf(row: ProvenanceRow, order: BrokerOrder, now: Date): RouteDivergence | undefined {
+function divergenceOf(row: LifecycleRow, order: BrokerOrder, now: Date): RouteDivergence | undefined {
   // Without an acknowledged id there is nothing LEAN claimed that Alpaca could contradict.
   if (row.execution_adapter !== 'lean' || row.broker_order_id === undefined || row.broker_order_id === order.id) return undefined;
   return { lean_order_id: row.broker_order_id, alpaca_order_id: order.id, detected_at: now.toISOString() };
@@ -157,7 +157,22 @@ function divergenceOf(row: ProvenanceRow, order: BrokerOrder, now: Date): RouteD
  * undefined when nothing moved forward: the answer is unreadable, older than the row's state, or
  * newer but with the same status and fills (only `updated_at` moved) and no new divergence.
  */
-export function lifecycleChange(row: ProvenanceRow, order: BrokerOrder, now: Date): LifecycleChange | undefined {
+/** What `lifecycleChange` reads of a row: all of it is in the open-orders index's projection. */
+export type LifecycleRow = Pick<
+  ProvenanceRow,
+  | 'client_order_id'
+  | 'broker_order_id'
+  | 'execution_adapter'
+  | 'execution_route'
+  | 'execution_expected_adapter'
+  | 'execution_fallback_reason'
+  | 'broker_status'
+  | 'filled_qty'
+  | 'broker_updated_at'
+  | 'route_divergence'
+>;
+
+export function lifecycleChange(row: LifecycleRow, order: BrokerOrder, now: Date): LifecycleChange | undefined {
   const read = readState(order);
   if (read === undefined || !isNewer(row, read)) return undefined;
   const { state } = read;

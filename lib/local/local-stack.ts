@@ -6,6 +6,7 @@ import { DynamoDbProvenanceStore } from '../../functions/adapters/dynamodb-prove
 import { provenanceTableName } from '../../functions/adapters/provenance-table';
 import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
 import { createHealthCheckHandler } from '../../functions/health-check/health-check-handler';
+import { createLifecycleSyncHandler } from '../../functions/lifecycle-sync/lifecycle-sync-handler';
 import { join } from 'node:path';
 import { createRouteHandler } from '../../functions/route/route-handler';
 import { startAlpacaSimulator, type AlpacaSimulator } from './alpaca-simulator';
@@ -28,7 +29,7 @@ export interface LocalStackOptions {
   readonly dataDir?: string;
   /** `TRADING_*` and `ALPACA_*` overrides; the defaults route every symbol to LEAN. */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** How often the real health-check handler runs (LOCAL_HEALTH_CHECK_INTERVAL_MS); 0 runs it once at start only. Default 10 s, shortest 1 s. */
+  /** How often the real health-check and lifecycle sync handlers run (LOCAL_HEALTH_CHECK_INTERVAL_MS); 0 runs them once at start only. Default 10 s, shortest 1 s. */
   readonly healthCheckIntervalMs?: number;
 }
 
@@ -50,6 +51,9 @@ export interface LocalStack {
 
 /** Local simulator credentials; a real Alpaca needs APCA_API_KEY_ID / APCA_API_SECRET_KEY. */
 const SIMULATOR_CREDENTIALS = { keyId: 'local-key-id', secretKey: 'local-secret-key' };
+
+/** How long after its last change an open order at the local Alpaca simulator takes its next step (fills). */
+export const LOCAL_FILL_DELAY_MS = 2_000;
 
 /** How often `npm start` runs the health-check, unless LOCAL_HEALTH_CHECK_INTERVAL_MS says otherwise. */
 export const DEFAULT_HEALTH_CHECK_INTERVAL_MS = 10_000;
@@ -108,6 +112,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         host,
         port: options.alpacaPort ?? 8091,
         ...SIMULATOR_CREDENTIALS,
+        // Orders fill by themselves, so `npm start` shows them filling without anyone stepping the market.
+        market: { fillDelayMs: LOCAL_FILL_DELAY_MS },
         ...(options.dataDir ? { file: join(options.dataDir, 'alpaca-orders.json') } : {}),
       });
       closers.push(() => alpacaSimulator!.close());
@@ -151,14 +157,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       CONTROL_PARAMETER_PREFIX: LOCAL_CONTROL_PREFIX,
       ALPACA_CREDENTIALS_PARAMETER: credentialsParameter,
     };
-    // The real health-check, as EventBridge would run it: once now, so lean-health is fresh before
-    // the first order, then on an interval. Runs never overlap each other or a router reset.
+    // The real health-check and lifecycle sync, as EventBridge would run them: once now, so
+    // lean-health is fresh before the first order, then on an interval. Runs never overlap each
+    // other or a router reset.
     const healthCheck = createHealthCheckHandler(routeEnv, { dynamoDb: client, ssm });
+    const lifecycleSync = createLifecycleSyncHandler(routeEnv, { dynamoDb: client, ssm });
     const chores = oneAtATime();
     closers.push(() => chores.idle());
     await chores.run(() => healthCheck());
+    await chores.run(() => lifecycleSync());
     if (intervalMs > 0) {
-      const timer = setInterval(() => chores.runUnlessBusy(() => healthCheck().catch((error: unknown) => console.error('health-check run failed:', error))), intervalMs);
+      const scheduled = async (): Promise<void> => {
+        await healthCheck().catch((error: unknown) => console.error('health-check run failed:', error));
+        await lifecycleSync().catch((error: unknown) => console.error('lifecycle sync run failed:', error));
+      };
+      const timer = setInterval(() => chores.runUnlessBusy(scheduled), intervalMs);
       closers.push(async () => clearInterval(timer));
     }
     const router = resettableRouter({

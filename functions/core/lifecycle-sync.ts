@@ -1,0 +1,251 @@
+/**
+ * The lifecycle sync: one scheduled run that reads the open orders' rows, reads Alpaca's orders in
+ * bulk from the oldest open submission on, and writes on each row what moved forward. Pure
+ * orchestration over ports; what a row may take from an order is `lifecycleChange`'s decision.
+ */
+import type { BrokerOrder } from './execution';
+import { Deadline } from './deadline';
+import { describeError } from './objects';
+import { lifecycleChange, listWindowStart } from './order-lifecycle';
+import type { BrokerOrderList, Clock, RouteLogger } from './ports';
+import type { OpenOrder, OpenOrderStore, ProvenanceRow } from './provenance';
+
+/** Alpaca's largest page of `GET /v2/orders`. */
+export const LIST_PAGE_LIMIT = 500;
+
+/** How much one run may do. */
+export interface LifecycleSyncSettings {
+  /** Open rows read per run (one index query); the oldest first, so a backlog drains in order. */
+  readonly maxOrdersPerRun: number;
+  /** List calls per run: Alpaca's 200 requests a minute are shared with the routers and the runner. */
+  readonly maxPagesPerRun: number;
+  /** The run's time budget: no call is started once it is spent. */
+  readonly budgetMs: number;
+  /** Each store call's own timeout. */
+  readonly storeTimeoutMs: number;
+  /** Each list call's own timeout (the Alpaca client's lookup timeout applies when shorter). */
+  readonly listTimeoutMs: number;
+}
+
+/** Defaults: one list call serves up to 500 open orders, four at most per run. */
+export const LIFECYCLE_SYNC_DEFAULTS: LifecycleSyncSettings = {
+  maxOrdersPerRun: 500,
+  maxPagesPerRun: 4,
+  budgetMs: 25_000,
+  storeTimeoutMs: 2_000,
+  listTimeoutMs: 5_000,
+};
+
+/** The least time worth starting a call with. */
+const MINIMUM_CALL_MS = 100;
+
+/** The sync's metrics; bounded dimensions only (a status, a reason), never an order id. */
+export interface LifecycleMetrics {
+  /** Rows open at the start of the run (a gauge, one value per run). */
+  openOrders(count: number): void;
+  /** One per row whose broker state was written, by the status it moved to. */
+  brokerStateChanged(toStatus: string): void;
+  /** One per newly recorded divergence between LEAN's acknowledged id and Alpaca's. */
+  routeDivergence(): void;
+  /** One per failed step: `store_read`, `list`, `store_write`. */
+  syncFailure(step: LifecycleSyncFailureStep): void;
+}
+
+/** Where a run can fail without stopping the scheduler. */
+export type LifecycleSyncFailureStep = 'store_read' | 'list' | 'store_write';
+
+/** What one run needs. */
+export interface LifecycleSyncDependencies {
+  readonly settings: LifecycleSyncSettings;
+  readonly store: OpenOrderStore;
+  readonly alpaca: BrokerOrderList;
+  readonly metrics: LifecycleMetrics;
+  readonly logger: RouteLogger;
+  readonly clock: Clock;
+}
+
+/** Why a run ended. */
+export type LifecycleSyncStop =
+  /** Nothing open: Alpaca was not asked. */
+  | 'no_open_orders'
+  /** Every open row was found, or Alpaca listed its last page. */
+  | 'complete'
+  /** `maxPagesPerRun` pages were read; the next run starts again from the oldest open row. */
+  | 'page_limit'
+  | 'rate_limited'
+  | 'list_error'
+  | 'store_error'
+  /** The time budget ran out before the next call. */
+  | 'deadline';
+
+/** What one run did. */
+export interface LifecycleSyncReport {
+  readonly openOrders: number;
+  readonly pagesRead: number;
+  /** Rows whose broker state was written. */
+  readonly changes: number;
+  /** Divergences newly written. */
+  readonly divergences: number;
+  /** Writes the store refused because the row already held a newer state (another run). */
+  readonly stale: number;
+  /** Rows whose write failed; the next run tries them again. */
+  readonly failures: number;
+  readonly stopped: LifecycleSyncStop;
+  /** With `rate_limited`: when Alpaca takes list calls again. */
+  readonly retryAt?: string;
+}
+
+interface Tally {
+  pagesRead: number;
+  changes: number;
+  divergences: number;
+  stale: number;
+  failures: number;
+}
+
+/**
+ * One run of the sync. Never throws: a failed step is logged, counted and ends the run (a list or
+ * store read) or only its row (a write); the next run starts over from the open rows, which stay
+ * open until a final state is written, so nothing is lost.
+ */
+export async function runLifecycleSync(deps: LifecycleSyncDependencies): Promise<LifecycleSyncReport> {
+  const { settings, store, logger, metrics, clock } = deps;
+  const deadline = Deadline.after(clock, settings.budgetMs);
+  const tally: Tally = { pagesRead: 0, changes: 0, divergences: 0, stale: 0, failures: 0 };
+  const report = (openOrders: number, stopped: LifecycleSyncStop, retryAt?: string): LifecycleSyncReport => {
+    const result: LifecycleSyncReport = { openOrders, ...tally, stopped, ...(retryAt === undefined ? {} : { retryAt }) };
+    logger.info('lifecycle_sync', { ...result });
+    return result;
+  };
+
+  const readTimeout = deadline.allow(settings.storeTimeoutMs, MINIMUM_CALL_MS);
+  if (readTimeout === undefined) return report(0, 'deadline');
+  let rows: OpenOrder[];
+  try {
+    rows = await store.listOpenOrders(settings.maxOrdersPerRun, readTimeout);
+  } catch (error) {
+    logger.error('lifecycle_sync_store_failed', { step: 'store_read', error: describeError(error) });
+    metrics.syncFailure('store_read');
+    return report(0, 'store_error');
+  }
+  metrics.openOrders(rows.length);
+  const after = listWindowStart(rows);
+  if (after === undefined) return report(rows.length, 'no_open_orders');
+
+  const waiting = new Map(rows.map((row) => [row.client_order_id, row]));
+  const seen = new Set<string>();
+  let pageAfter = after;
+  for (;;) {
+    if (tally.pagesRead >= settings.maxPagesPerRun) return report(rows.length, 'page_limit');
+    const listTimeout = deadline.allow(settings.listTimeoutMs, MINIMUM_CALL_MS);
+    if (listTimeout === undefined) return report(rows.length, 'deadline');
+    const outcome = await deps.alpaca.listOrders(
+      { status: 'all', after: pageAfter, direction: 'asc', limit: LIST_PAGE_LIMIT },
+      { correlationId: `lifecycle-sync-${clock.now().toISOString()}`, timeoutMs: listTimeout },
+    );
+    if (outcome.kind === 'rate_limited') {
+      logger.warn('lifecycle_sync_rate_limited', { retryAt: outcome.retryAt, pagesRead: tally.pagesRead });
+      return report(rows.length, 'rate_limited', outcome.retryAt);
+    }
+    if (outcome.kind === 'error') {
+      logger.error('lifecycle_sync_list_failed', { detail: outcome.detail, httpStatus: outcome.httpStatus ?? null });
+      metrics.syncFailure('list');
+      return report(rows.length, 'list_error');
+    }
+    tally.pagesRead += 1;
+    for (const order of outcome.orders) {
+      // Pages overlap by the millisecond they restart from: an order already read is skipped.
+      if (seen.has(order.id)) continue;
+      seen.add(order.id);
+      const row = order.client_order_id === undefined ? undefined : waiting.get(order.client_order_id);
+      if (row === undefined) continue;
+      waiting.delete(row.client_order_id);
+      const writeTimeout = deadline.allow(settings.storeTimeoutMs, MINIMUM_CALL_MS);
+      if (writeTimeout === undefined) return report(rows.length, 'deadline');
+      await syncRow(deps, row, order, writeTimeout, tally);
+    }
+    if (waiting.size === 0 || outcome.orders.length < LIST_PAGE_LIMIT) return report(rows.length, 'complete');
+    const next = nextPageAfter(outcome.orders);
+    // A page whose orders all share the millisecond it started from would be read again forever.
+    if (next === undefined || next <= pageAfter) {
+      logger.error('lifecycle_sync_list_failed', { detail: 'the page ends where it started; cannot page on', after: pageAfter });
+      metrics.syncFailure('list');
+      return report(rows.length, 'list_error');
+    }
+    pageAfter = next;
+  }
+}
+
+/**
+ * The next page's `after`: one millisecond before the last order's submission, since `after` is
+ * exclusive and the next order may share that submission time. ISO text of one form, so
+ * successive values compare as strings.
+ */
+function nextPageAfter(orders: readonly BrokerOrder[]): string | undefined {
+  const submittedAt = orders.at(-1)?.submitted_at;
+  const ms = submittedAt === undefined ? Number.NaN : Date.parse(submittedAt);
+  return Number.isNaN(ms) ? undefined : new Date(ms - 1).toISOString();
+}
+
+/** Writes what moved forward on one row; a failure is logged and counted, never thrown. */
+async function syncRow(deps: LifecycleSyncDependencies, row: OpenOrder, order: BrokerOrder, timeoutMs: number, tally: Tally): Promise<void> {
+  const { store, logger, metrics, clock } = deps;
+  const now = clock.now();
+  // The open-order listing carries every field lifecycleChange reads.
+  const change = lifecycleChange(row, order, now);
+  if (change === undefined) return;
+  try {
+    const written = await store.recordBrokerState(row.client_order_id, change.state, change.divergence, now.toISOString(), timeoutMs);
+    if (written === 'stale') {
+      // Another run wrote a newer state first: it logged that change.
+      tally.stale += 1;
+      return;
+    }
+  } catch (error) {
+    tally.failures += 1;
+    logger.error('lifecycle_sync_store_failed', { step: 'store_write', client_order_id: row.client_order_id, error: describeError(error) });
+    metrics.syncFailure('store_write');
+    return;
+  }
+  tally.changes += 1;
+  logger.info('reconciliation', { ...change.log });
+  metrics.brokerStateChanged(change.state.broker_status);
+  if (change.divergence !== undefined) {
+    tally.divergences += 1;
+    logger.error('route_divergence', { client_order_id: row.client_order_id, strategy_id: row.strategy_id ?? null, ...change.divergence });
+    metrics.routeDivergence();
+  }
+}
+
+/** Problems found reading the settings; each named value falls back to its default. */
+export interface LoadedLifecycleSyncSettings {
+  readonly settings: LifecycleSyncSettings;
+  readonly problems: readonly string[];
+}
+
+const SETTING_VARIABLES: Record<'maxOrdersPerRun' | 'maxPagesPerRun' | 'budgetMs', { name: string; min: number; max: number }> = {
+  maxOrdersPerRun: { name: 'TRADING_LIFECYCLE_SYNC_MAX_ORDERS', min: 1, max: 5_000 },
+  maxPagesPerRun: { name: 'TRADING_LIFECYCLE_SYNC_MAX_PAGES', min: 1, max: 50 },
+  budgetMs: { name: 'TRADING_LIFECYCLE_SYNC_BUDGET_MS', min: 1_000, max: 900_000 },
+};
+
+/** Reads the sync's `TRADING_LIFECYCLE_SYNC_*` variables; an invalid one is named and its default used. */
+export function loadLifecycleSyncSettings(env: Readonly<Record<string, string | undefined>>): LoadedLifecycleSyncSettings {
+  const problems: string[] = [];
+  const read = (key: keyof typeof SETTING_VARIABLES): number => {
+    const { name, min, max } = SETTING_VARIABLES[key];
+    const raw = env[name]?.trim();
+    if (raw === undefined || raw === '') return LIFECYCLE_SYNC_DEFAULTS[key];
+    const value = Number(raw);
+    if (Number.isInteger(value) && value >= min && value <= max) return value;
+    problems.push(`${name}=${JSON.stringify(raw)} must be a whole number from ${min} to ${max}; using ${LIFECYCLE_SYNC_DEFAULTS[key]}`);
+    return LIFECYCLE_SYNC_DEFAULTS[key];
+  };
+  const settings: LifecycleSyncSettings = {
+    ...LIFECYCLE_SYNC_DEFAULTS,
+    maxOrdersPerRun: read('maxOrdersPerRun'),
+    maxPagesPerRun: read('maxPagesPerRun'),
+    budgetMs: read('budgetMs'),
+  };
+  return { settings, problems };
+}

@@ -1,0 +1,58 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import type { AlpacaCredentialsProvider } from '../adapters/alpaca-client';
+import { DynamoDbProvenanceStore } from '../adapters/dynamodb-provenance-store';
+import { alpacaClient, defaultDynamoDbClient, defaultSsmClient, parseInfrastructure, ssmAlpacaCredentials } from '../adapters/infrastructure';
+import { logger, metrics } from '../adapters/observability';
+import { PowertoolsLifecycleMetrics } from '../adapters/powertools-lifecycle-metrics';
+import { loadRouterConfig } from '../core/config';
+import { loadLifecycleSyncSettings, runLifecycleSync, type LifecycleSyncReport } from '../core/lifecycle-sync';
+import { systemClock } from '../core/ports';
+
+/** The scheduled lifecycle sync as a Lambda handler. */
+export type LifecycleSyncHandler = (event?: ScheduledEvent, context?: Context) => Promise<LifecycleSyncReport>;
+
+/** Clients the caller may supply (the local stack points them at loopback); the rest come from the environment. */
+export interface LifecycleSyncClients {
+  readonly dynamoDb?: DynamoDBClient;
+  readonly ssm?: SSMClient;
+  readonly alpacaCredentials?: AlpacaCredentialsProvider;
+}
+
+/** Left of the function's own time when the run's budget ends: the metrics still have to go out. */
+const FLUSH_RESERVE_MS = 1_000;
+
+/**
+ * Builds the sync once per container, from the route function's variables (table, Alpaca URL and
+ * credentials, timeouts) plus its own `TRADING_LIFECYCLE_SYNC_*` bounds.
+ */
+export function createLifecycleSyncHandler(env: Readonly<Record<string, string | undefined>>, clients: LifecycleSyncClients = {}): LifecycleSyncHandler {
+  const infra = parseInfrastructure(env);
+  const router = loadRouterConfig(env);
+  const loaded = loadLifecycleSyncSettings(env);
+  if (loaded.problems.length > 0) logger.warn('lifecycle_sync_misconfigured', { problems: loaded.problems, using: 'defaults for those values' });
+
+  const dynamoDb = clients.dynamoDb ?? defaultDynamoDbClient();
+  const store = new DynamoDbProvenanceStore(dynamoDb, infra.PROVENANCE_TABLE_NAME);
+  const credentials = clients.alpacaCredentials ?? ssmAlpacaCredentials(infra, clients.ssm ?? defaultSsmClient());
+  const alpaca = alpacaClient(infra, router, credentials);
+  const lifecycleMetrics = new PowertoolsLifecycleMetrics(metrics);
+
+  return async (_event, context) => {
+    if (context) logger.addContext(context);
+    const budgetMs = context ? Math.min(loaded.settings.budgetMs, context.getRemainingTimeInMillis() - FLUSH_RESERVE_MS) : loaded.settings.budgetMs;
+    try {
+      return await runLifecycleSync({
+        settings: { ...loaded.settings, budgetMs },
+        store,
+        alpaca,
+        metrics: lifecycleMetrics,
+        logger,
+        clock: systemClock,
+      });
+    } finally {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  };
+}

@@ -1,0 +1,101 @@
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { StaticAlpacaCredentials } from '../../functions/adapters/ssm-alpaca-credentials';
+import { createLifecycleSyncHandler, type LifecycleSyncHandler } from '../../functions/lifecycle-sync/lifecycle-sync-handler';
+import { baseEnv, marketOrder, SIM_CREDENTIALS, startRouterHarness, TEST_TABLE_NAME, type RouterHarness } from '../support/router-harness';
+
+let harness: RouterHarness;
+let lifecycleSync: LifecycleSyncHandler;
+
+beforeAll(async () => {
+  harness = await startRouterHarness();
+  lifecycleSync = createLifecycleSyncHandler(baseEnv(harness), {
+    dynamoDb: harness.dynamo.client(),
+    ssm: harness.ssm,
+    alpacaCredentials: new StaticAlpacaCredentials(SIM_CREDENTIALS),
+  });
+});
+afterAll(async () => {
+  await harness?.close();
+});
+beforeEach(async () => {
+  await harness.reset();
+  // Rows of earlier tests whose orders the reset simulator no longer holds would stay open.
+  await lifecycleSync();
+});
+
+/** Routes a market order for 10 shares through LEAN and answers its client order id once its row is accepted. */
+async function routedOrder(): Promise<string> {
+  const body = marketOrder({ qty: '10' });
+  const answer = await harness.post(body);
+  expect(answer.status).toBe(201);
+  return String(body.client_order_id);
+}
+
+describe('the lifecycle sync over dynalite and the simulators', () => {
+  it('writes a fill on a LEAN-routed row and takes it out of the open orders', async () => {
+    const id = await routedOrder();
+    harness.alpaca.step();
+
+    const report = await lifecycleSync();
+
+    const row = await harness.readRow(id);
+    expect(row).toMatchObject({ execution_route: 'lean', broker_status: 'filled', filled_qty: '10', filled_avg_price: '100' });
+    expect(row).not.toHaveProperty('open_since');
+    expect(report).toMatchObject({ changes: 1, stopped: 'complete' });
+  });
+
+  it('moves a partial fill to filled over two runs and never back', async () => {
+    harness.alpaca.setMarket({ partial: true });
+    const id = await routedOrder();
+    harness.alpaca.step();
+    await lifecycleSync();
+    const afterFirst = await harness.readRow(id);
+    harness.alpaca.step();
+    await lifecycleSync();
+    const afterSecond = await harness.readRow(id);
+
+    await lifecycleSync();
+
+    expect([afterFirst?.broker_status, afterSecond?.broker_status, (await harness.readRow(id))?.broker_status]).toEqual(['partially_filled', 'filled', 'filled']);
+    expect([afterFirst?.filled_qty, afterSecond?.filled_qty]).toEqual(['5', '10']);
+  });
+
+  it('writes nothing on a 429 from the list and catches up on the next run', async () => {
+    const id = await routedOrder();
+    harness.alpaca.step();
+    await harness.alpaca.setFaults({ list: { mode: 'rate_limited' } });
+
+    const limited = await lifecycleSync();
+    const rowWhileLimited = await harness.readRow(id);
+    const caughtUp = await lifecycleSync();
+
+    expect({ stopped: limited.stopped, status: rowWhileLimited?.broker_status ?? null }).toEqual({ stopped: 'rate_limited', status: null });
+    expect({ stopped: caughtUp.stopped, status: (await harness.readRow(id))?.broker_status }).toEqual({ stopped: 'complete', status: 'filled' });
+  });
+
+  it('reads a handful of open orders with one Alpaca list call per run', async () => {
+    for (let i = 0; i < 5; i += 1) await routedOrder();
+    harness.alpaca.step();
+    const before = harness.alpaca.requestCount('list');
+
+    const report = await lifecycleSync();
+
+    expect({ listCalls: harness.alpaca.requestCount('list') - before, changes: report.changes }).toEqual({ listCalls: 1, changes: 5 });
+  });
+
+  it('records a LEAN id that is not the id Alpaca holds, once', async () => {
+    const id = await routedOrder();
+    // LEAN acknowledged an id Alpaca does not hold under this client_order_id.
+    await DynamoDBDocumentClient.from(harness.dynamo.client()).send(
+      new UpdateCommand({ TableName: TEST_TABLE_NAME, Key: { client_order_id: id }, UpdateExpression: 'SET broker_order_id = :id', ExpressionAttributeValues: { ':id': 'lean-ghost-1' } }),
+    );
+    harness.alpaca.step();
+
+    const first = await lifecycleSync();
+    const second = await lifecycleSync();
+
+    expect([first.divergences, second.divergences]).toEqual([1, 0]);
+    expect((await harness.readRow(id))?.route_divergence).toMatchObject({ lean_order_id: 'lean-ghost-1' });
+  });
+});
