@@ -3,6 +3,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ControlParameters } from './constructs/control-parameters';
 import { HealthCheck } from './constructs/health-check';
+import { LifecycleSync } from './constructs/lifecycle-sync';
 import { OrderApi } from './constructs/order-api';
 import { ProvenanceTable } from './constructs/provenance-table';
 import { RouteFunction } from './constructs/route-function';
@@ -18,7 +19,7 @@ export interface LeanRouterStackProps extends StackProps {
 }
 
 /**
- * The whole router in one stack: the order API, the route and health-check functions, the
+ * The whole router in one stack: the order API, the route, health-check and lifecycle sync functions, the
  * provenance table, the control parameters, alarms and a dashboard. Live stages keep their table
  * and logs when the stack is deleted.
  */
@@ -28,6 +29,7 @@ export class LeanRouterStack extends Stack {
   readonly parameters: ControlParameters;
   readonly route: RouteFunction;
   readonly healthCheck: HealthCheck;
+  readonly lifecycleSync: LifecycleSync;
   readonly orderApi: OrderApi;
   readonly alarms: RouterAlarms;
   readonly dashboard: RouterDashboard;
@@ -57,6 +59,8 @@ export class LeanRouterStack extends Stack {
     this.route = new RouteFunction(this, 'Route', grants);
     this.orderApi = new OrderApi(this, 'OrderApi', { stage: settings.stage, routeFunction: this.route.function, ...logs });
     this.healthCheck = new HealthCheck(this, 'HealthCheck', grants);
+    // Reads only the table and the Alpaca keys, no control value: no dependency on the parameters.
+    this.lifecycleSync = new LifecycleSync(this, 'LifecycleSync', grants);
     // The control values exist before either function can run (a missing kill switch reads as on).
     this.route.node.addDependency(this.parameters);
     this.healthCheck.node.addDependency(this.parameters);
@@ -69,6 +73,7 @@ export class LeanRouterStack extends Stack {
       accessLogGroupName: this.orderApi.accessLogGroupName,
       route: this.route,
       healthCheck: this.healthCheck,
+      lifecycleSync: this.lifecycleSync,
       ...(settings.leanRunnerUrl === undefined ? {} : { leanRunnerUrl: settings.leanRunnerUrl }),
       ...(settings.alarmEmail === undefined ? {} : { alarmEmail: settings.alarmEmail }),
     });
@@ -85,6 +90,7 @@ export class LeanRouterStack extends Stack {
     output('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic of every alarm');
     output('RouteLogGroup', this.route.logGroupName, 'Route function logs (one route_attribution line per order)');
     output('HealthCheckLogGroup', this.healthCheck.logGroupName, 'Health-check logs');
+    output('LifecycleSyncLogGroup', this.lifecycleSync.logGroupName, 'Lifecycle sync logs (broker state changes, route_divergence)');
     output('ApiAccessLogGroup', this.orderApi.accessLogGroupName, 'API Gateway access logs (JSON)');
     output('DashboardName', this.dashboard.dashboard.dashboardName, 'CloudWatch dashboard');
   }

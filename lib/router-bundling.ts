@@ -14,6 +14,7 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const ROUTER_ENTRIES = {
   route: 'route/handler.ts',
   healthCheck: 'health-check/handler.ts',
+  lifecycleSync: 'lifecycle-sync/handler.ts',
 } as const;
 
 /** A handler file under `functions/`, as an absolute path. */

@@ -117,14 +117,25 @@ export class ControlParameters extends Construct {
       ['ReadControlValues', 'ssm:GetParameters', [this.killSwitchName, this.policyName, this.leanHealthName]],
       ['ReadManualReviews', 'ssm:GetParametersByPath', [this.manualReviewPath]],
       ['WriteControlValues', 'ssm:PutParameter', [...writes.map((value) => writable[value]), reviews]],
-      ['ReadAlpacaCredentials', 'ssm:GetParameter', [this.alpacaCredentialsName]],
     ];
     for (const [sid, action, names] of statements) {
       grantee.addToPolicy(new PolicyStatement({ sid, actions: [action], resources: names.map((name) => this.arn(name)) }));
     }
+    this.grantAlpacaCredentialsRead(grantee);
     grantee.acknowledgeWildcardResource(
       nagParameterArn(reviews),
       'Manual review is one parameter per symbol (manual-review/<SYMBOL>), created at runtime, so the symbols are unknown at deploy time; the wildcard is confined to that folder of this stage and to ssm:PutParameter.',
+    );
+  }
+
+  /**
+   * `GetParameter` with decryption on the Alpaca SecureString, and nothing else (for a function that
+   * reads no control value, like the lifecycle sync); the aws/ssm key needs no kms statement (see
+   * {@link grantRuntimeAccess}).
+   */
+  grantAlpacaCredentialsRead(grantee: Pick<ControlParameterGrantee, 'addToPolicy'>): void {
+    grantee.addToPolicy(
+      new PolicyStatement({ sid: 'ReadAlpacaCredentials', actions: ['ssm:GetParameter'], resources: [this.arn(this.alpacaCredentialsName)] }),
     );
   }
 

@@ -1,14 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
-import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { Rule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
 import { functionEntry, ROUTER_ENTRIES } from '../router-bundling';
 import { RouterFunction, type RouterFunctionContext } from './router-function';
 
-/** How often the health-check runs: probe the runner, publish the gauges, trip on degradation. */
-const HEALTH_CHECK_SCHEDULE = Schedule.rate(Duration.minutes(1));
 /** One run probes the runner, reads the last minutes of LEAN outcomes and resolves stale rows. */
 const HEALTH_CHECK_TIMEOUT = Duration.seconds(60);
 const HEALTH_CHECK_MEMORY_MB = 256;
@@ -35,12 +32,7 @@ export class HealthCheck extends RouterFunction {
     });
     const { provenance, parameters } = props;
 
-    this.schedule = new Rule(this, 'Schedule', {
-      description: 'lean-router: runs the health-check every minute',
-      schedule: HEALTH_CHECK_SCHEDULE,
-    });
-    // A missed run is not retried: the next one is a minute away and reads fresher state.
-    this.schedule.addTarget(new LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }));
+    this.schedule = this.scheduleEveryMinute('lean-router: runs the health-check every minute');
 
     // The recent LEAN outcomes (by route) and the rows still pending/unknown (by status).
     this.addToPolicy(

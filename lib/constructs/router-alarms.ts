@@ -24,6 +24,8 @@ const FALLBACK_RATE_THRESHOLD_PERCENT = 15;
 const FALLBACK_RATE_WINDOW = Duration.minutes(15);
 /** Consecutive failed probes (one a minute) before the runner alarm: the router's staleness limit. */
 const RUNNER_UNHEALTHY_MINUTES = 3;
+/** A lifecycle sync scheduled each minute with no invocation in this window has stopped running. */
+const LIFECYCLE_SYNC_SILENCE = Duration.minutes(5);
 
 /** What the alarms need to know about the rest of the stack, for metrics and runbook commands. */
 export interface RouterAlarmsProps {
@@ -34,6 +36,7 @@ export interface RouterAlarmsProps {
   readonly accessLogGroupName: string;
   readonly route: MonitoredFunction;
   readonly healthCheck: MonitoredFunction;
+  readonly lifecycleSync: MonitoredFunction;
   /** Only with a runner configured is its health alarmed (missing data counts as unhealthy). */
   readonly leanRunnerUrl?: string;
   readonly alarmEmail?: string;
@@ -180,6 +183,30 @@ export class RouterAlarms extends Construct {
           `First: find the requests: ${tail(props.accessLogGroupName, '{ $.status = "5*" }')} ; then the route function's logs: ${tail(props.route.logGroupName)}`,
         ].join(' '),
       },
+      {
+        id: 'RouteDivergence',
+        metric: routerMetric(stage, METRIC.routeDivergence, { statistic: 'Sum' }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: [
+          'The lifecycle sync found an order whose LEAN-acknowledged order id differs from the order Alpaca holds for its client_order_id: the runner and the broker disagree about which order was placed, and the row records both ids (route_divergence). Do NOT resend the order.',
+          `First: find the orders: ${tail(props.lifecycleSync.logGroupName, '"route_divergence"')} ; then read each row: aws dynamodb get-item --table-name ${tableName} --key '{"${PROVENANCE_TABLE.partitionKey}":{"S":"<client_order_id>"}}' and compare both ids at the runner and at Alpaca.`,
+          `If the runner keeps placing orders Alpaca does not know, take LEAN out of the path: ${killSwitchOn}`,
+        ].join(' '),
+      },
+      {
+        id: 'LifecycleSyncNotRunning',
+        metric: props.lifecycleSync.function.metricInvocations({ statistic: 'Sum', period: LIFECYCLE_SYNC_SILENCE }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        // No data is no invocation: that is exactly what this alarm is for.
+        treatMissingData: TreatMissingData.BREACHING,
+        description: [
+          `The lifecycle sync, scheduled every minute, did not run for ${LIFECYCLE_SYNC_SILENCE.toMinutes()} minutes: open orders keep their last broker state (fills and cancels are not recorded) and divergences go unseen. Routing is not affected.`,
+          `First: find its schedule: aws events list-rule-names-by-target --target-arn ${props.lifecycleSync.function.functionArn} ; if the rule is missing or disabled, enable it (aws events enable-rule --name <rule>) or redeploy the stack: the next run picks up every open order.`,
+          `Otherwise read why runs fail to start: ${tail(props.lifecycleSync.logGroupName)}`,
+        ].join(' '),
+      },
       ...functionAlarms('Route', props.route, tail, {
         errors: 'The route function failed outside its own error handling (init failure, timeout, out of memory): an order may have been left pending.',
         throttles: 'Lambda throttled the route function: the account or region ran out of concurrency and orders were refused before routing.',
@@ -187,6 +214,10 @@ export class RouterAlarms extends Construct {
       ...functionAlarms('HealthCheck', props.healthCheck, tail, {
         errors: 'The health-check failed: the gauges stop, lean-health goes stale and the router gates LEAN after the staleness limit; pending rows are not reconciled.',
         throttles: 'Lambda throttled the health-check function: the account or region ran out of concurrency and health-check runs were skipped.',
+      }),
+      ...functionAlarms('LifecycleSync', props.lifecycleSync, tail, {
+        errors: 'The lifecycle sync failed outside its own error handling (init failure, timeout, out of memory): broker state changes of open orders were not recorded this run; the next run starts over from the open rows.',
+        throttles: 'Lambda throttled the lifecycle sync: the account or region ran out of concurrency and sync runs were skipped.',
       }),
     ];
 

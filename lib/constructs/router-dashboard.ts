@@ -23,26 +23,42 @@ export function dashboardName(stage: Stage): string {
 /** The widget the fallback-rate alarm sends the on-call engineer to. */
 export const FALLBACKS_BY_REASON_TITLE = 'LEAN fallbacks by reason';
 
-/** One health-check gauge (a value per run) per minute, on a fixed axis from 0 to `max`. */
-function gaugeWidget(stage: Stage, title: string, metric: RouterMetricName, statistic: 'Maximum' | 'Minimum', max: number): GraphWidget {
+/** The lifecycle sync's widget titles (the tests find the widgets by them). */
+export const OPEN_ORDERS_TITLE = 'Open orders (lifecycle sync, per run)';
+export const BROKER_STATE_CHANGES_TITLE = 'Broker state changes by to_status';
+export const ROUTE_DIVERGENCES_TITLE = 'Route divergences (LEAN id differs from Alpaca)';
+
+/** One metric of a stage on a third-width graph, on an axis from 0 (to `max` when given). */
+function singleMetricWidget(
+  stage: Stage,
+  title: string,
+  metric: RouterMetricName,
+  options: { readonly statistic: string; readonly period: Duration; readonly label: string; readonly max?: number },
+): GraphWidget {
+  const { statistic, period, label, max } = options;
   return new GraphWidget({
     title,
     width: 8,
     height: HEIGHT,
-    leftYAxis: { min: 0, max },
-    left: [routerMetric(stage, metric, { statistic, period: Duration.minutes(1), label: title })],
+    leftYAxis: max === undefined ? { min: 0 } : { min: 0, max },
+    left: [routerMetric(stage, metric, { statistic, period, label })],
   });
 }
 
-/** A stacked graph of one counter's sum per 5 minutes, one line per value of its `reason` dimension. */
-function reasonWidget(stage: Stage, title: string, metric: RouterMetricName): GraphWidget {
+/** One health-check gauge (a value per run) per minute, on a fixed axis from 0 to `max`. */
+function gaugeWidget(stage: Stage, title: string, metric: RouterMetricName, statistic: 'Maximum' | 'Minimum', max: number): GraphWidget {
+  return singleMetricWidget(stage, title, metric, { statistic, period: Duration.minutes(1), label: title, max });
+}
+
+/** A stacked graph of one counter's sum per 5 minutes, one line per value of one of its dimensions (`reason` by default). */
+function dimensionWidget(stage: Stage, title: string, metric: RouterMetricName, dimension = 'reason', width = WIDTH): GraphWidget {
   const period = Duration.minutes(5);
   return new GraphWidget({
     title,
-    width: WIDTH,
+    width,
     height: HEIGHT,
     stacked: true,
-    left: [new MathExpression({ expression: searchByDimension(stage, metric, 'reason', 'Sum', period), label: '', period })],
+    left: [new MathExpression({ expression: searchByDimension(stage, metric, dimension, 'Sum', period), label: '', period })],
   });
 }
 
@@ -54,8 +70,8 @@ export interface RouterDashboardProps {
 
 /**
  * The operators' dashboard: requests by adapter, fallbacks and gates by reason, submit latency
- * p50/p99 per adapter, the kill switch, LEAN's error rate, runner health, manual reviews, and the
- * state of every alarm.
+ * p50/p99 per adapter, the kill switch, LEAN's error rate, runner health, the lifecycle sync's open
+ * orders, broker state changes and divergences, manual reviews, and the state of every alarm.
  */
 export class RouterDashboard extends Construct {
   readonly dashboard: Dashboard;
@@ -66,7 +82,7 @@ export class RouterDashboard extends Construct {
     const minute = Duration.minutes(1);
     const fiveMinutes = Duration.minutes(5);
 
-    // Rows: traffic and latency; fallbacks and gates; the health-check's gauges; failures and alarms.
+    // Rows: traffic and latency; fallbacks and gates; the health-check's gauges; the lifecycle sync; failures and alarms.
     const rows: IWidget[][] = [
       [
         new GraphWidget({
@@ -91,13 +107,19 @@ export class RouterDashboard extends Construct {
       ],
       [
         // SEARCH finds every reason, including lean_submit_http_<status> values no list could name.
-        reasonWidget(stage, FALLBACKS_BY_REASON_TITLE, METRIC.fallbackReason),
-        reasonWidget(stage, 'LEAN gated by reason (kill_switch, runner_health_stale, symbol_manual_review, breaker_open)', METRIC.gated),
+        dimensionWidget(stage, FALLBACKS_BY_REASON_TITLE, METRIC.fallbackReason),
+        dimensionWidget(stage, 'LEAN gated by reason (kill_switch, runner_health_stale, symbol_manual_review, breaker_open)', METRIC.gated),
       ],
       [
         gaugeWidget(stage, 'Kill switch (1 = on, LEAN disabled)', METRIC.killSwitchState, 'Maximum', 1),
         gaugeWidget(stage, 'LEAN error rate (%)', METRIC.leanErrorRate, 'Maximum', 100),
         gaugeWidget(stage, 'Runner health (1 = /healthz ok)', METRIC.runnerHealth, 'Minimum', 1),
+      ],
+      [
+        // Fills by route have no metric of their own: the broker states (filled among them) stand in.
+        singleMetricWidget(stage, OPEN_ORDERS_TITLE, METRIC.openOrders, { statistic: 'Maximum', period: minute, label: 'open orders' }),
+        dimensionWidget(stage, BROKER_STATE_CHANGES_TITLE, METRIC.brokerStateChanges, 'to_status', 8),
+        singleMetricWidget(stage, ROUTE_DIVERGENCES_TITLE, METRIC.routeDivergence, { statistic: 'Sum', period: fiveMinutes, label: 'route divergences' }),
       ],
       [
         new GraphWidget({

@@ -1,4 +1,6 @@
-import { Validations, type Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Role, ServicePrincipal, type PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -93,6 +95,16 @@ export class RouterFunction extends Construct {
       reason:
         'Pinned to nodejs22.x on purpose: the bundle targets node22 and the code is tested on Node 20/22; moving to a newer runtime is a deliberate, tested change, not a side effect of a CDK upgrade.',
     });
+  }
+
+  /**
+   * Runs the function on an EventBridge `rate(1 minute)` rule (construct id `Schedule`). A missed
+   * run is not retried: the next one is a minute away and reads fresher state.
+   */
+  protected scheduleEveryMinute(description: string): Rule {
+    const rule = new Rule(this, 'Schedule', { description, schedule: Schedule.rate(Duration.minutes(1)) });
+    rule.addTarget(new LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }));
+    return rule;
   }
 
   /** Adds one least-privilege statement to the function's role. */

@@ -29,9 +29,11 @@ beforeAll(async () => {
     const { metrics, METRICS_NAMESPACE } = await import('../../functions/adapters/observability');
     const { PowertoolsRouteMetrics } = await import('../../functions/adapters/powertools-route-metrics');
     const { PowertoolsHealthMetrics } = await import('../../functions/adapters/powertools-health-metrics');
+    const { PowertoolsLifecycleMetrics } = await import('../../functions/adapters/powertools-lifecycle-metrics');
     namespace = METRICS_NAMESPACE;
     const route = new PowertoolsRouteMetrics(metrics);
     const health = new PowertoolsHealthMetrics(metrics);
+    const lifecycle = new PowertoolsLifecycleMetrics(metrics);
     route.brokerSubmit('lean', 10);
     route.brokerSubmit('alpaca', 20);
     route.fallback('lean_submit_timeout');
@@ -42,6 +44,9 @@ beforeAll(async () => {
     health.runnerHealth(false);
     health.leanErrorRate(50);
     health.symbolsInManualReview(1);
+    lifecycle.openOrders(3);
+    lifecycle.brokerStateChanged('filled');
+    lifecycle.routeDivergence();
     metrics.publishStoredMetrics();
   } finally {
     write.mockRestore();
@@ -95,7 +100,7 @@ describe('alarms and dashboard read the metrics the functions emit', () => {
   it('every router metric of every alarm has exactly an emitted dimension set', () => {
     const read = alarmMetrics();
     expect(new Set(read.map(({ alarm }) => alarm))).toEqual(
-      new Set(['lean-fallback-rate', 'kill-switch-engaged', 'runner-unhealthy', 'order-outcome-unknown', 'provenance-write-failures', 'symbols-in-manual-review'].map((name) => `lean-router-paper-${name}`)),
+      new Set(['lean-fallback-rate', 'kill-switch-engaged', 'runner-unhealthy', 'order-outcome-unknown', 'provenance-write-failures', 'symbols-in-manual-review', 'route-divergence'].map((name) => `lean-router-paper-${name}`)),
     );
     for (const { alarm, metric } of read) {
       expect(filed(metric.name).map((candidate) => candidate.dimensions), alarm).toContainEqual(metric.dimensions);
@@ -119,7 +124,7 @@ describe('alarms and dashboard read the metrics the functions emit', () => {
       .widgets.flatMap((widget) => widget.properties.metrics ?? [])
       .flatMap((line) => line.map((part) => (part as { expression?: string }).expression ?? []))
       .flat() as string[];
-    expect(searches).toHaveLength(2);
+    expect(searches).toHaveLength(3);
     for (const search of searches) {
       const match = /SEARCH\('\{([^}]+)\} MetricName="([^"]+)" service="([^"]+)" stage="([^"]+)"'/.exec(search);
       expect(match, search).not.toBeNull();

@@ -11,6 +11,7 @@ import { loadRouterConfig } from '../../functions/core/config';
 import { OPEN_ORDER_FIELDS } from '../../functions/core/provenance';
 import { parseKillSwitch, parseLeanHealth, parsePolicyOverride } from '../../functions/core/control';
 import { orderRequestJsonSchema } from '../../lib/order-request-model';
+import { BROKER_STATE_CHANGES_TITLE, OPEN_ORDERS_TITLE, ROUTE_DIVERGENCES_TITLE } from '../../lib/constructs/router-dashboard';
 import { ESM_REQUIRE_BANNER } from '../../lib/router-bundling';
 import { logicalId, removeSynthOutputs, renderedParameterArn, render, statementsOfRole, synthRouter, type SynthResult } from './synth';
 
@@ -49,9 +50,11 @@ function only(result: SynthResult, type: string, filter: (resource: Resource) =>
   return found[0]!;
 }
 
-function lambdaFunction(result: SynthResult, which: 'route' | 'healthCheck'): Resource {
-  const construct = which === 'route' ? result.stack.route.function : result.stack.healthCheck.function;
-  const id = logicalId(result.stack, construct);
+/** The router's functions, by their property on the stack. */
+type RouterFunctionName = 'route' | 'healthCheck' | 'lifecycleSync';
+
+function lambdaFunction(result: SynthResult, which: RouterFunctionName): Resource {
+  const id = logicalId(result.stack, result.stack[which].function);
   const resource = (result.template.findResources('AWS::Lambda::Function') as Record<string, Resource>)[id];
   if (!resource) throw new Error(`no function ${id}`);
   return resource;
@@ -166,6 +169,7 @@ describe('functions', () => {
   it.each([
     ['route', 'lean-router-paper-route', 20, 512],
     ['healthCheck', 'lean-router-paper-health-check', 60, 256],
+    ['lifecycleSync', 'lean-router-paper-lifecycle-sync', 30, 256],
   ] as const)('%s: nodejs22.x on arm64, %s, its timeout and memory, the shared environment', (which, name, timeout, memory) => {
     const fn = lambdaFunction(paper, which);
     expect(fn.Properties).toMatchObject({
@@ -178,8 +182,7 @@ describe('functions', () => {
     });
     const tableRef = { Ref: logicalId(paper.stack, paper.stack.provenance.table) };
     expect(fn.Properties.Environment.Variables).toEqual({ ...sharedEnvironment, PROVENANCE_TABLE_NAME: tableRef });
-    const logGroup = which === 'route' ? paper.stack.route.logGroup : paper.stack.healthCheck.logGroup;
-    expect(fn.Properties.LoggingConfig).toEqual({ LogGroup: { Ref: logicalId(paper.stack, logGroup) } });
+    expect(fn.Properties.LoggingConfig).toEqual({ LogGroup: { Ref: logicalId(paper.stack, paper.stack[which].logGroup) } });
     paper.template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `/aws/lambda/${name}`, RetentionInDays: 30 });
   });
 
@@ -222,12 +225,12 @@ describe('functions', () => {
   });
 
   describe('esbuild bundles', () => {
-    function assetOf(which: 'route' | 'healthCheck'): string {
+    function assetOf(which: RouterFunctionName): string {
       const key = render(lambdaFunction(paper, which).Properties.Code.S3Key);
       return join(paper.assembly.directory, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs');
     }
 
-    it.each(['route', 'healthCheck'] as const)('%s: a minified ESM bundle with a source map and the require banner', (which) => {
+    it.each(['route', 'healthCheck', 'lifecycleSync'] as const)('%s: a minified ESM bundle with a source map and the require banner', (which) => {
       const file = assetOf(which);
       expect(existsSync(file)).toBe(true);
       expect(existsSync(`${file}.map`)).toBe(true);
@@ -238,7 +241,7 @@ describe('functions', () => {
       expect(statSync(file).size).toBeGreaterThan(10_000);
     });
 
-    it.each(['route', 'healthCheck'] as const)('%s: the bundle imports in a fresh node process and exports handler', async (which) => {
+    it.each(['route', 'healthCheck', 'lifecycleSync'] as const)('%s: the bundle imports in a fresh node process and exports handler', async (which) => {
       const { stdout } = await run(
         process.execPath,
         ['--input-type=module', '-e', `const m = await import(${JSON.stringify(assetOf(which))}); console.log(typeof m.handler);`],
@@ -262,21 +265,21 @@ describe('functions', () => {
   });
 });
 
-describe('health-check schedule', () => {
-  it('runs the health-check function every minute, without retries', () => {
-    const rule = only(paper, 'AWS::Events::Rule');
+describe('schedules', () => {
+  it.each(['healthCheck', 'lifecycleSync'] as const)('runs the %s function every minute, without retries', (which) => {
+    const functionArn = { 'Fn::GetAtt': [logicalId(paper.stack, paper.stack[which].function), 'Arn'] };
+    const rule = only(paper, 'AWS::Events::Rule', (candidate) =>
+      (candidate.Properties.Targets as { Arn: unknown }[]).some((target) => JSON.stringify(target.Arn) === JSON.stringify(functionArn)),
+    );
     expect(rule.Properties.ScheduleExpression).toBe('rate(1 minute)');
     expect(rule.Properties.State).toBe('ENABLED');
     expect(rule.Properties.Targets).toEqual([
-      expect.objectContaining({
-        Arn: { 'Fn::GetAtt': [logicalId(paper.stack, paper.stack.healthCheck.function), 'Arn'] },
-        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
-      }),
+      expect.objectContaining({ Arn: functionArn, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } }),
     ]);
     paper.template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
       Principal: 'events.amazonaws.com',
-      FunctionName: { 'Fn::GetAtt': [logicalId(paper.stack, paper.stack.healthCheck.function), 'Arn'] },
+      FunctionName: functionArn,
     });
   });
 });
@@ -410,7 +413,7 @@ describe('least privilege', () => {
   });
 
   it('gives the functions roles with no managed policy', () => {
-    for (const construct of [paper.stack.route.role, paper.stack.healthCheck.role]) {
+    for (const construct of [paper.stack.route.role, paper.stack.healthCheck.role, paper.stack.lifecycleSync.role]) {
       const role = (paper.template.findResources('AWS::IAM::Role') as Record<string, Resource>)[logicalId(paper.stack, construct)];
       expect(role?.Properties.ManagedPolicyArns).toBeUndefined();
     }
@@ -440,6 +443,22 @@ describe('least privilege', () => {
       { actions: ['ssm:PutParameter'], resources: [parameter('kill-switch'), parameter('lean-health'), parameter('manual-review/*')] },
       { actions: ['ssm:GetParameter'], resources: [parameter('alpaca-credentials')] },
     ]);
+  });
+
+  it('lifecycle sync: queries the open-orders index, updates rows, reads the Alpaca keys; nothing else', () => {
+    const logGroup = `<${logicalId(paper.stack, paper.stack.lifecycleSync.logGroup)}.Arn>`;
+    expect(statementsOfRole(paper.template, logicalId(paper.stack, paper.stack.lifecycleSync.role))).toEqual([
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup] },
+      { actions: ['dynamodb:Query'], resources: [`${table()}/index/${PROVENANCE_TABLE.indexes.openOrders.name}`] },
+      { actions: ['dynamodb:UpdateItem'], resources: [table()] },
+      { actions: ['ssm:GetParameter'], resources: [parameter('alpaca-credentials')] },
+    ]);
+  });
+
+  it('lifecycle sync: can neither scan the table nor put a row', () => {
+    const actions = statementsOfRole(paper.template, logicalId(paper.stack, paper.stack.lifecycleSync.role)).flatMap((statement) => statement.actions);
+    expect(actions).not.toContain('dynamodb:Scan');
+    expect(actions).not.toContain('dynamodb:PutItem');
   });
 
   it('lets the parameter initializer write only the two runtime-owned parameters', () => {
@@ -482,6 +501,7 @@ describe('alarms', () => {
     ['order-outcome-unknown', METRIC.outcomeUnknown, 'Sum', 'GreaterThanThreshold', 0, 'notBreaching'],
     ['provenance-write-failures', METRIC.provenanceWriteFailures, 'Sum', 'GreaterThanThreshold', 0, 'notBreaching'],
     ['symbols-in-manual-review', METRIC.symbolsInManualReview, 'Maximum', 'GreaterThanOrEqualToThreshold', 1, 'notBreaching'],
+    ['route-divergence', METRIC.routeDivergence, 'Sum', 'GreaterThanThreshold', 0, 'notBreaching'],
   ])('%s: %s (%s) %s %s, missing data %s', (name, metric, statistic, operator, threshold, missing) => {
     expect(alarm(paper, name).Properties).toMatchObject({
       Namespace: METRICS_NAMESPACE,
@@ -522,6 +542,26 @@ describe('alarms', () => {
     });
   });
 
+  it('route-divergence: any divergence within one minute', () => {
+    expect(alarm(paper, 'route-divergence').Properties).toMatchObject({ Period: 60, EvaluationPeriods: 1 });
+  });
+
+  it('lifecycle-sync-not-running: fewer than 1 invocation of the sync over 5 minutes, missing data breaching', () => {
+    expect(alarm(paper, 'lifecycle-sync-not-running').Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Invocations',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(paper.stack, paper.stack.lifecycleSync.function) } }],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      TreatMissingData: 'breaching',
+      AlarmActions: [topic()],
+      OKActions: [topic()],
+    });
+  });
+
   it('api-5xx: the stage 5XXError count above 0', () => {
     expect(alarm(paper, 'api-5xx').Properties).toMatchObject({
       Namespace: 'AWS/ApiGateway',
@@ -536,6 +576,7 @@ describe('alarms', () => {
   it.each([
     ['route', 'route'],
     ['health-check', 'healthCheck'],
+    ['lifecycle-sync', 'lifecycleSync'],
   ] as const)('%s: Lambda Errors and Throttles above 0', (name, which) => {
     const functionRef = { Ref: logicalId(paper.stack, paper.stack[which].function) };
     for (const metric of ['Errors', 'Throttles']) {
@@ -553,7 +594,7 @@ describe('alarms', () => {
 
   it('gives every alarm an actionable description (meaning, first step, a command) within the 1024-character limit', () => {
     const alarms = Object.values(paper.template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>);
-    expect(alarms).toHaveLength(11);
+    expect(alarms).toHaveLength(15);
     for (const { Properties } of alarms) {
       const description = render(Properties.AlarmDescription);
       expect(description).toMatch(/First: /);
@@ -590,6 +631,9 @@ describe('dashboard', () => {
       'Kill switch (1 = on, LEAN disabled)',
       'LEAN error rate (%)',
       'Runner health (1 = /healthz ok)',
+      OPEN_ORDERS_TITLE,
+      BROKER_STATE_CHANGES_TITLE,
+      ROUTE_DIVERGENCES_TITLE,
       'Outcome unknown, provenance write failures, symbols in manual review',
       'Alarms',
     ]);
@@ -611,6 +655,17 @@ describe('dashboard', () => {
     expect(metricsOf('LEAN error rate (%)')).toContain(METRIC.leanErrorRate);
     expect(metricsOf('Runner health (1 = /healthz ok)')).toContain(METRIC.runnerHealth);
   });
+
+  it("shows the lifecycle sync's open orders, broker state changes by to_status and route divergences", () => {
+    const body = JSON.parse(render(only(paper, 'AWS::CloudWatch::Dashboard').Properties.DashboardBody)) as {
+      widgets: { properties: { title?: string; metrics?: unknown[] } }[];
+    };
+    const metricsOf = (title: string) => JSON.stringify(body.widgets.find((widget) => widget.properties.title === title)?.properties.metrics);
+
+    expect(metricsOf(OPEN_ORDERS_TITLE)).toContain(JSON.stringify([METRICS_NAMESPACE, METRIC.openOrders, 'service', SERVICE_NAME, 'stage', 'paper']).slice(0, -1));
+    expect(metricsOf(BROKER_STATE_CHANGES_TITLE)).toContain(`{${METRICS_NAMESPACE},to_status,service,stage} MetricName=\\"${METRIC.brokerStateChanges}\\"`);
+    expect(metricsOf(ROUTE_DIVERGENCES_TITLE)).toContain(JSON.stringify([METRICS_NAMESPACE, METRIC.routeDivergence, 'service', SERVICE_NAME, 'stage', 'paper']).slice(0, -1));
+  });
 });
 
 describe('outputs', () => {
@@ -625,6 +680,7 @@ describe('outputs', () => {
     expect(value('ManualReviewParameterPath')).toBe(`${P}manual-review`);
     expect(value('AlpacaCredentialsParameter')).toBe(`${P}alpaca-credentials`);
     expect(value('RouteLogGroup')).toBe('/aws/lambda/lean-router-paper-route');
+    expect(value('LifecycleSyncLogGroup')).toBe('/aws/lambda/lean-router-paper-lifecycle-sync');
     expect(Object.keys(outputs).filter((key) => key.includes('Endpoint'))).toEqual([]);
   });
 });

@@ -1,0 +1,56 @@
+import { Duration } from 'aws-cdk-lib';
+import type { Rule } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
+import { functionEntry, ROUTER_ENTRIES } from '../router-bundling';
+import { RouterFunction, type RouterFunctionContext } from './router-function';
+
+/** Above the sync's own default budget (25 s), so a run ends on its budget and still flushes its metrics. */
+const LIFECYCLE_SYNC_TIMEOUT = Duration.seconds(30);
+const LIFECYCLE_SYNC_MEMORY_MB = 256;
+
+/** Properties of the lifecycle sync. */
+export type LifecycleSyncProps = RouterFunctionContext;
+
+/**
+ * The lifecycle sync (`functions/lifecycle-sync/handler.ts`) on an EventBridge `rate(1 minute)`
+ * rule. It reads the open orders from the provenance table's open-orders index, asks Alpaca for
+ * their state, records broker state changes on the rows and counts route divergences.
+ */
+export class LifecycleSync extends RouterFunction {
+  readonly schedule: Rule;
+
+  constructor(scope: Construct, id: string, props: LifecycleSyncProps) {
+    super(scope, id, {
+      ...props,
+      functionName: `lean-router-${props.stage}-lifecycle-sync`,
+      entry: functionEntry(ROUTER_ENTRIES.lifecycleSync),
+      description: 'lean-router: syncs open orders with Alpaca each minute, records broker state changes and divergences',
+      timeout: LIFECYCLE_SYNC_TIMEOUT,
+      memorySize: LIFECYCLE_SYNC_MEMORY_MB,
+    });
+    const { provenance, parameters } = props;
+
+    this.schedule = this.scheduleEveryMinute('lean-router: runs the lifecycle sync every minute');
+
+    // The rows still open at a broker, and nothing else of the table is read.
+    this.addToPolicy(
+      new PolicyStatement({
+        sid: 'QueryOpenOrders',
+        actions: ['dynamodb:Query'],
+        resources: [provenance.indexArn(PROVENANCE_TABLE.indexes.openOrders)],
+      }),
+    );
+    // Each broker state change is a conditional UpdateItem of its row.
+    this.addToPolicy(
+      new PolicyStatement({
+        sid: 'RecordBrokerStates',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [provenance.table.tableArn],
+      }),
+    );
+    // Only the Alpaca keys: the sync reads no control value and writes none.
+    parameters.grantAlpacaCredentialsRead(this);
+  }
+}
