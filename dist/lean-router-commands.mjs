@@ -986,7 +986,7 @@ function connectionRefused(error) {
 function ordersTable(rows) {
   if (rows.length === 0) return "no orders match";
   return textTable(
-    ["created_at", "client_order_id", "symbol", "side", "qty", "status", "expected", "route", "reason", "review"],
+    ["created_at", "client_order_id", "symbol", "side", "qty", "status", "broker", "filled", "avg_price", "expected", "route", "reason", "review"],
     rows.map((row) => [
       row.created_at,
       row.client_order_id,
@@ -994,6 +994,10 @@ function ordersTable(rows) {
       row.side,
       row.qty ?? `$${row.notional ?? ""}`,
       row.status,
+      // Empty until the lifecycle sync has read the order at the broker.
+      row.broker_status ?? "",
+      row.filled_qty ?? "",
+      row.filled_avg_price ?? "",
       row.execution_expected_adapter,
       row.execution_route ?? "-",
       row.execution_fallback_reason ?? row.execution_route_reason ?? "-",

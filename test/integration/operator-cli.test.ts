@@ -3,8 +3,10 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { DeleteParameterCommand, GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbProvenanceStore } from '../../functions/adapters/dynamodb-provenance-store';
 import { runCli } from '../../lib/cli/cli';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
+import { localDynamoDbClient } from '../../lib/local/dynamodb-local';
 import { localSsmClient, startLocalParameterStore } from '../../lib/local/parameter-store';
 
 /**
@@ -98,6 +100,18 @@ async function placeOrder(symbol = 'AAPL'): Promise<Record<string, unknown>> {
     body: JSON.stringify({ client_order_id: `cli-${Date.now().toString(36)}-${sequence}`, symbol, side: 'buy', qty: '1', type: 'market', time_in_force: 'day' }),
   });
   return (await response.json()) as Record<string, unknown>;
+}
+
+/**
+ * Reads one row of an `orders` table as cells keyed by column: each cell spans from its header's
+ * first character to the next header's, so empty cells read as ''.
+ */
+function tableRow(table: string, clientOrderId: string): Record<string, string> {
+  const [header = '', , ...lines] = table.trimEnd().split('\n');
+  const starts = [...header.matchAll(/\S+/g)].map((match) => ({ column: match[0], at: match.index }));
+  const line = lines.find((candidate) => candidate.includes(clientOrderId));
+  if (line === undefined) throw new Error(`no row for ${clientOrderId} in:\n${table}`);
+  return Object.fromEntries(starts.map(({ column, at }, index) => [column, line.slice(at, starts[index + 1]?.at).trim()]));
 }
 
 const afterTtl = () => new Promise((resolve) => setTimeout(resolve, TTL_MS + 60));
@@ -306,6 +320,36 @@ describe('lean-router orders / order', () => {
     expect(answer.code).toBe(0);
     expect(answer.out).toContain(String(placed.client_order_id));
     expect(answer.out).toContain('policy_all');
+  });
+
+  it("shows the broker's status, filled quantity and average price the lifecycle sync wrote, after the router's status", async () => {
+    const placed = await placeOrder('NVDA');
+    const client = localDynamoDbClient(stack.dynamoDbEndpoint);
+    try {
+      await new DynamoDbProvenanceStore(client, stack.tableName).recordBrokerState(
+        String(placed.client_order_id),
+        { broker_status: 'partially_filled', filled_qty: '0.5', filled_avg_price: '187.25', broker_updated_at: '2026-01-02T15:04:05.000000000Z', open: true },
+        undefined,
+        new Date().toISOString(),
+      );
+    } finally {
+      client.destroy();
+    }
+
+    const answer = await cli('orders', '--symbol', 'NVDA');
+
+    expect(answer.code).toBe(0);
+    expect(answer.out.split('\n')[0]).toMatch(/\bstatus +broker +filled +avg_price +expected\b/);
+    expect(tableRow(answer.out, String(placed.client_order_id))).toMatchObject({ status: 'accepted', broker: 'partially_filled', filled: '0.5', avg_price: '187.25', expected: 'lean' });
+  });
+
+  it('leaves the broker, filled and avg_price cells empty for an order the lifecycle sync has not read', async () => {
+    const placed = await placeOrder('AMZN');
+
+    const answer = await cli('orders', '--symbol', 'AMZN');
+
+    expect(answer.code).toBe(0);
+    expect(tableRow(answer.out, String(placed.client_order_id))).toMatchObject({ status: 'accepted', broker: '', filled: '', avg_price: '', expected: 'lean' });
   });
 
   it('prints orders --json as one array of rows', async () => {
