@@ -260,7 +260,7 @@ export function loadRouterConfig(env: Env): RouterConfig {
 }
 
 /** Reads a group of bounded integer settings; an invalid one keeps its default and is reported. */
-function readIntegers<T extends { readonly [K in keyof T]: number }>(
+export function readIntegers<T extends { readonly [K in keyof T]: number }>(
   env: Env,
   defaults: T,
   variables: Record<keyof T, { name: string; min: number; max: number }>,

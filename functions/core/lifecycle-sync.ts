@@ -3,6 +3,7 @@
  * bulk from the oldest open submission on, and writes on each row what moved forward. Pure
  * orchestration over ports; what a row may take from an order is `lifecycleChange`'s decision.
  */
+import { readIntegers, type Env } from './config';
 import type { BrokerOrder } from './execution';
 import { Deadline } from './deadline';
 import { describeError } from './objects';
@@ -230,22 +231,9 @@ const SETTING_VARIABLES: Record<'maxOrdersPerRun' | 'maxPagesPerRun' | 'budgetMs
 };
 
 /** Reads the sync's `TRADING_LIFECYCLE_SYNC_*` variables; an invalid one is named and its default used. */
-export function loadLifecycleSyncSettings(env: Readonly<Record<string, string | undefined>>): LoadedLifecycleSyncSettings {
+export function loadLifecycleSyncSettings(env: Env): LoadedLifecycleSyncSettings {
   const problems: string[] = [];
-  const read = (key: keyof typeof SETTING_VARIABLES): number => {
-    const { name, min, max } = SETTING_VARIABLES[key];
-    const raw = env[name]?.trim();
-    if (raw === undefined || raw === '') return LIFECYCLE_SYNC_DEFAULTS[key];
-    const value = Number(raw);
-    if (Number.isInteger(value) && value >= min && value <= max) return value;
-    problems.push(`${name}=${JSON.stringify(raw)} must be a whole number from ${min} to ${max}; using ${LIFECYCLE_SYNC_DEFAULTS[key]}`);
-    return LIFECYCLE_SYNC_DEFAULTS[key];
-  };
-  const settings: LifecycleSyncSettings = {
-    ...LIFECYCLE_SYNC_DEFAULTS,
-    maxOrdersPerRun: read('maxOrdersPerRun'),
-    maxPagesPerRun: read('maxPagesPerRun'),
-    budgetMs: read('budgetMs'),
-  };
-  return { settings, problems };
+  const { maxOrdersPerRun, maxPagesPerRun, budgetMs } = LIFECYCLE_SYNC_DEFAULTS;
+  const bounded = readIntegers(env, { maxOrdersPerRun, maxPagesPerRun, budgetMs }, SETTING_VARIABLES, problems);
+  return { settings: { ...LIFECYCLE_SYNC_DEFAULTS, ...bounded }, problems };
 }
