@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LeanRunnerClient } from '../../functions/adapters/lean-runner-client';
-import { startAlpacaSimulator, type AlpacaSimulator } from '../../lib/local/alpaca-simulator';
-import { startLeanRunnerSimulator, type LeanRunnerSimulator } from '../../lib/local/lean-runner-simulator';
+import type { AlpacaSimulator } from '../../lib/local/alpaca-simulator';
+import type { LeanRunnerSimulator } from '../../lib/local/lean-runner-simulator';
+import { useSimulatorPair } from '../support/simulator-pair';
 import { order } from '../support/fakes';
 import { SIM_CREDENTIALS } from '../support/router-harness';
 
@@ -9,17 +10,8 @@ import { SIM_CREDENTIALS } from '../support/router-harness';
 let alpaca: AlpacaSimulator;
 let lean: LeanRunnerSimulator;
 
-beforeAll(async () => {
-  alpaca = await startAlpacaSimulator(SIM_CREDENTIALS);
-  lean = await startLeanRunnerSimulator({ alpacaUrl: alpaca.url, alpacaKeyId: SIM_CREDENTIALS.keyId, alpacaSecretKey: SIM_CREDENTIALS.secretKey, alpacaTimeoutMs: 1_000 });
-});
-afterAll(async () => {
-  await lean?.close();
-  await alpaca?.close();
-});
-beforeEach(async () => {
-  await alpaca.reset();
-  await lean.reset();
+useSimulatorPair({ credentials: SIM_CREDENTIALS, alpacaTimeoutMs: 1_000 }, (pair) => {
+  ({ alpaca, lean } = pair);
 });
 
 function client(): LeanRunnerClient {

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { startAlpacaSimulator, type AlpacaOrder, type AlpacaSimulator } from '../../lib/local/alpaca-simulator';
-import { startLeanRunnerSimulator, type LeanRunnerSimulator } from '../../lib/local/lean-runner-simulator';
+import type { LeanRunnerSimulator } from '../../lib/local/lean-runner-simulator';
+import { useSimulatorPair } from '../support/simulator-pair';
 
 const CREDENTIALS = { keyId: 'life-test-key', secretKey: 'life-test-secret' };
 const AUTH = { 'APCA-API-KEY-ID': CREDENTIALS.keyId, 'APCA-API-SECRET-KEY': CREDENTIALS.secretKey };
@@ -8,17 +9,8 @@ const AUTH = { 'APCA-API-KEY-ID': CREDENTIALS.keyId, 'APCA-API-SECRET-KEY': CRED
 let alpaca: AlpacaSimulator;
 let lean: LeanRunnerSimulator;
 
-beforeAll(async () => {
-  alpaca = await startAlpacaSimulator(CREDENTIALS);
-  lean = await startLeanRunnerSimulator({ alpacaUrl: alpaca.url, alpacaKeyId: CREDENTIALS.keyId, alpacaSecretKey: CREDENTIALS.secretKey, alpacaTimeoutMs: 1000 });
-});
-afterAll(async () => {
-  await lean?.close();
-  await alpaca?.close();
-});
-beforeEach(async () => {
-  await alpaca.reset();
-  await lean.reset();
+useSimulatorPair({ credentials: CREDENTIALS, alpacaTimeoutMs: 1000 }, (pair) => {
+  ({ alpaca, lean } = pair);
 });
 
 interface Reply {

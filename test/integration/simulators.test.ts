@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { startAlpacaSimulator, type AlpacaSimulator } from '../../lib/local/alpaca-simulator';
 import { startLeanRunnerSimulator, type LeanRunnerSimulator } from '../../lib/local/lean-runner-simulator';
+import { useSimulatorPair } from '../support/simulator-pair';
 
 const CREDENTIALS = { keyId: 'sim-test-key', secretKey: 'sim-test-secret' };
 const AUTH = { 'APCA-API-KEY-ID': CREDENTIALS.keyId, 'APCA-API-SECRET-KEY': CREDENTIALS.secretKey };
@@ -11,17 +12,8 @@ const AUTH = { 'APCA-API-KEY-ID': CREDENTIALS.keyId, 'APCA-API-SECRET-KEY': CRED
 let alpaca: AlpacaSimulator;
 let lean: LeanRunnerSimulator;
 
-beforeAll(async () => {
-  alpaca = await startAlpacaSimulator(CREDENTIALS);
-  lean = await startLeanRunnerSimulator({ alpacaUrl: alpaca.url, alpacaKeyId: CREDENTIALS.keyId, alpacaSecretKey: CREDENTIALS.secretKey, alpacaTimeoutMs: 300 });
-});
-afterAll(async () => {
-  await lean?.close();
-  await alpaca?.close();
-});
-beforeEach(async () => {
-  await alpaca.reset();
-  await lean.reset();
+useSimulatorPair({ credentials: CREDENTIALS, alpacaTimeoutMs: 300 }, (pair) => {
+  ({ alpaca, lean } = pair);
 });
 
 interface Reply {
