@@ -115,7 +115,7 @@ function banner(stack: LocalStack): string {
   const lines = [
     'lean-router local stack is up (Ctrl-C stops it)',
     '',
-    `  order API        ${api}  POST /orders, GET /orders/{client_order_id}`,
+    `  order API        ${api}  POST /orders, GET and DELETE /orders/{client_order_id}`,
     ...(stack.leanSimulator || stack.alpacaSimulator ? [`  fault injection  ${admin}  GET ${SIM_ADMIN_ROOT}, POST ${SIM_ADMIN_ROOT}/{lean|alpaca}/faults|reset`] : []),
     `  DynamoDB         ${stack.dynamoDbEndpoint}  table ${stack.tableName}`,
     `  Parameter Store  ${stack.ssmEndpoint}  control values under ${stack.controlPrefix}`,
@@ -130,6 +130,12 @@ function banner(stack: LocalStack): string {
     `  ${cli}npx lean-router orders`,
     `  ${cli}npx lean-router status`,
     `  (the lifecycle sync writes broker status and fills on the rows ${healthCheckIntervalMs === 0 ? 'once, at start' : `every ${healthCheckIntervalMs / 1000} s`}${stack.alpacaSimulator ? `; the Alpaca simulator fills an order about ${LOCAL_FILL_DELAY_MS / 1000} s after its last change` : ''})`,
+    '',
+    'Cancel an order that rests (a limit below the market) through the route that placed it:',
+    `  curl -s -X POST ${api}/orders -H 'content-type: application/json' \\`,
+    `    -d '{"client_order_id":"${sampleId}-limit","symbol":"AAPL","side":"buy","qty":"1","type":"limit","limit_price":"90","time_in_force":"day"}'`,
+    `  curl -s -X DELETE ${api}/orders/${sampleId}-limit`,
+    `  ${cli}npx lean-router cancel ${sampleId}-limit`,
     '',
     ...(stack.leanSimulator
       ? [

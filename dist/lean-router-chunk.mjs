@@ -65,6 +65,7 @@ var PROVENANCE_INDEXES = Object.values(PROVENANCE_TABLE.indexes);
 export {
   PROVENANCE_TABLE,
   provenanceTableName,
+  stackName,
   alarmNamePrefix,
   LOCAL_STAGE,
   KNOWN_STAGES,

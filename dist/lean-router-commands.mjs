@@ -3,7 +3,8 @@ import {
   LOCAL_STAGE,
   PROVENANCE_TABLE,
   alarmNamePrefix,
-  isDeployedStage
+  isDeployedStage,
+  stackName
 } from "./lean-router-chunk.mjs";
 
 // lib/cli/commands.ts
@@ -42,17 +43,20 @@ var DynamoDbProvenanceIndex = class {
       this.count(byRoute("none"), LEAN_FAILED_WITHOUT_ORDER),
       this.count(byRoute("alpaca_gated"), BREAKER_OPEN)
     ]);
-    const failed = fellBack + failedWithoutOrder + skippedByBreaker;
-    return { submitted: accepted + failed, failed };
+    const failed2 = fellBack + failedWithoutOrder + skippedByBreaker;
+    return { submitted: accepted + failed2, failed: failed2 };
   }
   async listFallbacks(since) {
     const byRoute = (route) => ({ index: PROVENANCE_TABLE.indexes.byRoute, partition: route, from: since });
     const [taken, notTaken] = await Promise.all([this.items(byRoute("alpaca_fallback")), this.items(byRoute("none"), FELL_BACK)]);
     return [...taken, ...notTaken].map((row) => ({ symbol: row.symbol, created_at: row.created_at }));
   }
-  async listUnresolved(createdBefore, limit) {
+  async listUnresolved(createdBefore, limit, timeoutMs = this.callTimeoutMs) {
     const byStatus = (status) => ({ index: PROVENANCE_TABLE.indexes.byStatus, partition: status, upTo: createdBefore });
-    const [pending, unknown] = await Promise.all([this.items(byStatus("pending"), void 0, limit), this.items(byStatus("unknown"), void 0, limit)]);
+    const [pending, unknown] = await Promise.all([
+      this.items(byStatus("pending"), void 0, limit, timeoutMs),
+      this.items(byStatus("unknown"), void 0, limit, timeoutMs)
+    ]);
     return [...pending, ...unknown].sort((a, b) => a.created_at.localeCompare(b.created_at)).slice(0, limit);
   }
   resolve(clientOrderId, outcome, updatedAt) {
@@ -69,10 +73,10 @@ var DynamoDbProvenanceIndex = class {
     } while (startKey !== void 0);
     return total;
   }
-  async items(range, filter, limit = Infinity) {
+  async items(range, filter, limit = Infinity, timeoutMs = this.callTimeoutMs) {
     const rows = [];
     let startKey;
-    const bound = { abortSignal: AbortSignal.timeout(this.callTimeoutMs) };
+    const bound = { abortSignal: AbortSignal.timeout(timeoutMs) };
     do {
       const out = await this.documents.send(new QueryCommand({ ...this.query(range, filter), ExclusiveStartKey: startKey }), bound);
       rows.push(...out.Items ?? []);
@@ -109,7 +113,9 @@ var CONTROL_PARAMETER = {
   /** A folder: one parameter per symbol in manual review, `manual-review/<SYMBOL>`. */
   manualReview: "manual-review",
   /** SecureString JSON `{key_id, secret_key}`, created out of band. */
-  alpacaCredentials: "alpaca-credentials"
+  alpacaCredentials: "alpaca-credentials",
+  /** SecureString, the LEAN runner's bearer token as plain text, created out of band. */
+  leanRunnerToken: "lean-runner-token"
 };
 function controlParameterPrefix(stage) {
   return `/lean-router/${stage}/`;
@@ -233,7 +239,7 @@ function loadRouterConfig(env) {
   const policy = readValue(env, "TRADING_EXECUTION_ADAPTER_POLICY", policySchema, "allowlist", problems);
   const fallback = readValue(env, "TRADING_EXECUTION_FALLBACK_ADAPTER", fallbackSchema, "alpaca", problems);
   const symbols = parseSymbols(env.TRADING_EXECUTION_ADAPTER_SYMBOLS);
-  const leanRunnerUrl = readValue(env, "TRADING_LEAN_RUNNER_URL", runnerUrlSchema, void 0, problems);
+  const leanRunnerUrl = refuseOnLive(env, readValue(env, "TRADING_LEAN_RUNNER_URL", runnerUrlSchema, void 0, problems), problems);
   const timeouts = readIntegers(env, DEFAULT_TIMEOUTS, TIMEOUT_VARIABLES, problems);
   if (timeouts.leanConnectMs >= timeouts.leanSubmitMs) {
     problems.push("TRADING_LEAN_RUNNER_CONNECT_TIMEOUT_MS must be below TRADING_LEAN_RUNNER_TIMEOUT_MS");
@@ -256,6 +262,24 @@ function loadRouterConfig(env) {
     settingsProblems,
     governance
   };
+}
+var STAGE_VARIABLE = "ROUTER_STAGE";
+var LEAN_RUNNER_TOKEN_VARIABLE = "LEAN_RUNNER_TOKEN_PARAMETER";
+function liveRunnerProblems(env, leanRunnerUrl) {
+  if (env[STAGE_VARIABLE]?.trim() !== "live" || leanRunnerUrl === void 0) return [];
+  const url = new URL(leanRunnerUrl);
+  const problems = [];
+  if (url.protocol !== "https:") problems.push("TRADING_LEAN_RUNNER_URL must be https on live: the runner token and the orders never travel in clear");
+  if (url.username !== "" || url.password !== "") {
+    problems.push(`TRADING_LEAN_RUNNER_URL must not carry credentials (user:password@) on live: the runner is authenticated with the token named by ${LEAN_RUNNER_TOKEN_VARIABLE}`);
+  }
+  if ((env[LEAN_RUNNER_TOKEN_VARIABLE]?.trim() ?? "") === "") problems.push(`${LEAN_RUNNER_TOKEN_VARIABLE} is required on live when TRADING_LEAN_RUNNER_URL is set`);
+  return problems;
+}
+function refuseOnLive(env, leanRunnerUrl, problems) {
+  const refused = liveRunnerProblems(env, leanRunnerUrl);
+  problems.push(...refused);
+  return refused.length === 0 ? leanRunnerUrl : void 0;
 }
 function readIntegers(env, defaults, variables, problems) {
   const result = {};
@@ -280,28 +304,17 @@ function routingProblems(routing, leanRunnerUrl) {
 var HEALTH_CHECK_DEFAULTS = {
   probeTimeoutMs: 2e3,
   errorRateWindowMs: 3e5,
-  errorRateMinVolume: 10,
-  reconcileAfterMs: 6e4,
-  reconcileMaxPerRun: 20
+  errorRateMinVolume: 10
 };
 var HEALTH_CHECK_VARIABLES = {
   probeTimeoutMs: { name: "TRADING_HEALTH_PROBE_TIMEOUT_MS", min: 50, max: 1e4 },
   errorRateWindowMs: { name: "TRADING_LEAN_ERROR_RATE_WINDOW_MS", min: 1e4, max: 36e5 },
-  errorRateMinVolume: { name: "TRADING_LEAN_ERROR_RATE_MIN_VOLUME", min: 1, max: 1e5 },
-  reconcileAfterMs: { name: "TRADING_RECONCILE_AFTER_MS", min: 2e3, max: 864e5 },
-  reconcileMaxPerRun: { name: "TRADING_RECONCILE_MAX_PER_RUN", min: 0, max: 500 }
+  errorRateMinVolume: { name: "TRADING_LEAN_ERROR_RATE_MIN_VOLUME", min: 1, max: 1e5 }
 };
 function loadHealthCheckConfig(env) {
   const problems = [];
   const integers = readIntegers(env, HEALTH_CHECK_DEFAULTS, HEALTH_CHECK_VARIABLES, problems);
   const errorRateThreshold = readValue(env, "TRADING_LEAN_ERROR_RATE_THRESHOLD", z.coerce.number().gt(0).max(1), 0.25, problems);
-  const { routeTimeoutMs } = readRouteBudget(env, []);
-  if (integers.reconcileAfterMs <= routeTimeoutMs) {
-    problems.push(
-      `TRADING_RECONCILE_AFTER_MS=${integers.reconcileAfterMs} must exceed the route function's timeout (TRADING_ROUTE_TIMEOUT_MS ${routeTimeoutMs}); using ${HEALTH_CHECK_DEFAULTS.reconcileAfterMs}`
-    );
-    integers.reconcileAfterMs = HEALTH_CHECK_DEFAULTS.reconcileAfterMs;
-  }
   return { ...integers, errorRateThreshold, problems };
 }
 
@@ -562,6 +575,196 @@ function errorRateWindowStart(now, windowMs, killSwitch) {
   return { since: new Date(windowStart).toISOString(), cause: "window" };
 }
 
+// lib/cli/cancel-report.ts
+function cancelReport(answer, context) {
+  const { clientOrderId: id } = context;
+  if (!("json" in answer.body)) {
+    const excerpt = answer.body.text.trim().slice(0, 200);
+    return failed(`the order API at ${context.apiUrl} answered ${answer.status} with a body that is not JSON${excerpt === "" ? "" : `: ${excerpt}`}`);
+  }
+  const body = objectOf(answer.body.json);
+  const error = body;
+  const watch = `watch \`${orderCommand(context)}\` for the broker's status`;
+  switch (answer.status) {
+    case 202: {
+      const receipt = body;
+      return done(`${id}: cancel requested ${routeWords(receipt)}; the broker is working on it: ${watch}${filledSoFar(receipt)}`);
+    }
+    case 200: {
+      const receipt = body;
+      const at = receipt.cancel_requested_at === void 0 ? "" : `, at ${receipt.cancel_requested_at}`;
+      return done(`${id}: cancel already requested earlier${at}, ${routeWords(receipt)}; no broker was asked again: ${watch}${filledSoFar(receipt)}`);
+    }
+    case 409:
+      if (error.error === "order_final") return failed(`${id}: nothing to cancel: ${error.message ?? "the order is final"}${filledSoFar(error.details ?? {})}`);
+      return failed(`${id}: not canceled, and no broker was asked: ${error.message ?? error.error ?? "the order cannot be canceled now"}`);
+    case 404:
+      if (error.error === "order_not_found") {
+        return failed(`${id}: no such order in the ${context.stage} stage (404 order_not_found): check the id and --stage; nothing was sent to a broker`);
+      }
+      return failed(`the order API at ${context.apiUrl} has no cancel route (404 ${error.error ?? ""}: ${messageOf(body)}): check --api-url`);
+    case 400:
+      return failed(`${id}: the order API refused the request (400 ${error.error ?? ""}): ${messageOf(body)}`);
+    case 502:
+      return failed(
+        [
+          `${id}: NOT canceled: no broker took the cancel: ${error.message ?? "cancel_failed"}`,
+          ...attemptLines(error.details ?? {}),
+          `the order may still be open at the broker: run the same cancel again (it tries the brokers again) and check \`${orderCommand(context)}\``
+        ].join("\n")
+      );
+    case 503:
+      return failed(`${id}: not canceled, and no broker was asked: the cancel could not be recorded on the row (503 ${error.error ?? ""}); retry in ${answer.headers["retry-after"] ?? "a few"} s`);
+    case 403:
+      return failed(
+        `the order API at ${context.apiUrl} refused the caller (403: ${messageOf(body)}): the credentials in use (AWS_PROFILE) need execute-api:Invoke on the ${context.stage} stage's API, and the URL must be that API's`
+      );
+    case 429:
+      return failed(`${id}: not canceled: the order API throttled the request (429); retry in a few seconds`);
+    default: {
+      const correlation = answer.headers["x-correlation-id"];
+      const logs = correlation === void 0 ? "" : `; the route function's logs hold it under x-correlation-id ${correlation}`;
+      return failed(`${id}: the order API answered ${answer.status}${error.error === void 0 ? "" : ` ${error.error}`}: ${messageOf(body)}${logs}; read the row with \`${orderCommand(context)}\` before retrying`);
+    }
+  }
+}
+var done = (text) => ({ exitCode: 0, text });
+var failed = (text) => ({ exitCode: 1, text });
+function routeWords(receipt) {
+  const reason = receipt.cancel_route_reason === void 0 ? "" : ` (${receipt.cancel_route_reason})`;
+  switch (receipt.cancel_route) {
+    case "lean":
+      return `through LEAN${reason}`;
+    case "alpaca":
+      return `at Alpaca${reason}`;
+    case "alpaca_gated":
+      return `at Alpaca directly, LEAN skipped${reason}`;
+    case "alpaca_fallback":
+      return `at Alpaca after LEAN's cancel did not go through${reason}`;
+    case "none":
+      return `by no broker${reason}`;
+    default:
+      return "through the router";
+  }
+}
+function attemptLines(receipt) {
+  return (receipt.cancel_attempts ?? []).map((attempt) => {
+    const status = attempt.http_status === void 0 ? "" : `HTTP ${attempt.http_status}, `;
+    return `  ${attempt.adapter} cancel of ${attempt.broker_order_id}: ${attempt.outcome} (${status}${attempt.latency_ms} ms)${attempt.detail === void 0 ? "" : `: ${attempt.detail}`}`;
+  });
+}
+function filledSoFar(receipt) {
+  const filled = receipt.filled_qty;
+  return filled === void 0 || Number(filled) === 0 ? "" : ` (filled so far: ${filled})`;
+}
+function orderCommand(context) {
+  return `lean-router order ${context.clientOrderId}${isDeployedStage(context.stage) ? ` --stage ${context.stage}` : ""}`;
+}
+function messageOf(body) {
+  const message = body.message ?? body.Message;
+  return typeof message === "string" ? message : JSON.stringify(body);
+}
+function objectOf(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? value : {};
+}
+
+// lib/cli/order-api-client.ts
+import { randomUUID } from "node:crypto";
+import { Sha256 } from "@smithy/core/checksum";
+import { SignatureV4 } from "@smithy/signature-v4";
+var OrderApiTimeout = class extends Error {
+  constructor(timeoutMs) {
+    super(`no answer from the order API within ${timeoutMs / 1e3} s`);
+    this.timeoutMs = timeoutMs;
+    this.name = "OrderApiTimeout";
+  }
+  timeoutMs;
+};
+var OrderApiNotFound = class extends Error {
+  name = "OrderApiNotFound";
+};
+var API_URL_OUTPUT = "ApiUrl";
+var DEFAULT_LOCAL_API_PORT = 3e3;
+async function orderApiTarget(stage, apiUrl, env, options) {
+  if (!isDeployedStage(stage)) {
+    if (apiUrl !== void 0) return { url: apiUrl, from: "--api-url" };
+    return { url: `http://127.0.0.1:${env.LOCAL_API_PORT || DEFAULT_LOCAL_API_PORT}`, from: "LOCAL_API_PORT" };
+  }
+  const given = apiUrl !== void 0 ? { url: apiUrl, from: "--api-url" } : env.LEAN_ROUTER_API_URL ? { url: env.LEAN_ROUTER_API_URL, from: "LEAN_ROUTER_API_URL" } : void 0;
+  const located = given ?? { url: await stackApiUrl(stage, options.timeoutMs), from: `the ${API_URL_OUTPUT} output of stack ${stackName(stage)}` };
+  const region = executeApiRegion(located.url) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (region === void 0 || region === "") {
+    throw new OrderApiNotFound(`${located.url} names no AWS region to sign for: set AWS_REGION`);
+  }
+  const credentials = options.credentials ?? (await import("@aws-sdk/credential-provider-node")).defaultProvider();
+  return { ...located, signing: { region, credentials } };
+}
+function executeApiRegion(url) {
+  return /^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(new URL(url).hostname)?.[1];
+}
+async function stackApiUrl(stage, timeoutMs) {
+  const { CloudFormationClient, DescribeStacksCommand } = await import("@aws-sdk/client-cloudformation");
+  const client = new CloudFormationClient({});
+  const name = stackName(stage);
+  try {
+    const out = await client.send(new DescribeStacksCommand({ StackName: name }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+    const url = out.Stacks?.[0]?.Outputs?.find((output) => output.OutputKey === API_URL_OUTPUT)?.OutputValue;
+    if (url === void 0) throw new OrderApiNotFound(`stack ${name} has no ${API_URL_OUTPUT} output: pass --api-url or set LEAN_ROUTER_API_URL`);
+    return url;
+  } catch (error) {
+    if (error instanceof Error && error.name === "ValidationError" && /does not exist/.test(error.message)) {
+      const region = await client.config.region().catch(() => void 0) ?? "the configured region";
+      throw new OrderApiNotFound(
+        `no stack ${name} in ${region}: the ${stage} stage is not deployed in this account and region (check AWS_PROFILE / AWS_REGION), or pass --api-url / LEAN_ROUTER_API_URL`
+      );
+    }
+    if (!(error instanceof Error) || error.name === "CredentialsProviderError" || /region is missing/i.test(error.message) || error instanceof OrderApiNotFound) throw error;
+    throw new OrderApiNotFound(`CloudFormation DescribeStacks ${name} failed (${describeError(error)}): pass --api-url or set LEAN_ROUTER_API_URL to the stage's ApiUrl`);
+  } finally {
+    client.destroy();
+  }
+}
+function requestCancel(target, clientOrderId, timeoutMs) {
+  return send(target, "DELETE", `orders/${encodeURIComponent(clientOrderId)}`, timeoutMs);
+}
+async function send(target, method, path, timeoutMs) {
+  const base = target.url.endsWith("/") ? target.url : `${target.url}/`;
+  const url = new URL(path, base);
+  const headers = { accept: "application/json", "x-correlation-id": `cli-${randomUUID()}` };
+  const signed = target.signing === void 0 ? headers : await sign(target.signing, method, url, headers);
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const { host: _host, ...sent } = signed;
+    const response = await fetch(url, { method, headers: sent, signal, redirect: "manual" });
+    const text = await response.text();
+    return { status: response.status, headers: Object.fromEntries(response.headers), body: jsonOrText(text) };
+  } catch (error) {
+    if (signal.aborted) throw new OrderApiTimeout(timeoutMs);
+    throw error;
+  }
+}
+async function sign(signing, method, url, headers) {
+  const signer = new SignatureV4({ service: "execute-api", region: signing.region, credentials: signing.credentials, sha256: Sha256 });
+  const query = Object.fromEntries(url.searchParams);
+  const signed = await signer.sign({
+    method,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    ...url.port === "" ? {} : { port: Number(url.port) },
+    path: url.pathname,
+    query,
+    headers: { ...headers, host: url.host }
+  });
+  return signed.headers;
+}
+function jsonOrText(text) {
+  try {
+    return { json: JSON.parse(text) };
+  } catch {
+    return { text };
+  }
+}
+
 // lib/cli/provenance-queries.ts
 import { DynamoDBDocumentClient as DynamoDBDocumentClient2, GetCommand, QueryCommand as QueryCommand2, ScanCommand } from "@aws-sdk/lib-dynamodb";
 async function findOrders(client, tableName, filter) {
@@ -792,7 +995,46 @@ var CommandFailure = class extends Error {
 };
 var CALL_TIMEOUT_MS = 1e4;
 var SEEN_WITHIN = `routers see it within their cache TTL, ${DEFAULT_GOVERNANCE.controlCacheTtlMs / 1e3} s by default`;
+var CANCEL_TIMEOUT_MS = 35e3;
 async function runCommand(request, env, io) {
+  const { command } = request;
+  if (command.name === "cancel") return runCancel({ ...request, command }, env, io);
+  return runStageCommand({ ...request, command }, env, io);
+}
+async function runCancel(request, env, io) {
+  const { command, stage } = request;
+  let target;
+  try {
+    target = await orderApiTarget(stage, command.apiUrl, env, { timeoutMs: CALL_TIMEOUT_MS });
+    const answer = await requestCancel(target, command.clientOrderId, CANCEL_TIMEOUT_MS);
+    const report = cancelReport(answer, { clientOrderId: command.clientOrderId, stage, apiUrl: target.url });
+    if (request.json && "json" in answer.body) io.out(JSON.stringify(answer.body.json, null, 2));
+    else if (report.exitCode === 0) io.out(report.text);
+    else io.err(`lean-router cancel: ${report.text}`);
+    return report.exitCode;
+  } catch (error) {
+    io.err(`lean-router cancel: ${explainCancelFailure(error, request, command.clientOrderId, target)}`);
+    return 1;
+  }
+}
+function explainCancelFailure(error, request, clientOrderId, target) {
+  if (error instanceof OrderApiNotFound) return `${error.message}; nothing was sent`;
+  const orderCommand2 = `lean-router order ${clientOrderId}${isDeployedStage(request.stage) ? ` --stage ${request.stage}` : ""}`;
+  if (error instanceof OrderApiTimeout) {
+    return `${error.message} (${target?.url ?? "the order API"}): the cancel may or may not have reached a broker; read the row with \`${orderCommand2}\`, or run the same cancel again (once a broker has taken it, a repeat asks no broker again)`;
+  }
+  if (connectionRefused(error) !== void 0 && request.stage === LOCAL_STAGE) {
+    return `nothing answers at ${target?.url ?? "the local order API"}: the local stack is not running; start it with npm start (or set LOCAL_API_PORT to its API port); nothing was sent`;
+  }
+  if (target !== void 0 && error instanceof TypeError && error.cause !== void 0) {
+    const code = error.cause.code;
+    const unsent = code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN";
+    const effect = unsent ? "nothing was sent" : `the cancel may or may not have reached the API; read the row with \`${orderCommand2}\``;
+    return `could not reach the order API at ${target.url} (from ${target.from}): ${describeError(error.cause)}; ${effect}`;
+  }
+  return explainFailure(error);
+}
+async function runStageCommand(request, env, io) {
   const clients = stageClients(request.stage, env);
   try {
     const result = await execute(request, clients, env, /* @__PURE__ */ new Date());

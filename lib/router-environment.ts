@@ -2,6 +2,7 @@ import { ALPACA_PAPER_URL } from '../functions/adapters/alpaca-client';
 import type { Infrastructure } from '../functions/adapters/infrastructure';
 import { ROUTER_STAGE_VARIABLE } from '../functions/adapters/observability';
 import { DEFAULT_BUDGET, loadRouterConfig } from '../functions/core/config';
+import { CONTROL_PARAMETER, controlParameterName } from '../functions/core/control-parameters';
 import type { RouterSettings, Stage } from './router-settings';
 
 const ROUTE_TIMEOUT_VARIABLE = 'TRADING_ROUTE_TIMEOUT_MS';
@@ -33,8 +34,18 @@ export function routerEnvironment(settings: RouterSettings, names: RouterInfrast
     CONTROL_PARAMETER_PREFIX: names.controlParameterPrefix,
     ALPACA_BASE_URL: ALPACA_BASE_URL_BY_STAGE[settings.stage],
     ALPACA_CREDENTIALS_PARAMETER: names.alpacaCredentialsParameter,
-  } satisfies Record<keyof Infrastructure, string>;
+    ...leanRunnerTokenEnvironment(settings, names.controlParameterPrefix),
+  } satisfies Record<Exclude<keyof Infrastructure, 'LEAN_RUNNER_TOKEN_PARAMETER'>, string> & Partial<Record<keyof Infrastructure, string>>;
   return { [ROUTER_STAGE_VARIABLE]: settings.stage, ...infrastructure, ...tradingEnvironment(settings) };
+}
+
+/**
+ * `LEAN_RUNNER_TOKEN_PARAMETER`, the name of the runner token's SecureString (`lean-runner-token`
+ * under the control prefix, created out of band), whenever a runner URL is configured: every stage
+ * calls its runner with the token, so paper exercises what live requires. Nothing without a runner.
+ */
+export function leanRunnerTokenEnvironment(settings: RouterSettings, controlParameterPrefix: string): Record<string, string> {
+  return settings.leanRunnerUrl === undefined ? {} : { LEAN_RUNNER_TOKEN_PARAMETER: controlParameterName(controlParameterPrefix, CONTROL_PARAMETER.leanRunnerToken) };
 }
 
 /**

@@ -9,8 +9,11 @@ import {
   timingVariableNames,
   type RoutingPolicy,
 } from '../functions/core/config';
+import { loadLifecycleSyncSettings } from '../functions/core/lifecycle-sync';
+import { controlParameterPrefix } from '../functions/core/control-parameters';
+import { ROUTER_STAGE_VARIABLE } from '../functions/adapters/observability';
 import { STAGES, type Stage } from './stage-names';
-import { tradingEnvironment } from './router-environment';
+import { leanRunnerTokenEnvironment, tradingEnvironment } from './router-environment';
 
 export { stackName, type Stage } from './stage-names';
 
@@ -116,10 +119,15 @@ export function routerSettingsFromContext(tryGetContext: (key: string) => unknow
     ...(context.timings === undefined ? {} : { timings: context.timings }),
   };
   // The functions' own loaders: whatever they would only run as "misconfigured" (LEAN off, a
-  // timing replaced by its default) fails here, timeout budget included.
+  // timing replaced by its default) fails here, timeout budget included, and so does what the
+  // stage refuses (`live`: an http runner URL or one carrying credentials).
   const environment = tradingEnvironment(settings);
-  const router = loadRouterConfig(environment);
-  const problems = [...router.misconfiguration, ...loadHealthCheckConfig(environment).problems];
+  const router = loadRouterConfig({
+    ...environment,
+    [ROUTER_STAGE_VARIABLE]: settings.stage,
+    ...leanRunnerTokenEnvironment(settings, controlParameterPrefix(settings.stage)),
+  });
+  const problems = [...router.misconfiguration, ...loadHealthCheckConfig(environment).problems, ...loadLifecycleSyncSettings(environment).problems];
   if (router.budget.routeTimeoutMs % 1000 !== 0) problems.push(`TRADING_ROUTE_TIMEOUT_MS=${router.budget.routeTimeoutMs} must be whole seconds (it is the route function's Lambda timeout)`);
   if (problems.length > 0) {
     throw new RouterSettingsError(

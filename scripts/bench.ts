@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: the router's overhead over a direct broker submit, its AWS calls per order,
- * then the governance figures (scripts/bench-governance.ts).
+ * then the governance figures (scripts/bench-governance.ts) and the lifecycle sync's Alpaca calls
+ * (scripts/bench-lifecycle.ts).
  *
  * One process, loopback only: dynalite, the Alpaca and LEAN simulators answering at once, the real
  * route handler. Direct submits and routed orders alternate within each round, so both see the same
  * machine load; figures are per-round medians and p99s, then the median over rounds.
  * Options (environment): BENCH_ROUNDS (default 5), BENCH_ORDERS per round and path (default 300),
- * BENCH_ONLY=hot-path|governance to run one part.
+ * BENCH_ONLY=hot-path|governance|lifecycle to run one part.
  */
 import { GetParameterCommand, GetParametersByPathCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -23,6 +24,7 @@ import { ensureProvenanceTable, startLocalDynamoDb } from '../lib/local/dynamodb
 import { startLeanRunnerSimulator } from '../lib/local/lean-runner-simulator';
 import { proxyEvent } from '../test/support/router-harness';
 import { runGovernanceBench } from './bench-governance';
+import { runLifecycleBench } from './bench-lifecycle';
 import { fmt, median, percentile } from './bench-stats';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -34,8 +36,9 @@ const PREFIX = controlParameterPrefix('bench');
 
 const ONLY = process.env.BENCH_ONLY;
 
-if (ONLY !== 'governance') await runHotPathBench();
-if (ONLY !== 'hot-path') await runGovernanceBench();
+if (ONLY === undefined || ONLY === 'hot-path') await runHotPathBench();
+if (ONLY === undefined || ONLY === 'governance') await runGovernanceBench();
+if (ONLY === undefined || ONLY === 'lifecycle') await runLifecycleBench();
 
 async function runHotPathBench(): Promise<void> {
   const dynamo = await startLocalDynamoDb();

@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { ExecutionRoute, OrderStatus } from '../core/execution';
 import type { HealthCheckStore, LeanOutcomeCounts } from '../core/health-check';
+import type { ReconciliationStore } from '../core/order-reconciliation';
 import type { FallbackHistory } from '../core/ports';
 import type { ProvenanceRow, RowOutcome } from '../core/provenance';
 import type { DynamoDbProvenanceStore } from './dynamodb-provenance-store';
@@ -36,10 +37,11 @@ const LEAN_FAILED_WITHOUT_ORDER: Filter = {
 const BREAKER_OPEN: Filter = { expression: '#reason = :breaker', names: { '#reason': 'execution_route_reason' }, values: { ':breaker': 'breaker_open' } };
 
 /**
- * Reads over the provenance table's indexes: the route function's fallback count per symbol and the
- * health-check's error rate, fallback sweep and reconciliation. Always a Query on an index, never a scan.
+ * Reads over the provenance table's indexes: the route function's fallback count per symbol, the
+ * health-check's error rate and fallback sweep, and the lifecycle sync's reconciliation. Always a
+ * Query on an index, never a scan.
  */
-export class DynamoDbProvenanceIndex implements FallbackHistory, HealthCheckStore {
+export class DynamoDbProvenanceIndex implements FallbackHistory, HealthCheckStore, ReconciliationStore {
   private readonly documents: DynamoDBDocumentClient;
 
   constructor(
@@ -76,10 +78,13 @@ export class DynamoDbProvenanceIndex implements FallbackHistory, HealthCheckStor
     return [...taken, ...notTaken].map((row) => ({ symbol: row.symbol, created_at: row.created_at }));
   }
 
-  async listUnresolved(createdBefore: string, limit: number): Promise<ProvenanceRow[]> {
+  async listUnresolved(createdBefore: string, limit: number, timeoutMs = this.callTimeoutMs): Promise<ProvenanceRow[]> {
     const byStatus = (status: OrderStatus): IndexRange => ({ index: PROVENANCE_TABLE.indexes.byStatus, partition: status, upTo: createdBefore });
     // Oldest first across both statuses, so a backlog of one cannot starve the other.
-    const [pending, unknown] = await Promise.all([this.items(byStatus('pending'), undefined, limit), this.items(byStatus('unknown'), undefined, limit)]);
+    const [pending, unknown] = await Promise.all([
+      this.items(byStatus('pending'), undefined, limit, timeoutMs),
+      this.items(byStatus('unknown'), undefined, limit, timeoutMs),
+    ]);
     return [...pending, ...unknown].sort((a, b) => a.created_at.localeCompare(b.created_at)).slice(0, limit);
   }
 
@@ -99,10 +104,10 @@ export class DynamoDbProvenanceIndex implements FallbackHistory, HealthCheckStor
     return total;
   }
 
-  private async items(range: IndexRange, filter?: Filter, limit = Infinity): Promise<ProvenanceRow[]> {
+  private async items(range: IndexRange, filter?: Filter, limit = Infinity, timeoutMs = this.callTimeoutMs): Promise<ProvenanceRow[]> {
     const rows: ProvenanceRow[] = [];
     let startKey: Record<string, unknown> | undefined;
-    const bound = { abortSignal: AbortSignal.timeout(this.callTimeoutMs) };
+    const bound = { abortSignal: AbortSignal.timeout(timeoutMs) };
     do {
       const out = await this.documents.send(new QueryCommand({ ...this.query(range, filter), ExclusiveStartKey: startKey }), bound);
       rows.push(...((out.Items ?? []) as ProvenanceRow[]));

@@ -6,6 +6,8 @@ import {
   ProvenanceUnavailableError,
   type BrokerState,
   type BrokerStateWrite,
+  type CancelRecord,
+  type CancelStore,
   type ClaimOutcome,
   type ClaimRef,
   type FallbackIntent,
@@ -34,7 +36,7 @@ const OPEN_ORDERS = PROVENANCE_TABLE.indexes.openOrders;
  * happen once; no transactions, so it runs unchanged against dynalite. Every call is bounded by an
  * abort signal, so the SDK's retries can never outlast the caller's deadline.
  */
-export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore {
+export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore, CancelStore {
   private readonly documents: DynamoDBDocumentClient;
 
   constructor(
@@ -247,6 +249,61 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore 
       if (error instanceof ConditionalCheckFailedException) return 'stale';
       throw unavailable('broker state', error);
     }
+  }
+
+  async recordCancelRequest(clientOrderId: string, requestedAt: string, timeoutMs: number): Promise<ProvenanceRow> {
+    try {
+      const out = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PROVENANCE_TABLE.partitionKey]: clientOrderId },
+          // The first request's time stands: a repeated cancel is the same cancel.
+          UpdateExpression: 'SET #requestedAt = if_not_exists(#requestedAt, :requestedAt)',
+          ConditionExpression: '#status = :accepted AND attribute_exists(#brokerOrderId)',
+          ExpressionAttributeNames: { '#requestedAt': 'cancel_requested_at', '#status': 'status', '#brokerOrderId': 'broker_order_id' },
+          ExpressionAttributeValues: { ':requestedAt': requestedAt, ':accepted': 'accepted' },
+          ReturnValues: 'ALL_NEW',
+        }),
+        { abortSignal: AbortSignal.timeout(timeoutMs) },
+      );
+      return out.Attributes as ProvenanceRow;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new ProvenanceConflictError(`row ${clientOrderId} is missing, not accepted, or holds no broker order id`);
+      }
+      throw unavailable('cancel request', error);
+    }
+  }
+
+  async recordCancelOutcome(clientOrderId: string, record: CancelRecord, updatedAt: string, timeoutMs: number): Promise<ProvenanceRow> {
+    try {
+      const out = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PROVENANCE_TABLE.partitionKey]: clientOrderId },
+          UpdateExpression:
+            'SET #route = :route, #reason = :reason, #attempts = list_append(if_not_exists(#attempts, :none), :attempts), #updatedAt = :updatedAt',
+          // An SDK retry of an update that already landed finds its own updated_at and appends nothing twice.
+          ConditionExpression: 'attribute_exists(#requestedAt) AND #updatedAt <> :updatedAt',
+          ExpressionAttributeNames: {
+            '#route': 'cancel_route',
+            '#reason': 'cancel_route_reason',
+            '#attempts': 'cancel_attempts',
+            '#updatedAt': 'updated_at',
+            '#requestedAt': 'cancel_requested_at',
+          },
+          ExpressionAttributeValues: { ':route': record.cancel_route, ':reason': record.cancel_route_reason, ':attempts': record.attempts, ':none': [], ':updatedAt': updatedAt },
+          ReturnValues: 'ALL_NEW',
+        }),
+        { abortSignal: AbortSignal.timeout(timeoutMs) },
+      );
+      return out.Attributes as ProvenanceRow;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw unavailable('cancel outcome', error);
+    }
+    const current = await this.get(clientOrderId);
+    if (current?.cancel_requested_at !== undefined && current.updated_at === updatedAt) return current;
+    throw new ProvenanceConflictError(`row ${clientOrderId} holds no cancel request`);
   }
 
   async get(clientOrderId: string): Promise<ProvenanceRow | undefined> {

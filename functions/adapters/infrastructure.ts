@@ -5,6 +5,7 @@ import type { RouterConfig } from '../core/config';
 import { CONTROL_PARAMETER, controlParameterName } from '../core/control-parameters';
 import { ALPACA_PAPER_URL, AlpacaClient, type AlpacaCredentialsProvider } from './alpaca-client';
 import { LeanRunnerClient } from './lean-runner-client';
+import { SsmLeanRunnerToken, type LeanRunnerTokenProvider } from './lean-runner-token';
 import { SsmAlpacaCredentials } from './ssm-alpaca-credentials';
 
 /** Where both functions' infrastructure is; unlike routing values, these fail fast. */
@@ -15,6 +16,8 @@ const infrastructureSchema = z.object({
     .string({ error: 'CONTROL_PARAMETER_PREFIX is required (the SSM folder of the control values, such as /lean-router/paper/)' })
     .regex(/^\/[A-Za-z0-9_.\-/]*\/$/, 'CONTROL_PARAMETER_PREFIX must start and end with / (such as /lean-router/paper/)'),
   ALPACA_CREDENTIALS_PARAMETER: z.string().startsWith('/', 'ALPACA_CREDENTIALS_PARAMETER must be an SSM parameter name such as /lean-router/paper/alpaca-credentials').optional(),
+  // The token's name only: its value never reaches the environment.
+  LEAN_RUNNER_TOKEN_PARAMETER: z.string().startsWith('/', 'LEAN_RUNNER_TOKEN_PARAMETER must be an SSM parameter name such as /lean-router/live/lean-runner-token').optional(),
 });
 
 /** The validated infrastructure variables. */
@@ -43,6 +46,12 @@ export function ssmAlpacaCredentials(infra: Infrastructure, ssm: SSMClient, call
   });
 }
 
+/** The runner token's SecureString named by LEAN_RUNNER_TOKEN_PARAMETER; absent when none is named (calls then carry no token). */
+export function ssmLeanRunnerToken(infra: Infrastructure, ssm: SSMClient, callTimeoutMs?: number): SsmLeanRunnerToken | undefined {
+  if (infra.LEAN_RUNNER_TOKEN_PARAMETER === undefined) return undefined;
+  return new SsmLeanRunnerToken({ ssm, parameterName: infra.LEAN_RUNNER_TOKEN_PARAMETER, ...(callTimeoutMs === undefined ? {} : { callTimeoutMs }) });
+}
+
 // Short timeouts and few attempts: a slow AWS endpoint must not eat the order's time budget (each
 // call is also bounded as a whole by an abort signal, retries included).
 /** The DynamoDB client both functions use, from the standard AWS configuration. */
@@ -55,14 +64,30 @@ export function defaultSsmClient(): SSMClient {
   return new SSMClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 1_500 } });
 }
 
-/** The LEAN runner client with the configured timeouts; absent when no runner URL is configured. */
-export function leanRunnerClient(config: RouterConfig, connectTimeoutMs = config.timeouts.leanConnectMs): LeanRunnerClient | undefined {
+/** Where the runner token is read from: the infrastructure naming it and the SSM client to read it with. */
+export interface LeanRunnerTokenSource {
+  readonly infra: Infrastructure;
+  readonly ssm: SSMClient;
+}
+
+/**
+ * The LEAN runner client with the configured timeouts; absent when no runner URL is configured.
+ * With `tokenSource`, every call carries the bearer token of the SecureString named by
+ * LEAN_RUNNER_TOKEN_PARAMETER, when one is named (see {@link ssmLeanRunnerToken}).
+ */
+export function leanRunnerClient(
+  config: RouterConfig,
+  connectTimeoutMs = config.timeouts.leanConnectMs,
+  tokenSource?: LeanRunnerTokenSource,
+): LeanRunnerClient | undefined {
   if (config.leanRunnerUrl === undefined) return undefined;
+  const token: LeanRunnerTokenProvider | undefined = tokenSource && ssmLeanRunnerToken(tokenSource.infra, tokenSource.ssm, config.timeouts.ssmMs);
   return new LeanRunnerClient({
     baseUrl: config.leanRunnerUrl,
     connectTimeoutMs,
     submitTimeoutMs: config.timeouts.leanSubmitMs,
     lookupTimeoutMs: config.timeouts.leanLookupMs,
+    ...(token === undefined ? {} : { token }),
   });
 }
 

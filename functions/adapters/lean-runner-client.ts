@@ -4,6 +4,7 @@ import type { OrderRequest } from '../core/order-request';
 import type { BrokerCallContext, CancelOutcome, LeanRunner, OrderCanceller } from '../core/ports';
 import { cancelOutcome, errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
 import { callTimeout, createDispatcher, endpointUrl, exchange, parseJson, type HttpExchange } from './http-exchange';
+import { LeanRunnerTokenError, type LeanRunnerTokenProvider } from './lean-runner-token';
 
 /** Where the runner is and how long to wait for it. */
 export interface LeanRunnerClientOptions {
@@ -11,8 +12,13 @@ export interface LeanRunnerClientOptions {
   readonly connectTimeoutMs: number;
   readonly submitTimeoutMs: number;
   readonly lookupTimeoutMs: number;
+  /** When given, every call carries `authorization: Bearer <token>`; a token that cannot be read fails the call before anything is sent. */
+  readonly token?: LeanRunnerTokenProvider;
   readonly dispatcher?: Dispatcher;
 }
+
+/** The reason of a submit that was never sent because the runner token could not be read: definite, and the row's `execution_fallback_reason`. */
+export const LEAN_TOKEN_UNAVAILABLE_REASON: LeanFailureReason = 'lean_submit_credentials_unavailable';
 
 // Runner taxonomies that prove the broker refused or never saw the request.
 const DEFINITE_TAXONOMIES = new Set([
@@ -31,12 +37,14 @@ export class LeanRunnerClient implements LeanRunner, OrderCanceller {
   }
 
   async submit(order: OrderRequest, context: BrokerCallContext): Promise<LeanSubmitOutcome> {
+    const auth = await this.authorize(callTimeout(this.options.submitTimeoutMs, context));
+    if (auth.kind === 'unavailable') return failed({ reason: LEAN_TOKEN_UNAVAILABLE_REASON, certainty: 'definite', detail: auth.detail });
     const answer = await exchange(this.dispatcher, {
       method: 'POST',
       url: endpointUrl(this.options.baseUrl, '/v1/orders/submit'),
-      headers: { 'idempotency-key': order.client_order_id, 'x-correlation-id': context.correlationId },
+      headers: { ...auth.headers, 'idempotency-key': order.client_order_id, 'x-correlation-id': context.correlationId },
       body: leanSubmitBody(order),
-      timeoutMs: callTimeout(this.options.submitTimeoutMs, context),
+      timeoutMs: auth.timeoutMs,
     });
     if (answer.kind === 'transport_error') {
       const { kind, certainty, detail } = answer.failure;
@@ -57,22 +65,26 @@ export class LeanRunnerClient implements LeanRunner, OrderCanceller {
   }
 
   async findByClientOrderId(clientOrderId: string, context: BrokerCallContext): Promise<LookupOutcome> {
+    const auth = await this.authorize(callTimeout(this.options.lookupTimeoutMs, context));
+    if (auth.kind === 'unavailable') return { kind: 'error', detail: auth.detail };
     const answer = await exchange(this.dispatcher, {
       method: 'GET',
       url: endpointUrl(this.options.baseUrl, `/v1/orders/client/${encodeURIComponent(clientOrderId)}`),
-      headers: { 'x-correlation-id': context.correlationId },
-      timeoutMs: callTimeout(this.options.lookupTimeoutMs, context),
+      headers: { ...auth.headers, 'x-correlation-id': context.correlationId },
+      timeoutMs: auth.timeoutMs,
     });
     return lookupOutcome(answer, clientOrderId);
   }
 
   /** `POST /v1/orders/{id}/cancel`, bounded like a submit: the runner cancels at Alpaca and answers the order as it stands. */
   async cancel(brokerOrderId: string, context: BrokerCallContext): Promise<CancelOutcome> {
+    const auth = await this.authorize(callTimeout(this.options.submitTimeoutMs, context));
+    if (auth.kind === 'unavailable') return { kind: 'failed', certainty: 'definite', detail: auth.detail };
     const answer = await exchange(this.dispatcher, {
       method: 'POST',
       url: endpointUrl(this.options.baseUrl, `/v1/orders/${encodeURIComponent(brokerOrderId)}/cancel`),
-      headers: { 'x-correlation-id': context.correlationId },
-      timeoutMs: callTimeout(this.options.submitTimeoutMs, context),
+      headers: { ...auth.headers, 'x-correlation-id': context.correlationId },
+      timeoutMs: auth.timeoutMs,
     });
     return leanCancelOutcome(answer);
   }
@@ -80,13 +92,45 @@ export class LeanRunnerClient implements LeanRunner, OrderCanceller {
   /** `GET /healthz`: healthy only on a 2xx whose JSON says `"status": "ok"`. */
   async probe(timeoutMs = this.options.lookupTimeoutMs): Promise<{ ok: boolean; latencyMs: number; detail?: string }> {
     const started = performance.now();
-    const answer = await exchange(this.dispatcher, { method: 'GET', url: endpointUrl(this.options.baseUrl, '/healthz'), headers: {}, timeoutMs });
+    const auth = await this.authorize(timeoutMs);
+    if (auth.kind === 'unavailable') return { ok: false, latencyMs: Math.round(performance.now() - started), detail: auth.detail };
+    const answer = await exchange(this.dispatcher, { method: 'GET', url: endpointUrl(this.options.baseUrl, '/healthz'), headers: auth.headers, timeoutMs: auth.timeoutMs });
     const latencyMs = Math.round(performance.now() - started);
     if (answer.kind === 'transport_error') return { ok: false, latencyMs, detail: `${answer.failure.kind}: ${answer.failure.detail}` };
     const json = parseJson(answer.body);
     const status = json.ok && typeof json.value === 'object' && json.value !== null && 'status' in json.value ? json.value.status : undefined;
     if (answer.status >= 200 && answer.status < 300 && status === 'ok') return { ok: true, latencyMs };
     return { ok: false, latencyMs, detail: `HTTP ${answer.status}, status ${JSON.stringify(status ?? null)}` };
+  }
+
+  /**
+   * The authorization header and what is left of the call's time once the token is read: a cold
+   * read counts against the call and is cut off at its end, so a slow SSM never makes a LEAN call
+   * longer than its own timeout. Or why the call cannot be made; either way nothing was sent.
+   */
+  private async authorize(
+    timeoutMs: number,
+  ): Promise<{ kind: 'ready'; headers: Record<string, string>; timeoutMs: number } | { kind: 'unavailable'; detail: string }> {
+    const provider = this.options.token;
+    if (provider === undefined) return { kind: 'ready', headers: {}, timeoutMs };
+    const endsAt = performance.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const outOfTime = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs, undefined);
+    });
+    let token: string | undefined;
+    try {
+      token = await Promise.race([provider.get(), outOfTime]);
+    } catch (error) {
+      // A LeanRunnerTokenError names the parameter and the problem, never the token.
+      const why = error instanceof LeanRunnerTokenError ? error.message : error instanceof Error ? error.name : 'error';
+      return { kind: 'unavailable', detail: `the LEAN runner token could not be read (${why}); nothing was sent` };
+    } finally {
+      clearTimeout(timer);
+    }
+    const left = Math.floor(endsAt - performance.now());
+    if (token === undefined || left <= 0) return { kind: 'unavailable', detail: 'reading the LEAN runner token used up the time of the call; nothing was sent' };
+    return { kind: 'ready', headers: { authorization: `Bearer ${token}` }, timeoutMs: left };
   }
 }
 

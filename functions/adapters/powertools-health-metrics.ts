@@ -25,8 +25,4 @@ export class PowertoolsHealthMetrics implements HealthMetrics {
   killSwitchTrip(reason: string): void {
     addSingleMetric(this.metrics, 'reason', reason, METRIC.killSwitchTrips);
   }
-
-  reconciled(status: string): void {
-    addSingleMetric(this.metrics, 'status', status, METRIC.reconciledOrders);
-  }
 }

@@ -21,4 +21,8 @@ export class PowertoolsLifecycleMetrics implements LifecycleMetrics {
   syncFailure(step: LifecycleSyncFailureStep): void {
     addSingleMetric(this.metrics, 'step', step, METRIC.lifecycleSyncFailures);
   }
+
+  reconciled(status: string): void {
+    addSingleMetric(this.metrics, 'status', status, METRIC.reconciledOrders);
+  }
 }

@@ -1,6 +1,7 @@
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Adapter } from '../core/execution';
 import type { RouteMetrics } from '../core/ports';
+import type { CancelRoute } from '../core/provenance';
 
 /** Metric names, exactly as alarms and the dashboard use them. */
 export const METRIC = {
@@ -16,6 +17,8 @@ export const METRIC = {
   alpacaAckMismatch: 'alpaca_ack_mismatch_total',
   /** Emitted by whoever trips the kill switch (route or health-check), dimension `reason`. */
   killSwitchTrips: 'kill_switch_trips_total',
+  /** Cancels that asked a broker, dimension `route` (`lean`, `alpaca`, `alpaca_gated`, `alpaca_fallback`, `none`). */
+  cancelRequests: 'cancel_requests_total',
   /** Health-check gauges, one value per run: 1 when the switch is on (or unreadable), else 0. */
   killSwitchState: 'kill_switch_state',
   /** 1 when the last probe of the runner's /healthz succeeded, else 0. */
@@ -78,6 +81,10 @@ export class PowertoolsRouteMetrics implements RouteMetrics {
 
   killSwitchTrip(reason: string): void {
     addSingleMetric(this.metrics, 'reason', reason, METRIC.killSwitchTrips);
+  }
+
+  cancelRequested(route: CancelRoute): void {
+    addSingleMetric(this.metrics, 'route', route, METRIC.cancelRequests);
   }
 }
 

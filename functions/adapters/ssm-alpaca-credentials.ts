@@ -1,6 +1,7 @@
-import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import type { AlpacaCredentials, AlpacaCredentialsProvider } from './alpaca-client';
+import { SsmSecureString } from './ssm-secure-string';
 
 const secretSchema = z.object({ key_id: z.string().min(1), secret_key: z.string().min(1) });
 
@@ -22,46 +23,36 @@ export class AlpacaCredentialsError extends Error {
 }
 
 /**
- * Alpaca credentials from an SSM SecureString, cached. On a failed refresh the last good value
- * is kept, so an SSM throttle never stops trading on credentials that were valid a minute ago.
+ * Alpaca credentials from an SSM SecureString (refused when the parameter is of another type),
+ * cached; on a failed refresh the last good value is kept (see {@link SsmSecureString}).
  */
 export class SsmAlpacaCredentials implements AlpacaCredentialsProvider {
-  private cached: { value: AlpacaCredentials; readAt: number } | undefined;
-  private inFlight: Promise<AlpacaCredentials> | undefined;
+  private readonly secret: SsmSecureString<AlpacaCredentials>;
 
-  constructor(private readonly options: SsmAlpacaCredentialsOptions) {}
+  constructor(options: SsmAlpacaCredentialsOptions) {
+    this.secret = new SsmSecureString({ ...options, parse: parseAlpacaCredentials });
+  }
 
   async get(): Promise<AlpacaCredentials> {
-    const now = (this.options.now ?? Date.now)();
-    if (this.cached && now - this.cached.readAt < (this.options.ttlMs ?? 300_000)) return this.cached.value;
-    // Concurrent callers share one read instead of each calling SSM.
-    this.inFlight ??= this.read(now).finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
-  }
-
-  private async read(now: number): Promise<AlpacaCredentials> {
     try {
-      const out = await this.options.ssm.send(
-        new GetParameterCommand({ Name: this.options.parameterName, WithDecryption: true }),
-        { abortSignal: AbortSignal.timeout(this.options.callTimeoutMs ?? 2_000) },
-      );
-      const parsed = secretSchema.safeParse(JSON.parse(out.Parameter?.Value ?? 'null'));
-      if (!parsed.success) {
-        throw new AlpacaCredentialsError(`${this.options.parameterName} must hold JSON {"key_id","secret_key"}`);
-      }
-      const value = { keyId: parsed.data.key_id, secretKey: parsed.data.secret_key };
-      this.cached = { value, readAt: now };
-      return value;
+      return await this.secret.get();
     } catch (error) {
-      if (this.cached) return this.cached.value;
-      if (error instanceof AlpacaCredentialsError) throw error;
-      throw new AlpacaCredentialsError(
-        `could not read ${this.options.parameterName}: ${error instanceof Error ? error.name : 'error'}`,
-      );
+      throw new AlpacaCredentialsError(error instanceof Error ? error.message : 'could not read the Alpaca credentials');
     }
   }
+}
+
+/** `{"key_id","secret_key"}` as credentials; the problem never quotes the text. */
+function parseAlpacaCredentials(text: string): { ok: true; value: AlpacaCredentials } | { ok: false; problem: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = secretSchema.safeParse(json);
+  if (!parsed.success) return { ok: false, problem: 'must hold JSON {"key_id","secret_key"}' };
+  return { ok: true, value: { keyId: parsed.data.key_id, secretKey: parsed.data.secret_key } };
 }
 
 /** Fixed credentials, for the local stack and tests. */

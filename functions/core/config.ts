@@ -178,14 +178,14 @@ export function budgetProblems(timeouts: Timeouts, budget: RouteBudget): string[
 
 /**
  * Every timing variable the functions read (call timeouts, the route budget, the health-check's
- * timings): the ones a deploy may set, and that the synth checks with the functions' own loaders.
+ * probe, reconciliation's delay): the ones a deploy may set, and that the synth checks with the functions' own loaders.
  */
 export function timingVariableNames(): string[] {
   return [
     ...Object.values(TIMEOUT_VARIABLES).map((variable) => variable.name),
     ...Object.values(BUDGET_VARIABLES).map((variable) => variable.name),
     HEALTH_CHECK_VARIABLES.probeTimeoutMs.name,
-    HEALTH_CHECK_VARIABLES.reconcileAfterMs.name,
+    RECONCILE_VARIABLES.reconcileAfterMs.name,
   ];
 }
 
@@ -232,7 +232,7 @@ export function loadRouterConfig(env: Env): RouterConfig {
   const policy = readValue(env, 'TRADING_EXECUTION_ADAPTER_POLICY', policySchema, 'allowlist', problems);
   const fallback = readValue(env, 'TRADING_EXECUTION_FALLBACK_ADAPTER', fallbackSchema, 'alpaca', problems);
   const symbols = parseSymbols(env.TRADING_EXECUTION_ADAPTER_SYMBOLS);
-  const leanRunnerUrl = readValue<string | undefined>(env, 'TRADING_LEAN_RUNNER_URL', runnerUrlSchema, undefined, problems);
+  const leanRunnerUrl = refuseOnLive(env, readValue<string | undefined>(env, 'TRADING_LEAN_RUNNER_URL', runnerUrlSchema, undefined, problems), problems);
 
   const timeouts = readIntegers(env, DEFAULT_TIMEOUTS, TIMEOUT_VARIABLES, problems);
   if (timeouts.leanConnectMs >= timeouts.leanSubmitMs) {
@@ -259,6 +259,35 @@ export function loadRouterConfig(env: Env): RouterConfig {
   };
 }
 
+/** The variable holding the function's stage (`paper`, `live`); the stack sets it, as the metrics' `stage` dimension. */
+export const STAGE_VARIABLE = 'ROUTER_STAGE';
+/** The variable naming the runner token's SecureString (its name, never its value). */
+export const LEAN_RUNNER_TOKEN_VARIABLE = 'LEAN_RUNNER_TOKEN_PARAMETER';
+
+/**
+ * Why `live` refuses a runner URL: it must be https, carry no credentials (user:password@), and be
+ * called with a token from a SecureString. Empty elsewhere and without a URL. The messages never
+ * quote the URL, which may hold a password.
+ */
+export function liveRunnerProblems(env: Env, leanRunnerUrl: string | undefined): string[] {
+  if (env[STAGE_VARIABLE]?.trim() !== 'live' || leanRunnerUrl === undefined) return [];
+  const url = new URL(leanRunnerUrl);
+  const problems: string[] = [];
+  if (url.protocol !== 'https:') problems.push('TRADING_LEAN_RUNNER_URL must be https on live: the runner token and the orders never travel in clear');
+  if (url.username !== '' || url.password !== '') {
+    problems.push(`TRADING_LEAN_RUNNER_URL must not carry credentials (user:password@) on live: the runner is authenticated with the token named by ${LEAN_RUNNER_TOKEN_VARIABLE}`);
+  }
+  if ((env[LEAN_RUNNER_TOKEN_VARIABLE]?.trim() ?? '') === '') problems.push(`${LEAN_RUNNER_TOKEN_VARIABLE} is required on live when TRADING_LEAN_RUNNER_URL is set`);
+  return problems;
+}
+
+/** The runner URL, or none when `live` refuses it (so nothing is ever sent to it); the refusals go to `problems`. */
+function refuseOnLive(env: Env, leanRunnerUrl: string | undefined, problems: string[]): string | undefined {
+  const refused = liveRunnerProblems(env, leanRunnerUrl);
+  problems.push(...refused);
+  return refused.length === 0 ? leanRunnerUrl : undefined;
+}
+
 /** Reads a group of bounded integer settings; an invalid one keeps its default and is reported. */
 export function readIntegers<T extends { readonly [K in keyof T]: number }>(
   env: Env,
@@ -274,7 +303,7 @@ export function readIntegers<T extends { readonly [K in keyof T]: number }>(
   return result as T;
 }
 
-/** The route function's timeout and final-write reserve; the health-check reads the timeout too. */
+/** The route function's timeout and final-write reserve; reconciliation reads the timeout too. */
 function readRouteBudget(env: Env, problems: string[]): RouteBudget {
   return readIntegers(env, DEFAULT_BUDGET, BUDGET_VARIABLES, problems);
 }
@@ -296,8 +325,6 @@ export interface HealthCheckConfig {
   readonly errorRateWindowMs: number;
   readonly errorRateMinVolume: number;
   readonly errorRateThreshold: number;
-  readonly reconcileAfterMs: number;
-  readonly reconcileMaxPerRun: number;
   /** Invalid values, each replaced by its default; logged, never thrown: the safety check must run. */
   readonly problems: readonly string[];
 }
@@ -306,33 +333,55 @@ const HEALTH_CHECK_DEFAULTS = {
   probeTimeoutMs: 2_000,
   errorRateWindowMs: 300_000,
   errorRateMinVolume: 10,
-  reconcileAfterMs: 60_000,
-  reconcileMaxPerRun: 20,
 };
 
 const HEALTH_CHECK_VARIABLES: Record<keyof typeof HEALTH_CHECK_DEFAULTS, { name: string; min: number; max: number }> = {
   probeTimeoutMs: { name: 'TRADING_HEALTH_PROBE_TIMEOUT_MS', min: 50, max: 10_000 },
   errorRateWindowMs: { name: 'TRADING_LEAN_ERROR_RATE_WINDOW_MS', min: 10_000, max: 3_600_000 },
   errorRateMinVolume: { name: 'TRADING_LEAN_ERROR_RATE_MIN_VOLUME', min: 1, max: 100_000 },
-  reconcileAfterMs: { name: 'TRADING_RECONCILE_AFTER_MS', min: 2_000, max: 86_400_000 },
-  reconcileMaxPerRun: { name: 'TRADING_RECONCILE_MAX_PER_RUN', min: 0, max: 500 },
 };
 
-/** Reads the health-check's `TRADING_*` thresholds (window, minimum volume, error-rate threshold, reconciliation). */
+/** Reads the health-check's `TRADING_*` thresholds (window, minimum volume, error-rate threshold). */
 export function loadHealthCheckConfig(env: Env): HealthCheckConfig {
   const problems: string[] = [];
   const integers = readIntegers(env, HEALTH_CHECK_DEFAULTS, HEALTH_CHECK_VARIABLES, problems);
   const errorRateThreshold = readValue(env, 'TRADING_LEAN_ERROR_RATE_THRESHOLD', z.coerce.number().gt(0).max(1), 0.25, problems);
+  return { ...integers, errorRateThreshold, problems };
+}
+
+/** When the lifecycle sync reconciles a row left `pending` or `unknown`, and how many per run. */
+export interface ReconcileConfig {
+  readonly reconcileAfterMs: number;
+  readonly reconcileMaxPerRun: number;
+}
+
+/** Reconciliation's defaults: rows older than a minute, 20 a run. */
+export const RECONCILE_DEFAULTS: ReconcileConfig = {
+  reconcileAfterMs: 60_000,
+  reconcileMaxPerRun: 20,
+};
+
+const RECONCILE_VARIABLES: Record<keyof ReconcileConfig, { name: string; min: number; max: number }> = {
+  reconcileAfterMs: { name: 'TRADING_RECONCILE_AFTER_MS', min: 2_000, max: 86_400_000 },
+  reconcileMaxPerRun: { name: 'TRADING_RECONCILE_MAX_PER_RUN', min: 0, max: 500 },
+};
+
+/**
+ * Reads `TRADING_RECONCILE_AFTER_MS` and `TRADING_RECONCILE_MAX_PER_RUN` (the lifecycle sync's);
+ * an invalid value is added to `problems` and its default used.
+ */
+export function loadReconcileConfig(env: Env, problems: string[]): ReconcileConfig {
+  const { reconcileAfterMs, reconcileMaxPerRun } = readIntegers(env, RECONCILE_DEFAULTS, RECONCILE_VARIABLES, problems);
   // A row younger than a live invocation may still be finalized by it: reconciling it then could
   // mark `failed` an order its route invocation is about to record as accepted.
   // The route function reports its own budget's problems; this run only needs the timeout.
   // Stryker disable next-line ArrayDeclaration: the problems written into this array are discarded
   const { routeTimeoutMs } = readRouteBudget(env, []);
-  if (integers.reconcileAfterMs <= routeTimeoutMs) {
+  if (reconcileAfterMs <= routeTimeoutMs) {
     problems.push(
-      `TRADING_RECONCILE_AFTER_MS=${integers.reconcileAfterMs} must exceed the route function's timeout (TRADING_ROUTE_TIMEOUT_MS ${routeTimeoutMs}); using ${HEALTH_CHECK_DEFAULTS.reconcileAfterMs}`,
+      `TRADING_RECONCILE_AFTER_MS=${reconcileAfterMs} must exceed the route function's timeout (TRADING_ROUTE_TIMEOUT_MS ${routeTimeoutMs}); using ${RECONCILE_DEFAULTS.reconcileAfterMs}`,
     );
-    integers.reconcileAfterMs = HEALTH_CHECK_DEFAULTS.reconcileAfterMs;
+    return { reconcileAfterMs: RECONCILE_DEFAULTS.reconcileAfterMs, reconcileMaxPerRun };
   }
-  return { ...integers, errorRateThreshold, problems };
+  return { reconcileAfterMs, reconcileMaxPerRun };
 }

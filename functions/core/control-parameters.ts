@@ -14,6 +14,8 @@ export const CONTROL_PARAMETER = {
   manualReview: 'manual-review',
   /** SecureString JSON `{key_id, secret_key}`, created out of band. */
   alpacaCredentials: 'alpaca-credentials',
+  /** SecureString, the LEAN runner's bearer token as plain text, created out of band. */
+  leanRunnerToken: 'lean-runner-token',
 } as const;
 
 /** One control value's name relative to the prefix. */

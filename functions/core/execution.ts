@@ -22,7 +22,9 @@ export type LeanFailureReason =
   | 'lean_submit_network_error'
   | `lean_submit_http_${number}`
   | 'lean_submit_invalid_json'
-  | 'lean_submit_contract_violation';
+  | 'lean_submit_contract_violation'
+  /** The runner's token could not be read: nothing was sent. */
+  | 'lean_submit_credentials_unavailable';
 
 /** Why an Alpaca submit failed without a business answer. */
 export type AlpacaFailureReason =

@@ -1,13 +1,9 @@
 import type { ControlSnapshot, KillSwitchTrip, LeanHealth } from './control';
 import { symbolsInReview, UNAVAILABLE_CONTROL } from './control';
-import type { BrokerOrder, LookupOutcome } from './execution';
 import { errorRateWindowStart, type ErrorRateWindow } from './error-rate-window';
 import { isRunnerHealthStale } from './gates';
-import { describeMismatches, verifyAck } from './ack-verification';
-import { attributeFound, rowStatusOf, sendRecordOfRow, type Attribution, type SendRecord } from './attribution';
-import { describeError, dropUndefined } from './objects';
-import type { BrokerCallContext, Clock, RouteLogger } from './ports';
-import type { ProvenanceRow, RowOutcome } from './provenance';
+import { describeError } from './objects';
+import type { Clock, RouteLogger } from './ports';
 
 /** The runner's `GET /healthz`, probed with a short timeout. */
 export interface RunnerProbe {
@@ -30,20 +26,11 @@ export interface LeanOutcomeCounts {
   readonly failed: number;
 }
 
-/** The index reads and the one conditional write the health-check needs. */
+/** The index reads the health-check needs; it writes no row (the lifecycle sync reconciles them). */
 export interface HealthCheckStore {
   countLeanOutcomes(since: string): Promise<LeanOutcomeCounts>;
   /** Every order since `since` that fell back from LEAN, as symbol and creation time. */
   listFallbacks(since: string): Promise<{ readonly symbol: string; readonly created_at: string }[]>;
-  /** Rows still `pending` or `unknown` created at or before `createdBefore`, oldest first, at most `limit`. */
-  listUnresolved(createdBefore: string, limit: number): Promise<ProvenanceRow[]>;
-  /** Applies an outcome while the row is still `pending` or `unknown`; throws ProvenanceConflictError otherwise. */
-  resolve(clientOrderId: string, outcome: RowOutcome, updatedAt: string): Promise<ProvenanceRow>;
-}
-
-/** A read-only order lookup by `client_order_id` (the LEAN runner's or Alpaca's). */
-export interface OrderLookup {
-  findByClientOrderId(clientOrderId: string, context: BrokerCallContext): Promise<LookupOutcome>;
 }
 
 /** The health-check's gauges and counters. */
@@ -53,7 +40,6 @@ export interface HealthMetrics {
   leanErrorRate(percent: number): void;
   symbolsInManualReview(count: number): void;
   killSwitchTrip(reason: string): void;
-  reconciled(status: string): void;
 }
 
 /** Thresholds of one run; all have defaults in the health-check's configuration. */
@@ -66,21 +52,14 @@ export interface HealthCheckSettings {
   readonly runnerHealthStaleMs: number;
   readonly manualReviewFallbacks: number;
   readonly manualReviewWindowMs: number;
-  /** Rows `pending` or `unknown` for longer than this are reconciled. */
-  readonly reconcileAfterMs: number;
-  readonly reconcileMaxPerRun: number;
-  /** The router's tolerance between asked and acknowledged notional, for orders found by reconciliation. */
-  readonly notionalTolerance: number;
 }
 
-/** Everything one run needs. `runner` and `runnerLookup` are absent when no runner URL is configured. */
+/** Everything one run needs. `runner` is absent when no runner URL is configured. */
 export interface HealthCheckDependencies {
   readonly settings: HealthCheckSettings;
   readonly control: HealthCheckControl;
   readonly store: HealthCheckStore;
   readonly runner?: RunnerProbe;
-  readonly runnerLookup?: OrderLookup;
-  readonly alpacaLookup: OrderLookup;
   readonly metrics: HealthMetrics;
   readonly logger: RouteLogger;
   readonly clock: Clock;
@@ -100,7 +79,6 @@ export interface HealthCheckReport {
   readonly killSwitch: 'on' | 'off';
   readonly symbolsInReview: readonly string[];
   readonly reviewsTripped: readonly string[];
-  readonly reconciled: readonly { readonly client_order_id: string; readonly status: string }[];
 }
 
 const SET_BY = 'health-check';
@@ -109,7 +87,8 @@ const SET_BY = 'health-check';
  * One scheduled run: probe the runner and record `lean-health`; trip the kill switch on a LEAN
  * error rate over the threshold or on stale health (never rewriting a switch that is already on,
  * and never turning it off: trips are latched); put symbols with repeated fallbacks in review;
- * resolve rows left `pending` or `unknown`; emit the gauges. Each step runs even if another failed.
+ * emit the gauges. Each step runs even if another failed. Rows left `pending` or `unknown` are the
+ * lifecycle sync's to reconcile, not this run's.
  */
 export async function runHealthCheck(deps: HealthCheckDependencies): Promise<HealthCheckReport> {
   const { clock, logger } = deps;
@@ -131,7 +110,6 @@ export async function runHealthCheck(deps: HealthCheckDependencies): Promise<Hea
 
   const reviewsTripped = control === undefined ? [] : await sweepManualReviews(deps, control, now);
   const inReview = control === undefined ? [] : [...new Set([...symbolsInReview(control), ...reviewsTripped])];
-  const reconciled = await reconcile(deps, now);
 
   deps.metrics.killSwitchState(killSwitchOn);
   // Unread reviews are not zero reviews: no gauge rather than a false all-clear.
@@ -144,11 +122,10 @@ export async function runHealthCheck(deps: HealthCheckDependencies): Promise<Hea
     killSwitch: killSwitchOn ? 'on' : 'off',
     symbolsInReview: inReview,
     reviewsTripped,
-    reconciled,
   };
   // A quiet run is a debug line: the gauges above already say the check ran.
   // A trip by this run is notable too: it leaves killSwitchOn true.
-  const notable = report.runner === 'down' || killSwitchOn || reviewsTripped.length > 0 || reconciled.length > 0;
+  const notable = report.runner === 'down' || killSwitchOn || reviewsTripped.length > 0;
   if (notable) logger.warn('health_check', { ...report });
   else logger.debug('health_check', { ...report });
   return report;
@@ -285,116 +262,4 @@ async function sweepManualReviews(deps: HealthCheckDependencies, control: Contro
     }
   }
   return tripped;
-}
-
-/**
- * Resolves rows a route invocation left `pending` (it died) or `unknown` (nothing answered), by
- * read-only lookups at Alpaca and, for a row LEAN may hold, at the runner. Found: the row's own
- * record (what the router sent where, the fallback intent) says who placed it, never the lookup.
- * Not found at either, with both answering: failed, nothing was placed. Any lookup error: left for
- * the next run.
- */
-async function reconcile(deps: HealthCheckDependencies, now: Date): Promise<{ client_order_id: string; status: string }[]> {
-  const createdBefore = new Date(now.getTime() - deps.settings.reconcileAfterMs).toISOString();
-  let rows: ProvenanceRow[];
-  try {
-    rows = await deps.store.listUnresolved(createdBefore, deps.settings.reconcileMaxPerRun);
-  } catch (error) {
-    deps.logger.error('unresolved_rows_unreadable', { error: describeError(error) });
-    return [];
-  }
-  const resolved: { client_order_id: string; status: string }[] = [];
-  // The store is asked for at most `limit` rows; the slice keeps the bound if it returns more.
-  for (const row of rows.slice(0, deps.settings.reconcileMaxPerRun)) {
-    let outcome: RowOutcome | undefined;
-    try {
-      outcome = await reconciledOutcome(deps, row);
-    } catch (error) {
-      // One row's broken lookup must not block the rows behind it, run after run.
-      deps.logger.warn('order_reconcile_lookup_failed', { client_order_id: row.client_order_id, error: describeError(error) });
-      continue;
-    }
-    if (outcome === undefined) continue;
-    try {
-      await deps.store.resolve(row.client_order_id, outcome, deps.clock.now().toISOString());
-      deps.metrics.reconciled(outcome.status);
-      deps.logger.warn('order_reconciled', { client_order_id: row.client_order_id, from: row.status, to: outcome.status, detail: outcome.status_detail });
-      resolved.push({ client_order_id: row.client_order_id, status: outcome.status });
-    } catch (error) {
-      deps.logger.warn('order_reconcile_skipped', { client_order_id: row.client_order_id, error: describeError(error) });
-    }
-  }
-  return resolved;
-}
-
-async function reconciledOutcome(deps: HealthCheckDependencies, row: ProvenanceRow): Promise<RowOutcome | undefined> {
-  const context: BrokerCallContext = { correlationId: row.correlation_id };
-  const record = sendRecordOfRow(row);
-  // Alpaca is the broker of record (the runner places its orders there too), so it is asked first.
-  const atAlpaca = await deps.alpacaLookup.findByClientOrderId(row.client_order_id, context);
-  if (atAlpaca.kind === 'found') return foundOutcome(row, atAlpaca.order, record, attributeFound(record), deps.settings.notionalTolerance);
-  const leanInvolved = record.leanSent && deps.runnerLookup !== undefined;
-  const atRunner = leanInvolved ? await deps.runnerLookup.findByClientOrderId(row.client_order_id, context) : undefined;
-  if (atAlpaca.kind === 'error' || atRunner?.kind === 'error') return undefined;
-  if (atRunner?.kind === 'found') {
-    // Alpaca answered that it holds no such order, so the router's own fallback did not place this one.
-    const attribution: Attribution = { route: 'lean', verified: false, doubt: 'only the runner holds it; Alpaca does not' };
-    return { ...foundOutcome(row, atRunner.order, record, attribution, deps.settings.notionalTolerance), review_required: true };
-  }
-  const intent = row.execution_fallback_intent;
-  return dropUndefined({
-    status: 'failed',
-    execution_adapter: 'none',
-    execution_route: 'none',
-    execution_route_reason: intent?.reason ?? row.execution_route_reason ?? 'reconciled',
-    execution_fallback_reason: intent?.reason ?? row.execution_fallback_reason,
-    execution_fallback_count: fallbackCountOf(record),
-    execution_attempts: row.execution_attempts,
-    execution_note: 'reconciled',
-    review_required: row.review_required,
-    route_verified: true,
-    status_detail: `reconciled: neither Alpaca${leanInvolved ? ' nor the LEAN runner' : ''} holds this client_order_id; nothing was placed`,
-  } satisfies RowOutcome);
-}
-
-/**
- * Found at a broker: the row gets the same route fields a routed row would have, attributed from
- * the row's own record; the broker's status decides `accepted` or `rejected`, and an order that
- * differs from the row's is flagged for review, as a live acknowledgement would be.
- */
-function foundOutcome(row: ProvenanceRow, order: BrokerOrder, record: SendRecord, attribution: Attribution, notionalTolerance: number): RowOutcome {
-  const mismatches = verifyAck(row, order, notionalTolerance);
-  const intent = row.execution_fallback_intent;
-  // Stryker disable next-line OptionalChaining: the route is alpaca_fallback only for a row with a fallback intent (sendRecordOfRow)
-  const fallbackReason = attribution.route === 'alpaca_fallback' ? intent?.reason : undefined;
-  const gate = row.policy_snapshot.gates[0];
-  // Stryker disable next-line StringLiteral: rowStatusOf tells only 'submit' apart, so any other value reads as a lookup
-  const status = rowStatusOf(order, 'lookup');
-  // Stryker disable next-line OptionalChaining: the route is alpaca_fallback only for a row with a fallback intent (sendRecordOfRow)
-  const routeReason = attribution.route === 'alpaca_fallback' ? intent?.reason : attribution.route === 'alpaca_gated' ? gate : undefined;
-  const details = [
-    `reconciled: found by client_order_id, broker status ${order.status ?? 'unknown'} (${row.status} before)`,
-    ...(mismatches.length > 0 ? [`the broker holds a different order than asked: ${describeMismatches(mismatches, order)}`] : []),
-    ...(attribution.doubt === undefined ? [] : [`route not verified: ${attribution.doubt}`]),
-  ];
-  return dropUndefined({
-    status,
-    execution_adapter: attribution.route === 'lean' ? 'lean' : 'alpaca',
-    execution_route: status === 'rejected' ? 'none' : attribution.route,
-    execution_route_reason: routeReason ?? row.execution_route_reason ?? 'reconciled',
-    execution_fallback_reason: fallbackReason,
-    execution_fallback_count: fallbackCountOf(record),
-    execution_attempts: row.execution_attempts,
-    execution_note: 'reconciled',
-    broker_order_id: order.id,
-    raw_payload: { ...order.raw, _execution_adapter: attribution.route, ...(fallbackReason === undefined ? {} : { _execution_fallback_reason: fallbackReason }) },
-    review_required: row.review_required || mismatches.length > 0,
-    route_verified: attribution.verified,
-    status_detail: details.join('; '),
-  } satisfies RowOutcome);
-}
-
-/** One when the row's own record shows the fallback submit may have gone out, as a routed row counts it. */
-function fallbackCountOf(record: SendRecord): number {
-  return record.alpacaRoute === 'alpaca_fallback' ? 1 : 0;
 }

@@ -1,21 +1,31 @@
 /**
- * The lifecycle sync: one scheduled run that reads the open orders' rows, reads Alpaca's orders in
- * bulk from the oldest open submission on, and writes on each row what moved forward. Pure
- * orchestration over ports; what a row may take from an order is `lifecycleChange`'s decision.
+ * The lifecycle sync: one scheduled run that first reconciles the rows route invocations left
+ * `pending` or `unknown`, then reads the open orders' rows, reads Alpaca's orders in bulk from the
+ * oldest open submission on, and writes on each row what moved forward. Pure orchestration over
+ * ports; what a row may take from an order is `lifecycleChange`'s decision.
  */
-import { readIntegers, type Env } from './config';
+import { loadReconcileConfig, loadRouterConfig, readIntegers, RECONCILE_DEFAULTS, type Env } from './config';
 import type { BrokerOrder } from './execution';
 import { Deadline } from './deadline';
 import { describeError } from './objects';
 import { lifecycleChange, listWindowStart } from './order-lifecycle';
+import {
+  reconcileUnresolved,
+  type OrderLookup,
+  type ReconciliationMetrics,
+  type ReconciliationReport,
+  type ReconciliationSettings,
+  type ReconciliationStop,
+  type ReconciliationStore,
+} from './order-reconciliation';
 import type { BrokerOrderList, Clock, RouteLogger } from './ports';
-import type { OpenOrder, OpenOrderStore, ProvenanceRow } from './provenance';
+import type { OpenOrder, OpenOrderStore } from './provenance';
 
 /** Alpaca's largest page of `GET /v2/orders`. */
 export const LIST_PAGE_LIMIT = 500;
 
-/** How much one run may do. */
-export interface LifecycleSyncSettings {
+/** How much one run may do; the reconciliation's settings included. */
+export interface LifecycleSyncSettings extends ReconciliationSettings {
   /** Open rows read per run (one index query); the oldest first, so a backlog drains in order. */
   readonly maxOrdersPerRun: number;
   /** List calls per run: Alpaca's 200 requests a minute are shared with the routers and the runner. */
@@ -28,20 +38,24 @@ export interface LifecycleSyncSettings {
   readonly listTimeoutMs: number;
 }
 
-/** Defaults: one list call serves up to 500 open orders, four at most per run. */
+/** Defaults: one list call serves up to 500 open orders, four at most per run; 20 rows reconciled at most. */
 export const LIFECYCLE_SYNC_DEFAULTS: LifecycleSyncSettings = {
   maxOrdersPerRun: 500,
   maxPagesPerRun: 4,
   budgetMs: 25_000,
   storeTimeoutMs: 2_000,
   listTimeoutMs: 5_000,
+  lookupTimeoutMs: 2_000,
+  ...RECONCILE_DEFAULTS,
+  // TRADING_NOTIONAL_TOLERANCE's default; loadLifecycleSyncSettings reads the configured one.
+  notionalTolerance: 0.01,
 };
 
 /** The least time worth starting a call with. */
 const MINIMUM_CALL_MS = 100;
 
-/** The sync's metrics; bounded dimensions only (a status, a reason), never an order id. */
-export interface LifecycleMetrics {
+/** The sync's metrics, reconciliation's counter included; bounded dimensions only (a status, a reason), never an order id. */
+export interface LifecycleMetrics extends ReconciliationMetrics {
   /** Rows open at the start of the run (a gauge, one value per run). */
   openOrders(count: number): void;
   /** One per row whose broker state was written, by the status it moved to. */
@@ -55,11 +69,15 @@ export interface LifecycleMetrics {
 /** Where a run can fail without stopping the scheduler. */
 export type LifecycleSyncFailureStep = 'store_read' | 'list' | 'store_write';
 
-/** What one run needs. */
+/** What one run needs. `runnerLookup` is absent when no runner URL is configured. */
 export interface LifecycleSyncDependencies {
   readonly settings: LifecycleSyncSettings;
   readonly store: OpenOrderStore;
+  /** The rows left `pending` or `unknown`, and their conditional resolve. */
+  readonly unresolved: ReconciliationStore;
   readonly alpaca: BrokerOrderList;
+  readonly alpacaLookup: OrderLookup;
+  readonly runnerLookup?: OrderLookup;
   readonly metrics: LifecycleMetrics;
   readonly logger: RouteLogger;
   readonly clock: Clock;
@@ -94,6 +112,10 @@ export interface LifecycleSyncReport {
   readonly stopped: LifecycleSyncStop;
   /** With `rate_limited`: when Alpaca takes list calls again. */
   readonly retryAt?: string;
+  /** Rows resolved by this run's reconciliation, before the open orders were read. */
+  readonly reconciled: ReconciliationReport['reconciled'];
+  /** Why the reconciliation ended: `deadline` leaves the rest of its rows to the next run. */
+  readonly reconcileStopped: ReconciliationStop;
 }
 
 interface Tally {
@@ -107,14 +129,27 @@ interface Tally {
 /**
  * One run of the sync. Never throws: a failed step is logged, counted and ends the run (a list or
  * store read) or only its row (a write); the next run starts over from the open rows, which stay
- * open until a final state is written, so nothing is lost.
+ * open until a final state is written, so nothing is lost. Reconciliation comes first, so a row it
+ * resolves to `accepted` with a broker order id is among the open rows read next (as soon as the
+ * index holds it); it may use the run's budget less what one store read and one list call need.
  */
 export async function runLifecycleSync(deps: LifecycleSyncDependencies): Promise<LifecycleSyncReport> {
   const { settings, store, logger, metrics, clock } = deps;
   const deadline = Deadline.after(clock, settings.budgetMs);
+  const reconciliation = await reconcileUnresolved(
+    { settings, store: deps.unresolved, alpacaLookup: deps.alpacaLookup, ...(deps.runnerLookup === undefined ? {} : { runnerLookup: deps.runnerLookup }), metrics, logger, clock },
+    Deadline.after(clock, deadline.remainingMs() - settings.storeTimeoutMs - settings.listTimeoutMs),
+  );
   const tally: Tally = { pagesRead: 0, changes: 0, divergences: 0, stale: 0, failures: 0 };
   const report = (openOrders: number, stopped: LifecycleSyncStop, retryAt?: string): LifecycleSyncReport => {
-    const result: LifecycleSyncReport = { openOrders, ...tally, stopped, ...(retryAt === undefined ? {} : { retryAt }) };
+    const result: LifecycleSyncReport = {
+      openOrders,
+      ...tally,
+      stopped,
+      ...(retryAt === undefined ? {} : { retryAt }),
+      reconciled: reconciliation.reconciled,
+      reconcileStopped: reconciliation.stopped,
+    };
     logger.info('lifecycle_sync', { ...result });
     return result;
   };
@@ -230,10 +265,17 @@ const SETTING_VARIABLES: Record<'maxOrdersPerRun' | 'maxPagesPerRun' | 'budgetMs
   budgetMs: { name: 'TRADING_LIFECYCLE_SYNC_BUDGET_MS', min: 1_000, max: 900_000 },
 };
 
-/** Reads the sync's `TRADING_LIFECYCLE_SYNC_*` variables; an invalid one is named and its default used. */
+/**
+ * Reads the sync's `TRADING_LIFECYCLE_SYNC_*` variables and reconciliation's `TRADING_RECONCILE_*`
+ * (whose delay must exceed the route function's timeout); an invalid one is named and its default
+ * used. The notional tolerance is the router's own.
+ */
 export function loadLifecycleSyncSettings(env: Env): LoadedLifecycleSyncSettings {
   const problems: string[] = [];
   const { maxOrdersPerRun, maxPagesPerRun, budgetMs } = LIFECYCLE_SYNC_DEFAULTS;
   const bounded = readIntegers(env, { maxOrdersPerRun, maxPagesPerRun, budgetMs }, SETTING_VARIABLES, problems);
-  return { settings: { ...LIFECYCLE_SYNC_DEFAULTS, ...bounded }, problems };
+  const reconcile = loadReconcileConfig(env, problems);
+  // The router reports its own problems; a bad tolerance falls back to its default there too.
+  const { notionalTolerance } = loadRouterConfig(env);
+  return { settings: { ...LIFECYCLE_SYNC_DEFAULTS, ...bounded, ...reconcile, notionalTolerance }, problems };
 }

@@ -7,6 +7,7 @@ import type {
   LookupOutcome,
 } from './execution';
 import type { ControlSnapshot, KillSwitchTrip } from './control';
+import type { CancelRoute } from './provenance';
 import type { OrderRequest } from './order-request';
 
 /** Per-call context passed to brokers. */
@@ -84,6 +85,8 @@ export interface RouteMetrics {
   alpacaAckMismatch(): void;
   /** `kill_switch_trips_total{reason}`: this process turned the kill switch on. */
   killSwitchTrip(reason: string): void;
+  /** `cancel_requests_total{route}`: one per cancel that asked a broker, by the route it took (`none` when no broker took it). */
+  cancelRequested(route: CancelRoute): void;
 }
 
 /** The runtime control values in SSM, and the trips the router and health-check write there. */

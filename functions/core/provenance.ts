@@ -95,8 +95,58 @@ export interface ProvenanceRow {
   readonly open_partition?: 'open';
   /** Set when the id LEAN acknowledged is not the id Alpaca holds under this `client_order_id`. */
   readonly route_divergence?: RouteDivergence;
+  /** When a caller first asked to cancel the order; written before any broker is asked. */
+  readonly cancel_requested_at?: string;
+  /** The path the last cancel took: LEAN's for a LEAN order, Alpaca's otherwise or when LEAN was gated or failed. */
+  readonly cancel_route?: CancelRoute;
+  /** Why the cancel took its route: `placed_at_alpaca`, a gate, or LEAN's failure. */
+  readonly cancel_route_reason?: string;
+  /** Every broker cancel call, in order, across all cancel requests. */
+  readonly cancel_attempts?: readonly CancelAttempt[];
   readonly created_at: string;
   readonly updated_at: string;
+}
+
+/**
+ * How a cancel reached a broker: `lean` (LEAN's cancel), `alpaca` (the order was placed at Alpaca),
+ * `alpaca_gated` (a LEAN order, LEAN skipped by a gate), `alpaca_fallback` (LEAN's cancel failed),
+ * `none` (no broker took it).
+ */
+export type CancelRoute = 'lean' | 'alpaca' | 'alpaca_gated' | 'alpaca_fallback' | 'none';
+
+/** One broker cancel call, as recorded in `cancel_attempts`. */
+export interface CancelAttempt {
+  readonly adapter: Adapter;
+  /** `requested`: the broker took it; `final`: nothing left to cancel; `not_found`; `failed`. */
+  readonly outcome: 'requested' | 'final' | 'not_found' | 'failed';
+  readonly broker_order_id: string;
+  readonly http_status?: number;
+  readonly detail?: string;
+  readonly latency_ms: number;
+  readonly started_at: string;
+}
+
+/** What a cancel writes on the row once the brokers answered. */
+export interface CancelRecord {
+  readonly cancel_route: CancelRoute;
+  readonly cancel_route_reason: string;
+  /** Appended to the row's `cancel_attempts`. */
+  readonly attempts: readonly CancelAttempt[];
+}
+
+/**
+ * The cancel's side of the provenance table. The request is written before a broker is asked, so
+ * no cancel reaches a broker untracked.
+ */
+export interface CancelStore {
+  get(clientOrderId: string): Promise<ProvenanceRow | undefined>;
+  /**
+   * Sets `cancel_requested_at` (kept when already set) while the row is `accepted` with a broker
+   * order id; returns the row as stored. Throws ProvenanceConflictError when the row is not so.
+   */
+  recordCancelRequest(clientOrderId: string, requestedAt: string, timeoutMs: number): Promise<ProvenanceRow>;
+  /** Writes the route and appends the attempts; returns the row as stored. */
+  recordCancelOutcome(clientOrderId: string, record: CancelRecord, updatedAt: string, timeoutMs: number): Promise<ProvenanceRow>;
 }
 
 /** A LEAN-routed order whose acknowledged id differs from Alpaca's under the same `client_order_id`. */

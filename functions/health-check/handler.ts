@@ -1,4 +1,4 @@
 import { createHealthCheckHandler } from './health-check-handler';
 
-/** The scheduled health-check Lambda: probe LEAN, trip the kill switch on degradation, reconcile. */
+/** The scheduled health-check Lambda: probe LEAN, trip the kill switch on degradation, sweep manual reviews. */
 export const handler = createHealthCheckHandler(process.env);

@@ -1,17 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import type { AlpacaCredentialsProvider } from '../adapters/alpaca-client';
 import { DynamoDbProvenanceIndex } from '../adapters/dynamodb-provenance-index';
 import { DynamoDbProvenanceStore } from '../adapters/dynamodb-provenance-store';
-import {
-  alpacaClient,
-  defaultDynamoDbClient,
-  defaultSsmClient,
-  leanRunnerClient,
-  parseInfrastructure,
-  ssmAlpacaCredentials,
-} from '../adapters/infrastructure';
+import { defaultDynamoDbClient, defaultSsmClient, leanRunnerClient, parseInfrastructure } from '../adapters/infrastructure';
 import { logger, metrics } from '../adapters/observability';
 import { PowertoolsHealthMetrics } from '../adapters/powertools-health-metrics';
 import { SsmControlPlane } from '../adapters/ssm-control-plane';
@@ -26,7 +18,6 @@ export type HealthCheckHandler = (event?: ScheduledEvent, context?: Context) => 
 export interface HealthCheckClients {
   readonly dynamoDb?: DynamoDBClient;
   readonly ssm?: SSMClient;
-  readonly alpacaCredentials?: AlpacaCredentialsProvider;
 }
 
 /**
@@ -43,8 +34,7 @@ export function createHealthCheckHandler(env: Readonly<Record<string, string | u
   const dynamoDb = clients.dynamoDb ?? defaultDynamoDbClient();
   const store = new DynamoDbProvenanceStore(dynamoDb, infra.PROVENANCE_TABLE_NAME);
   // The probe must give up within its own timeout, connect included.
-  const runner = leanRunnerClient(router, Math.min(router.timeouts.leanConnectMs, settings.probeTimeoutMs));
-  const credentials = clients.alpacaCredentials ?? ssmAlpacaCredentials(infra, ssm);
+  const runner = leanRunnerClient(router, Math.min(router.timeouts.leanConnectMs, settings.probeTimeoutMs), { infra, ssm });
   const dependencies: HealthCheckDependencies = {
     settings: {
       errorRateWindowMs: settings.errorRateWindowMs,
@@ -53,14 +43,10 @@ export function createHealthCheckHandler(env: Readonly<Record<string, string | u
       runnerHealthStaleMs: router.governance.runnerHealthStaleMs,
       manualReviewFallbacks: router.governance.manualReviewFallbacks,
       manualReviewWindowMs: router.governance.manualReviewWindowMs,
-      reconcileAfterMs: settings.reconcileAfterMs,
-      reconcileMaxPerRun: settings.reconcileMaxPerRun,
-      notionalTolerance: router.notionalTolerance,
     },
     control: new SsmControlPlane({ ssm, prefix: infra.CONTROL_PARAMETER_PREFIX, ttlMs: 0, logger }),
     store: new DynamoDbProvenanceIndex(dynamoDb, infra.PROVENANCE_TABLE_NAME, store),
-    ...(runner === undefined ? {} : { runner: { probe: () => runner.probe(settings.probeTimeoutMs) }, runnerLookup: runner }),
-    alpacaLookup: alpacaClient(infra, router, credentials),
+    ...(runner === undefined ? {} : { runner: { probe: () => runner.probe(settings.probeTimeoutMs) } }),
     metrics: new PowertoolsHealthMetrics(metrics),
     logger,
     clock: systemClock,

@@ -2,8 +2,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import type { AlpacaCredentialsProvider } from '../adapters/alpaca-client';
+import { DynamoDbProvenanceIndex } from '../adapters/dynamodb-provenance-index';
 import { DynamoDbProvenanceStore } from '../adapters/dynamodb-provenance-store';
-import { alpacaClient, defaultDynamoDbClient, defaultSsmClient, parseInfrastructure, ssmAlpacaCredentials } from '../adapters/infrastructure';
+import { alpacaClient, defaultDynamoDbClient, defaultSsmClient, leanRunnerClient, parseInfrastructure, ssmAlpacaCredentials } from '../adapters/infrastructure';
 import { logger, metrics } from '../adapters/observability';
 import { PowertoolsLifecycleMetrics } from '../adapters/powertools-lifecycle-metrics';
 import { loadRouterConfig } from '../core/config';
@@ -25,7 +26,8 @@ const FLUSH_RESERVE_MS = 1_000;
 
 /**
  * Builds the sync once per container, from the route function's variables (table, Alpaca URL and
- * credentials, timeouts) plus its own `TRADING_LIFECYCLE_SYNC_*` bounds.
+ * credentials, runner URL, timeouts, notional tolerance) plus its own `TRADING_LIFECYCLE_SYNC_*`
+ * bounds and reconciliation's `TRADING_RECONCILE_*` values.
  */
 export function createLifecycleSyncHandler(env: Readonly<Record<string, string | undefined>>, clients: LifecycleSyncClients = {}): LifecycleSyncHandler {
   const infra = parseInfrastructure(env);
@@ -34,9 +36,13 @@ export function createLifecycleSyncHandler(env: Readonly<Record<string, string |
   if (loaded.problems.length > 0) logger.warn('lifecycle_sync_misconfigured', { problems: loaded.problems, using: 'defaults for those values' });
 
   const dynamoDb = clients.dynamoDb ?? defaultDynamoDbClient();
-  const store = new DynamoDbProvenanceStore(dynamoDb, infra.PROVENANCE_TABLE_NAME);
-  const credentials = clients.alpacaCredentials ?? ssmAlpacaCredentials(infra, clients.ssm ?? defaultSsmClient());
+  // Reconciliation starts a resolve only with room for the store's calls at this timeout.
+  const store = new DynamoDbProvenanceStore(dynamoDb, infra.PROVENANCE_TABLE_NAME, loaded.settings.storeTimeoutMs);
+  const unresolved = new DynamoDbProvenanceIndex(dynamoDb, infra.PROVENANCE_TABLE_NAME, store, loaded.settings.storeTimeoutMs);
+  const ssm = clients.ssm ?? defaultSsmClient();
+  const credentials = clients.alpacaCredentials ?? ssmAlpacaCredentials(infra, ssm);
   const alpaca = alpacaClient(infra, router, credentials);
+  const runnerLookup = leanRunnerClient(router, undefined, { infra, ssm });
   const lifecycleMetrics = new PowertoolsLifecycleMetrics(metrics);
 
   return async (_event, context) => {
@@ -46,7 +52,10 @@ export function createLifecycleSyncHandler(env: Readonly<Record<string, string |
       return await runLifecycleSync({
         settings: { ...loaded.settings, budgetMs },
         store,
+        unresolved,
         alpaca,
+        alpacaLookup: alpaca,
+        ...(runnerLookup === undefined ? {} : { runnerLookup }),
         metrics: lifecycleMetrics,
         logger,
         clock: systemClock,

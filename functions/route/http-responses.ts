@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { ApiErrorCode, ApiErrorDetails, ApiErrorStatus, OrderReceipt, OrderRow } from './order-responses';
+import type { ApiErrorCode, ApiErrorDetails, ApiErrorStatus, CancelReceipt, OrderReceipt, OrderRow } from './order-responses';
 
 /** A JSON response with the headers every answer carries. */
 function jsonResponse(
@@ -16,6 +16,11 @@ function jsonResponse(
 
 /** A `POST /orders` answer with the route evidence: 201 accepted, 200 a replay, 202 outcome unknown. */
 export function receiptResponse(statusCode: 200 | 201 | 202, receipt: OrderReceipt, headers?: Record<string, string>): APIGatewayProxyResult {
+  return jsonResponse(statusCode, receipt, headers);
+}
+
+/** A `DELETE /orders/{client_order_id}` answer: 202 a broker took the cancel, 200 an earlier request already had. */
+export function cancelReceiptResponse(statusCode: 200 | 202, receipt: CancelReceipt, headers?: Record<string, string>): APIGatewayProxyResult {
   return jsonResponse(statusCode, receipt, headers);
 }
 

@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { CLIENT_ORDER_ID_PATTERN, MAX_ORDER_BODY_BYTES, parseOrderRequest } from '../core/order-request';
+import { dropUndefined } from '../core/objects';
 import type { ProvenanceRow } from '../core/provenance';
 import { decodeUtf8, parseStrictJson, type StrictJsonResult } from '../core/strict-json';
 import { routeOrder, type RouteDependencies, type RouteInvocation, type RouteResult } from '../core/route-order';
-import { errorResponse, receiptResponse, rowResponse } from './http-responses';
-import type { OrderReceipt } from './order-responses';
+import { cancelOrder, type CancelDependencies, type CancelResult } from '../core/cancel-order';
+import { cancelReceiptResponse, errorResponse, receiptResponse, rowResponse } from './http-responses';
+import type { CancelReceipt, OrderReceipt } from './order-responses';
+
+/** What the order API needs: routing for POST, cancelling for DELETE, over the same clients. */
+export type OrderApiDependencies = RouteDependencies & CancelDependencies;
 
 /** An API Gateway proxy handler for the order API. */
 export type OrderApi = (event: APIGatewayProxyEvent, remainingMs?: number) => Promise<APIGatewayProxyResult>;
@@ -16,9 +21,10 @@ const ORDER_PATH = /^\/orders\/([^/]+)$/;
 
 /**
  * Builds the order API: `POST /orders` routes an order, `GET /orders/{client_order_id}` reads
- * its row. Thin by design: parse the event, call core, map the result to HTTP.
+ * its row, `DELETE /orders/{client_order_id}` cancels it. Thin by design: parse the event, call
+ * core, map the result to HTTP.
  */
-export function createOrderApi(deps: RouteDependencies): OrderApi {
+export function createOrderApi(deps: OrderApiDependencies): OrderApi {
   return async (event, remainingMs) => {
     const correlationId = correlationIdOf(event);
     const headers = { 'x-correlation-id': correlationId };
@@ -30,9 +36,14 @@ export function createOrderApi(deps: RouteDependencies): OrderApi {
       }
       const match = ORDER_PATH.exec(path);
       if (match) {
-        if (event.httpMethod !== 'GET') return errorResponse(405, 'method_not_allowed', 'use GET /orders/{client_order_id}', undefined, { ...headers, allow: 'GET' });
         const id = event.pathParameters?.client_order_id ?? decodePathSegment(match[1] ?? '');
-        return withHeaders(await getOrder(deps, id), headers);
+        const invalid = invalidClientOrderId(id);
+        if (event.httpMethod === 'GET') return withHeaders(invalid ?? (await getOrder(deps, id)), headers);
+        if (event.httpMethod === 'DELETE') {
+          const invocation = { correlationId, ...(remainingMs === undefined ? {} : { remainingMs }) };
+          return withHeaders(invalid ?? cancelResultResponse(await cancelOrder(deps, id, invocation)), headers);
+        }
+        return errorResponse(405, 'method_not_allowed', 'use GET or DELETE /orders/{client_order_id}', undefined, { ...headers, allow: 'GET, DELETE' });
       }
       return errorResponse(404, 'not_found', `no route for ${event.httpMethod} ${path}`, undefined, headers);
     } catch (error) {
@@ -135,12 +146,49 @@ function invalidJsonMessage(refusal: Extract<StrictJsonResult, { ok: false }>, b
   return byteCount === 0 ? 'a JSON body is required' : 'body is not valid JSON';
 }
 
-async function getOrder(deps: RouteDependencies, clientOrderId: string): Promise<APIGatewayProxyResult> {
-  if (!CLIENT_ORDER_ID_PATTERN.test(clientOrderId)) {
-    return errorResponse(400, 'validation_failed', 'client_order_id: must be 1-128 characters of A-Z a-z 0-9 . _ : -', [
-      { field: 'client_order_id', message: 'must be 1-128 characters of A-Z a-z 0-9 . _ : -' },
-    ]);
+/** The path's id breaks the order API's rule: a 400 that reads nothing and calls nothing. */
+function invalidClientOrderId(clientOrderId: string): APIGatewayProxyResult | undefined {
+  if (CLIENT_ORDER_ID_PATTERN.test(clientOrderId)) return undefined;
+  return errorResponse(400, 'validation_failed', 'client_order_id: must be 1-128 characters of A-Z a-z 0-9 . _ : -', [
+    { field: 'client_order_id', message: 'must be 1-128 characters of A-Z a-z 0-9 . _ : -' },
+  ]);
+}
+
+/** Maps a cancel result to its status code and body, as the order API documents each one. */
+export function cancelResultResponse(result: CancelResult): APIGatewayProxyResult {
+  switch (result.kind) {
+    case 'not_found':
+      return errorResponse(404, 'order_not_found', 'no order with this client_order_id');
+    case 'provenance_unavailable':
+      return errorResponse(503, 'provenance_unavailable', 'the cancel could not be recorded, so no broker was asked; retry later', undefined, { 'retry-after': '5' });
+    case 'not_cancellable':
+      return errorResponse(409, 'order_not_cancellable', result.detail, cancelReceipt(result.row));
+    case 'final':
+      return errorResponse(409, 'order_final', result.detail, cancelReceipt(result.row));
+    case 'failed':
+      return errorResponse(502, 'cancel_failed', result.detail, cancelReceipt(result.row));
+    case 'requested':
+      return result.repeat ? cancelReceiptResponse(200, cancelReceipt(result.row), { 'idempotent-replay': 'true' }) : cancelReceiptResponse(202, cancelReceipt(result.row));
   }
+}
+
+/** The cancel evidence of a row. */
+export function cancelReceipt(row: ProvenanceRow): CancelReceipt {
+  return dropUndefined({
+    client_order_id: row.client_order_id,
+    status: row.status,
+    broker_order_id: row.broker_order_id,
+    execution_route: row.execution_route,
+    broker_status: row.broker_status,
+    filled_qty: row.filled_qty,
+    cancel_requested_at: row.cancel_requested_at,
+    cancel_route: row.cancel_route,
+    cancel_route_reason: row.cancel_route_reason,
+    cancel_attempts: row.cancel_attempts,
+  });
+}
+
+async function getOrder(deps: RouteDependencies, clientOrderId: string): Promise<APIGatewayProxyResult> {
   let row: ProvenanceRow | undefined;
   try {
     row = await deps.store.get(clientOrderId);

@@ -3,7 +3,7 @@ import type { BreakerState } from '../core/breaker';
 import type { ControlSnapshot } from '../core/control';
 import type { Adapter, ExecutionAttempt, ExecutionRoute, FailureCertainty, OrderStatus } from '../core/execution';
 import { ORDER_TYPES, TIME_IN_FORCE, type OrderRequest } from '../core/order-request';
-import type { PolicySnapshot, ProvenanceRow } from '../core/provenance';
+import type { CancelAttempt, CancelRoute, PolicySnapshot, ProvenanceRow } from '../core/provenance';
 
 /**
  * The bodies the order API answers with, as zod schemas. The handler's response builders take
@@ -62,6 +62,38 @@ export const orderReceiptSchema = z.strictObject({
   created_at: z.string().describe('ISO-8601 UTC'),
   updated_at: z.string().describe('ISO-8601 UTC'),
   persisted: z.boolean().optional().describe('Only on the answer of the call that routed the order: false when its final write of the row failed'),
+});
+
+/** The path a cancel took. */
+export const cancelRouteSchema = enumOf<CancelRoute>()(['lean', 'alpaca', 'alpaca_gated', 'alpaca_fallback', 'none']);
+
+/** One broker cancel call, as recorded in `cancel_attempts`. */
+export const cancelAttemptSchema = z.strictObject({
+  adapter: adapterSchema,
+  outcome: enumOf<CancelAttempt['outcome']>()(['requested', 'final', 'not_found', 'failed']),
+  broker_order_id: z.string().describe('The id the broker was asked to cancel'),
+  http_status: z.number().int().optional(),
+  detail: z.string().optional().describe('What the broker said when it did not take the cancel'),
+  latency_ms: z.number(),
+  started_at: z.string().describe('ISO-8601 UTC'),
+});
+
+const cancelFields = {
+  cancel_requested_at: z.string().optional().describe('ISO-8601 UTC: when a caller first asked to cancel; written before any broker is asked'),
+  cancel_route: cancelRouteSchema.optional().describe("lean for a LEAN order; alpaca for one placed at Alpaca; alpaca_gated or alpaca_fallback when LEAN was gated or its cancel failed; none when no broker took it"),
+  cancel_route_reason: z.string().optional().describe('placed_by_lean, placed_at_alpaca, the gate (e.g. kill_switch), lean_cancel_failed or lean_cancel_not_found'),
+  cancel_attempts: z.array(cancelAttemptSchema).readonly().optional().describe('Every broker cancel call, in order'),
+};
+
+/** What `DELETE /orders/{client_order_id}` answers, and the details of its 409 and 502. */
+export const cancelReceiptSchema = z.strictObject({
+  client_order_id: z.string(),
+  status: orderStatusSchema,
+  broker_order_id: z.string().optional(),
+  execution_route: executionRouteSchema.optional(),
+  broker_status: z.string().optional().describe("The broker's order status as the lifecycle sync last saw it; canceled once the cancel took effect"),
+  filled_qty: z.string().optional().describe('Decimal text: what filled before the cancel, as last seen'),
+  ...cancelFields,
 });
 
 /** What the policy, the control values and the gates looked like when the order was decided. */
@@ -130,6 +162,7 @@ export const orderRowSchema = z.strictObject({
     .strictObject({ lean_order_id: z.string(), alpaca_order_id: z.string(), detected_at: z.string() })
     .optional()
     .describe('The id LEAN acknowledged is not the id Alpaca holds under this client_order_id'),
+  ...cancelFields,
   created_at: z.string().describe('ISO-8601 UTC'),
   updated_at: z.string().describe('ISO-8601 UTC'),
 });
@@ -138,6 +171,8 @@ export const orderRowSchema = z.strictObject({
 export type OrderReceipt = z.infer<typeof orderReceiptSchema>;
 /** A whole provenance row, as `GET` answers it. */
 export type OrderRow = z.infer<typeof orderRowSchema>;
+/** The cancel evidence of a row. */
+export type CancelReceipt = z.infer<typeof cancelReceiptSchema>;
 
 // A field added to ProvenanceRow and not to orderRowSchema (or the reverse) fails the typecheck here.
 const ROW_SCHEMA_HAS_EVERY_FIELD: SameKeys<ProvenanceRow, OrderRow> = true;
@@ -166,6 +201,9 @@ export const API_ERRORS = {
   client_order_id_conflict: { status: 409, details: heldOrderSchema },
   order_rejected: { status: 422, details: orderReceiptSchema },
   order_failed: { status: 502, details: orderReceiptSchema },
+  order_final: { status: 409, details: cancelReceiptSchema },
+  order_not_cancellable: { status: 409, details: cancelReceiptSchema },
+  cancel_failed: { status: 502, details: cancelReceiptSchema },
   provenance_unavailable: { status: 503 },
   order_not_found: { status: 404 },
   not_found: { status: 404 },

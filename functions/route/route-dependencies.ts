@@ -3,7 +3,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { CircuitBreaker } from '../core/breaker';
 import { loadRouterConfig } from '../core/config';
 import { systemClock, type RouteLogger, type RouteMetrics } from '../core/ports';
-import type { RouteDependencies } from '../core/route-order';
+import type { OrderApiDependencies } from './order-api';
 import type { AlpacaCredentialsProvider } from '../adapters/alpaca-client';
 import { DynamoDbProvenanceIndex } from '../adapters/dynamodb-provenance-index';
 import { DynamoDbProvenanceStore } from '../adapters/dynamodb-provenance-store';
@@ -29,13 +29,13 @@ export interface RouteDependencyOverrides {
 }
 
 /**
- * Builds the route function's dependencies once, at init. Endpoints come from the standard AWS
+ * Builds the route function's dependencies once, at init: the same clients serve routing and cancelling. Endpoints come from the standard AWS
  * variables (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SSM`), so the same code runs locally.
  */
 export function buildRouteDependencies(
   env: Readonly<Record<string, string | undefined>>,
   overrides: RouteDependencyOverrides,
-): RouteDependencies {
+): OrderApiDependencies {
   const infra = parseInfrastructure(env);
   const config = loadRouterConfig(env);
   const { governance, timeouts } = config;
@@ -43,7 +43,7 @@ export function buildRouteDependencies(
   const ssm = overrides.ssm ?? defaultSsmClient();
   const dynamoDb = overrides.dynamoDb ?? defaultDynamoDbClient();
   const store = new DynamoDbProvenanceStore(dynamoDb, infra.PROVENANCE_TABLE_NAME, timeouts.dynamoDbMs);
-  const lean = leanRunnerClient(config);
+  const lean = leanRunnerClient(config, timeouts.leanConnectMs, { infra, ssm });
   return {
     config,
     store,

@@ -9,7 +9,9 @@ import type { ControlSnapshot, KillSwitch } from '../../functions/core/control';
 import { errorRateWindowStart } from '../../functions/core/error-rate-window';
 import { describeError } from '../../functions/core/objects';
 import type { ProvenanceRow } from '../../functions/core/provenance';
-import type { CliEnv, CliIo, CliRequest } from './run-cli';
+import type { CliCommand, CliEnv, CliIo, CliRequest } from './run-cli';
+import { cancelReport } from './cancel-report';
+import { OrderApiNotFound, OrderApiTimeout, orderApiTarget, requestCancel, type OrderApiTarget } from './order-api-client';
 import { findOrder, findOrders } from './provenance-queries';
 import { alarmNamePrefix } from '../stage-names';
 import { stageAlarmsInAlarm } from './stage-alarms';
@@ -37,8 +39,66 @@ const CALL_TIMEOUT_MS = 10_000;
 /** How soon the routers see a change of the control values, unless TRADING_CONTROL_CACHE_TTL_MS says otherwise. */
 const SEEN_WITHIN = `routers see it within their cache TTL, ${DEFAULT_GOVERNANCE.controlCacheTtlMs / 1000} s by default`;
 
+/**
+ * How long a cancel may wait for the order API: longer than API Gateway's 29 s integration
+ * limit, so the API's own answer (a 504 at worst) arrives before the CLI gives up.
+ */
+const CANCEL_TIMEOUT_MS = 35_000;
+
+type CancelCommand = Extract<CliCommand, { name: 'cancel' }>;
+type StageCommand = Exclude<CliCommand, CancelCommand>;
+
 /** Runs one validated command; resolves to the exit code. */
 export async function runCommand(request: CliRequest, env: CliEnv, io: CliIo): Promise<number> {
+  const { command } = request;
+  if (command.name === 'cancel') return runCancel({ ...request, command }, env, io);
+  return runStageCommand({ ...request, command }, env, io);
+}
+
+/**
+ * `cancel`: one `DELETE /orders/{client_order_id}` on the stage's order API, never a broker
+ * directly, so the route function picks the broker and writes the row. Every answer of the API is
+ * reported (with `--json`, its body as is); exit 0 only when a broker took the cancel.
+ */
+async function runCancel(request: CliRequest & { readonly command: CancelCommand }, env: CliEnv, io: CliIo): Promise<number> {
+  const { command, stage } = request;
+  let target: OrderApiTarget | undefined;
+  try {
+    target = await orderApiTarget(stage, command.apiUrl, env, { timeoutMs: CALL_TIMEOUT_MS });
+    const answer = await requestCancel(target, command.clientOrderId, CANCEL_TIMEOUT_MS);
+    const report = cancelReport(answer, { clientOrderId: command.clientOrderId, stage, apiUrl: target.url });
+    if (request.json && 'json' in answer.body) io.out(JSON.stringify(answer.body.json, null, 2));
+    else if (report.exitCode === 0) io.out(report.text);
+    else io.err(`lean-router cancel: ${report.text}`);
+    return report.exitCode;
+  } catch (error) {
+    io.err(`lean-router cancel: ${explainCancelFailure(error, request, command.clientOrderId, target)}`);
+    return 1;
+  }
+}
+
+/** A cancel that got no answer from the order API, in one line with what to do next. */
+function explainCancelFailure(error: unknown, request: CliRequest, clientOrderId: string, target: OrderApiTarget | undefined): string {
+  if (error instanceof OrderApiNotFound) return `${error.message}; nothing was sent`;
+  const orderCommand = `lean-router order ${clientOrderId}${isDeployedStage(request.stage) ? ` --stage ${request.stage}` : ''}`;
+  if (error instanceof OrderApiTimeout) {
+    return `${error.message} (${target?.url ?? 'the order API'}): the cancel may or may not have reached a broker; read the row with \`${orderCommand}\`, or run the same cancel again (once a broker has taken it, a repeat asks no broker again)`;
+  }
+  if (connectionRefused(error) !== undefined && request.stage === LOCAL_STAGE) {
+    return `nothing answers at ${target?.url ?? 'the local order API'}: the local stack is not running; start it with npm start (or set LOCAL_API_PORT to its API port); nothing was sent`;
+  }
+  // fetch says only "fetch failed"; the reason is its cause.
+  if (target !== undefined && error instanceof TypeError && error.cause !== undefined) {
+    const code = (error.cause as { code?: unknown }).code;
+    const unsent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+    const effect = unsent ? 'nothing was sent' : `the cancel may or may not have reached the API; read the row with \`${orderCommand}\``;
+    return `could not reach the order API at ${target.url} (from ${target.from}): ${describeError(error.cause)}; ${effect}`;
+  }
+  return explainFailure(error);
+}
+
+/** Runs one of the commands that read or write the stage's table and control values. */
+async function runStageCommand(request: CliRequest & { readonly command: StageCommand }, env: CliEnv, io: CliIo): Promise<number> {
   const clients = stageClients(request.stage, env);
   try {
     const result = await execute(request, clients, env, new Date());
@@ -52,7 +112,7 @@ export async function runCommand(request: CliRequest, env: CliEnv, io: CliIo): P
   }
 }
 
-async function execute(request: CliRequest, clients: StageClients, env: CliEnv, now: Date): Promise<Answer> {
+async function execute(request: CliRequest & { readonly command: StageCommand }, clients: StageClients, env: CliEnv, now: Date): Promise<Answer> {
   const { command, stage, tableName } = request;
   switch (command.name) {
     case 'orders': {

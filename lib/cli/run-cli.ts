@@ -23,6 +23,12 @@ commands:
       --status pending|accepted|rejected|failed|unknown
       --since 15m|2h|1d|<ISO time> (default 24h)  --limit N (1-10000, default 50)
   order CLIENT_ORDER_ID     one order's whole provenance row
+  cancel CLIENT_ORDER_ID    cancel an order through the order API (DELETE /orders/{id}), so the
+                            router's rules pick the broker and the row records it: LEAN's cancel
+                            for a LEAN order, Alpaca's for the others and whenever LEAN is gated
+      --api-url URL   the stage's order API (deployed stages: else env LEAN_ROUTER_API_URL, else
+                      the ApiUrl output of stack lean-router-<stage>; local: 127.0.0.1, port
+                      LOCAL_API_PORT, default 3000); deployed requests are signed (SigV4, IAM)
 
 options:
   --stage NAME    ${KNOWN_STAGES.join(', ')} (default local); env LEAN_ROUTER_STAGE
@@ -39,8 +45,15 @@ kill-switch parameter: where there is none (the stage is not deployed in this ac
 region, or the parameter was deleted) they exit 1 and write nothing. status reports that state
 (the routers keep LEAN off) with the alarms and parameters it finds.
 
+cancel prints what the order API answered in words (--json: its body as is). It exits 0 when a
+broker took the cancel, now (202) or on an earlier call (200, nothing sent again), and 1 when the
+order is not canceled by this call: no such order (404), nothing left to cancel or not cancellable
+yet (409), no broker took it (502), the table unavailable (503), or no answer (run it again: once
+a broker has taken the cancel, a repeat asks no broker again).
+
 exit codes: 0 done, or nothing to change; 1 the stage could not be used (not running, not
-deployed in this account and region, a call failed) or no such order; 2 usage error.
+deployed in this account and region, a call failed), no such order, or the order not canceled;
+2 usage error.
 
 With --stage local the commands talk to npm start's endpoints (127.0.0.1, ports from
 LOCAL_DYNAMODB_PORT / LOCAL_SSM_PORT). Otherwise the standard AWS configuration applies
@@ -59,7 +72,8 @@ export type CliCommand =
   | { readonly name: 'review' }
   | { readonly name: 'review clear'; readonly symbol: string }
   | { readonly name: 'orders'; readonly filter: OrderFilter }
-  | { readonly name: 'order'; readonly clientOrderId: string };
+  | { readonly name: 'order'; readonly clientOrderId: string }
+  | { readonly name: 'cancel'; readonly clientOrderId: string; readonly apiUrl?: string };
 
 /** A command and where it runs. */
 export interface CliRequest {
@@ -85,6 +99,7 @@ const OPTIONS = {
   limit: { type: 'string' },
   reason: { type: 'string' },
   by: { type: 'string' },
+  'api-url': { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -100,6 +115,7 @@ const COMMAND_OPTIONS = {
   review: [],
   orders: ['table', 'symbol', 'route', 'status', 'since', 'limit'],
   order: ['table'],
+  cancel: ['api-url'],
 } as const satisfies Record<string, readonly OptionName[]>;
 
 type CommandWord = keyof typeof COMMAND_OPTIONS;
@@ -123,6 +139,7 @@ export async function runCli(argv: readonly string[], env: CliEnv, io: CliIo): P
     const parsed = parse(argv);
     json = parsed.values.json === true;
     request = toRequest(parsed, env, new Date());
+    if (typeof request === 'object' && request.command.name === 'cancel') await refuseMalformedClientOrderId(request.command.clientOrderId);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.err(`lean-router: ${error.message} (see lean-router --help)`);
@@ -244,6 +261,32 @@ function toCommand(word: CommandWord, args: readonly string[], text: (name: Opti
       if (extra.length > 0) throw new UsageError(`order takes one client_order_id, got ${args.join(' ')}`);
       return { name: 'order', clientOrderId: id };
     }
+    case 'cancel': {
+      const [id, ...extra] = args;
+      if (id === undefined || id.trim() === '') throw new UsageError('cancel needs a client_order_id');
+      if (extra.length > 0) throw new UsageError(`cancel takes one client_order_id, got ${args.join(' ')}`);
+      const apiUrl = text('api-url');
+      if (apiUrl !== undefined && !isHttpUrl(apiUrl)) throw new UsageError(`--api-url ${apiUrl}: use the order API's http(s) URL, e.g. the stack's ApiUrl output`);
+      return { name: 'cancel', clientOrderId: id, ...(apiUrl === undefined ? {} : { apiUrl }) };
+    }
+  }
+}
+
+/**
+ * Refuses an id the order API would refuse, before any call, by the API's own rule. That rule's
+ * module brings zod, so it loads only for cancel: help and usage errors stay quick.
+ */
+async function refuseMalformedClientOrderId(id: string): Promise<void> {
+  const { CLIENT_ORDER_ID_PATTERN } = await import('../../functions/core/order-request');
+  if (!CLIENT_ORDER_ID_PATTERN.test(id)) throw new UsageError(`cancel ${id}: a client_order_id is 1-128 characters of A-Z a-z 0-9 . _ : -`);
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
   }
 }
 

@@ -3,7 +3,7 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ParameterTier, StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { AwsCustomResource, AwsCustomResourcePolicy, Logging, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { leanHealthValue, type LeanHealth } from '../../functions/core/control';
 import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../../functions/core/control-parameters';
 import type { RouterSettings, Stage } from '../router-settings';
@@ -51,6 +51,8 @@ export interface ControlParametersProps {
  *   they already exist, and deleted with the stack.
  * - `manual-review/<SYMBOL>` parameters are created and deleted at runtime, never here.
  * - `alpaca-credentials` (SecureString) is created out of band and only read.
+ * - `lean-runner-token` (SecureString), the runner's bearer token, likewise: each function whose
+ *   environment names it may read it (see RouterFunction).
  */
 export class ControlParameters extends Construct {
   readonly prefix: string;
@@ -60,6 +62,8 @@ export class ControlParameters extends Construct {
   /** The folder of per-symbol review parameters (no trailing slash). */
   readonly manualReviewPath: string;
   readonly alpacaCredentialsName: string;
+  /** The runner token's SecureString, created out of band; used only when a runner URL is configured. */
+  readonly leanRunnerTokenName: string;
   readonly policyParameter: StringParameter;
 
   constructor(scope: Construct, id: string, props: ControlParametersProps) {
@@ -71,6 +75,7 @@ export class ControlParameters extends Construct {
     this.leanHealthName = controlParameterName(this.prefix, CONTROL_PARAMETER.leanHealth);
     this.manualReviewPath = controlParameterName(this.prefix, CONTROL_PARAMETER.manualReview);
     this.alpacaCredentialsName = controlParameterName(this.prefix, CONTROL_PARAMETER.alpacaCredentials);
+    this.leanRunnerTokenName = controlParameterName(this.prefix, CONTROL_PARAMETER.leanRunnerToken);
 
     this.policyParameter = new StringParameter(this, 'Policy', {
       parameterName: this.policyName,
@@ -106,9 +111,8 @@ export class ControlParameters extends Construct {
    * `GetParameters` on each of kill-switch, policy and lean-health, plus `GetParametersByPath`, which
    * SSM authorizes on the path itself, not on the parameters it returns (non-recursive here);
    * `PutParameter` on `writes` and on `manual-review/<SYMBOL>` (both functions put symbols in
-   * review); `GetParameter` with decryption on the Alpaca SecureString. It is encrypted with the
-   * AWS managed key aws/ssm, whose key policy lets this account's principals decrypt through SSM,
-   * so no kms statement is needed.
+   * review). The Alpaca keys are a grant of their own ({@link grantAlpacaCredentialsRead}): the
+   * health-check does not read them.
    */
   grantRuntimeAccess(grantee: ControlParameterGrantee, writes: readonly WritableControlValue[]): void {
     const writable: Record<WritableControlValue, string> = { killSwitch: this.killSwitchName, leanHealth: this.leanHealthName };
@@ -121,7 +125,6 @@ export class ControlParameters extends Construct {
     for (const [sid, action, names] of statements) {
       grantee.addToPolicy(new PolicyStatement({ sid, actions: [action], resources: names.map((name) => this.arn(name)) }));
     }
-    this.grantAlpacaCredentialsRead(grantee);
     grantee.acknowledgeWildcardResource(
       nagParameterArn(reviews),
       'Manual review is one parameter per symbol (manual-review/<SYMBOL>), created at runtime, so the symbols are unknown at deploy time; the wildcard is confined to that folder of this stage and to ssm:PutParameter.',
@@ -129,9 +132,9 @@ export class ControlParameters extends Construct {
   }
 
   /**
-   * `GetParameter` with decryption on the Alpaca SecureString, and nothing else (for a function that
-   * reads no control value, like the lifecycle sync); the aws/ssm key needs no kms statement (see
-   * {@link grantRuntimeAccess}).
+   * `GetParameter` with decryption on the Alpaca SecureString, and nothing else. It is encrypted with
+   * the AWS managed key aws/ssm, whose key policy lets this account's principals decrypt through
+   * SSM, so no kms statement is needed.
    */
   grantAlpacaCredentialsRead(grantee: Pick<ControlParameterGrantee, 'addToPolicy'>): void {
     grantee.addToPolicy(
@@ -139,9 +142,8 @@ export class ControlParameters extends Construct {
     );
   }
 
-  /** `arn:<partition>:ssm:<region>:<account>:parameter/<name without its leading slash>`. */
   private arn(name: string): string {
-    return Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\/+/, '') });
+    return ssmParameterArn(this, name);
   }
 
   private createOnce(id: string, stage: Stage, name: string, value: string, what: string, runtime: { role: Role; logGroup: LogGroup }): void {
@@ -170,6 +172,11 @@ export class ControlParameters extends Construct {
       policy: AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.arn(name)] }),
     });
   }
+}
+
+/** `arn:<partition>:ssm:<region>:<account>:parameter/<name without its leading slash>`, in the stack of `scope`. */
+export function ssmParameterArn(scope: IConstruct, name: string): string {
+  return Stack.of(scope).formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\/+/, '') });
 }
 
 /** A parameter ARN as cdk-nag renders it in finding ids (pseudo parameters in angle brackets). */

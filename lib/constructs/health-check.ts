@@ -6,7 +6,7 @@ import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
 import { functionEntry, ROUTER_ENTRIES } from '../router-bundling';
 import { RouterFunction, type RouterFunctionContext } from './router-function';
 
-/** One run probes the runner, reads the last minutes of LEAN outcomes and resolves stale rows. */
+/** One run probes the runner and reads the last minutes of LEAN outcomes and fallbacks. */
 const HEALTH_CHECK_TIMEOUT = Duration.seconds(60);
 const HEALTH_CHECK_MEMORY_MB = 256;
 
@@ -34,25 +34,17 @@ export class HealthCheck extends RouterFunction {
 
     this.schedule = this.scheduleEveryMinute('lean-router: runs the health-check every minute');
 
-    // The recent LEAN outcomes (by route) and the rows still pending/unknown (by status).
+    // The recent LEAN outcomes and fallbacks (by route); it writes no row: the lifecycle sync reconciles them.
     this.addToPolicy(
       new PolicyStatement({
         sid: 'QueryProvenanceIndexes',
         actions: ['dynamodb:Query'],
-        resources: [provenance.indexArn(PROVENANCE_TABLE.indexes.byRoute), provenance.indexArn(PROVENANCE_TABLE.indexes.byStatus)],
-      }),
-    );
-    // Reconciliation reads a row and resolves it (conditional UpdateItem).
-    this.addToPolicy(
-      new PolicyStatement({
-        sid: 'ReconcileProvenanceRows',
-        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-        resources: [provenance.table.tableArn],
+        resources: [provenance.indexArn(PROVENANCE_TABLE.indexes.byRoute)],
       }),
     );
     // Reads the control values fresh each run; writes the probe result, trips the kill switch
     // (never clears it: only operators do) and puts symbols with repeated fallbacks in review;
-    // the Alpaca keys for reconciliation lookups.
+    // no Alpaca keys: it asks no broker anything.
     parameters.grantRuntimeAccess(this, ['leanHealth', 'killSwitch']);
   }
 }

@@ -15,8 +15,10 @@ export type LifecycleSyncProps = RouterFunctionContext;
 
 /**
  * The lifecycle sync (`functions/lifecycle-sync/handler.ts`) on an EventBridge `rate(1 minute)`
- * rule. It reads the open orders from the provenance table's open-orders index, asks Alpaca for
- * their state, records broker state changes on the rows and counts route divergences.
+ * rule. It first reconciles the rows left `pending` or `unknown` (by-status index, lookups at
+ * Alpaca and the runner, a conditional resolve), then reads the open orders from the provenance
+ * table's open-orders index, asks Alpaca for their state, records broker state changes on the rows
+ * and counts route divergences.
  */
 export class LifecycleSync extends RouterFunction {
   readonly schedule: Rule;
@@ -26,7 +28,7 @@ export class LifecycleSync extends RouterFunction {
       ...props,
       functionName: `lean-router-${props.stage}-lifecycle-sync`,
       entry: functionEntry(ROUTER_ENTRIES.lifecycleSync),
-      description: 'lean-router: syncs open orders with Alpaca each minute, records broker state changes and divergences',
+      description: 'lean-router: reconciles unresolved rows and syncs open orders with Alpaca each minute, records broker state changes and divergences',
       timeout: LIFECYCLE_SYNC_TIMEOUT,
       memorySize: LIFECYCLE_SYNC_MEMORY_MB,
     });
@@ -34,23 +36,24 @@ export class LifecycleSync extends RouterFunction {
 
     this.schedule = this.scheduleEveryMinute('lean-router: runs the lifecycle sync every minute');
 
-    // The rows still open at a broker, and nothing else of the table is read.
+    // The rows still open at a broker and the rows still pending/unknown; no scan.
     this.addToPolicy(
       new PolicyStatement({
-        sid: 'QueryOpenOrders',
+        sid: 'QueryOpenAndUnresolvedOrders',
         actions: ['dynamodb:Query'],
-        resources: [provenance.indexArn(PROVENANCE_TABLE.indexes.openOrders)],
+        resources: [provenance.indexArn(PROVENANCE_TABLE.indexes.openOrders), provenance.indexArn(PROVENANCE_TABLE.indexes.byStatus)],
       }),
     );
-    // Each broker state change is a conditional UpdateItem of its row.
+    // Each broker state change and each resolve is a conditional UpdateItem of its row; a refused
+    // resolve reads the row back (GetItem) to tell its own retried write from another writer's.
     this.addToPolicy(
       new PolicyStatement({
-        sid: 'RecordBrokerStates',
-        actions: ['dynamodb:UpdateItem'],
+        sid: 'RecordBrokerStatesAndResolveRows',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [provenance.table.tableArn],
       }),
     );
-    // Only the Alpaca keys: the sync reads no control value and writes none.
+    // Only the Alpaca keys (list and reconciliation lookups): the sync reads no control value and writes none.
     parameters.grantAlpacaCredentialsRead(this);
   }
 }

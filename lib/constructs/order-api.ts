@@ -55,8 +55,8 @@ export interface OrderApiProps {
 }
 
 /**
- * The order API (API Gateway REST API): `POST /orders` and `GET /orders/{client_order_id}`, both
- * with IAM (SigV4) authorization, validated against the model generated from the handler's zod
+ * The order API (API Gateway REST API): `POST /orders`, `GET /orders/{client_order_id}` and
+ * `DELETE /orders/{client_order_id}`, all with IAM (SigV4) authorization, validated against the model generated from the handler's zod
  * schema, proxied to the route function, with JSON access logs and stage throttling.
  */
 export class OrderApi extends Construct {
@@ -129,17 +129,17 @@ export class OrderApi extends Construct {
 
     const integration = new LambdaIntegration(props.routeFunction, { proxy: true });
     const orders = this.api.root.addResource('orders');
-    // Both methods take IAM authorization from defaultMethodOptions.
+    // Every method takes IAM authorization from defaultMethodOptions.
     const submit = orders.addMethod('POST', integration, {
       requestValidator: this.validator,
       requestModels: { 'application/json': this.orderModel },
     });
-    const read = orders.addResource('{client_order_id}').addMethod('GET', integration, {
-      requestValidator: this.validator,
-      requestParameters: { 'method.request.path.client_order_id': true },
-    });
+    const order = orders.addResource('{client_order_id}');
+    const byId = { requestValidator: this.validator, requestParameters: { 'method.request.path.client_order_id': true } };
+    const read = order.addMethod('GET', integration, byId);
+    const cancel = order.addMethod('DELETE', integration, byId);
 
-    for (const method of [submit, read]) {
+    for (const method of [submit, read, cancel]) {
       Validations.of(method).acknowledge({
         id: 'AwsSolutions-COG4',
         reason:

@@ -46,5 +46,6 @@ export class RouteFunction extends RouterFunction {
     // The cached control values; a notional-mismatch trip writes the kill switch, repeated
     // fallbacks put a symbol in review; the Alpaca keys.
     parameters.grantRuntimeAccess(this, ['killSwitch']);
+    parameters.grantAlpacaCredentialsRead(this);
   }
 }

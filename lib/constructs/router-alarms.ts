@@ -147,7 +147,7 @@ export class RouterAlarms extends Construct {
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         description: [
           'An order ended with status unknown: LEAN may have placed it and neither LEAN nor Alpaca answered the lookup. The caller got 202. Do NOT resend it.',
-          'First: list the rows, then look each client_order_id up at the runner and at Alpaca; the health-check reconciles them when the brokers answer.',
+          'First: list the rows, then look each client_order_id up at the runner and at Alpaca; the lifecycle sync reconciles them when the brokers answer.',
           rowsWithStatus('unknown'),
         ].join(' '),
       },
@@ -202,8 +202,8 @@ export class RouterAlarms extends Construct {
         // No data is no invocation: that is exactly what this alarm is for.
         treatMissingData: TreatMissingData.BREACHING,
         description: [
-          `The lifecycle sync, scheduled every minute, did not run for ${LIFECYCLE_SYNC_SILENCE.toMinutes()} minutes: open orders keep their last broker state (fills and cancels are not recorded) and divergences go unseen. Routing is not affected.`,
-          `First: find its schedule: aws events list-rule-names-by-target --target-arn ${props.lifecycleSync.function.functionArn} ; if the rule is missing or disabled, enable it (aws events enable-rule --name <rule>) or redeploy the stack: the next run picks up every open order.`,
+          `The lifecycle sync, scheduled every minute, did not run for ${LIFECYCLE_SYNC_SILENCE.toMinutes()} minutes: rows left pending or unknown are not reconciled, open orders keep their last broker state (fills and cancels are not recorded) and divergences go unseen. Routing is not affected.`,
+          `First: find its schedule: aws events list-rule-names-by-target --target-arn ${props.lifecycleSync.function.functionArn} ; if the rule is missing or disabled, enable it (aws events enable-rule --name <rule>) or redeploy the stack: the next run picks up every unresolved row and open order.`,
           `Otherwise read why runs fail to start: ${tail(props.lifecycleSync.logGroupName)}`,
         ].join(' '),
       },
@@ -212,11 +212,11 @@ export class RouterAlarms extends Construct {
         throttles: 'Lambda throttled the route function: the account or region ran out of concurrency and orders were refused before routing.',
       }),
       ...functionAlarms('HealthCheck', props.healthCheck, tail, {
-        errors: 'The health-check failed: the gauges stop, lean-health goes stale and the router gates LEAN after the staleness limit; pending rows are not reconciled.',
+        errors: 'The health-check failed: the gauges stop, lean-health goes stale and the router gates LEAN after the staleness limit.',
         throttles: 'Lambda throttled the health-check function: the account or region ran out of concurrency and health-check runs were skipped.',
       }),
       ...functionAlarms('LifecycleSync', props.lifecycleSync, tail, {
-        errors: 'The lifecycle sync failed outside its own error handling (init failure, timeout, out of memory): broker state changes of open orders were not recorded this run; the next run starts over from the open rows.',
+        errors: 'The lifecycle sync failed outside its own error handling (init failure, timeout, out of memory): rows left pending or unknown were not reconciled and broker state changes of open orders were not recorded this run; the next run starts over from the unresolved and open rows.',
         throttles: 'Lambda throttled the lifecycle sync: the account or region ran out of concurrency and sync runs were skipped.',
       }),
     ];

@@ -1,14 +1,15 @@
 import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Role, ServicePrincipal, type PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LEAN_RUNNER_TOKEN_VARIABLE } from '../../functions/core/config';
 import { PROJECT_ROOT, ROUTER_BUNDLING, ROUTER_NODE_OPTIONS } from '../router-bundling';
 import type { Stage } from '../router-settings';
-import type { ControlParameters } from './control-parameters';
+import { ssmParameterArn, type ControlParameters } from './control-parameters';
 import type { ProvenanceTable } from './provenance-table';
 
 /**
@@ -50,7 +51,10 @@ export interface RouterFunctionContext extends Pick<RouterFunctionProps, 'enviro
  * One router Lambda function with the project's fixed defaults: nodejs22.x on arm64, bundled by the
  * locally installed esbuild (never Docker), minified ESM with source maps, the AWS SDK bundled, an
  * explicit log group with retention, and a role that holds nothing but the right to write to that
- * log group: callers add exactly the statements the function needs with {@link addToPolicy}.
+ * log group: callers add exactly the statements the function needs with {@link addToPolicy}. The
+ * one exception is the runner token: every function that calls the runner (route, health-check
+ * probe, lifecycle lookups) gets the same environment, so a function whose environment names the
+ * token's SecureString may read that one parameter.
  */
 export class RouterFunction extends Construct {
   readonly function: NodejsFunction;
@@ -90,6 +94,7 @@ export class RouterFunction extends Construct {
       environment: { ...props.environment, NODE_OPTIONS: ROUTER_NODE_OPTIONS },
       bundling: ROUTER_FUNCTION_BUNDLING,
     });
+    this.grantLeanRunnerTokenRead(props.environment[LEAN_RUNNER_TOKEN_VARIABLE]);
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
@@ -105,6 +110,12 @@ export class RouterFunction extends Construct {
     const rule = new Rule(this, 'Schedule', { description, schedule: Schedule.rate(Duration.minutes(1)) });
     rule.addTarget(new LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }));
     return rule;
+  }
+
+  /** `GetParameter` with decryption on the named token (aws/ssm key: no kms statement, see ControlParameters.grantRuntimeAccess). */
+  private grantLeanRunnerTokenRead(parameterName: string | undefined): void {
+    if (parameterName === undefined) return;
+    this.addToPolicy(new PolicyStatement({ sid: 'ReadLeanRunnerToken', actions: ['ssm:GetParameter'], resources: [ssmParameterArn(this, parameterName)] }));
   }
 
   /** Adds one least-privilege statement to the function's role. */

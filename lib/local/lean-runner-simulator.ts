@@ -17,6 +17,11 @@ export interface LeanRunnerSimulatorOptions {
   alpacaSecretKey: string;
   /** How long the runner waits for Alpaca before answering `network_timeout`; default 5000. */
   alpacaTimeoutMs?: number;
+  /**
+   * When set, every runner request must carry `authorization: Bearer <token>`; any other gets 401
+   * with a JSON `detail` and is counted as no operation. The `/_sim/*` admin routes stay open.
+   */
+  token?: string;
 }
 
 /** What `requestCount` counts. */
@@ -288,6 +293,11 @@ export async function startLeanRunnerSimulator(options: LeanRunnerSimulatorOptio
 
   const route = (req: SimRequest): SimRoute<LeanOperation> => {
     const { method, path } = req;
+    if (options.token !== undefined && header(req, 'authorization') !== `Bearer ${options.token}`) {
+      // No operation: a refused request placed nothing and counts as no submit, lookup or probe.
+      const detail = header(req, 'authorization') === undefined ? 'unauthorized:missing bearer token' : 'unauthorized:wrong bearer token';
+      return { handle: (_, res) => sendJson(res, 401, { detail }, { 'www-authenticate': 'Bearer' }) };
+    }
     if (method === 'POST' && path === '/v1/orders/submit') return { operation: 'submit', handle: submit };
     if (method === 'GET' && path === '/healthz') return { operation: 'health', handle: health };
     if (method === 'GET' && path === '/v1/orders') return { operation: 'list', handle: list };

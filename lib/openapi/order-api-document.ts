@@ -6,6 +6,9 @@ import {
   adapterSchema,
   API_ERRORS,
   apiErrorSchema,
+  cancelAttemptSchema,
+  cancelReceiptSchema,
+  cancelRouteSchema,
   executionAttemptSchema,
   executionRouteSchema,
   fallbackIntentSchema,
@@ -40,6 +43,12 @@ const ERROR_DESCRIPTIONS: Readonly<Record<ApiErrorCode, string>> = {
   order_failed: 'No broker accepted the order (e.g. Alpaca unreachable, or LEAN failed with fallback none); details hold the route evidence.',
   provenance_unavailable: 'The provenance table could not be reached, so on POST the order was sent to no broker; retry after Retry-After seconds.',
   order_not_found: 'No order has this client_order_id.',
+  order_final:
+    'Nothing is left to cancel: the order was rejected or failed, or the broker holds it filled, canceled or expired (as the row says, or as the broker answered just now). No broker was asked to cancel, or the broker refused because the order is final; details hold the cancel evidence.',
+  order_not_cancellable:
+    'There is no broker order to cancel yet: the order is still being routed (pending) or its outcome is unknown until the lifecycle sync resolves it. Nothing was sent; retry later.',
+  cancel_failed:
+    "No broker took the cancel: LEAN's cancel (for a LEAN order) and Alpaca's both failed or did not know the order. The row records every attempt; a repeated DELETE tries again.",
   not_found: 'No such path. Only the local stand-in for API Gateway lets such a request reach the handler; in AWS, API Gateway answers it 403 itself.',
   method_not_allowed: 'The path does not take this method (header Allow names the one it takes). Local stand-in only, as for not_found.',
   internal_error: "An unexpected error; the logs hold it under the answer's x-correlation-id.",
@@ -57,6 +66,9 @@ const ERROR_COMPONENTS: Readonly<Record<ApiErrorCode, string>> = {
   order_failed: 'OrderFailedError',
   provenance_unavailable: 'ProvenanceUnavailableError',
   order_not_found: 'OrderNotFoundError',
+  order_final: 'OrderFinalError',
+  order_not_cancellable: 'OrderNotCancellableError',
+  cancel_failed: 'CancelFailedError',
   not_found: 'NotFoundError',
   method_not_allowed: 'MethodNotAllowedError',
   internal_error: 'InternalError',
@@ -77,6 +89,7 @@ const OPERATION_ERRORS = {
     'provenance_unavailable',
   ],
   getOrder: ['validation_failed', 'order_not_found', 'internal_error', 'provenance_unavailable'],
+  cancelOrder: ['validation_failed', 'order_not_found', 'order_final', 'order_not_cancellable', 'internal_error', 'cancel_failed', 'provenance_unavailable'],
 } as const satisfies Record<string, readonly ApiErrorCode[]>;
 
 /** The error shape of API Gateway's own answers (signature, authorization, throttling), set by the stack's gateway responses. */
@@ -96,6 +109,12 @@ function schemaRegistry(): z.core.$ZodRegistry<{ id: string; description?: strin
   registry.add(executionAttemptSchema, { id: 'ExecutionAttempt', description: 'One broker call.' });
   registry.add(policySnapshotSchema, { id: 'PolicySnapshot', description: 'What the policy, the control values and the gates looked like when the order was decided.' });
   registry.add(fallbackIntentSchema, { id: 'FallbackIntent', description: "Written before the router's own fallback submit to Alpaca." });
+  registry.add(cancelReceiptSchema, { id: 'CancelReceipt', description: "The row's cancel evidence, as DELETE /orders/{client_order_id} answers it." });
+  registry.add(cancelRouteSchema, {
+    id: 'CancelRoute',
+    description: 'lean: LEAN cancelled its own order; alpaca: the order was placed at Alpaca; alpaca_gated: a LEAN order canceled at Alpaca because LEAN is gated; alpaca_fallback: LEAN\'s cancel failed; none: no broker took it.',
+  });
+  registry.add(cancelAttemptSchema, { id: 'CancelAttempt', description: 'One broker cancel call.' });
   registry.add(fieldIssueSchema, { id: 'FieldIssue', description: 'One field-level validation problem.' });
   registry.add(heldOrderSchema, { id: 'HeldOrder', description: 'The row that already holds the client_order_id.' });
   for (const code of Object.keys(API_ERRORS) as ApiErrorCode[]) {
@@ -265,6 +284,24 @@ export function orderApiDocument(): Json {
           responses: byStatus({
             '200': success('The whole provenance row of the order.', 'OrderRow'),
             ...errorResponses(OPERATION_ERRORS.getOrder),
+            ...GATEWAY_RESPONSES,
+          }),
+        },
+        delete: {
+          operationId: 'cancelOrder',
+          tags: ['orders'],
+          summary: 'Cancel an order through the route that placed it',
+          description:
+            "Writes the cancel request on the row, then asks LEAN to cancel a LEAN order (Alpaca directly when LEAN is gated or its cancel fails) and Alpaca to cancel any other. " +
+            'One call to each broker at most; a cancel never places anything. The broker cancels asynchronously: the row shows broker_status canceled once the lifecycle sync reads it ' +
+            '(or filled, if the order filled first).',
+          parameters: [{ $ref: '#/components/parameters/ClientOrderId' }, { $ref: '#/components/parameters/XCorrelationId' }],
+          responses: byStatus({
+            '200': success('An earlier DELETE already had the cancel taken by a broker; no broker was asked again.', 'CancelReceipt', {
+              'idempotent-replay': header('IdempotentReplay'),
+            }),
+            '202': success('A broker took the cancel and is working on it; read the row for broker_status.', 'CancelReceipt'),
+            ...errorResponses(OPERATION_ERRORS.cancelOrder),
             ...GATEWAY_RESPONSES,
           }),
         },

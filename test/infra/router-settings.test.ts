@@ -85,3 +85,41 @@ describe('router settings from CDK context', () => {
     expect(provenanceTableName('live')).toBe('lean-router-live-provenance');
   });
 });
+
+describe('router settings on live: the runner over TLS, without credentials in its URL', () => {
+  const liveLean = { stage: 'live', executionAdapter: 'lean', executionPolicy: 'all' };
+
+  it('refuses an http runner URL at synth', () => {
+    const context = { ...liveLean, leanRunnerUrl: 'http://lean-runner.example.com' };
+
+    expect(() => fromContext(context)).toThrow(RouterSettingsError);
+    expect(() => fromContext(context)).toThrow('TRADING_LEAN_RUNNER_URL must be https on live');
+  });
+
+  it('refuses an http runner URL at synth even when LEAN is not the adapter (the health-check would still call it)', () => {
+    expect(() => fromContext({ stage: 'live', leanRunnerUrl: 'http://lean-runner.example.com' })).toThrow('TRADING_LEAN_RUNNER_URL must be https on live');
+  });
+
+  it('refuses a runner URL carrying credentials at synth, without repeating them', () => {
+    const error = (() => {
+      try {
+        fromContext({ ...liveLean, leanRunnerUrl: 'https://runner:hunter2@lean-runner.example.com' });
+      } catch (thrown) {
+        return thrown;
+      }
+      return undefined;
+    })();
+
+    expect(error).toBeInstanceOf(RouterSettingsError);
+    expect((error as Error).message).toContain('TRADING_LEAN_RUNNER_URL must not carry credentials (user:password@) on live');
+    expect((error as Error).message).not.toContain('hunter2');
+  });
+
+  it('accepts an https runner URL on live', () => {
+    expect(fromContext({ ...liveLean, leanRunnerUrl: 'https://lean-runner.example.com' }).leanRunnerUrl).toBe('https://lean-runner.example.com');
+  });
+
+  it('still accepts an http runner URL on paper', () => {
+    expect(fromContext({ stage: 'paper', leanRunnerUrl: 'http://lean-runner.example.com' }).leanRunnerUrl).toBe('http://lean-runner.example.com');
+  });
+});

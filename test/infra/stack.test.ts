@@ -69,9 +69,9 @@ describe('cdk-nag (AwsSolutions) on every synth', () => {
 });
 
 describe('order API', () => {
-  it('authorizes every method with IAM, and has exactly POST /orders and GET /orders/{client_order_id}', () => {
+  it('authorizes every method with IAM, and has exactly POST /orders, GET and DELETE /orders/{client_order_id}', () => {
     const methods = Object.values(paper.template.findResources('AWS::ApiGateway::Method') as Record<string, Resource>);
-    expect(methods.map((method) => method.Properties.HttpMethod).sort()).toEqual(['GET', 'POST']);
+    expect(methods.map((method) => method.Properties.HttpMethod).sort()).toEqual(['DELETE', 'GET', 'POST']);
     for (const method of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
 
     const resources = Object.values(paper.template.findResources('AWS::ApiGateway::Resource') as Record<string, Resource>);
@@ -89,11 +89,13 @@ describe('order API', () => {
       RequestValidatorId: { Ref: validatorId },
       RequestModels: { 'application/json': { Ref: modelId } },
     });
-    paper.template.hasResourceProperties('AWS::ApiGateway::Method', {
-      HttpMethod: 'GET',
-      RequestValidatorId: { Ref: validatorId },
-      RequestParameters: { 'method.request.path.client_order_id': true },
-    });
+    for (const httpMethod of ['GET', 'DELETE']) {
+      paper.template.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: httpMethod,
+        RequestValidatorId: { Ref: validatorId },
+        RequestParameters: { 'method.request.path.client_order_id': true },
+      });
+    }
 
     const model = only(paper, 'AWS::ApiGateway::Model');
     const { schema, ...generated } = orderRequestJsonSchema();
@@ -107,7 +109,7 @@ describe('order API', () => {
     });
   });
 
-  it('proxies both methods to the route function', () => {
+  it('proxies every method to the route function', () => {
     const routeArn = `<${logicalId(paper.stack, paper.stack.route.function)}.Arn>`;
     const methods = Object.values(paper.template.findResources('AWS::ApiGateway::Method') as Record<string, Resource>);
     for (const method of methods) {
@@ -157,6 +159,7 @@ describe('functions', () => {
     CONTROL_PARAMETER_PREFIX: P,
     ALPACA_BASE_URL: 'https://paper-api.alpaca.markets',
     ALPACA_CREDENTIALS_PARAMETER: `${P}alpaca-credentials`,
+    LEAN_RUNNER_TOKEN_PARAMETER: `${P}lean-runner-token`,
     TRADING_EXECUTION_ADAPTER: 'lean',
     TRADING_EXECUTION_ADAPTER_POLICY: 'allowlist',
     TRADING_EXECUTION_ADAPTER_SYMBOLS: 'AAPL,MSFT',
@@ -419,10 +422,11 @@ describe('least privilege', () => {
     }
   });
 
-  it('route: its rows, the by-symbol index, the control values, its trips, the Alpaca keys; nothing else', () => {
+  it('route: its rows, the by-symbol index, the control values, its trips, the Alpaca keys, the runner token; nothing else', () => {
     const logGroup = `<${logicalId(paper.stack, paper.stack.route.logGroup)}.Arn>`;
     expect(statementsOfRole(paper.template, logicalId(paper.stack, paper.stack.route.role))).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup] },
+      { actions: ['ssm:GetParameter'], resources: [parameter('lean-runner-token')] },
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [table()] },
       { actions: ['dynamodb:Query'], resources: [`${table()}/index/by-symbol`] },
       { actions: ['ssm:GetParameters'], resources: [parameter('kill-switch'), parameter('lean-health'), parameter('policy')] },
@@ -432,25 +436,25 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('health-check: by-route and by-status queries, reconciliation, the control values, health and trips, the Alpaca keys', () => {
+  it('health-check: by-route queries, the control values, health and trips, the runner token; no row read or written, no Alpaca keys', () => {
     const logGroup = `<${logicalId(paper.stack, paper.stack.healthCheck.logGroup)}.Arn>`;
     expect(statementsOfRole(paper.template, logicalId(paper.stack, paper.stack.healthCheck.role))).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup] },
-      { actions: ['dynamodb:Query'], resources: [`${table()}/index/by-route`, `${table()}/index/by-status`] },
-      { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table()] },
+      { actions: ['ssm:GetParameter'], resources: [parameter('lean-runner-token')] },
+      { actions: ['dynamodb:Query'], resources: [`${table()}/index/by-route`] },
       { actions: ['ssm:GetParameters'], resources: [parameter('kill-switch'), parameter('lean-health'), parameter('policy')] },
       { actions: ['ssm:GetParametersByPath'], resources: [parameter('manual-review')] },
       { actions: ['ssm:PutParameter'], resources: [parameter('kill-switch'), parameter('lean-health'), parameter('manual-review/*')] },
-      { actions: ['ssm:GetParameter'], resources: [parameter('alpaca-credentials')] },
     ]);
   });
 
-  it('lifecycle sync: queries the open-orders index, updates rows, reads the Alpaca keys; nothing else', () => {
+  it('lifecycle sync: queries the open-orders and by-status indexes, reads and updates rows, reads the Alpaca keys and the runner token; nothing else', () => {
     const logGroup = `<${logicalId(paper.stack, paper.stack.lifecycleSync.logGroup)}.Arn>`;
     expect(statementsOfRole(paper.template, logicalId(paper.stack, paper.stack.lifecycleSync.role))).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup] },
-      { actions: ['dynamodb:Query'], resources: [`${table()}/index/${PROVENANCE_TABLE.indexes.openOrders.name}`] },
-      { actions: ['dynamodb:UpdateItem'], resources: [table()] },
+      { actions: ['ssm:GetParameter'], resources: [parameter('lean-runner-token')] },
+      { actions: ['dynamodb:Query'], resources: [`${table()}/index/${PROVENANCE_TABLE.indexes.byStatus.name}`, `${table()}/index/${PROVENANCE_TABLE.indexes.openOrders.name}`] },
+      { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table()] },
       { actions: ['ssm:GetParameter'], resources: [parameter('alpaca-credentials')] },
     ]);
   });
@@ -682,5 +686,45 @@ describe('outputs', () => {
     expect(value('RouteLogGroup')).toBe('/aws/lambda/lean-router-paper-route');
     expect(value('LifecycleSyncLogGroup')).toBe('/aws/lambda/lean-router-paper-lifecycle-sync');
     expect(Object.keys(outputs).filter((key) => key.includes('Endpoint'))).toEqual([]);
+  });
+});
+
+describe('LEAN runner token', () => {
+  const TOKEN_PARAMETER = `${P}lean-runner-token`;
+  const readToken = { actions: ['ssm:GetParameter'], resources: [renderedParameterArn(TOKEN_PARAMETER)] };
+  const functions: RouterFunctionName[] = ['route', 'healthCheck', 'lifecycleSync'];
+
+  it.each(functions)('%s: names the token SecureString in its environment, never a token', (which) => {
+    const variables = lambdaFunction(paper, which).Properties.Environment.Variables as Record<string, string>;
+
+    expect(variables.LEAN_RUNNER_TOKEN_PARAMETER).toBe(TOKEN_PARAMETER);
+    expect(Object.keys(variables).filter((name) => /token/i.test(name))).toEqual(['LEAN_RUNNER_TOKEN_PARAMETER']);
+  });
+
+  it.each(functions)('%s: may read the token SecureString, with decryption, and only that one', (which) => {
+    const statements = statementsOfRole(paper.template, logicalId(paper.stack, paper.stack[which].role));
+
+    expect(statements.filter((statement) => statement.resources.some((resource) => resource.endsWith('lean-runner-token')))).toEqual([readToken]);
+  });
+
+  it('neither names nor grants a token when no runner is configured', () => {
+    for (const which of functions) {
+      expect(lambdaFunction(live, which).Properties.Environment.Variables).not.toHaveProperty('LEAN_RUNNER_TOKEN_PARAMETER');
+      const resources = statementsOfRole(live.template, logicalId(live.stack, live.stack[which].role)).flatMap((statement) => statement.resources);
+      expect(resources.filter((resource) => resource.endsWith('lean-runner-token'))).toEqual([]);
+    }
+  });
+
+  it('creates no token parameter: it is put out of band, like the Alpaca keys', () => {
+    const names = Object.values(paper.template.findResources('AWS::SSM::Parameter') as Record<string, Resource>).map((parameter) => render(parameter.Properties.Name));
+
+    expect(names).not.toContain(TOKEN_PARAMETER);
+    expect(paper.stack.parameters.leanRunnerTokenName).toBe(TOKEN_PARAMETER);
+  });
+
+  it('refuses to synthesize live with an http runner URL', () => {
+    expect(() => synthRouter({ stage: 'live', leanRunnerUrl: 'http://lean-runner.example.com', executionAdapter: 'lean', executionPolicy: 'all' }, { bundle: false })).toThrow(
+      'TRADING_LEAN_RUNNER_URL must be https on live',
+    );
   });
 });

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbProvenanceStore } from '../../functions/adapters/dynamodb-provenance-store';
+import { StaticAlpacaCredentials } from '../../functions/adapters/ssm-alpaca-credentials';
 import type { ExecutionAttempt } from '../../functions/core/execution';
 import type { FallbackIntent } from '../../functions/core/provenance';
+import { createLifecycleSyncHandler } from '../../functions/lifecycle-sync/lifecycle-sync-handler';
 import type { AlpacaFault } from '../../lib/local/alpaca-simulator';
 import { order, pendingRow } from '../support/fakes';
-import { marketOrder, placeAtAlpaca, proxyEvent, startRouterHarness, TEST_TABLE_NAME, type RouterHarness } from '../support/router-harness';
+import { baseEnv, marketOrder, placeAtAlpaca, proxyEvent, SIM_CREDENTIALS, startRouterHarness, TEST_TABLE_NAME, type RouterHarness } from '../support/router-harness';
 
 /**
  * What the router may place and how it records it, when a broker's answer does not match what the
@@ -181,8 +183,13 @@ describe('reconciliation of a row whose invocation died during the fallback subm
     const id = String(marketOrder().client_order_id);
     const brokerOrderId = await placeAtAlpaca(harness.alpaca, order({ client_order_id: id, symbol: 'IBM' }));
     await writeRowAsLeftByDeadInvocation(id, 'IBM');
+    const lifecycleSync = createLifecycleSyncHandler(baseEnv(harness), {
+      dynamoDb: harness.dynamo.client(),
+      ssm: harness.ssm,
+      alpacaCredentials: new StaticAlpacaCredentials(SIM_CREDENTIALS),
+    });
 
-    await harness.healthCheck()();
+    await lifecycleSync();
 
     expect(await harness.readRow(id)).toMatchObject({
       status: 'accepted',

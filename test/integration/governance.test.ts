@@ -1,16 +1,18 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbProvenanceStore } from '../../functions/adapters/dynamodb-provenance-store';
+import { StaticAlpacaCredentials } from '../../functions/adapters/ssm-alpaca-credentials';
 import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
 import { CONTROL_PARAMETER, controlParameterName, manualReviewParameterName } from '../../functions/core/control-parameters';
+import { createLifecycleSyncHandler } from '../../functions/lifecycle-sync/lifecycle-sync-handler';
 import type { OrderApi } from '../../functions/route/order-api';
 import { startLocalParameterStore } from '../../lib/local/parameter-store';
 import { pendingRow } from '../support/fakes';
-import { marketOrder, SIM_CREDENTIALS, startRouterHarness, TEST_CONTROL_PREFIX, TEST_TABLE_NAME, type RouterHarness } from '../support/router-harness';
+import { baseEnv, marketOrder, SIM_CREDENTIALS, startRouterHarness, TEST_CONTROL_PREFIX, TEST_TABLE_NAME, type RouterHarness } from '../support/router-harness';
 
 /**
  * Governance over real parts: the control values in the local Parameter Store (SSM JSON 1.1),
- * rows in dynalite, both simulators on loopback, and the real route and health-check handlers.
+ * rows in dynalite, both simulators on loopback, and the real route, health-check and lifecycle sync handlers.
  */
 
 const KILL_SWITCH = controlParameterName(TEST_CONTROL_PREFIX, CONTROL_PARAMETER.killSwitch);
@@ -360,27 +362,43 @@ describe('health-check', () => {
     expect(after.Parameter).toMatchObject({ Value: 'on', Version: before.Parameter?.Version });
   });
 
+  it('leaves a pending row to the lifecycle sync, however old', async () => {
+    const id = await rowLeftPendingByDeadInvocation(checkHarness);
+
+    await checkHarness.healthCheck()();
+
+    expect((await checkHarness.readRow(id))?.status).toBe('pending');
+  });
+});
+
+/** The row a route invocation claimed two minutes ago for an IBM order, expecting Alpaca, before it died; answers its client order id. */
+async function rowLeftPendingByDeadInvocation(on: RouterHarness): Promise<string> {
+  const id = String(marketOrder({ symbol: 'IBM' }).client_order_id);
+  const twoMinutesAgo = new Date(Date.now() - 120_000).toISOString();
+  const claimed = pendingRow({ client_order_id: id, symbol: 'IBM', execution_expected_adapter: 'alpaca', correlation_id: 'died-mid-flight', created_at: twoMinutesAgo });
+  await new DynamoDbProvenanceStore(on.dynamo.client(), TEST_TABLE_NAME).claim({ ...claimed, policy_snapshot: { ...claimed.policy_snapshot, adapter: 'alpaca' } }, 5_000);
+  return id;
+}
+
+describe('lifecycle sync reconciliation', () => {
   it('resolves a pending row whose order exists at Alpaca to accepted', async () => {
-    const order = marketOrder({ symbol: 'IBM' });
-    const id = String(order.client_order_id);
-    const placed = await fetch(`${checkHarness.alpaca.url}/v2/orders`, {
+    const id = await rowLeftPendingByDeadInvocation(harness);
+    const placed = await fetch(`${harness.alpaca.url}/v2/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'apca-api-key-id': SIM_CREDENTIALS.keyId, 'apca-api-secret-key': SIM_CREDENTIALS.secretKey },
       body: JSON.stringify({ symbol: 'IBM', qty: '10', side: 'buy', type: 'market', time_in_force: 'day', client_order_id: id }),
     });
     const brokerOrder = (await placed.json()) as { id: string };
-    const twoMinutesAgo = new Date(Date.now() - 120_000).toISOString();
-    // The row a route invocation claimed for this order before it died, expecting Alpaca.
-    const claimed = pendingRow({ client_order_id: id, symbol: 'IBM', execution_expected_adapter: 'alpaca', correlation_id: 'died-mid-flight', created_at: twoMinutesAgo });
-    await new DynamoDbProvenanceStore(checkHarness.dynamo.client(), TEST_TABLE_NAME).claim(
-      { ...claimed, policy_snapshot: { ...claimed.policy_snapshot, adapter: 'alpaca' } },
-      5_000,
-    );
+    const lifecycleSync = createLifecycleSyncHandler(baseEnv(harness), {
+      dynamoDb: harness.dynamo.client(),
+      ssm: harness.ssm,
+      alpacaCredentials: new StaticAlpacaCredentials(SIM_CREDENTIALS),
+    });
 
-    const report = await checkHarness.healthCheck()();
+    const report = await lifecycleSync();
 
     expect(report.reconciled).toEqual([{ client_order_id: id, status: 'accepted' }]);
-    expect(await checkHarness.readRow(id)).toMatchObject({
+    expect(await harness.readRow(id)).toMatchObject({
       status: 'accepted',
       execution_route: 'alpaca',
       broker_order_id: brokerOrder.id,

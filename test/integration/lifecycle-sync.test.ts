@@ -1,8 +1,10 @@
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbProvenanceStore } from '../../functions/adapters/dynamodb-provenance-store';
 import { StaticAlpacaCredentials } from '../../functions/adapters/ssm-alpaca-credentials';
 import { createLifecycleSyncHandler, type LifecycleSyncHandler } from '../../functions/lifecycle-sync/lifecycle-sync-handler';
-import { baseEnv, marketOrder, SIM_CREDENTIALS, startRouterHarness, TEST_TABLE_NAME, type RouterHarness } from '../support/router-harness';
+import { order, pendingRow } from '../support/fakes';
+import { baseEnv, marketOrder, placeAtAlpaca, SIM_CREDENTIALS, startRouterHarness, TEST_TABLE_NAME, type RouterHarness } from '../support/router-harness';
 
 let harness: RouterHarness;
 let lifecycleSync: LifecycleSyncHandler;
@@ -97,5 +99,46 @@ describe('the lifecycle sync over dynalite and the simulators', () => {
 
     expect([first.divergences, second.divergences]).toEqual([1, 0]);
     expect((await harness.readRow(id))?.route_divergence).toMatchObject({ lean_order_id: 'lean-ghost-1' });
+  });
+});
+
+describe('the lifecycle sync reconciling rows left unresolved', () => {
+  /** A row whose route invocation got no answer two minutes ago, as the route function leaves it. */
+  async function unknownRow(symbol: string): Promise<string> {
+    const id = String(marketOrder().client_order_id);
+    const createdAt = new Date(Date.now() - 120_000).toISOString();
+    await new DynamoDbProvenanceStore(harness.dynamo.client(), TEST_TABLE_NAME).claim(
+      pendingRow({ client_order_id: id, symbol, status: 'unknown', created_at: createdAt, execution_route_reason: 'lean_submit_timeout' }),
+      2_000,
+    );
+    return id;
+  }
+
+  it('reconciles an unknown row to accepted and records its fill in the same run', async () => {
+    const id = await unknownRow('IBM');
+    const brokerOrderId = await placeAtAlpaca(harness.alpaca, order({ client_order_id: id, symbol: 'IBM' }));
+    harness.alpaca.step();
+
+    const report = await lifecycleSync();
+
+    expect(report.reconciled).toEqual([{ client_order_id: id, status: 'accepted' }]);
+    expect(await harness.readRow(id)).toMatchObject({ status: 'accepted', execution_note: 'reconciled', broker_order_id: brokerOrderId, broker_status: 'filled', filled_qty: '10' });
+  });
+
+  it('keeps a row reconciled to an open order among the open orders until the broker finishes it', async () => {
+    const id = await unknownRow('MSFT');
+    await placeAtAlpaca(harness.alpaca, order({ client_order_id: id, symbol: 'MSFT' }));
+
+    await lifecycleSync();
+
+    expect(await harness.readRow(id)).toMatchObject({ status: 'accepted', broker_status: 'accepted', open_partition: 'open' });
+  });
+
+  it('writes failed on a row neither broker holds, submitting nothing', async () => {
+    const id = await unknownRow('ORCL');
+
+    await lifecycleSync();
+
+    expect({ status: (await harness.readRow(id))?.status, placed: harness.alpaca.ordersPlaced() }).toEqual({ status: 'failed', placed: 0 });
   });
 });

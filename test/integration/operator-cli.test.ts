@@ -93,11 +93,16 @@ async function parameter(name: string): Promise<{ value?: string; version?: numb
 
 let sequence = 0;
 async function placeOrder(symbol = 'AAPL'): Promise<Record<string, unknown>> {
+  return placeOrderWith({ symbol });
+}
+
+/** Places a market buy of 1 AAPL with `fields` changed; answers the API's body. */
+async function placeOrderWith(fields: Record<string, string>): Promise<Record<string, unknown>> {
   sequence += 1;
   const response = await fetch(`${stack.apiUrl}/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_order_id: `cli-${Date.now().toString(36)}-${sequence}`, symbol, side: 'buy', qty: '1', type: 'market', time_in_force: 'day' }),
+    body: JSON.stringify({ client_order_id: `cli-${Date.now().toString(36)}-${sequence}`, symbol: 'AAPL', side: 'buy', qty: '1', type: 'market', time_in_force: 'day', ...fields }),
   });
   return (await response.json()) as Record<string, unknown>;
 }
@@ -381,6 +386,83 @@ describe('lean-router orders / order', () => {
 
     expect(answer).toMatchObject({ code: 1, out: '' });
     expect(answer.err).toContain('no order with client_order_id no-such-order');
+  });
+});
+
+/** A buy limit below the local market's price, so it rests at the broker; routed by the default policy (LEAN first). */
+async function placeRestingOrder(): Promise<string> {
+  const placed = await placeOrderWith({ type: 'limit', limit_price: '90' });
+  expect(placed).toMatchObject({ status: 'accepted', execution_route: 'lean' });
+  return String(placed.client_order_id);
+}
+
+/** The CLI's environment with npm start's order API port, as `npm start` prints it when not the default. */
+const cancelEnv = (): Record<string, string> => ({ ...cliEnv, LOCAL_API_PORT: new URL(stack.apiUrl).port });
+
+describe('lean-router cancel', () => {
+  it('cancels a resting LEAN order through the order API with exit 0, and the row shows cancel_route lean', async () => {
+    const id = await placeRestingOrder();
+
+    const answer = await cliWith(cancelEnv(), 'cancel', id);
+
+    expect(answer).toMatchObject({ code: 0, err: '' });
+    expect(answer.out).toBe(`${id}: cancel requested through LEAN (placed_by_lean); the broker is working on it: watch \`lean-router order ${id}\` for the broker's status\n`);
+    expect(await cliJson('order', id)).toMatchObject({ cancel_route: 'lean', cancel_route_reason: 'placed_by_lean' });
+  });
+
+  it('says a repeated cancel was already requested, asks no broker again, and exits 0', async () => {
+    const id = await placeRestingOrder();
+    await cliWith(cancelEnv(), 'cancel', id);
+
+    const repeat = await cliWith(cancelEnv(), 'cancel', id);
+
+    expect(repeat.code).toBe(0);
+    expect(repeat.out).toMatch(new RegExp(`^${id}: cancel already requested earlier, at \\S+Z, through LEAN \\(placed_by_lean\\); no broker was asked again`));
+  });
+
+  it('cancels at Alpaca directly while the kill switch is on, and says so', async () => {
+    const id = await placeRestingOrder();
+    await cli('kill', '--reason', 'cancel drill');
+    await afterTtl();
+    try {
+      const answer = await cliWith(cancelEnv(), 'cancel', id);
+
+      expect(answer.code).toBe(0);
+      expect(answer.out).toContain(`${id}: cancel requested at Alpaca directly, LEAN skipped (kill_switch)`);
+      expect(await cliJson('order', id)).toMatchObject({ cancel_route: 'alpaca_gated', cancel_route_reason: 'kill_switch' });
+    } finally {
+      await cli('unkill');
+      await afterTtl();
+    }
+  });
+
+  it('exits 1 with a clear line for an order that does not exist', async () => {
+    const answer = await cliWith(cancelEnv(), 'cancel', 'no-such-order');
+
+    expect(answer).toEqual({
+      code: 1,
+      out: '',
+      err: 'lean-router cancel: no-such-order: no such order in the local stage (404 order_not_found): check the id and --stage; nothing was sent to a broker\n',
+    });
+  });
+
+  it('prints the order API body as is with --json', async () => {
+    const id = await placeRestingOrder();
+
+    const answer = await cliWith(cancelEnv(), 'cancel', id, '--json');
+    // A repeat answers the same receipt from the row, so it shows what the API said.
+    const repeat = await fetch(`${stack.apiUrl}/orders/${id}`, { method: 'DELETE' });
+
+    expect(answer.code).toBe(0);
+    expect(JSON.parse(answer.out)).toEqual(await repeat.json());
+    expect(JSON.parse(answer.out)).toMatchObject({ client_order_id: id, cancel_route: 'lean', cancel_attempts: [expect.objectContaining({ adapter: 'lean', outcome: 'requested' })] });
+  });
+
+  it('prints the error body with --json for an order that does not exist, exit 1', async () => {
+    const answer = await cliWith(cancelEnv(), 'cancel', 'no-such-order', '--json');
+
+    expect(answer.code).toBe(1);
+    expect(JSON.parse(answer.out)).toMatchObject({ error: 'order_not_found' });
   });
 });
 

@@ -26,6 +26,7 @@ import { parseOrderRequest, type OrderRequest } from '../../functions/core/order
 import type {
   AlpacaBroker,
   BrokerCallContext,
+  CancelOutcome,
   Clock,
   ControlPlane,
   FallbackHistory,
@@ -36,6 +37,9 @@ import type {
 import {
   ProvenanceConflictError,
   ProvenanceUnavailableError,
+  type CancelRecord,
+  type CancelRoute,
+  type CancelStore,
   type ClaimOutcome,
   type ClaimRef,
   type FallbackIntent,
@@ -43,12 +47,13 @@ import {
   type ProvenanceStore,
   type RowOutcome,
 } from '../../functions/core/provenance';
-import type { RouteDependencies, RouteResult } from '../../functions/core/route-order';
+import type { RouteResult } from '../../functions/core/route-order';
+import type { OrderApiDependencies } from '../../functions/route/order-api';
 
-type StoreOperation = 'claim' | 'recordFallbackIntent' | 'finalize' | 'get';
+type StoreOperation = 'claim' | 'recordFallbackIntent' | 'finalize' | 'get' | 'recordCancelRequest' | 'recordCancelOutcome';
 
 /** A provenance store in a Map that records every call and can be told to be unreachable. */
-export class RecordingProvenanceStore implements ProvenanceStore {
+export class RecordingProvenanceStore implements ProvenanceStore, CancelStore {
   readonly rows = new Map<string, ProvenanceRow>();
   readonly claims: ProvenanceRow[] = [];
   readonly finalizations: { clientOrderId: string; outcome: RowOutcome; updatedAt: string; timeoutMs: number }[] = [];
@@ -93,6 +98,35 @@ export class RecordingProvenanceStore implements ProvenanceStore {
     this.throwIfUnavailable('finalize');
     const existing = this.ownedPending(claim);
     const row: ProvenanceRow = { ...existing, ...outcome, updated_at: updatedAt };
+    this.rows.set(clientOrderId, row);
+    return row;
+  }
+
+  /** Every cancel request and outcome written, in order. */
+  readonly cancelWrites: { operation: 'request' | 'outcome'; clientOrderId: string; record?: CancelRecord; timeoutMs: number }[] = [];
+
+  async recordCancelRequest(clientOrderId: string, requestedAt: string, timeoutMs: number): Promise<ProvenanceRow> {
+    this.cancelWrites.push({ operation: 'request', clientOrderId, timeoutMs });
+    this.throwIfUnavailable('recordCancelRequest');
+    const existing = this.rows.get(clientOrderId);
+    if (existing?.status !== 'accepted' || existing.broker_order_id === undefined) throw new ProvenanceConflictError(`${clientOrderId} is not accepted`);
+    const row: ProvenanceRow = { ...existing, cancel_requested_at: existing.cancel_requested_at ?? requestedAt };
+    this.rows.set(clientOrderId, row);
+    return row;
+  }
+
+  async recordCancelOutcome(clientOrderId: string, record: CancelRecord, updatedAt: string, timeoutMs: number): Promise<ProvenanceRow> {
+    this.cancelWrites.push({ operation: 'outcome', clientOrderId, record, timeoutMs });
+    this.throwIfUnavailable('recordCancelOutcome');
+    const existing = this.rows.get(clientOrderId);
+    if (existing?.cancel_requested_at === undefined) throw new ProvenanceConflictError(`${clientOrderId} holds no cancel request`);
+    const row: ProvenanceRow = {
+      ...existing,
+      cancel_route: record.cancel_route,
+      cancel_route_reason: record.cancel_route_reason,
+      cancel_attempts: [...(existing.cancel_attempts ?? []), ...record.attempts],
+      updated_at: updatedAt,
+    };
     this.rows.set(clientOrderId, row);
     return row;
   }
@@ -177,14 +211,17 @@ export class StoreFallbackHistory implements FallbackHistory {
 export interface BrokerScript<S> {
   readonly submits?: readonly S[];
   readonly lookups?: readonly LookupOutcome[];
+  readonly cancels?: readonly CancelOutcome[];
 }
 
 /** A broker that answers queued outcomes and records every call with its context. */
 export class ScriptedBroker<S> {
   readonly submitCalls: { order: OrderRequest; context: BrokerCallContext }[] = [];
   readonly lookupCalls: { clientOrderId: string; context: BrokerCallContext }[] = [];
+  readonly cancelCalls: { brokerOrderId: string; context: BrokerCallContext }[] = [];
   private readonly submitQueue: S[];
   private readonly lookupQueue: LookupOutcome[];
+  private readonly cancelQueue: CancelOutcome[];
 
   constructor(
     private readonly name: Adapter,
@@ -192,6 +229,12 @@ export class ScriptedBroker<S> {
   ) {
     this.submitQueue = [...(script.submits ?? [])];
     this.lookupQueue = [...(script.lookups ?? [])];
+    this.cancelQueue = [...(script.cancels ?? [])];
+  }
+
+  async cancel(brokerOrderId: string, context: BrokerCallContext): Promise<CancelOutcome> {
+    this.cancelCalls.push({ brokerOrderId, context });
+    return next(this.cancelQueue, `${this.name} cancel`);
   }
 
   async submit(order: OrderRequest, context: BrokerCallContext): Promise<S> {
@@ -269,6 +312,9 @@ export class RecordingRouteMetrics implements RouteMetrics {
   }
   killSwitchTrip(reason: string): void {
     this.calls.push({ name: 'killSwitchTrip', args: [reason] });
+  }
+  cancelRequested(route: CancelRoute): void {
+    this.calls.push({ name: 'cancelRequested', args: [route] });
   }
 }
 
@@ -409,7 +455,7 @@ export const lookupError: LookupOutcome = { kind: 'error', detail: 'timeout: no 
 
 /** Every fake, wired as RouteDependencies. */
 export interface FakeWorld {
-  readonly deps: RouteDependencies;
+  readonly deps: OrderApiDependencies;
   readonly store: RecordingProvenanceStore;
   readonly lean: FakeLeanRunner;
   readonly alpaca: FakeAlpacaBroker;
@@ -444,7 +490,7 @@ export function fakeWorld(
     clock,
   );
   const fallbackHistory = new StoreFallbackHistory(store);
-  const deps: RouteDependencies = {
+  const deps: OrderApiDependencies = {
     config,
     store,
     ...(options.lean === null ? {} : { lean }),
@@ -602,9 +648,6 @@ export class RecordingHealthMetrics implements HealthMetrics {
   }
   killSwitchTrip(reason: string): void {
     this.calls.push({ name: 'killSwitchTrip', args: [reason] });
-  }
-  reconciled(status: string): void {
-    this.calls.push({ name: 'reconciled', args: [status] });
   }
 }
 

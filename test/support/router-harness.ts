@@ -62,6 +62,8 @@ export interface RouterHarness {
   /** Posts an order to the default handler, a fresh one built with `env`, or a given `api` (one container across calls). */
   post(body: unknown, options?: { env?: Record<string, string>; api?: OrderApi; raw?: string; headers?: Record<string, string> }): Promise<ApiAnswer>;
   get(clientOrderId: string): Promise<ApiAnswer>;
+  /** `DELETE /orders/{client_order_id}` on the default handler, a fresh one built with `env`, or a given `api`. */
+  cancel(clientOrderId: string, options?: { env?: Record<string, string>; api?: OrderApi }): Promise<ApiAnswer>;
   /** The row as DynamoDB returns it, read independently of the store under test. */
   readRow(clientOrderId: string): Promise<ProvenanceRow | undefined>;
   rowCount(): Promise<number>;
@@ -154,6 +156,8 @@ export async function startRouterHarness(): Promise<RouterHarness> {
     post: (body, options = {}) =>
       call(options.api ?? (options.env ? api(options.env) : defaultApi), proxyEvent('POST', '/orders', options.raw ?? JSON.stringify(body), options.headers)),
     get: (id) => call(defaultApi, proxyEvent('GET', `/orders/${encodeURIComponent(id)}`, null, {}, { client_order_id: id })),
+    cancel: (id, options = {}) =>
+      call(options.api ?? (options.env ? api(options.env) : defaultApi), proxyEvent('DELETE', `/orders/${encodeURIComponent(id)}`, null, {}, { client_order_id: id })),
     readRow: async (id) => {
       const out = await documents.send(new GetCommand({ TableName: TABLE_NAME, Key: { client_order_id: id }, ConsistentRead: true }));
       return out.Item as ProvenanceRow | undefined;

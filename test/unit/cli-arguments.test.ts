@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/cli/cli';
 
@@ -55,6 +57,14 @@ describe('lean-router usage errors', () => {
     [['orders', '--status', 'done'], '--status done: use pending, accepted, rejected, failed, unknown'],
     [['orders', '--since', 'yesterday'], '--since yesterday: use 15m, 2h, 1d or an ISO time'],
     [['orders', '--limit', '0'], '--limit 0: use a whole number from 1 to 10000'],
+    [['cancel'], 'cancel needs a client_order_id'],
+    [['cancel', 'a', 'b'], 'cancel takes one client_order_id, got a b'],
+    [['cancel', 'bad id!'], 'cancel bad id!: a client_order_id is 1-128 characters of A-Z a-z 0-9 . _ : -'],
+    [['cancel', 'x'.repeat(129)], `cancel ${'x'.repeat(129)}: a client_order_id is 1-128 characters of A-Z a-z 0-9 . _ : -`],
+    [['cancel', 'a', '--table', 't'], 'cancel does not take --table'],
+    [['cancel', 'a', '--api-url'], '--api-url needs a value'],
+    [['cancel', 'a', '--api-url', 'ftp://example.com'], "--api-url ftp://example.com: use the order API's http(s) URL, e.g. the stack's ApiUrl output"],
+    [['order', 'a', '--api-url', 'http://127.0.0.1:3000'], 'order does not take --api-url'],
   ])('%j: one line "%s", exit 2', async (argv, problem) => {
     const answer = await cli(argv);
 
@@ -71,5 +81,34 @@ describe('lean-router usage errors', () => {
     const answer = await cli(['status'], { LEAN_ROUTER_STAGE: 'prod' });
 
     expect(answer).toEqual({ code: 2, out: '', err: 'lean-router: LEAN_ROUTER_STAGE=prod is not a stage (known: local, paper, live) (see lean-router --help)\n' });
+  });
+});
+
+describe('lean-router cancel arguments', () => {
+  it('documents cancel, its --api-url and its exit codes in the help', async () => {
+    const answer = await cli(['--help']);
+
+    expect(answer.out).toContain('cancel CLIENT_ORDER_ID');
+    expect(answer.out).toContain('--api-url URL');
+    expect(answer.out).toMatch(/cancel prints what the order API answered[\s\S]*exits 0 when a\s+broker took the cancel/);
+  });
+
+  it('refuses a malformed client_order_id with exit 2 before calling the order API', async () => {
+    let requests = 0;
+    const server = createServer((_request, response) => {
+      requests += 1;
+      response.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+
+      const answer = await cli(['cancel', 'has/slash', '--api-url', `http://127.0.0.1:${port}`]);
+
+      expect(answer.code).toBe(2);
+      expect(requests).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

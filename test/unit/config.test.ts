@@ -9,6 +9,7 @@ import {
   timingVariableNames,
   worstCaseRoutePath,
 } from '../../functions/core/config';
+import { loadLifecycleSyncSettings } from '../../functions/core/lifecycle-sync';
 import { LEAN_ENV as SOUND_LEAN_ENV } from '../support/fakes';
 
 /** A sound LEAN configuration with no fallback; each misconfiguration case breaks exactly one thing in it. */
@@ -274,18 +275,18 @@ describe('loadRouterConfig: the timeout budget of one invocation', () => {
   });
 });
 
-describe('loadHealthCheckConfig: reconciliation never races a live invocation', () => {
+describe('loadLifecycleSyncSettings: reconciliation never races a live invocation', () => {
   it('refuses a reconciliation delay no longer than the route timeout, and uses the default instead', () => {
-    const config = loadHealthCheckConfig({ TRADING_RECONCILE_AFTER_MS: '20000', TRADING_ROUTE_TIMEOUT_MS: '20000' });
+    const loaded = loadLifecycleSyncSettings({ TRADING_RECONCILE_AFTER_MS: '20000', TRADING_ROUTE_TIMEOUT_MS: '20000' });
 
-    expect(config.reconcileAfterMs).toBe(60_000);
-    expect(config.problems).toEqual([expect.stringContaining("TRADING_RECONCILE_AFTER_MS=20000 must exceed the route function's timeout")]);
+    expect(loaded.settings.reconcileAfterMs).toBe(60_000);
+    expect(loaded.problems).toEqual([expect.stringContaining("TRADING_RECONCILE_AFTER_MS=20000 must exceed the route function's timeout")]);
   });
 
   it('accepts a reconciliation delay just above the route timeout', () => {
-    const config = loadHealthCheckConfig({ TRADING_RECONCILE_AFTER_MS: '5001', TRADING_ROUTE_TIMEOUT_MS: '5000' });
+    const loaded = loadLifecycleSyncSettings({ TRADING_RECONCILE_AFTER_MS: '5001', TRADING_ROUTE_TIMEOUT_MS: '5000' });
 
-    expect([config.reconcileAfterMs, config.problems]).toEqual([5_001, []]);
+    expect([loaded.settings.reconcileAfterMs, loaded.problems]).toEqual([5_001, []]);
   });
 });
 
@@ -305,13 +306,17 @@ describe('timingVariableNames', () => {
     'TRADING_RECONCILE_AFTER_MS',
   ];
 
-  it('lists every call timeout, the route budget and the health-check’s probe and reconciliation delays', () => {
+  it('lists every call timeout, the route budget, the health-check’s probe and reconciliation’s delay', () => {
     expect(new Set(timingVariableNames())).toEqual(new Set(TIMING_VARIABLES));
   });
 
   // The list is spelled out, not taken from the function: a test collected from it checks nothing when it breaks.
   it.each(TIMING_VARIABLES)('names %s, a variable one of the functions’ loaders reads and checks', (name) => {
-    const problems = [...loadRouterConfig({ [name]: 'garbage' }).misconfiguration, ...loadHealthCheckConfig({ [name]: 'garbage' }).problems];
+    const problems = [
+      ...loadRouterConfig({ [name]: 'garbage' }).misconfiguration,
+      ...loadHealthCheckConfig({ [name]: 'garbage' }).problems,
+      ...loadLifecycleSyncSettings({ [name]: 'garbage' }).problems,
+    ];
 
     expect(problems).toEqual([expect.stringContaining(`${name}="garbage" is invalid`)]);
   });

@@ -186,8 +186,6 @@ const HEALTH_CHECK_DEFAULTS = {
   errorRateWindowMs: 300_000,
   errorRateMinVolume: 10,
   errorRateThreshold: 0.25,
-  reconcileAfterMs: 60_000,
-  reconcileMaxPerRun: 20,
 } as const;
 
 const HEALTH_CHECK_VARIABLES: readonly HealthCheckVariable[] = [
@@ -195,12 +193,10 @@ const HEALTH_CHECK_VARIABLES: readonly HealthCheckVariable[] = [
   { name: 'TRADING_LEAN_ERROR_RATE_WINDOW_MS', key: 'errorRateWindowMs', valid: ['600000', 600_000], invalid: ['5m', '9999', '3600001', '0'] },
   { name: 'TRADING_LEAN_ERROR_RATE_MIN_VOLUME', key: 'errorRateMinVolume', valid: ['5', 5], invalid: ['ten', '0', '100001', '2.5'] },
   { name: 'TRADING_LEAN_ERROR_RATE_THRESHOLD', key: 'errorRateThreshold', valid: ['0.5', 0.5], invalid: ['25%', '0', '-0.1', '1.01', '25'] },
-  { name: 'TRADING_RECONCILE_AFTER_MS', key: 'reconcileAfterMs', valid: ['120000', 120_000], invalid: ['1m', '9999', '86400001', '-60000'] },
-  { name: 'TRADING_RECONCILE_MAX_PER_RUN', key: 'reconcileMaxPerRun', valid: ['50', 50], invalid: ['all', '-1', '501', '1.5'] },
 ];
 
 describe('loadHealthCheckConfig defaults', () => {
-  it('use a 2 s probe, a 5 minute window, a minimum of 10 submits, a 25% threshold, and reconcile 20 rows older than a minute', () => {
+  it('use a 2 s probe, a 5 minute window, a minimum of 10 submits and a 25% threshold', () => {
     expect(loadHealthCheckConfig({})).toEqual({ ...HEALTH_CHECK_DEFAULTS, problems: [] });
   });
 });
@@ -222,10 +218,6 @@ describe.each(HEALTH_CHECK_VARIABLES)('loadHealthCheckConfig $name', ({ name, ke
 describe('loadHealthCheckConfig edge values', () => {
   it('accepts a threshold of 1 (trip only when every submit failed)', () => {
     expect(loadHealthCheckConfig({ TRADING_LEAN_ERROR_RATE_THRESHOLD: '1' }).errorRateThreshold).toBe(1);
-  });
-
-  it('accepts reconciling no rows per run', () => {
-    expect(loadHealthCheckConfig({ TRADING_RECONCILE_MAX_PER_RUN: '0' }).reconcileMaxPerRun).toBe(0);
   });
 
   it('never throws, and reports every invalid variable at once', () => {

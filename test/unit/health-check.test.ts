@@ -1,28 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { parseKillSwitch, UNAVAILABLE_CONTROL, type ControlSnapshot, type KillSwitch, type SymbolReview } from '../../functions/core/control';
-import type { Adapter, ExecutionAttempt, LookupOutcome } from '../../functions/core/execution';
 import {
   runHealthCheck,
   type HealthCheckDependencies,
   type HealthCheckReport,
   type HealthCheckSettings,
   type LeanOutcomeCounts,
-  type OrderLookup,
 } from '../../functions/core/health-check';
 import type { Clock } from '../../functions/core/ports';
-import { ProvenanceUnavailableError, type ProvenanceRow, type RowOutcome } from '../../functions/core/provenance';
 import {
-  brokerOrder,
-  FakeAlpacaBroker,
   FakeHealthCheckControl,
   FakeHealthCheckStore,
-  FakeLeanRunner,
   FixedClock,
-  found,
-  lookupError,
-  notFound,
   openControl,
-  order,
   pendingRow,
   RecordingHealthMetrics,
   RecordingLogger,
@@ -45,9 +35,6 @@ const SETTINGS: HealthCheckSettings = {
   runnerHealthStaleMs: 3 * MINUTE,
   manualReviewFallbacks: 3,
   manualReviewWindowMs: 15 * MINUTE,
-  reconcileAfterMs: MINUTE,
-  reconcileMaxPerRun: 20,
-  notionalTolerance: 0.01,
 };
 
 function ago(ms: number): string {
@@ -79,26 +66,16 @@ function fallbacksOf(symbol: string, ...agesMs: number[]): { symbol: string; cre
 
 const THREE_AAPL_FALLBACKS = fallbacksOf('AAPL', 10 * MINUTE, 5 * MINUTE, 2 * MINUTE);
 
-function attempt(adapter: Adapter, operation: ExecutionAttempt['operation'], outcome: ExecutionAttempt['outcome'], reason?: string): ExecutionAttempt {
-  return { adapter, operation, outcome, latency_ms: 5, started_at: ago(5 * MINUTE), ...(reason === undefined ? {} : { reason }) };
-}
-
-const ROW = pendingRow({ client_order_id: 'ord-stuck-1' });
-/** Alpaca's copy of ROW's order, already filled. */
-const AT_BROKER = brokerOrder(order({ client_order_id: ROW.client_order_id }), { status: 'filled' }, 'alpaca-order-9');
-const FOUND_AT_RUNNER = found(brokerOrder(order({ client_order_id: ROW.client_order_id }), {}, 'runner-order-9'));
-/** A pending LEAN row found at Alpaca: the runner is asked whether it placed it, and says it did. */
-const FOUND_VIA_RUNNER = { alpacaLookups: [found(AT_BROKER)], runnerLookups: [FOUND_AT_RUNNER] };
+/** A row a route invocation left `pending` two minutes ago: the lifecycle sync's to reconcile. */
+const STUCK_ROW = pendingRow({ client_order_id: 'ord-stuck-1', created_at: ago(2 * MINUTE) });
 
 interface WorldOptions {
   readonly control?: Partial<ControlSnapshot>;
   readonly controlFails?: readonly HealthControlOperation[];
-  /** `null`: no runner URL is configured, so there is no probe and no runner lookup. */
+  /** `null`: no runner URL is configured, so there is no probe. */
   readonly probe?: ProbeAnswer | Error | null;
   readonly store?: HealthStoreScript;
   readonly storeFails?: readonly HealthStoreQuery[];
-  readonly alpacaLookups?: readonly LookupOutcome[];
-  readonly runnerLookups?: readonly LookupOutcome[];
   readonly settings?: Partial<HealthCheckSettings>;
 }
 
@@ -107,33 +84,27 @@ interface HealthWorld {
   readonly control: FakeHealthCheckControl;
   readonly store: FakeHealthCheckStore;
   readonly probe: ScriptedProbe;
-  readonly alpaca: FakeAlpacaBroker;
-  readonly lean: FakeLeanRunner;
   readonly metrics: RecordingHealthMetrics;
   readonly logger: RecordingLogger;
 }
 
-/** Every port in memory. By default a quiet minute: switch off, runner healthy, no LEAN traffic, nothing to sweep or reconcile. */
+/** Every port in memory. By default a quiet minute: switch off, runner healthy, no LEAN traffic, nothing to sweep. */
 function healthWorld(options: WorldOptions = {}): HealthWorld {
   const control = new FakeHealthCheckControl(openControl(NOW, options.control)).failOn(...(options.controlFails ?? []));
   const store = new FakeHealthCheckStore(options.store).failOn(...(options.storeFails ?? []));
   const probe = new ScriptedProbe(options.probe ?? PROBE_OK);
-  // An unscripted lookup throws "unscripted ... lookup": a broker asked when it should not be fails the test.
-  const alpaca = new FakeAlpacaBroker({ lookups: options.alpacaLookups ?? [] });
-  const lean = new FakeLeanRunner({ lookups: options.runnerLookups ?? [] });
   const metrics = new RecordingHealthMetrics();
   const logger = new RecordingLogger();
   const deps: HealthCheckDependencies = {
     settings: { ...SETTINGS, ...options.settings },
     control,
     store,
-    ...(options.probe === null ? {} : { runner: probe, runnerLookup: lean }),
-    alpacaLookup: alpaca,
+    ...(options.probe === null ? {} : { runner: probe }),
     metrics,
     logger,
     clock: new FixedClock(NOW),
   };
-  return { deps, control, store, probe, alpaca, lean, metrics, logger };
+  return { deps, control, store, probe, metrics, logger };
 }
 
 function run(world: HealthWorld, overrides: Partial<HealthCheckDependencies> = {}): Promise<HealthCheckReport> {
@@ -148,15 +119,6 @@ function logFields(world: HealthWorld, message: string): Record<string, unknown>
   return world.logger.withMessage(message).map((line) => line.fields);
 }
 
-function resolvedStatuses(world: HealthWorld): [string, string][] {
-  return world.store.resolutions.map(({ clientOrderId, outcome }) => [clientOrderId, outcome.status]);
-}
-
-function onlyOutcome(world: HealthWorld): RowOutcome {
-  const [resolution, ...rest] = world.store.resolutions;
-  if (resolution === undefined || rest.length > 0) throw new Error(`expected exactly one resolve, got ${world.store.resolutions.length}`);
-  return resolution.outcome;
-}
 
 describe('runHealthCheck: the runner probe', () => {
   it('writes lean-health ok with checked_at and last_ok_at at now and the probe’s latency when the probe succeeds', async () => {
@@ -252,13 +214,12 @@ describe('runHealthCheck: the runner probe', () => {
     expect(world.control.leanHealthWrites.map((health) => health.latency_ms)).toEqual([250]);
   });
 
-  it('still measures the error rate, reconciles and emits the gauges when the probe throws', async () => {
+  it('still measures the error rate and emits the gauges when the probe throws', async () => {
     const world = healthWorld({ probe: new Error('socket hang up') });
 
     await run(world);
 
     expect(world.store.leanOutcomeQueries).toHaveLength(1);
-    expect(world.store.unresolvedQueries).toHaveLength(1);
     expect(world.metrics.argsOf('killSwitchState')).toEqual([[false]]);
   });
 });
@@ -731,14 +692,6 @@ describe('runHealthCheck when the control values cannot be read', () => {
       }),
     ]);
   });
-
-  it('still reconciles', async () => {
-    const world = unreadableWorld({ store: { unresolved: [ROW] }, ...FOUND_VIA_RUNNER });
-
-    const report = await run(world);
-
-    expect(report.reconciled).toEqual([{ client_order_id: ROW.client_order_id, status: 'accepted' }]);
-  });
 });
 
 describe('runHealthCheck: manual review sweep', () => {
@@ -855,8 +808,8 @@ describe('runHealthCheck: manual review sweep', () => {
     expect(report.reviewsTripped).toEqual([]);
   });
 
-  it('logs fallback_history_unreadable and still reconciles when the fallbacks cannot be read', async () => {
-    const world = healthWorld({ storeFails: ['listFallbacks'], store: { unresolved: [ROW] }, ...FOUND_VIA_RUNNER });
+  it('logs fallback_history_unreadable and puts no symbol in review when the fallbacks cannot be read', async () => {
+    const world = healthWorld({ storeFails: ['listFallbacks'] });
 
     const report = await run(world);
 
@@ -864,476 +817,6 @@ describe('runHealthCheck: manual review sweep', () => {
       expect.objectContaining({ level: 'error', fields: { error: 'ProvenanceUnavailableError: provenance index unreachable (listFallbacks)' } }),
     ]);
     expect(report.reviewsTripped).toEqual([]);
-    expect(report.reconciled).toHaveLength(1);
-  });
-});
-
-describe('runHealthCheck: which rows it reconciles', () => {
-  it('asks for rows created at least reconcileAfterMs ago, at most reconcileMaxPerRun of them', async () => {
-    const world = healthWorld({ settings: { reconcileAfterMs: 2 * MINUTE, reconcileMaxPerRun: 5 } });
-
-    await run(world);
-
-    expect(world.store.unresolvedQueries).toEqual([{ createdBefore: ago(2 * MINUTE), limit: 5 }]);
-  });
-
-  it('reconciles no more than reconcileMaxPerRun rows, even when the store returns more', async () => {
-    const second = pendingRow({ client_order_id: 'ord-stuck-2', execution_expected_adapter: 'alpaca' });
-    const world = healthWorld({ store: { unresolved: [ROW, second] }, alpacaLookups: [notFound, notFound], runnerLookups: [notFound], settings: { reconcileMaxPerRun: 1 } });
-
-    const report = await run(world);
-
-    expect(report.reconciled).toEqual([{ client_order_id: ROW.client_order_id, status: 'failed' }]);
-    expect(world.alpaca.lookupCalls.map((call) => call.clientOrderId)).toEqual([ROW.client_order_id]);
-  });
-
-  it('logs unresolved_rows_unreadable and still emits the gauges when the rows cannot be read', async () => {
-    const world = healthWorld({ storeFails: ['listUnresolved'] });
-
-    const report = await run(world);
-
-    expect(world.logger.withMessage('unresolved_rows_unreadable')).toEqual([
-      expect.objectContaining({ level: 'error', fields: { error: 'ProvenanceUnavailableError: provenance index unreachable (listUnresolved)' } }),
-    ]);
-    expect(report.reconciled).toEqual([]);
-    expect(world.metrics.argsOf('killSwitchState')).toEqual([[false]]);
-  });
-});
-
-interface LookupCase {
-  readonly when: string;
-  readonly expected: Adapter;
-  /** Whether a runner URL is configured, so that a runner lookup exists. */
-  readonly runner: boolean;
-  readonly alpaca: LookupOutcome;
-  /** The runner's answer; absent: the runner must not be asked. */
-  readonly lean?: LookupOutcome;
-  /** The status written, or `left` for a row left as it is for the next run. */
-  readonly verdict: 'accepted' | 'failed' | 'left';
-}
-
-const LOOKUP_CASES: LookupCase[] = [
-  // The runner looks orders up at the same Alpaca account: once Alpaca answers, it has nothing to add.
-  { when: 'Alpaca finds it', expected: 'lean', runner: true, alpaca: found(AT_BROKER), verdict: 'accepted' },
-  { when: 'no runner is configured and Alpaca finds it', expected: 'lean', runner: false, alpaca: found(AT_BROKER), verdict: 'accepted' },
-  { when: 'Alpaca does not find it and the runner does', expected: 'lean', runner: true, alpaca: notFound, lean: FOUND_AT_RUNNER, verdict: 'accepted' },
-  { when: 'Alpaca errs and the runner finds it', expected: 'lean', runner: true, alpaca: lookupError, lean: FOUND_AT_RUNNER, verdict: 'left' },
-  { when: 'neither Alpaca nor the runner finds it', expected: 'lean', runner: true, alpaca: notFound, lean: notFound, verdict: 'failed' },
-  { when: 'Alpaca errs and the runner does not find it', expected: 'lean', runner: true, alpaca: lookupError, lean: notFound, verdict: 'left' },
-  { when: 'Alpaca does not find it and the runner errs', expected: 'lean', runner: true, alpaca: notFound, lean: lookupError, verdict: 'left' },
-  { when: 'both lookups err', expected: 'lean', runner: true, alpaca: lookupError, lean: lookupError, verdict: 'left' },
-  { when: 'no runner is configured and Alpaca does not find it', expected: 'lean', runner: false, alpaca: notFound, verdict: 'failed' },
-  { when: 'no runner is configured and Alpaca errs', expected: 'lean', runner: false, alpaca: lookupError, verdict: 'left' },
-  { when: 'Alpaca finds it', expected: 'alpaca', runner: true, alpaca: found(AT_BROKER), verdict: 'accepted' },
-  { when: 'Alpaca does not find it', expected: 'alpaca', runner: true, alpaca: notFound, verdict: 'failed' },
-  { when: 'Alpaca errs', expected: 'alpaca', runner: true, alpaca: lookupError, verdict: 'left' },
-];
-
-describe.each(LOOKUP_CASES)('runHealthCheck reconciling a row that expected $expected when $when', (c) => {
-  function lookupWorld(): HealthWorld {
-    return healthWorld({
-      probe: c.runner ? PROBE_OK : null,
-      store: { unresolved: [{ ...ROW, execution_expected_adapter: c.expected }] },
-      alpacaLookups: [c.alpaca],
-      runnerLookups: c.lean === undefined ? [] : [c.lean],
-    });
-  }
-
-  it(c.verdict === 'left' ? 'leaves the row as it is for the next run' : `resolves the row to ${c.verdict}`, async () => {
-    const world = lookupWorld();
-
-    await run(world);
-
-    expect(resolvedStatuses(world)).toEqual(c.verdict === 'left' ? [] : [[ROW.client_order_id, c.verdict]]);
-  });
-
-  it(c.lean === undefined ? 'asks Alpaca only' : 'asks Alpaca first, then the runner', async () => {
-    const world = lookupWorld();
-
-    await run(world);
-
-    expect(world.alpaca.lookupCalls.map((call) => call.clientOrderId)).toEqual([ROW.client_order_id]);
-    expect(world.lean.lookupCalls.map((call) => call.clientOrderId)).toEqual(c.lean === undefined ? [] : [ROW.client_order_id]);
-  });
-
-  it('submits nothing to either broker', async () => {
-    const world = lookupWorld();
-
-    await run(world);
-
-    expect(world.alpaca.submitCalls).toEqual([]);
-    expect(world.lean.submitCalls).toEqual([]);
-  });
-});
-
-interface AttributionCase {
-  readonly name: string;
-  readonly row: Partial<ProvenanceRow>;
-  readonly adapter: Adapter;
-  readonly route: string;
-  readonly reason: string;
-}
-
-const ATTRIBUTION_CASES: AttributionCase[] = [
-  { name: 'a pending LEAN row with no gate (only the runner can have placed it)', row: {}, adapter: 'lean', route: 'lean', reason: 'reconciled' },
-  {
-    name: 'a pending LEAN row gated by stale health',
-    row: { policy_snapshot: { ...ROW.policy_snapshot, gates: ['runner_health_stale', 'symbol_manual_review'] } },
-    adapter: 'alpaca',
-    route: 'alpaca_gated',
-    reason: 'runner_health_stale',
-  },
-  {
-    name: 'an unknown LEAN row whose submit and lookups all went unanswered',
-    row: {
-      status: 'unknown',
-      execution_route_reason: 'lean_submit_timeout',
-      execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_timeout'), attempt('lean', 'lookup', 'error'), attempt('alpaca', 'lookup', 'error')],
-    },
-    adapter: 'lean',
-    route: 'lean',
-    reason: 'lean_submit_timeout',
-  },
-  {
-    name: 'an unknown LEAN row whose fallback submit to Alpaca went unanswered',
-    row: {
-      status: 'unknown',
-      execution_route_reason: 'lean_submit_network_error',
-      execution_fallback_count: 1,
-      execution_fallback_intent: { reason: 'lean_submit_network_error', lean_failure: 'definite', recorded_at: NOW },
-      execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_network_error'), attempt('alpaca', 'submit', 'failed', 'alpaca_submit_timeout')],
-    },
-    adapter: 'alpaca',
-    route: 'alpaca_fallback',
-    reason: 'lean_submit_network_error',
-  },
-  { name: 'a pending Alpaca row', row: { execution_expected_adapter: 'alpaca' }, adapter: 'alpaca', route: 'alpaca', reason: 'reconciled' },
-];
-
-describe('runHealthCheck: what a reconciled row says', () => {
-  function foundWorld(row: ProvenanceRow = ROW): HealthWorld {
-    return healthWorld({ store: { unresolved: [row] }, ...FOUND_VIA_RUNNER });
-  }
-
-  it.each(ATTRIBUTION_CASES)('attributes $name found at Alpaca to route $route', async ({ row, adapter, route, reason }) => {
-    const world = foundWorld({ ...ROW, ...row });
-
-    await run(world);
-
-    expect(onlyOutcome(world)).toMatchObject({
-      status: 'accepted',
-      execution_adapter: adapter,
-      execution_route: route,
-      execution_route_reason: reason,
-      execution_note: 'reconciled',
-      broker_order_id: 'alpaca-order-9',
-      raw_payload: expect.objectContaining({ _execution_adapter: route }),
-    });
-  });
-
-  it('attributes a pending LEAN row whose fallback intent follows a definite LEAN failure to alpaca_fallback, verified', async () => {
-    const intent = { reason: 'lean_submit_http_502', lean_failure: 'definite', recorded_at: NOW } as const;
-    const world = healthWorld({ store: { unresolved: [{ ...ROW, execution_fallback_intent: intent }] }, alpacaLookups: [found(AT_BROKER)] });
-
-    await run(world);
-
-    expect(onlyOutcome(world)).toMatchObject({
-      status: 'accepted',
-      execution_adapter: 'alpaca',
-      execution_route: 'alpaca_fallback',
-      execution_route_reason: 'lean_submit_http_502',
-      execution_fallback_reason: 'lean_submit_http_502',
-      execution_fallback_count: 1,
-      route_verified: true,
-      raw_payload: expect.objectContaining({ _execution_adapter: 'alpaca_fallback', _execution_fallback_reason: 'lean_submit_http_502' }),
-    });
-  });
-
-  it('says the route is not verified when the fallback intent follows an ambiguous LEAN failure', async () => {
-    const intent = { reason: 'lean_submit_timeout', lean_failure: 'ambiguous', recorded_at: NOW } as const;
-    const world = healthWorld({ store: { unresolved: [{ ...ROW, execution_fallback_intent: intent }] }, alpacaLookups: [found(AT_BROKER)] });
-
-    await run(world);
-
-    expect(onlyOutcome(world)).toMatchObject({
-      execution_route: 'alpaca_fallback',
-      route_verified: false,
-      status_detail: expect.stringContaining('route not verified'),
-    });
-  });
-
-  it('attributes a pending LEAN row without a fallback intent to lean, verified, without asking the runner', async () => {
-    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found(AT_BROKER)], runnerLookups: [notFound] });
-
-    await run(world);
-
-    expect(onlyOutcome(world)).toMatchObject({ execution_route: 'lean', route_verified: true });
-    expect(world.lean.lookupCalls).toEqual([]);
-  });
-
-  it('flags review when the order found differs from the row', async () => {
-    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found({ ...AT_BROKER, qty: '1000' })] });
-
-    await run(world);
-
-    expect(onlyOutcome(world)).toMatchObject({ status: 'accepted', review_required: true, status_detail: expect.stringContaining('qty_mismatch') });
-  });
-
-  it('resolves an order Alpaca holds as rejected to rejected, on route none', async () => {
-    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found({ ...AT_BROKER, status: 'rejected' })] });
-
-    await run(world);
-
-    expect(onlyOutcome(world)).toMatchObject({ status: 'rejected', execution_route: 'none', broker_order_id: AT_BROKER.id });
-  });
-
-  it('resolves an order the broker reports as filled to accepted: status says the broker holds it, not how far it got', async () => {
-    const world = foundWorld();
-
-    await run(world);
-
-    expect(onlyOutcome(world).status).toBe('accepted');
-  });
-
-  it('keeps the row’s attempts, fallback count and review flag, and says what the row was before', async () => {
-    const attempts = [attempt('lean', 'submit', 'failed', 'lean_submit_http_502'), attempt('alpaca', 'submit', 'failed', 'alpaca_submit_timeout')];
-    const intent = { reason: 'lean_submit_http_502', lean_failure: 'definite', recorded_at: NOW } as const;
-    const world = foundWorld({ ...ROW, status: 'unknown', execution_attempts: attempts, execution_fallback_intent: intent, execution_fallback_count: 1, review_required: true });
-
-    await run(world);
-
-    expect(onlyOutcome(world)).toMatchObject({
-      execution_attempts: attempts,
-      execution_fallback_count: 1,
-      review_required: true,
-      status_detail: `reconciled: found by client_order_id, broker status ${AT_BROKER.status} (unknown before)`,
-    });
-  });
-
-  it('writes a row neither broker holds as failed, on route none, saying nothing was placed', async () => {
-    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [notFound], runnerLookups: [notFound] });
-
-    await run(world);
-
-    expect(onlyOutcome(world)).toEqual({
-      status: 'failed',
-      execution_adapter: 'none',
-      execution_route: 'none',
-      execution_route_reason: 'reconciled',
-      execution_fallback_count: 0,
-      execution_attempts: [],
-      execution_note: 'reconciled',
-      review_required: false,
-      route_verified: true,
-      status_detail: 'reconciled: neither Alpaca nor the LEAN runner holds this client_order_id; nothing was placed',
-    });
-  });
-
-  it('keeps a clean found row out of review, with its fallback count and no fallback reason', async () => {
-    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found(AT_BROKER)] });
-
-    await run(world);
-
-    const outcome = onlyOutcome(world);
-    expect(outcome).toMatchObject({ execution_route: 'lean', execution_fallback_count: 0, review_required: false });
-    expect(outcome).not.toHaveProperty('execution_fallback_reason');
-    expect(outcome.raw_payload).not.toHaveProperty('_execution_fallback_reason');
-  });
-
-  it('gives no fallback reason when Alpaca’s duplicate answer shows LEAN placed an order that has a fallback intent', async () => {
-    const intent = { reason: 'lean_submit_timeout', lean_failure: 'ambiguous', recorded_at: NOW } as const;
-    const row = { ...ROW, execution_fallback_intent: intent, execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_timeout'), attempt('alpaca', 'submit', 'duplicate')] };
-    const world = healthWorld({ store: { unresolved: [row] }, alpacaLookups: [found(AT_BROKER)] });
-
-    await run(world);
-
-    const outcome = onlyOutcome(world);
-    expect(outcome).toMatchObject({ execution_adapter: 'lean', execution_route: 'lean', execution_route_reason: 'reconciled', route_verified: true });
-    expect(outcome).not.toHaveProperty('execution_fallback_reason');
-    expect(outcome.raw_payload).not.toHaveProperty('_execution_fallback_reason');
-  });
-
-  it('takes the route reason from a gate only for a gated route, not for an order policy sent to Alpaca', async () => {
-    const row = { ...ROW, execution_expected_adapter: 'alpaca' as const, policy_snapshot: { ...ROW.policy_snapshot, gates: ['kill_switch' as const] } };
-    const world = healthWorld({ store: { unresolved: [row] }, alpacaLookups: [found(AT_BROKER)] });
-
-    await run(world);
-
-    expect(onlyOutcome(world)).toMatchObject({ execution_route: 'alpaca', execution_route_reason: 'reconciled' });
-  });
-
-  it('joins each thing the detail says with a semicolon', async () => {
-    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found({ ...AT_BROKER, qty: '1000' })] });
-
-    await run(world);
-
-    expect(onlyOutcome(world).status_detail).toBe(
-      'reconciled: found by client_order_id, broker status filled (pending before); the broker holds a different order than asked: qty_mismatch',
-    );
-  });
-
-  it('says the broker status is unknown when the order found has none', async () => {
-    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [found(brokerOrder(order({ client_order_id: ROW.client_order_id }), { status: undefined }))] });
-
-    await run(world);
-
-    expect(onlyOutcome(world).status_detail).toMatch(/^reconciled: found by client_order_id, broker status unknown \(pending before\)/);
-  });
-
-  it('attributes an order only the runner holds to lean, not verified, and flags it for review', async () => {
-    const intent = { reason: 'lean_submit_timeout', lean_failure: 'ambiguous', recorded_at: NOW } as const;
-    const row: ProvenanceRow = { ...ROW, status: 'unknown', execution_fallback_intent: intent, execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_timeout'), attempt('alpaca', 'submit', 'failed', 'alpaca_submit_timeout')] };
-    const world = healthWorld({ store: { unresolved: [row] }, alpacaLookups: [notFound], runnerLookups: [found(AT_BROKER)] });
-
-    await run(world);
-
-    expect(onlyOutcome(world)).toMatchObject({
-      status: 'accepted',
-      execution_adapter: 'lean',
-      execution_route: 'lean',
-      execution_note: 'reconciled',
-      route_verified: false,
-      review_required: true,
-      status_detail: expect.stringContaining('route not verified: only the runner holds it; Alpaca does not'),
-    });
-  });
-
-  it('attributes an unknown row whose fallback intent never became a submit to LEAN’s late acknowledgement, with no fallback counted', async () => {
-    const intent = { reason: 'lean_submit_timeout', lean_failure: 'ambiguous', recorded_at: NOW } as const;
-    const row: ProvenanceRow = { ...ROW, status: 'unknown', execution_fallback_intent: intent, execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_timeout')] };
-    const world = healthWorld({ store: { unresolved: [row] }, alpacaLookups: [found(AT_BROKER)] });
-
-    await run(world);
-
-    expect(onlyOutcome(world)).toMatchObject({ execution_adapter: 'lean', execution_route: 'lean', execution_fallback_count: 0, route_verified: true });
-  });
-
-  it('writes an unknown row whose fallback intent never became a submit as failed, with no fallback counted, when neither broker holds it', async () => {
-    const intent = { reason: 'lean_submit_timeout', lean_failure: 'ambiguous', recorded_at: NOW } as const;
-    const row: ProvenanceRow = { ...ROW, status: 'unknown', execution_fallback_intent: intent, execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_timeout')] };
-    const world = healthWorld({ store: { unresolved: [row] }, alpacaLookups: [notFound], runnerLookups: [notFound] });
-
-    await run(world);
-
-    expect(onlyOutcome(world)).toMatchObject({ status: 'failed', execution_fallback_reason: 'lean_submit_timeout', execution_fallback_count: 0 });
-  });
-
-  it('writes a LEAN row as failed from Alpaca’s answer alone when no runner is configured, saying only Alpaca was asked', async () => {
-    const world = healthWorld({ probe: null, store: { unresolved: [ROW] }, alpacaLookups: [notFound] });
-
-    await run(world);
-
-    expect(onlyOutcome(world).status_detail).toBe('reconciled: neither Alpaca holds this client_order_id; nothing was placed');
-  });
-
-  it('writes a row with a fallback intent that neither broker holds as failed, with the intent’s reason and one fallback', async () => {
-    const intent = { reason: 'lean_submit_http_502', lean_failure: 'definite', recorded_at: NOW } as const;
-    const world = healthWorld({ store: { unresolved: [{ ...ROW, execution_fallback_intent: intent }] }, alpacaLookups: [notFound], runnerLookups: [notFound] });
-
-    await run(world);
-
-    expect(onlyOutcome(world)).toMatchObject({
-      status: 'failed',
-      execution_route: 'none',
-      execution_route_reason: 'lean_submit_http_502',
-      execution_fallback_reason: 'lean_submit_http_502',
-      execution_fallback_count: 1,
-    });
-  });
-
-  it('resolves with updated_at at now', async () => {
-    const world = foundWorld();
-
-    await run(world);
-
-    expect(world.store.resolutions.map((resolution) => resolution.updatedAt)).toEqual([NOW]);
-  });
-
-  it('passes the row’s correlation id to every lookup', async () => {
-    const world = healthWorld({ store: { unresolved: [ROW] }, alpacaLookups: [notFound], runnerLookups: [notFound] });
-
-    await run(world);
-
-    const contexts = [...world.alpaca.lookupCalls, ...world.lean.lookupCalls].map((call) => call.context);
-    expect(contexts).toEqual([{ correlationId: ROW.correlation_id }, { correlationId: ROW.correlation_id }]);
-  });
-});
-
-describe('runHealthCheck: reconciling several rows', () => {
-  const second = pendingRow({ client_order_id: 'ord-stuck-2', execution_expected_adapter: 'alpaca' });
-
-  function twoRowWorld(): HealthWorld {
-    return healthWorld({ store: { unresolved: [ROW, second] }, alpacaLookups: [found(AT_BROKER), notFound], runnerLookups: [FOUND_AT_RUNNER] });
-  }
-
-  it('counts each resolved row with reconciled(status)', async () => {
-    const world = twoRowWorld();
-
-    await run(world);
-
-    expect(world.metrics.argsOf('reconciled')).toEqual([['accepted'], ['failed']]);
-  });
-
-  it('reports each resolved row with its status', async () => {
-    const world = twoRowWorld();
-
-    const report = await run(world);
-
-    expect(report.reconciled).toEqual([
-      { client_order_id: ROW.client_order_id, status: 'accepted' },
-      { client_order_id: second.client_order_id, status: 'failed' },
-    ]);
-  });
-
-  it('logs order_reconciled at warn with the status before and after', async () => {
-    const world = twoRowWorld();
-
-    await run(world);
-
-    expect(world.logger.withMessage('order_reconciled')).toEqual([
-      expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ client_order_id: ROW.client_order_id, from: 'pending', to: 'accepted' }) }),
-      expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ client_order_id: second.client_order_id, from: 'pending', to: 'failed' }) }),
-    ]);
-  });
-
-  it.each([
-    { name: 'another writer finished it first (conflict)', error: undefined },
-    { name: 'the store refused the write', error: new ProvenanceUnavailableError('provenance table unreachable (resolve)') },
-  ])('logs order_reconcile_skipped and goes on with the next row when $name', async ({ error }) => {
-    const world = twoRowWorld();
-    world.store.refuseResolve(ROW.client_order_id, error);
-
-    const report = await run(world);
-
-    expect(logFields(world, 'order_reconcile_skipped')).toEqual([expect.objectContaining({ client_order_id: ROW.client_order_id })]);
-    expect(report.reconciled).toEqual([{ client_order_id: second.client_order_id, status: 'failed' }]);
-    expect(world.metrics.argsOf('reconciled')).toEqual([['failed']]);
-  });
-
-  it('leaves a row whose lookup errs and resolves the next one', async () => {
-    const world = healthWorld({ probe: null, store: { unresolved: [ROW, second] }, alpacaLookups: [lookupError, notFound] });
-
-    const report = await run(world);
-
-    expect(report.reconciled).toEqual([{ client_order_id: second.client_order_id, status: 'failed' }]);
-  });
-
-  it('leaves a row whose lookup throws, resolves the next one and still emits the gauges', async () => {
-    const world = healthWorld({ store: { unresolved: [ROW, second] }, alpacaLookups: [notFound] });
-    const throwingForFirst: OrderLookup = {
-      findByClientOrderId: async (id, context) => {
-        if (id === ROW.client_order_id) throw new Error('TypeError: fetch failed');
-        return world.alpaca.findByClientOrderId(id, context);
-      },
-    };
-
-    const report = await run(world, { alpacaLookup: throwingForFirst });
-
-    expect(report.reconciled).toEqual([{ client_order_id: second.client_order_id, status: 'failed' }]);
-    expect(world.metrics.argsOf('killSwitchState')).toEqual([[false]]);
-    expect(world.logger.withMessage('order_reconcile_lookup_failed')).toEqual([
-      expect.objectContaining({ level: 'warn', fields: { client_order_id: ROW.client_order_id, error: 'Error: TypeError: fetch failed' } }),
-    ]);
   });
 });
 
@@ -1361,21 +844,16 @@ describe('runHealthCheck: failure isolation', () => {
     expect(tripReasons(world)).toEqual(['lean_error_rate']);
   });
 
-  it('still sweeps reviews and reconciles when the trip cannot be written', async () => {
-    const world = healthWorld({
-      store: { leanOutcomes: ERROR_RATE_BREACH, fallbacks: THREE_AAPL_FALLBACKS, unresolved: [ROW] },
-      ...FOUND_VIA_RUNNER,
-      controlFails: ['tripKillSwitch'],
-    });
+  it('still sweeps reviews when the trip cannot be written', async () => {
+    const world = healthWorld({ store: { leanOutcomes: ERROR_RATE_BREACH, fallbacks: THREE_AAPL_FALLBACKS }, controlFails: ['tripKillSwitch'] });
 
     const report = await run(world);
 
     expect(report.reviewsTripped).toEqual(['AAPL']);
-    expect(report.reconciled).toHaveLength(1);
   });
 
   it('still emits the kill switch, runner and review gauges when every store query fails', async () => {
-    const world = healthWorld({ storeFails: ['countLeanOutcomes', 'listFallbacks', 'listUnresolved'] });
+    const world = healthWorld({ storeFails: ['countLeanOutcomes', 'listFallbacks'] });
 
     await run(world);
 
@@ -1395,7 +873,6 @@ describe('runHealthCheck: the report and its log line', () => {
       killSwitch: 'off',
       symbolsInReview: [],
       reviewsTripped: [],
-      reconciled: [],
     });
   });
 
@@ -1429,12 +906,21 @@ describe('runHealthCheck: the report and its log line', () => {
     { name: 'the kill switch was already on', options: { control: KILL_ON } },
     { name: 'the control values are unreadable', options: { controlFails: ['readFresh'] } },
     { name: 'it put a symbol in review', options: { store: { fallbacks: THREE_AAPL_FALLBACKS } } },
-    { name: 'it reconciled a row', options: { store: { unresolved: [ROW] }, ...FOUND_VIA_RUNNER } },
   ] satisfies { name: string; options: WorldOptions }[])('logs the summary at warn when $name', async ({ options }) => {
     const world = healthWorld(options);
 
     const report = await run(world);
 
     expect(world.logger.withMessage('health_check')).toEqual([{ level: 'warn', message: 'health_check', fields: { ...report } }]);
+  });
+});
+
+describe('runHealthCheck leaves unresolved rows to the lifecycle sync', () => {
+  it('neither lists nor resolves a row left pending, however old', async () => {
+    const world = healthWorld({ store: { unresolved: [STUCK_ROW, { ...STUCK_ROW, client_order_id: 'ord-stuck-2', status: 'unknown' }] } });
+
+    await run(world);
+
+    expect([world.store.unresolvedQueries, world.store.resolutions]).toEqual([[], []]);
   });
 });

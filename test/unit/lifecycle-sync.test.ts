@@ -9,9 +9,20 @@ import {
   type LifecycleSyncFailureStep,
   type LifecycleSyncSettings,
 } from '../../functions/core/lifecycle-sync';
+import type { ReconciliationStore } from '../../functions/core/order-reconciliation';
 import type { BrokerOrderList, OrderListOutcome, OrderListQuery } from '../../functions/core/ports';
-import type { BrokerState, BrokerStateWrite, OpenOrder, OpenOrderStore, RouteDivergence } from '../../functions/core/provenance';
-import { FixedClock, RecordingLogger } from '../support/fakes';
+import {
+  OPEN_ORDER_FIELDS,
+  ProvenanceConflictError,
+  type BrokerState,
+  type BrokerStateWrite,
+  type OpenOrder,
+  type OpenOrderStore,
+  type ProvenanceRow,
+  type RouteDivergence,
+  type RowOutcome,
+} from '../../functions/core/provenance';
+import { brokerOrder, FakeAlpacaBroker, FakeLeanRunner, FixedClock, found, order, pendingRow, RecordingLogger } from '../support/fakes';
 
 const NOW = '2025-01-02T15:00:00.000Z';
 
@@ -58,11 +69,19 @@ interface Write {
 class FakeOpenOrderStore implements OpenOrderStore {
   readonly writes: Write[] = [];
   readonly limits: number[] = [];
+  private readonly rows: OpenOrder[];
   /** Client order ids whose write answers `stale` or throws. */
   constructor(
-    private readonly rows: readonly OpenOrder[],
+    rows: readonly OpenOrder[],
     private readonly answers: Readonly<Record<string, BrokerStateWrite | Error>> = {},
-  ) {}
+  ) {
+    this.rows = [...rows];
+  }
+
+  /** A row that entered the open-orders index (as a resolve to `accepted` with a broker order id does). */
+  open(row: OpenOrder): void {
+    this.rows.push(row);
+  }
 
   async listOpenOrders(limit: number): Promise<OpenOrder[]> {
     this.limits.push(limit);
@@ -74,6 +93,34 @@ class FakeOpenOrderStore implements OpenOrderStore {
     if (answer instanceof Error) throw answer;
     if (answer === 'recorded') this.writes.push({ clientOrderId, state, divergence });
     return answer;
+  }
+}
+
+/**
+ * Rows left `pending` or `unknown`; a resolve to `accepted` with a broker order id puts the row in
+ * `openOrders`, as the DynamoDB store's resolve writes the open-orders keys.
+ */
+class FakeUnresolvedRows implements ReconciliationStore {
+  readonly listed: number[] = [];
+  constructor(
+    private readonly rows: readonly ProvenanceRow[],
+    private readonly openOrders: FakeOpenOrderStore,
+  ) {}
+
+  async listUnresolved(_createdBefore: string, limit: number): Promise<ProvenanceRow[]> {
+    this.listed.push(limit);
+    return this.rows.slice(0, limit);
+  }
+
+  async resolve(clientOrderId: string, outcome: RowOutcome, updatedAt: string): Promise<ProvenanceRow> {
+    const row = this.rows.find((candidate) => candidate.client_order_id === clientOrderId);
+    if (row === undefined) throw new ProvenanceConflictError(`${clientOrderId} was never unresolved`);
+    const resolved: ProvenanceRow = { ...row, ...outcome, updated_at: updatedAt };
+    if (resolved.status === 'accepted' && resolved.broker_order_id !== undefined) {
+      const fields = Object.fromEntries(OPEN_ORDER_FIELDS.flatMap((field) => (resolved[field] === undefined ? [] : [[field, resolved[field]]])));
+      this.openOrders.open({ ...fields, client_order_id: clientOrderId, open_since: resolved.created_at } as OpenOrder);
+    }
+    return resolved;
   }
 }
 
@@ -90,6 +137,7 @@ class ScriptedOrderList implements BrokerOrderList {
 
 class RecordingLifecycleMetrics implements LifecycleMetrics {
   readonly changed: string[] = [];
+  readonly reconciledStatuses: string[] = [];
   readonly failures: LifecycleSyncFailureStep[] = [];
   divergences = 0;
   open: number[] = [];
@@ -105,6 +153,9 @@ class RecordingLifecycleMetrics implements LifecycleMetrics {
   syncFailure(step: LifecycleSyncFailureStep): void {
     this.failures.push(step);
   }
+  reconciled(status: string): void {
+    this.reconciledStatuses.push(status);
+  }
 }
 
 function page(orders: BrokerOrder[]): OrderListOutcome {
@@ -118,13 +169,22 @@ function fullPageOfOthers(lastSubmittedAt: string): OrderListOutcome {
   return page(orders);
 }
 
-function sync(store: OpenOrderStore, alpaca: BrokerOrderList, settings: Partial<LifecycleSyncSettings> = {}) {
+/** Nothing left pending or unknown, unless `unresolved` says otherwise; a broker asked for an unscripted lookup fails the test. */
+interface Reconciling {
+  readonly unresolved?: ReconciliationStore;
+  readonly alpacaLookup?: FakeAlpacaBroker;
+}
+
+function sync(store: OpenOrderStore, alpaca: BrokerOrderList, settings: Partial<LifecycleSyncSettings> = {}, reconciling: Reconciling = {}) {
   const logger = new RecordingLogger();
   const metrics = new RecordingLifecycleMetrics();
   const deps: LifecycleSyncDependencies = {
     settings: { ...LIFECYCLE_SYNC_DEFAULTS, ...settings },
     store,
+    unresolved: reconciling.unresolved ?? new FakeUnresolvedRows([], new FakeOpenOrderStore([])),
     alpaca,
+    alpacaLookup: reconciling.alpacaLookup ?? new FakeAlpacaBroker(),
+    runnerLookup: new FakeLeanRunner(),
     metrics,
     logger,
     clock: new FixedClock(NOW),
@@ -268,7 +328,9 @@ describe('runLifecycleSync', () => {
     const report = await runLifecycleSync({
       settings: { ...LIFECYCLE_SYNC_DEFAULTS, budgetMs: 1_000 },
       store: new FakeOpenOrderStore([openRow(1)]),
+      unresolved: new FakeUnresolvedRows([], new FakeOpenOrderStore([])),
       alpaca,
+      alpacaLookup: new FakeAlpacaBroker(),
       metrics: new RecordingLifecycleMetrics(),
       logger,
       // Every read of the monotonic clock takes 600 ms: the list call would start past the budget.
@@ -279,11 +341,66 @@ describe('runLifecycleSync', () => {
   });
 });
 
+describe('runLifecycleSync: reconciliation first', () => {
+  /** A row whose route invocation got no answer five minutes ago; Alpaca holds its order, still open. */
+  const UNKNOWN_ROW = pendingRow({ client_order_id: 'ord-7', status: 'unknown', created_at: '2025-01-02T14:55:00.000Z' });
+  const HELD_AT_ALPACA = found(brokerOrder(order({ client_order_id: 'ord-7' }), { status: 'new' }, 'alpaca-7'));
+
+  function reconcilingWorld() {
+    const openOrders = new FakeOpenOrderStore([]);
+    const unresolved = new FakeUnresolvedRows([UNKNOWN_ROW], openOrders);
+    const alpaca = new ScriptedOrderList([page([filledOrder(7)])]);
+    const world = sync(openOrders, alpaca, {}, { unresolved, alpacaLookup: new FakeAlpacaBroker({ lookups: [HELD_AT_ALPACA] }) });
+    return { ...world, openOrders, alpaca };
+  }
+
+  it('reconciles an unknown row to accepted and records its broker state in the same run', async () => {
+    const { run, openOrders } = reconcilingWorld();
+
+    const report = await run();
+
+    expect(report.reconciled).toEqual([{ client_order_id: 'ord-7', status: 'accepted' }]);
+    expect(openOrders.writes.map((write) => [write.clientOrderId, write.state.broker_status])).toEqual([['ord-7', 'filled']]);
+    expect({ openOrders: report.openOrders, changes: report.changes }).toEqual({ openOrders: 1, changes: 1 });
+  });
+
+  it('counts the reconciled row with reconciled(status) and reports why reconciliation ended', async () => {
+    const { run, metrics } = reconcilingWorld();
+
+    const report = await run();
+
+    expect([metrics.reconciledStatuses, report.reconcileStopped]).toEqual([['accepted'], 'complete']);
+  });
+
+  it('leaves the open orders a store read and a list call of the budget: reconciliation gets only the rest', async () => {
+    const openOrders = new FakeOpenOrderStore([openRow(1)]);
+    const unresolved = new FakeUnresolvedRows([UNKNOWN_ROW], openOrders);
+    const alpaca = new ScriptedOrderList([page([filledOrder(1)])]);
+    const { storeTimeoutMs, listTimeoutMs } = LIFECYCLE_SYNC_DEFAULTS;
+    const { run } = sync(openOrders, alpaca, { budgetMs: storeTimeoutMs + listTimeoutMs + 50 }, { unresolved });
+
+    const report = await run();
+
+    expect({ listed: unresolved.listed, reconcileStopped: report.reconcileStopped, changes: report.changes }).toEqual({ listed: [], reconcileStopped: 'deadline', changes: 1 });
+  });
+});
+
 describe('loadLifecycleSyncSettings', () => {
   it('names an out-of-range value and uses its default', () => {
     const loaded = loadLifecycleSyncSettings({ TRADING_LIFECYCLE_SYNC_MAX_PAGES: '0', TRADING_LIFECYCLE_SYNC_MAX_ORDERS: '200' });
 
     expect({ pages: loaded.settings.maxPagesPerRun, orders: loaded.settings.maxOrdersPerRun }).toEqual({ pages: 4, orders: 200 });
     expect(loaded.problems).toEqual([expect.stringContaining('TRADING_LIFECYCLE_SYNC_MAX_PAGES="0"')]);
+  });
+
+  it('reads reconciliation’s delay and bound, refusing a delay no longer than the route timeout', () => {
+    const loaded = loadLifecycleSyncSettings({ TRADING_RECONCILE_AFTER_MS: '20000', TRADING_ROUTE_TIMEOUT_MS: '20000', TRADING_RECONCILE_MAX_PER_RUN: '7' });
+
+    expect({ after: loaded.settings.reconcileAfterMs, max: loaded.settings.reconcileMaxPerRun }).toEqual({ after: 60_000, max: 7 });
+    expect(loaded.problems).toEqual([expect.stringContaining("TRADING_RECONCILE_AFTER_MS=20000 must exceed the route function's timeout")]);
+  });
+
+  it('takes the router’s notional tolerance for orders found by reconciliation', () => {
+    expect(loadLifecycleSyncSettings({ TRADING_NOTIONAL_TOLERANCE: '0.05' }).settings.notionalTolerance).toBe(0.05);
   });
 });

@@ -36,10 +36,10 @@ describe(ORDER_API_DOCUMENT_PATH, () => {
     expect({ openapi: document.openapi, version: document.info.version }).toEqual({ openapi: '3.1.0', version });
   });
 
-  it('documents POST /orders and GET /orders/{client_order_id} and nothing else', () => {
+  it('documents POST /orders, GET and DELETE /orders/{client_order_id} and nothing else', () => {
     const routes = Object.entries(document.paths as Json).flatMap(([path, methods]) => Object.keys(methods as Json).map((method) => `${method.toUpperCase()} ${path}`));
 
-    expect(routes).toEqual(['POST /orders', 'GET /orders/{client_order_id}']);
+    expect(routes).toEqual(['POST /orders', 'GET /orders/{client_order_id}', 'DELETE /orders/{client_order_id}']);
   });
 
   it('gives every response of every operation a one-line description and a JSON schema', () => {

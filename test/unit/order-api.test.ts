@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { AlpacaSubmitOutcome } from '../../functions/core/execution';
 import { MAX_ORDER_BODY_BYTES } from '../../functions/core/order-request';
-import { API_ERRORS, apiErrorSchema, orderReceiptSchema, orderRowSchema, type ApiErrorCode } from '../../functions/route/order-responses';
+import type { CancelOutcome } from '../../functions/core/ports';
+import type { ProvenanceRow } from '../../functions/core/provenance';
+import { API_ERRORS, apiErrorSchema, cancelReceiptSchema, orderReceiptSchema, orderRowSchema, type ApiErrorCode } from '../../functions/route/order-responses';
 import { createOrderApi } from '../../functions/route/order-api';
 import { startApiFrontDoor } from '../../lib/local/api-front-door';
 import {
@@ -16,6 +18,7 @@ import {
   lookupError,
   order,
   orderBody,
+  pendingRow,
   routerConfig,
   type FakeWorld,
 } from '../support/fakes';
@@ -49,6 +52,17 @@ const NOT_UTF8 = orderWithStrategyBytes([0x61, 0xc3, 0x28]);
 const DUPLICATE_QTY = JSON.stringify(orderBody({ qty: '1' })).replace(/}$/, ',"qty":"1000"}');
 const getEvent = (path: string, overrides: Partial<APIGatewayProxyEvent> = {}) =>
   apiEvent({ httpMethod: 'GET', path, resource: '/orders/{client_order_id}', ...overrides });
+const deleteEvent = (path: string) => apiEvent({ httpMethod: 'DELETE', path, resource: '/orders/{client_order_id}' });
+
+const CANCEL_REQUESTED: CancelOutcome = { kind: 'requested', httpStatus: 200 };
+const CANCEL_TIMES_OUT: CancelOutcome = { kind: 'failed', detail: 'timeout', certainty: 'ambiguous' };
+
+/** A world whose store holds ORDER accepted by LEAN (Alpaca's id alpaca-order-1), with these cancel answers scripted. */
+function withAcceptedLeanOrder(overrides: Partial<ProvenanceRow> = {}, cancels: { lean?: CancelOutcome[]; alpaca?: CancelOutcome[] } = {}): FakeWorld {
+  const world = fakeWorld({ lean: { cancels: cancels.lean ?? [] }, alpaca: { cancels: cancels.alpaca ?? [] } });
+  world.store.seed(pendingRow({ status: 'accepted', execution_adapter: 'lean', execution_route: 'lean', broker_order_id: 'alpaca-order-1', ...overrides }));
+  return world;
+}
 
 interface Answer {
   readonly status: number;
@@ -264,7 +278,31 @@ const ERROR_CASES: readonly ErrorCase[] = [
   { name: 'a path below an order', world: fresh, event: apiEvent({ path: '/orders/ord-1/cancel' }), status: 404, error: 'not_found' },
   { name: 'GET /orders', world: fresh, event: apiEvent({ httpMethod: 'GET' }), status: 405, error: 'method_not_allowed' },
   { name: 'PUT /orders', world: fresh, event: postEvent(orderBody(), { httpMethod: 'PUT' }), status: 405, error: 'method_not_allowed' },
-  { name: 'DELETE /orders/{id}', world: fresh, event: apiEvent({ httpMethod: 'DELETE', path: '/orders/ord-0001' }), status: 405, error: 'method_not_allowed' },
+  { name: 'PUT /orders/{id}', world: fresh, event: apiEvent({ httpMethod: 'PUT', path: '/orders/ord-0001' }), status: 405, error: 'method_not_allowed' },
+  { name: 'DELETE of an order that does not exist', world: fresh, event: deleteEvent('/orders/ord-404'), status: 404, error: 'order_not_found' },
+  { name: 'DELETE of an id with a space', world: fresh, event: deleteEvent('/orders/ord%20404'), status: 400, error: 'validation_failed' },
+  {
+    name: 'DELETE of an order filled at the broker',
+    world: async () => withAcceptedLeanOrder({ broker_status: 'filled' }),
+    event: deleteEvent('/orders/ord-0001'),
+    status: 409,
+    error: 'order_final',
+  },
+  {
+    name: 'DELETE of an order whose outcome is unknown',
+    world: async () => afterFirstPost(LEAN_FAILS_AMBIGUOUSLY()),
+    event: deleteEvent('/orders/ord-0001'),
+    status: 409,
+    error: 'order_not_cancellable',
+  },
+  {
+    name: 'DELETE that no broker takes',
+    world: async () => withAcceptedLeanOrder({}, { lean: [CANCEL_TIMES_OUT], alpaca: [CANCEL_TIMES_OUT] }),
+    event: deleteEvent('/orders/ord-0001'),
+    status: 502,
+    error: 'cancel_failed',
+  },
+  { name: 'DELETE while the store is unreachable', world: async () => fakeWorldWithFailingStore('get'), event: deleteEvent('/orders/ord-0001'), status: 503, error: 'provenance_unavailable' },
 ];
 
 function fakeWorldWithFailingStore(operation: 'claim' | 'get'): FakeWorld {
@@ -322,6 +360,18 @@ const SUCCESS_CASES: readonly SuccessCase[] = [
   { name: 'GET of an order LEAN accepted', world: () => afterFirstPost(fakeWorld({ lean: LEAN_ACCEPTS })), event: getEvent('/orders/ord-0001'), status: 200, schema: orderRowSchema },
   { name: 'GET of an order that fell back to Alpaca', world: () => afterFirstPost(LEAN_FAILS_THEN_ALPACA_ACCEPTS()), event: getEvent('/orders/ord-0001'), status: 200, schema: orderRowSchema },
   { name: 'GET of an order gated by the kill switch', world: () => afterFirstPost(KILL_SWITCH_ON()), event: getEvent('/orders/ord-0001'), status: 200, schema: orderRowSchema },
+  { name: 'DELETE of an open LEAN order', world: async () => withAcceptedLeanOrder({}, { lean: [CANCEL_REQUESTED] }), event: deleteEvent('/orders/ord-0001'), status: 202, schema: cancelReceiptSchema },
+  {
+    name: 'a repeated DELETE once a broker took the cancel',
+    world: async () => {
+      const world = withAcceptedLeanOrder({}, { lean: [CANCEL_REQUESTED] });
+      await call(world, deleteEvent('/orders/ord-0001'));
+      return world;
+    },
+    event: deleteEvent('/orders/ord-0001'),
+    status: 200,
+    schema: cancelReceiptSchema,
+  },
   {
     name: 'GET of an order still pending',
     world: async () => {
@@ -508,6 +558,38 @@ describe('error details', () => {
     const answer = await call(fakeWorld(), apiEvent({ httpMethod: 'GET' }));
 
     expect(answer.headers.allow).toBe('POST');
+  });
+
+  it('names both methods an order takes on a 405 for its path', async () => {
+    const answer = await call(fakeWorld(), apiEvent({ httpMethod: 'PUT', path: '/orders/ord-0001' }));
+
+    expect(answer.headers.allow).toBe('GET, DELETE');
+  });
+
+  it('marks a repeated cancel as an idempotent replay', async () => {
+    const world = withAcceptedLeanOrder({}, { lean: [CANCEL_REQUESTED] });
+    await call(world, deleteEvent('/orders/ord-0001'));
+
+    const answer = await call(world, deleteEvent('/orders/ord-0001'));
+
+    expect(answer.headers['idempotent-replay']).toBe('true');
+    expect(world.lean.cancelCalls).toHaveLength(1);
+  });
+
+  it('answers a DELETE of an invalid id without reading the table', async () => {
+    const world = fakeWorld();
+
+    await call(world, deleteEvent('/orders/ord%20404'));
+
+    expect(world.store.reads).toEqual([]);
+  });
+
+  it('carries the cancel evidence in the details of a 409 for a filled order', async () => {
+    const world = withAcceptedLeanOrder({ broker_status: 'filled', filled_qty: '10' });
+
+    const answer = await call(world, deleteEvent('/orders/ord-0001'));
+
+    expect(answer.body.details).toEqual({ client_order_id: 'ord-0001', status: 'accepted', broker_order_id: 'alpaca-order-1', execution_route: 'lean', broker_status: 'filled', filled_qty: '10' });
   });
 
   it('carries the route evidence in the details of a rejection', async () => {

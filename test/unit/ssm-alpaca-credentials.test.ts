@@ -145,4 +145,14 @@ describe('SsmAlpacaCredentials', () => {
 
     expect((await credentialsError(credentials.get())).message).toContain(PARAMETER);
   });
+
+  it('refuses a String parameter with AlpacaCredentialsError asking for a SecureString', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Name: PARAMETER, Type: 'String', Value: JSON.stringify(GOOD) } });
+    const { credentials } = provider();
+
+    const error = await credentialsError(credentials.get());
+
+    expect(error.message).toBe(`${PARAMETER} is a String, not a SecureString; store the secret with --type SecureString`);
+    expect(error.message).not.toContain(SECRET);
+  });
 });
