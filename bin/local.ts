@@ -158,6 +158,7 @@ function banner(stack: LocalStack): string {
     'Reset the router between experiments (kill switch off, reviews cleared, breaker closed, control cache empty; rows kept):',
     `  curl -s -X POST ${api}/_router/reset`,
     `  curl -s ${api}/_router`,
+    `  curl -s -X POST ${api}/_router/sync   # one lifecycle sync now: broker status and fills on the rows`,
     '',
     ...(stack.leanSimulator ? ['A scripted outage to watch, from another terminal:', `  ${demo}npm run demo`, ''] : []),
   ];

@@ -35,14 +35,37 @@ var OPEN_ORDER_FIELDS = [
 ];
 
 // functions/adapters/provenance-table.ts
+var ORDER_SUMMARY_FIELDS = [
+  "symbol",
+  "side",
+  "qty",
+  "notional",
+  "status",
+  "broker_status",
+  "filled_qty",
+  "filled_avg_price",
+  "execution_expected_adapter",
+  "execution_route",
+  "execution_route_reason",
+  "execution_fallback_reason",
+  "execution_fallback_count",
+  "review_required",
+  "updated_at"
+];
+function summaryOf(...keys) {
+  return ORDER_SUMMARY_FIELDS.filter((field) => !keys.includes(field));
+}
 var PROVENANCE_TABLE = {
   partitionKey: "client_order_id",
   indexes: {
-    /** Reconciliation by instrument: `symbol` over `created_at`. */
-    bySymbol: { name: "by-symbol", partitionKey: "symbol", sortKey: "created_at" },
-    /** Route evidence over time; the health-check reads LEAN outcomes here, not by scanning. */
-    byRoute: { name: "by-route", partitionKey: "execution_route", sortKey: "created_at" },
-    /** Rows still `pending` or `unknown`, for reconciliation. */
+    /** A symbol's rows over `created_at`: the route's fallback count, `orders --symbol`. Summary only. */
+    bySymbol: { name: "by-symbol", partitionKey: "symbol", sortKey: "created_at", nonKeyAttributes: summaryOf("symbol", "created_at") },
+    /** Route evidence over time; the health-check reads LEAN outcomes here, not by scanning. Summary only. */
+    byRoute: { name: "by-route", partitionKey: "execution_route", sortKey: "created_at", nonKeyAttributes: summaryOf("execution_route", "created_at") },
+    /**
+     * Rows still `pending` or `unknown`, for reconciliation. Every attribute: the lifecycle sync
+     * resolves each row from all of it (request, attempts, fallback intent, broker ids).
+     */
     byStatus: { name: "by-status", partitionKey: "status", sortKey: "created_at" },
     /**
      * Sparse: only rows whose broker order may still change carry `open_partition` and

@@ -131,10 +131,10 @@ function symbolOfReviewParameter(parameterName) {
 }
 
 // functions/core/control.ts
-import { z as z2 } from "zod";
+import * as z2 from "zod";
 
 // functions/core/config.ts
-import { z } from "zod";
+import * as z from "zod";
 var DEFAULT_GOVERNANCE = {
   controlCacheTtlMs: 5e3,
   runnerHealthStaleMs: 18e4,
@@ -267,10 +267,10 @@ var STAGE_VARIABLE = "ROUTER_STAGE";
 var LEAN_RUNNER_TOKEN_VARIABLE = "LEAN_RUNNER_TOKEN_PARAMETER";
 function liveRunnerProblems(env, leanRunnerUrl) {
   if (env[STAGE_VARIABLE]?.trim() !== "live" || leanRunnerUrl === void 0) return [];
-  const url = new URL(leanRunnerUrl);
+  const url2 = new URL(leanRunnerUrl);
   const problems = [];
-  if (url.protocol !== "https:") problems.push("TRADING_LEAN_RUNNER_URL must be https on live: the runner token and the orders never travel in clear");
-  if (url.username !== "" || url.password !== "") {
+  if (url2.protocol !== "https:") problems.push("TRADING_LEAN_RUNNER_URL must be https on live: the runner token and the orders never travel in clear");
+  if (url2.username !== "" || url2.password !== "") {
     problems.push(`TRADING_LEAN_RUNNER_URL must not carry credentials (user:password@) on live: the runner is authenticated with the token named by ${LEAN_RUNNER_TOKEN_VARIABLE}`);
   }
   if ((env[LEAN_RUNNER_TOKEN_VARIABLE]?.trim() ?? "") === "") problems.push(`${LEAN_RUNNER_TOKEN_VARIABLE} is required on live when TRADING_LEAN_RUNNER_URL is set`);
@@ -699,8 +699,8 @@ async function orderApiTarget(stage, apiUrl, env, options) {
   const credentials = options.credentials ?? (await import("@aws-sdk/credential-provider-node")).defaultProvider();
   return { ...located, signing: { region, credentials } };
 }
-function executeApiRegion(url) {
-  return /^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(new URL(url).hostname)?.[1];
+function executeApiRegion(url2) {
+  return /^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(new URL(url2).hostname)?.[1];
 }
 async function stackApiUrl(stage, timeoutMs) {
   const { CloudFormationClient, DescribeStacksCommand } = await import("@aws-sdk/client-cloudformation");
@@ -708,9 +708,9 @@ async function stackApiUrl(stage, timeoutMs) {
   const name = stackName(stage);
   try {
     const out = await client.send(new DescribeStacksCommand({ StackName: name }), { abortSignal: AbortSignal.timeout(timeoutMs) });
-    const url = out.Stacks?.[0]?.Outputs?.find((output) => output.OutputKey === API_URL_OUTPUT)?.OutputValue;
-    if (url === void 0) throw new OrderApiNotFound(`stack ${name} has no ${API_URL_OUTPUT} output: pass --api-url or set LEAN_ROUTER_API_URL`);
-    return url;
+    const url2 = out.Stacks?.[0]?.Outputs?.find((output) => output.OutputKey === API_URL_OUTPUT)?.OutputValue;
+    if (url2 === void 0) throw new OrderApiNotFound(`stack ${name} has no ${API_URL_OUTPUT} output: pass --api-url or set LEAN_ROUTER_API_URL`);
+    return url2;
   } catch (error) {
     if (error instanceof Error && error.name === "ValidationError" && /does not exist/.test(error.message)) {
       const region = await client.config.region().catch(() => void 0) ?? "the configured region";
@@ -729,13 +729,13 @@ function requestCancel(target, clientOrderId, timeoutMs) {
 }
 async function send(target, method, path, timeoutMs) {
   const base = target.url.endsWith("/") ? target.url : `${target.url}/`;
-  const url = new URL(path, base);
+  const url2 = new URL(path, base);
   const headers = { accept: "application/json", "x-correlation-id": `cli-${randomUUID()}` };
-  const signed = target.signing === void 0 ? headers : await sign(target.signing, method, url, headers);
+  const signed = target.signing === void 0 ? headers : await sign(target.signing, method, url2, headers);
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     const { host: _host, ...sent } = signed;
-    const response = await fetch(url, { method, headers: sent, signal, redirect: "manual" });
+    const response = await fetch(url2, { method, headers: sent, signal, redirect: "manual" });
     const text = await response.text();
     return { status: response.status, headers: Object.fromEntries(response.headers), body: jsonOrText(text) };
   } catch (error) {
@@ -743,17 +743,17 @@ async function send(target, method, path, timeoutMs) {
     throw error;
   }
 }
-async function sign(signing, method, url, headers) {
+async function sign(signing, method, url2, headers) {
   const signer = new SignatureV4({ service: "execute-api", region: signing.region, credentials: signing.credentials, sha256: Sha256 });
-  const query = Object.fromEntries(url.searchParams);
+  const query = Object.fromEntries(url2.searchParams);
   const signed = await signer.sign({
     method,
-    protocol: url.protocol,
-    hostname: url.hostname,
-    ...url.port === "" ? {} : { port: Number(url.port) },
-    path: url.pathname,
+    protocol: url2.protocol,
+    hostname: url2.hostname,
+    ...url2.port === "" ? {} : { port: Number(url2.port) },
+    path: url2.pathname,
     query,
-    headers: { ...headers, host: url.host }
+    headers: { ...headers, host: url2.host }
   });
   return signed.headers;
 }

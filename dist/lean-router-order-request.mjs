@@ -2,7 +2,7 @@
 
 // functions/core/order-request.ts
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 var MAX_ORDER_BODY_BYTES = 16 * 1024;
 var CLIENT_ORDER_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 var DECIMAL_PATTERN = /^(\d{1,15})(?:\.(\d{1,9}))?$/;

@@ -1,15 +1,11 @@
-import { ALPACA_PAPER_URL } from '../functions/adapters/alpaca-client';
+import { ALPACA_LIVE_URL, ALPACA_PAPER_URL } from '../functions/core/alpaca-endpoints';
 import type { Infrastructure } from '../functions/adapters/infrastructure';
-import { ROUTER_STAGE_VARIABLE } from '../functions/adapters/observability';
-import { DEFAULT_BUDGET, loadRouterConfig } from '../functions/core/config';
+import { DEFAULT_BUDGET, loadRouterConfig, STAGE_VARIABLE } from '../functions/core/config';
 import { CONTROL_PARAMETER, controlParameterName } from '../functions/core/control-parameters';
 import type { RouterSettings, Stage } from './router-settings';
 
 const ROUTE_TIMEOUT_VARIABLE = 'TRADING_ROUTE_TIMEOUT_MS';
 const DEFAULT_ROUTE_TIMEOUT_MS = DEFAULT_BUDGET.routeTimeoutMs;
-
-/** Alpaca's live Trading API; only the `live` stage ever points at it. */
-const ALPACA_LIVE_URL = 'https://api.alpaca.markets';
 
 /** The Alpaca endpoint of each stage: paper trades on paper, live on live, never crossed. */
 const ALPACA_BASE_URL_BY_STAGE: Readonly<Record<Stage, string>> = {
@@ -36,7 +32,7 @@ export function routerEnvironment(settings: RouterSettings, names: RouterInfrast
     ALPACA_CREDENTIALS_PARAMETER: names.alpacaCredentialsParameter,
     ...leanRunnerTokenEnvironment(settings, names.controlParameterPrefix),
   } satisfies Record<Exclude<keyof Infrastructure, 'LEAN_RUNNER_TOKEN_PARAMETER'>, string> & Partial<Record<keyof Infrastructure, string>>;
-  return { [ROUTER_STAGE_VARIABLE]: settings.stage, ...infrastructure, ...tradingEnvironment(settings) };
+  return { [STAGE_VARIABLE]: settings.stage, ...infrastructure, ...tradingEnvironment(settings) };
 }
 
 /**

@@ -1,13 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/adapters/observability';
-import type { METRIC } from '../functions/adapters/powertools-route-metrics';
+import { METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../functions/core/metric-names';
 import { adapterSchema } from '../functions/core/config';
 import type { Adapter } from '../functions/core/execution';
 import type { Stage } from './router-settings';
 
-/** A metric name the functions emit (see METRIC in functions/adapters/powertools-route-metrics.ts). */
-export type RouterMetricName = (typeof METRIC)[keyof typeof METRIC];
+/** A metric name the functions emit (see METRIC in functions/core/metric-names.ts). */
+export type RouterMetricName = MetricName;
 
 /** The adapters `execution_requests_total` and `execution_submit_latency_ms` are dimensioned by. */
 export const ADAPTERS: readonly Adapter[] = adapterSchema.options;

@@ -6,12 +6,12 @@ import {
   loadRouterConfig,
   parseSymbols,
   policySchema,
+  STAGE_VARIABLE,
   timingVariableNames,
   type RoutingPolicy,
 } from '../functions/core/config';
 import { loadLifecycleSyncSettings } from '../functions/core/lifecycle-sync';
 import { controlParameterPrefix } from '../functions/core/control-parameters';
-import { ROUTER_STAGE_VARIABLE } from '../functions/adapters/observability';
 import { STAGES, type Stage } from './stage-names';
 import { leanRunnerTokenEnvironment, tradingEnvironment } from './router-environment';
 
@@ -33,8 +33,14 @@ export interface RouterSettings {
   readonly fallbackAdapter: RoutingPolicy['fallback'];
   /** Subscribed to the alarm topic when given. */
   readonly alarmEmail?: string;
+  /** An existing SNS topic (e.g. the team's paging topic) every alarm also notifies. */
+  readonly alarmTopicArn?: string;
   /** `TRADING_*` timing variables (timeouts, the route budget, reconciliation delay) overriding the functions' defaults. */
   readonly timings?: Readonly<Record<string, string>>;
+  /** The IAM role (or user) ARN the order scheduler calls as; required on `live` (see {@link orderApiCallers}). */
+  readonly schedulerPrincipalArn?: string;
+  /** IAM role (or user) ARNs of the operators: they may read and cancel orders, never submit one. */
+  readonly operatorPrincipalArns?: readonly string[];
 }
 
 /** Context keys (cdk.json or `--context key=value`). */
@@ -46,7 +52,10 @@ const CONTEXT_KEY = {
   executionSymbols: 'executionSymbols',
   fallbackAdapter: 'fallbackAdapter',
   alarmEmail: 'alarmEmail',
+  alarmTopicArn: 'alarmTopicArn',
   timings: 'timings',
+  schedulerPrincipalArn: 'schedulerPrincipalArn',
+  operatorPrincipalArns: 'operatorPrincipalArns',
 } as const;
 
 /** Thrown at synth when the context cannot describe a deployable router; the message says what to fix. */
@@ -56,6 +65,16 @@ export class RouterSettingsError extends Error {
 
 /** Blank strings (e.g. `--context leanRunnerUrl=`) count as "not given". */
 const optionalText = z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), z.string().trim().optional());
+
+/**
+ * An IAM role or user ARN, as `aws:PrincipalArn` reads it for a caller (a role's ARN, not its
+ * session's `arn:aws:sts::...:assumed-role/...`).
+ */
+const PRINCIPAL_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/;
+const principalArn = z
+  .string()
+  .trim()
+  .regex(PRINCIPAL_ARN_PATTERN, { error: (issue) => `must be an IAM role or user ARN (arn:aws:iam::<account>:role/<name>), not ${JSON.stringify(issue.input)}` });
 
 const settingsSchema = z.object({
   [CONTEXT_KEY.stage]: z.preprocess(
@@ -69,6 +88,9 @@ const settingsSchema = z.object({
   [CONTEXT_KEY.executionSymbols]: z.union([z.string(), z.array(z.string())]).optional(),
   [CONTEXT_KEY.fallbackAdapter]: optionalText.pipe(fallbackSchema.default('alpaca')),
   [CONTEXT_KEY.alarmEmail]: optionalText.pipe(z.email({ error: 'must be an email address' }).optional()),
+  [CONTEXT_KEY.alarmTopicArn]: optionalText.pipe(
+    z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'must be an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:oncall').optional(),
+  ),
   // An object in cdk.json, a JSON string on the command line (`--context timings='{"...":8000}'`).
   [CONTEXT_KEY.timings]: z.preprocess(
     (value) => (typeof value === 'string' ? (value.trim() === '' ? undefined : parseJsonOr(value)) : value),
@@ -84,7 +106,17 @@ const settingsSchema = z.object({
       })
       .optional(),
   ),
+  [CONTEXT_KEY.schedulerPrincipalArn]: optionalText.pipe(principalArn.optional()),
+  // A comma list on the command line, an array in cdk.json.
+  [CONTEXT_KEY.operatorPrincipalArns]: z.preprocess(listOfText, z.array(principalArn).optional()),
 });
+
+/** A comma list or an array as distinct trimmed items, blanks dropped; anything else as given (for zod to refuse). */
+function listOfText(value: unknown): unknown {
+  const items: unknown = typeof value === 'string' ? value.split(',') : value;
+  if (!Array.isArray(items)) return items;
+  return [...new Set(items.map((item: unknown) => (typeof item === 'string' ? item.trim() : item)).filter((item) => item !== ''))];
+}
 
 function parseJsonOr(text: string): unknown {
   try {
@@ -116,7 +148,10 @@ export function routerSettingsFromContext(tryGetContext: (key: string) => unknow
     fallbackAdapter: context.fallbackAdapter,
     ...(context.leanRunnerUrl === undefined ? {} : { leanRunnerUrl: context.leanRunnerUrl }),
     ...(context.alarmEmail === undefined ? {} : { alarmEmail: context.alarmEmail }),
+    ...(context.alarmTopicArn === undefined ? {} : { alarmTopicArn: context.alarmTopicArn }),
     ...(context.timings === undefined ? {} : { timings: context.timings }),
+    ...(context.schedulerPrincipalArn === undefined ? {} : { schedulerPrincipalArn: context.schedulerPrincipalArn }),
+    ...(context.operatorPrincipalArns === undefined || context.operatorPrincipalArns.length === 0 ? {} : { operatorPrincipalArns: context.operatorPrincipalArns }),
   };
   // The functions' own loaders: whatever they would only run as "misconfigured" (LEAN off, a
   // timing replaced by its default) fails here, timeout budget included, and so does what the
@@ -124,7 +159,7 @@ export function routerSettingsFromContext(tryGetContext: (key: string) => unknow
   const environment = tradingEnvironment(settings);
   const router = loadRouterConfig({
     ...environment,
-    [ROUTER_STAGE_VARIABLE]: settings.stage,
+    [STAGE_VARIABLE]: settings.stage,
     ...leanRunnerTokenEnvironment(settings, controlParameterPrefix(settings.stage)),
   });
   const problems = [...router.misconfiguration, ...loadHealthCheckConfig(environment).problems, ...loadLifecycleSyncSettings(environment).problems];
@@ -137,4 +172,39 @@ export function routerSettingsFromContext(tryGetContext: (key: string) => unknow
   return settings;
 }
 
+/** Who may call the order API: its resource policy names exactly these principals. */
+export interface OrderApiCallers {
+  readonly scheduler: string;
+  readonly operators: readonly string[];
+}
 
+/**
+ * The order API's callers from the settings, or `undefined` on a paper stage that names none (any
+ * IAM principal of the account its own policies allow may call it). A `live` stage refuses to
+ * synthesize without the scheduler: real money is only routed for a named caller. Operators
+ * without a scheduler name no one who may submit, so they are refused too.
+ */
+export function orderApiCallers(settings: RouterSettings): OrderApiCallers | undefined {
+  const operators = settings.operatorPrincipalArns ?? [];
+  if (settings.schedulerPrincipalArn !== undefined) return { scheduler: settings.schedulerPrincipalArn, operators };
+  if (settings.stage === 'live') {
+    throw new RouterSettingsError(
+      `invalid CDK context: live needs context "${CONTEXT_KEY.schedulerPrincipalArn}" (the order scheduler's IAM role ARN): the order API's resource policy admits only named callers (and "${CONTEXT_KEY.operatorPrincipalArns}" for the operators)`,
+    );
+  }
+  if (operators.length > 0) {
+    throw new RouterSettingsError(`invalid CDK context: "${CONTEXT_KEY.operatorPrincipalArns}" needs "${CONTEXT_KEY.schedulerPrincipalArn}" too: the resource policy would admit no one who may submit`);
+  }
+  return undefined;
+}
+
+/**
+ * `live` pages someone: its stack refuses to synthesize unless the alarms reach a subscriber, an
+ * email (`alarmEmail`) or an existing topic (`alarmTopicArn`). Paper may run unwatched.
+ */
+export function requireAlarmSubscriber(settings: RouterSettings): void {
+  if (settings.stage !== 'live' || settings.alarmEmail !== undefined || settings.alarmTopicArn !== undefined) return;
+  throw new RouterSettingsError(
+    `invalid CDK context: live needs an alarm subscriber: give context "${CONTEXT_KEY.alarmEmail}" (an email address) or "${CONTEXT_KEY.alarmTopicArn}" (an SNS topic ARN), or both`,
+  );
+}

@@ -12,6 +12,7 @@ import { StaticAlpacaCredentials } from '../functions/adapters/ssm-alpaca-creden
 import { AlpacaClient } from '../functions/adapters/alpaca-client';
 import { DynamoDbProvenanceStore } from '../functions/adapters/dynamodb-provenance-store';
 import { parseOrderRequest, type OrderRequest } from '../functions/core/order-request';
+import { LIFECYCLE_SYNC_DEFAULTS } from '../functions/core/lifecycle-sync';
 import { createLifecycleSyncHandler } from '../functions/lifecycle-sync/lifecycle-sync-handler';
 import { startAlpacaSimulator } from '../lib/local/alpaca-simulator';
 import { ensureProvenanceTable, startLocalDynamoDb } from '../lib/local/dynamodb-local';
@@ -39,8 +40,8 @@ export async function runLifecycleBench(): Promise<void> {
   const alpaca = await startAlpacaSimulator(CREDENTIALS);
   const credentials = new StaticAlpacaCredentials(CREDENTIALS);
   const broker = new AlpacaClient({ baseUrl: alpaca.url, credentials, connectTimeoutMs: 1_000, submitTimeoutMs: 5_000, lookupTimeoutMs: 5_000 });
-  console.log(`\nlifecycle sync: Alpaca list calls per run (goal: at most one per 500 open orders per run), node ${process.version}`);
-  console.log('  open orders | first run: list calls, per open order, time | runs to drain after the fills | list calls per run (max) | per 500 orders');
+  console.log(`\nlifecycle sync: Alpaca list calls (goal: at most one per 500 open orders per run; a run reads ${LIFECYCLE_SYNC_DEFAULTS.maxOrdersPerRun} open rows), node ${process.version}`);
+  console.log('  open orders | every row seen at the broker once | every fill written on its row');
   try {
     for (const size of SIZES) {
       await alpaca.reset();
@@ -50,37 +51,46 @@ export async function runLifecycleBench(): Promise<void> {
       await seed(size, broker, store);
       const sync = createLifecycleSyncHandler(
         { PROVENANCE_TABLE_NAME: table, ALPACA_BASE_URL: alpaca.url, CONTROL_PARAMETER_PREFIX: '/lean-router/bench/' },
-        { dynamoDb: client, alpacaCredentials: credentials },
+        // A minute per run, as the schedule runs it: the open rows' batches take turns by the minute.
+        { dynamoDb: client, alpacaCredentials: credentials, clock: { now: () => new Date(Date.now() + runs * 60_000), monotonicMs: () => performance.now() } },
       );
-      const run = async (): Promise<RunFigures & { open: number }> => {
+      let runs = 0;
+      const run = async (): Promise<RunFigures> => {
         const before = alpaca.requestCount('list');
         const started = performance.now();
         const report = await sync();
-        return { listCalls: alpaca.requestCount('list') - before, changes: report.changes, elapsedMs: performance.now() - started, open: report.openOrders };
+        runs += 1;
+        return { listCalls: alpaca.requestCount('list') - before, changes: report.changes, elapsedMs: performance.now() - started };
       };
-      const idle = await run();
+      // Until every row was seen at the broker, then the market steps (every order fills), then until every fill is on its row.
+      const seeing = await runsUntil(run, size);
       alpaca.step();
-      const draining: RunFigures[] = [];
-      let filled = 0;
-      while (filled < size && draining.length < MAX_RUNS) {
-        const figures = await run();
-        if (process.env.BENCH_DEBUG) console.log(figures);
-        draining.push(figures);
-        filled += figures.changes;
-      }
-      if (filled < size) throw new Error(`${size - filled} of ${size} rows not seen filled after ${MAX_RUNS} runs`);
-      const maxCalls = Math.max(...draining.map((figures) => figures.listCalls));
-      const perRunOrders = Math.min(size, 500);
-      console.log(
-        `  ${String(size).padStart(11)} | ${idle.listCalls} list, ${(idle.listCalls / size).toFixed(4)} per order, ${fmt(idle.elapsedMs)} | ` +
-          `${draining.length} runs (median ${fmt(median(draining.map((figures) => figures.elapsedMs)))}) | ${maxCalls} | ${((maxCalls / perRunOrders) * 500).toFixed(2)}`,
-      );
+      const draining = await runsUntil(run, size);
+      const phase = (runs: readonly RunFigures[]): string => {
+        const calls = runs.reduce((sum, figures) => sum + figures.listCalls, 0);
+        const perRun = Math.max(...runs.map((figures) => figures.listCalls));
+        return `${String(runs.length).padStart(4)} runs, ${String(calls).padStart(3)} list calls (at most ${perRun} a run), ${(calls / size).toFixed(4)} per order, run median ${fmt(median(runs.map((figures) => figures.elapsedMs)))}`;
+      };
+      console.log(`  ${String(size).padStart(11)} | first sight: ${phase(seeing)} | after the fills: ${phase(draining)}`);
     }
   } finally {
     client.destroy();
     await alpaca.close();
     await dynamo.close();
   }
+}
+
+/** Runs the sync until its runs have written `count` changes; throws when that takes more than MAX_RUNS runs. */
+async function runsUntil(run: () => Promise<RunFigures>, count: number): Promise<RunFigures[]> {
+  const runs: RunFigures[] = [];
+  let changes = 0;
+  while (changes < count) {
+    if (runs.length === MAX_RUNS) throw new Error(`${count - changes} of ${count} rows unchanged after ${MAX_RUNS} runs`);
+    const figures = await run();
+    runs.push(figures);
+    changes += figures.changes;
+  }
+  return runs;
 }
 
 /** Places `count` market orders at the simulator and writes each one's accepted row, as the router would. */

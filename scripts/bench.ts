@@ -9,7 +9,9 @@
  * Options (environment): BENCH_ROUNDS (default 5), BENCH_ORDERS per round and path (default 300),
  * BENCH_ONLY=hot-path|governance|lifecycle to run one part.
  */
+import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand, GetParametersByPathCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AlpacaClient } from '../functions/adapters/alpaca-client';
 import { logger, metrics } from '../functions/adapters/observability';
@@ -49,8 +51,10 @@ async function runHotPathBench(): Promise<void> {
 
   // Count every AWS call the hot path makes, by command name.
   const awsCalls = new Map<string, number>();
+  let floorRunning = false;
   dynamoClient.middlewareStack.add(
     (next, context) => async (args) => {
+      if (floorRunning) return next(args);
       awsCalls.set(`dynamodb:${context.commandName}`, (awsCalls.get(`dynamodb:${context.commandName}`) ?? 0) + 1);
       return next(args);
     },
@@ -60,7 +64,7 @@ async function runHotPathBench(): Promise<void> {
   // per-order read would show.
   const ssm = new SSMClient({ region: 'us-east-1' });
   const ssmMock = mockClient(ssm);
-  ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify({ key_id: CREDENTIALS.keyId, secret_key: CREDENTIALS.secretKey }) } });
+  ssmMock.on(GetParameterCommand).resolves({ Parameter: { Type: 'SecureString', Value: JSON.stringify({ key_id: CREDENTIALS.keyId, secret_key: CREDENTIALS.secretKey }) } });
   const healthyAt = () => new Date().toISOString();
   ssmMock.on(GetParametersCommand).callsFake(() => ({
     Parameters: [
@@ -108,28 +112,67 @@ async function runHotPathBench(): Promise<void> {
     if (outcome.kind !== 'accepted') throw new Error(`direct submit: ${outcome.kind}`);
     return elapsed;
   }
-  async function timeRouted(api: OrderApi): Promise<number> {
+  async function timeRouted(api: OrderApi, order: Record<string, unknown> = body()): Promise<number> {
     const started = performance.now();
-    const result = await api(proxyEvent('POST', '/orders', JSON.stringify(body())));
+    const result = await api(proxyEvent('POST', '/orders', JSON.stringify(order)));
     const elapsed = performance.now() - started;
     if (result.statusCode !== 201) throw new Error(`routed order answered ${result.statusCode}: ${result.body}`);
     return elapsed;
   }
 
+  // The floor: the same broker submit plus one PutItem and one UpdateItem of a row like the
+  // router's (one it wrote, re-keyed), on the same client: the AWS and broker work no router can skip.
+  const template = await (async () => {
+    const sample = body();
+    await timeRouted(viaRouterToAlpaca, sample);
+    const out = await dynamoClient.send(new GetItemCommand({ TableName: TABLE, Key: marshall({ client_order_id: sample.client_order_id }) }));
+    if (out.Item === undefined) throw new Error('the router wrote no row');
+    return unmarshall(out.Item);
+  })();
+  async function timeFloor(): Promise<number> {
+    const order = asOrder(body());
+    floorRunning = true;
+    const started = performance.now();
+    const row = { ...template, client_order_id: order.client_order_id, status: 'pending', created_at: new Date().toISOString() };
+    await dynamoClient.send(
+      new PutItemCommand({ TableName: TABLE, Item: marshall(row, { removeUndefinedValues: true }), ConditionExpression: 'attribute_not_exists(client_order_id)' }),
+    );
+    const outcome = await direct.submit(order, { correlationId: 'bench' });
+    if (outcome.kind !== 'accepted') throw new Error(`floor submit: ${outcome.kind}`);
+    await dynamoClient.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: marshall({ client_order_id: order.client_order_id }),
+        UpdateExpression: 'SET #status = :status, #broker = :broker, #raw = :raw, #updated = :updated',
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status', '#broker': 'broker_order_id', '#raw': 'raw_payload', '#updated': 'updated_at' },
+        ExpressionAttributeValues: marshall(
+          { ':status': 'accepted', ':broker': outcome.order.id, ':raw': outcome.order, ':updated': new Date().toISOString(), ':pending': 'pending' },
+          { removeUndefinedValues: true },
+        ),
+      }),
+    );
+    const elapsed = performance.now() - started;
+    floorRunning = false;
+    return elapsed;
+  }
+
   for (let i = 0; i < WARMUP; i += 1) {
     await timeDirect();
+    await timeFloor();
     await timeRouted(viaRouterToAlpaca);
     await timeRouted(viaRouterToLean);
   }
   awsCalls.clear();
   ssmMock.resetHistory();
 
-  interface Round { direct: number[]; routed: number[]; lean: number[] }
+  interface Round { direct: number[]; floor: number[]; routed: number[]; lean: number[] }
   const rounds: Round[] = [];
   for (let r = 0; r < ROUNDS; r += 1) {
-    const round: Round = { direct: [], routed: [], lean: [] };
+    const round: Round = { direct: [], floor: [], routed: [], lean: [] };
     for (let i = 0; i < ORDERS; i += 1) {
       round.direct.push(await timeDirect());
+      round.floor.push(await timeFloor());
       round.routed.push(await timeRouted(viaRouterToAlpaca));
       round.lean.push(await timeRouted(viaRouterToLean));
     }
@@ -140,9 +183,13 @@ async function runHotPathBench(): Promise<void> {
   const routedOrders = ROUNDS * ORDERS * 2;
   console.log(`lean-router bench: ${ROUNDS} rounds x ${ORDERS} orders per path, node ${process.version}`);
   console.log(`  direct Alpaca-simulator submit    median ${fmt(summary('direct', 50))}  p99 ${fmt(summary('direct', 99))}`);
+  console.log(`  floor: submit + PutItem + UpdateItem median ${fmt(summary('floor', 50))}  p99 ${fmt(summary('floor', 99))}`);
   console.log(`  router -> Alpaca (route alpaca)   median ${fmt(summary('routed', 50))}  p99 ${fmt(summary('routed', 99))}`);
   console.log(`  router -> LEAN -> Alpaca          median ${fmt(summary('lean', 50))}  p99 ${fmt(summary('lean', 99))}`);
   console.log(`  ratio router/direct (medians)     ${(summary('routed', 50) / summary('direct', 50)).toFixed(2)}x  (p99 ${(summary('routed', 99) / summary('direct', 99)).toFixed(2)}x)`);
+  const ratio = (key: 'routed' | 'lean', p: number): string => (summary(key, p) / summary('floor', p)).toFixed(2);
+  console.log(`  ratio router/floor, Alpaca route  p50 ${ratio('routed', 50)}x  p99 ${ratio('routed', 99)}x`);
+  console.log(`  ratio router/floor, LEAN route    p50 ${ratio('lean', 50)}x  p99 ${ratio('lean', 99)}x`);
   console.log(`  AWS calls per routed order:`);
   for (const [name, count] of [...awsCalls.entries()].sort()) console.log(`    ${name.padEnd(28)} ${(count / routedOrders).toFixed(2)}`);
   const ssmCalls = {

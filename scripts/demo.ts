@@ -1,8 +1,9 @@
 /**
- * `npm run demo`: a scripted LEAN outage to watch, against a local stack that is already running
- * (`npm start` in another terminal). It talks to the stack the way a person would: the order API,
- * the admin routes on the front door (`/_router/reset`, `/_sim/*`), and the Parameter Store for the
- * kill switch. It starts from a reset of the router's state, so an earlier trip does not spoil it.
+ * `npm run demo`: a scripted LEAN outage to watch, then fills and cancels, against a local stack
+ * that is already running (`npm start` in another terminal). It talks to the stack the way a person
+ * would: the order API, the admin routes on the front door (`/_router/reset`, `/_router/sync`,
+ * `/_sim/*`), and the Parameter Store for the kill switch. It starts from a reset of the router's
+ * state, so an earlier trip does not spoil it, and leaves the kill switch as it found it.
  *
  * Every step is checked before the next one starts: the rows are read back (status, route,
  * reason), the simulators' counters are compared, and each check is printed. The first step that
@@ -17,6 +18,7 @@ import { parseJson } from '../functions/adapters/http-exchange';
 import { parseKillSwitch } from '../functions/core/control';
 import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../functions/core/control-parameters';
 import type { ExecutionRoute } from '../functions/core/execution';
+import type { LifecycleSyncReport } from '../functions/core/lifecycle-sync';
 import type { ProvenanceRow } from '../functions/core/provenance';
 import { textTable } from '../lib/cli/text-table';
 import { localSsmClient } from '../lib/local/parameter-store';
@@ -29,10 +31,17 @@ const apiUrl = `http://127.0.0.1:${process.env.LOCAL_API_PORT || 3000}`;
 const ssmEndpoint = `http://127.0.0.1:${process.env.LOCAL_SSM_PORT || 4583}`;
 const pauseMs = Number(process.env.DEMO_PAUSE_MS ?? 1200);
 const KILL_SWITCH = controlParameterName(controlParameterPrefix('local'), CONTROL_PARAMETER.killSwitch);
+/** The operator command that writes the kill switch in the local Parameter Store. */
+const putKillSwitch = (value: 'on' | 'off'): string =>
+  `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region us-east-1 --endpoint-url ${ssmEndpoint} ssm put-parameter --name ${KILL_SWITCH} --value ${value} --type String --overwrite`;
 /** The operator command that turns LEAN back on (kill switch off). */
-const LEAN_BACK_ON = `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region us-east-1 --endpoint-url ${ssmEndpoint} ssm put-parameter --name ${KILL_SWITCH} --value off --type String --overwrite`;
+const LEAN_BACK_ON = putKillSwitch('off');
 /** Leeway past the control cache's TTL before the recovery orders, for the read that refills it. */
 const CACHE_WAIT_MARGIN_MS = 500;
+/** Leeway past the moment the simulator's fill is due, before the sync asks for it. */
+const FILL_WAIT_MARGIN_MS = 300;
+/** How far below the market the resting buy limits are: far enough that they never fill. */
+const RESTING_LIMIT_SHARE = 0.9;
 const ssm = localSsmClient(ssmEndpoint, { maxAttempts: 1 });
 
 /** One exchange with the stack, body parsed. */
@@ -46,13 +55,22 @@ class StackNotRunning extends Error {}
 /** A step that did not do what it says; the message is the one-line reason. */
 class StepFailed extends Error {}
 
-/** The simulators' state as `GET /_sim` answers it; `null` for a real service. */
-interface SimStates {
-  readonly lean: { up?: boolean; faults?: Record<string, unknown>; requests?: { submit?: number } } | null;
-  readonly alpaca: { up?: boolean; faults?: Record<string, unknown>; orders_placed?: number } | null;
+/** The Alpaca simulator's market as `GET /_sim` answers it (see `POST /_sim/alpaca/market`). */
+interface SimMarket {
+  readonly prices?: Record<string, string>;
+  readonly defaultPrice?: string;
+  readonly partial?: boolean;
+  /** Absent: orders step only when told, so nothing fills by itself. */
+  readonly fillDelayMs?: number;
 }
 
-async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply> {
+/** The simulators' state as `GET /_sim` answers it; `null` for a real service. */
+interface SimStates {
+  readonly lean: { up?: boolean; faults?: Record<string, unknown>; requests?: { submit?: number; cancel?: number } } | null;
+  readonly alpaca: { up?: boolean; faults?: Record<string, unknown>; orders_placed?: number; requests?: { cancel?: number }; market?: SimMarket } | null;
+}
+
+async function call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<Reply> {
   let response: Response;
   try {
     response = await fetch(`${apiUrl}${path}`, {
@@ -88,6 +106,11 @@ const STEPS = {
   back: '4. LEAN comes back',
   recovered: '5. Orders after recovery take LEAN again',
   rows: '6. The provenance rows (GET /orders/{client_order_id}) and the broker orders',
+  fills: '7. Orders fill at the broker, and the lifecycle sync writes the fills on the rows',
+  cancel: '8. Cancel a resting order through the route that placed it',
+  killed: '9. With LEAN killed, the cancel goes to Alpaca directly',
+  final: '10. A filled order cannot be canceled: 409, and no broker is asked',
+  totals: '11. What the simulators received over the whole demo',
 } as const;
 type Step = keyof typeof STEPS;
 let current: Step = 'reset';
@@ -123,22 +146,83 @@ async function killSwitch(): Promise<{ state: 'on' | 'off'; value: string }> {
   }
 }
 
+/** Turns the kill switch on or off in the Parameter Store, as an operator would, and reads it back. */
+async function setKillSwitch(value: 'on' | 'off'): Promise<void> {
+  await ssm.send(new PutParameterCommand({ Name: KILL_SWITCH, Value: value, Type: 'String', Overwrite: true }));
+  const after = await killSwitch();
+  mustHold(after.state === value, `${KILL_SWITCH} reads ${after.value} after the demo wrote ${value}`);
+  checked(`${KILL_SWITCH} reads ${value}`);
+}
+
+/** Waits until the route handler's cached control values have expired, so its next read sees the kill switch as written. */
+async function waitForControlCache(settings: RouterResetReport['settings']): Promise<void> {
+  const waitMs = settings.control_cache_ttl_ms + CACHE_WAIT_MARGIN_MS;
+  say(`  (waiting ${waitMs / 1000} s: the router trusts its last read of the control values for ${settings.control_cache_ttl_ms / 1000} s, TRADING_CONTROL_CACHE_TTL_MS)`);
+  await sleep(waitMs);
+}
+
 const runId = new Date().toISOString().replace(/\D/g, '').slice(0, 17);
 let sequence = 0;
 const placed: string[] = [];
 let leanTakenDown = false;
+let killSwitchTurnedOn = false;
+/** When the last market order was sent: its fill at the simulator is due a fill delay later. */
+let lastMarketOrderAt = 0;
 
-/** Sends one market order and prints what the router answered; the row is checked afterwards. */
-async function order(symbol: string): Promise<string> {
+/** Sends one buy of 1, a market order or a day limit at `limitPrice`, and prints what the router answered; the row is checked afterwards. */
+async function order(symbol: string, limitPrice?: string): Promise<string> {
   sequence += 1;
   const id = `demo-${runId}-${sequence}`;
   placed.push(id);
-  const reply = await call('POST', '/orders', { client_order_id: id, symbol, side: 'buy', qty: '1', type: 'market', time_in_force: 'day', strategy_id: 'npm-run-demo' });
+  const type = limitPrice === undefined ? { type: 'market' } : { type: 'limit', limit_price: limitPrice };
+  if (limitPrice === undefined) lastMarketOrderAt = Date.now();
+  const reply = await call('POST', '/orders', { client_order_id: id, symbol, side: 'buy', qty: '1', ...type, time_in_force: 'day', strategy_id: 'npm-run-demo' });
   const receipt = (reply.status >= 400 ? (reply.body.details as Record<string, unknown> | undefined) : reply.body) ?? reply.body;
   const reason = receipt.execution_fallback_reason ?? receipt.execution_route_reason ?? reply.body.error ?? '';
-  say(`  POST /orders ${id} ${symbol.padEnd(5)} -> ${reply.status} route ${String(receipt.execution_route ?? '-')} (${String(reason)})`);
+  const limit = limitPrice === undefined ? '' : ` limit ${limitPrice}`;
+  say(`  POST /orders ${id} ${symbol.padEnd(5)}${limit} -> ${reply.status} route ${String(receipt.execution_route ?? '-')} (${String(reason)})`);
   await pause(0.4);
   return id;
+}
+
+/** Runs one lifecycle sync now, as the schedule would, and prints what it changed. */
+async function syncNow(): Promise<LifecycleSyncReport> {
+  say(`  curl -s -X POST ${apiUrl}${ROUTER_ADMIN_ROOT}/sync`);
+  const reply = await call('POST', `${ROUTER_ADMIN_ROOT}/sync`);
+  mustHold(reply.status === 200, `POST ${ROUTER_ADMIN_ROOT}/sync answered ${reply.status} ${JSON.stringify(reply.body)} (a stack started before this route existed: restart npm start)`);
+  const report = reply.body as unknown as LifecycleSyncReport;
+  say(`  -> ${report.changes} row${report.changes === 1 ? '' : 's'} changed, ${report.openOrders} open before the run (stopped: ${report.stopped})`);
+  return report;
+}
+
+/** Sends `DELETE /orders/{id}` and prints the answer: status, error or cancel route and reason. */
+async function cancel(id: string): Promise<Reply> {
+  say(`  curl -s -X DELETE ${apiUrl}/orders/${id}`);
+  const reply = await call('DELETE', `/orders/${encodeURIComponent(id)}`);
+  const receipt = (reply.status >= 400 ? (reply.body.details as Record<string, unknown> | undefined) : reply.body) ?? reply.body;
+  const outcome = reply.status >= 400 ? `${String(reply.body.error)}: ${String(reply.body.message)}` : `cancel_route ${String(receipt.cancel_route)} (${String(receipt.cancel_route_reason)})`;
+  say(`  -> ${reply.status} ${outcome}`);
+  return reply;
+}
+
+/** A buy limit price the market is well above, as the simulator prices `symbol`. */
+function restingLimit(market: SimMarket, symbol: string): string {
+  const price = Number(market.prices?.[symbol] ?? market.defaultPrice ?? 100);
+  return (Math.floor(price * RESTING_LIMIT_SHARE * 100) / 100).toFixed(2);
+}
+
+/** The simulators' cancel counters now. */
+async function cancelCounts(): Promise<{ lean: number; alpaca: number }> {
+  const sims = await simStates();
+  return { lean: sims.lean?.requests?.cancel ?? 0, alpaca: sims.alpaca?.requests?.cancel ?? 0 };
+}
+
+/** Syncs, then checks the row's broker status is `canceled`. */
+async function checkCanceledAfterSync(id: string): Promise<void> {
+  await syncNow();
+  const row = await readRow(id);
+  mustHold(row.broker_status === 'canceled', `${id}: broker_status ${row.broker_status ?? '(none)'} after the sync, expected canceled`);
+  checked(`${id} shows broker_status canceled after the sync (GET /orders/{id})`);
 }
 
 async function readRow(id: string): Promise<ProvenanceRow> {
@@ -166,7 +250,7 @@ async function main(): Promise<void> {
   const sims = await simStates();
   if (sims.lean === null) throw new Error('this stack uses a real LEAN runner (TRADING_LEAN_RUNNER_URL is set); the demo needs the simulator');
   if (sims.alpaca === null) throw new Error('this stack uses a real Alpaca (ALPACA_BASE_URL is set); the demo places orders, so it runs against the simulator only');
-  say(`lean-router demo against ${apiUrl}: orders through LEAN, a LEAN outage, fallbacks to Alpaca, recovery.`);
+  say(`lean-router demo against ${apiUrl}: orders through LEAN, a LEAN outage, fallbacks to Alpaca, recovery, fills and cancels.`);
   say('Each step is checked against the rows the router wrote; the demo stops at the first that does not hold.');
 
   say(`\n== ${STEPS.reset}`);
@@ -242,13 +326,8 @@ async function main(): Promise<void> {
     say(`  The kill switch was tripped during the outage (${tripped.value}).`);
     say('  An automatic trip stays on until an operator clears it; doing that now, as an operator would:');
     say(LEAN_BACK_ON);
-    await ssm.send(new PutParameterCommand({ Name: KILL_SWITCH, Value: 'off', Type: 'String', Overwrite: true }));
-    const after = await killSwitch();
-    mustHold(after.state === 'off', `${KILL_SWITCH} reads ${after.value} after the operator turned it off`);
-    checked(`${KILL_SWITCH} reads off`);
-    const waitMs = settings.control_cache_ttl_ms + CACHE_WAIT_MARGIN_MS;
-    say(`  (waiting ${waitMs / 1000} s: the router trusts its last read of the control values for ${settings.control_cache_ttl_ms / 1000} s, TRADING_CONTROL_CACHE_TTL_MS)`);
-    await sleep(waitMs);
+    await setKillSwitch('off');
+    await waitForControlCache(settings);
   } else {
     checked(`the kill switch is still off (${KILL_SWITCH} read back)`);
   }
@@ -278,13 +357,116 @@ async function main(): Promise<void> {
   mustHold(brokerOrders === placed.length, `the Alpaca simulator holds ${brokerOrders} new orders, expected ${placed.length} (one per order)`);
   checked(`the Alpaca simulator holds ${brokerOrders} new orders: exactly one per order (LEAN places its orders there too)`);
 
+  await step('fills');
+  const market = end.alpaca?.market ?? {};
+  mustHold(
+    market.fillDelayMs !== undefined,
+    `the Alpaca simulator's market does not fill orders by itself (no fillDelayMs: ${JSON.stringify(market)}); POST ${SIM_ADMIN_ROOT}/alpaca/market with a fillDelayMs, or restart npm start`,
+  );
+  // A market order fills in one step, or two with partial fills; each step is due a delay after the last.
+  const dueAt = lastMarketOrderAt + market.fillDelayMs * (market.partial === true ? 2 : 1) + FILL_WAIT_MARGIN_MS;
+  say(`  (the Alpaca simulator fills a market order ${market.fillDelayMs / 1000} s after its last change; waiting until the last one's fill is due)`);
+  await sleep(Math.max(0, dueAt - Date.now()));
+  await syncNow();
+  const marketOrders = [...placed];
+  const filledRows = await Promise.all(marketOrders.map(readRow));
+  for (const row of filledRows) {
+    mustHold(
+      row.broker_status === 'filled' && row.filled_qty === row.qty && row.filled_avg_price !== undefined,
+      `${row.client_order_id} ${row.symbol}: broker_status ${row.broker_status ?? '(none)'}, filled_qty ${row.filled_qty ?? '(none)'} of ${row.qty ?? '(none)'}, filled_avg_price ${row.filled_avg_price ?? '(none)'}; expected filled in full at a price`,
+    );
+  }
+  say(
+    textTable(
+      ['symbol', 'route', 'expected', 'fallback reason', 'broker status', 'filled', 'avg price'],
+      filledRows.map((row) => [row.symbol, row.execution_route ?? '-', row.execution_expected_adapter, row.execution_fallback_reason ?? '-', row.broker_status ?? '-', row.filled_qty ?? '-', row.filled_avg_price ?? '-']),
+    ),
+  );
+  checked(`${filledRows.length} rows read back: broker_status filled, filled_qty equal to the qty, a filled_avg_price, whichever route placed them`);
+  say('  Each change was logged as one `reconciliation` line: in the npm start terminal, JSON lines with "message":"reconciliation",');
+  say('  client_order_id, actual and expected adapter, fallback_reason, from_status, to_status, filled_qty and filled_avg_price');
+  say('  (a scheduled run may have written a row\'s earlier change, or its fill, before this one).');
+
+  await step('cancel');
+  const cancelSymbol = 'DIS';
+  const lowLimit = restingLimit(market, cancelSymbol);
+  say(`  (a buy limit at ${lowLimit}, below the simulator's ${cancelSymbol} price of ${market.prices?.[cancelSymbol] ?? market.defaultPrice ?? '100'}: it rests, unfilled)`);
+  const resting = await order(cancelSymbol, lowLimit);
+  await checkRows([resting], 'lean');
+  const beforeLeanCancel = await cancelCounts();
+  const leanCancel = await cancel(resting);
+  mustHold(
+    leanCancel.status === 202 && leanCancel.body.cancel_route === 'lean' && leanCancel.body.cancel_route_reason === 'placed_by_lean',
+    `DELETE /orders/${resting} answered ${leanCancel.status} ${JSON.stringify(leanCancel.body)}, expected 202 with cancel_route lean (placed_by_lean)`,
+  );
+  checked('202: the cancel went to LEAN, the route that placed the order (cancel_route lean, placed_by_lean)');
+  const afterLeanCancel = await cancelCounts();
+  mustHold(afterLeanCancel.lean === beforeLeanCancel.lean + 1, `the LEAN simulator's cancel count went from ${beforeLeanCancel.lean} to ${afterLeanCancel.lean}, expected one more`);
+  checked(`the LEAN simulator received one cancel (GET ${SIM_ADMIN_ROOT}: lean requests.cancel ${beforeLeanCancel.lean} -> ${afterLeanCancel.lean}); it cancels at Alpaca, the account both trade`);
+  await checkCanceledAfterSync(resting);
+
+  await step('killed');
+  const killedSymbol = 'KO';
+  const restingToo = await order(killedSymbol, restingLimit(market, killedSymbol));
+  await checkRows([restingToo], 'lean');
+  say('  Switching LEAN off, as an operator would:');
+  say(putKillSwitch('on'));
+  killSwitchTurnedOn = true;
+  await setKillSwitch('on');
+  await waitForControlCache(settings);
+  const beforeGatedCancel = await cancelCounts();
+  const gatedCancel = await cancel(restingToo);
+  mustHold(
+    gatedCancel.status === 202 && gatedCancel.body.cancel_route === 'alpaca_gated' && gatedCancel.body.cancel_route_reason === 'kill_switch',
+    `DELETE /orders/${restingToo} answered ${gatedCancel.status} ${JSON.stringify(gatedCancel.body)}, expected 202 with cancel_route alpaca_gated (kill_switch)`,
+  );
+  checked('202: LEAN is off, so the cancel of its order went to Alpaca directly (cancel_route alpaca_gated, kill_switch)');
+  const afterGatedCancel = await cancelCounts();
+  mustHold(
+    afterGatedCancel.lean === beforeGatedCancel.lean && afterGatedCancel.alpaca === beforeGatedCancel.alpaca + 1,
+    `cancel counts went from LEAN ${beforeGatedCancel.lean}, Alpaca ${beforeGatedCancel.alpaca} to LEAN ${afterGatedCancel.lean}, Alpaca ${afterGatedCancel.alpaca}; expected LEAN unchanged, Alpaca one more`,
+  );
+  checked(`the LEAN simulator received no cancel (requests.cancel still ${afterGatedCancel.lean}); the Alpaca simulator one (${beforeGatedCancel.alpaca} -> ${afterGatedCancel.alpaca})`);
+  say('  Switching LEAN back on, leaving the stack as the demo found it:');
+  say(LEAN_BACK_ON);
+  await setKillSwitch('off');
+  killSwitchTurnedOn = false;
+  await checkCanceledAfterSync(restingToo);
+
+  await step('final');
+  const filledId = healthy[0]!;
+  const beforeFinal = await cancelCounts();
+  const finalCancel = await cancel(filledId);
+  mustHold(
+    finalCancel.status === 409 && finalCancel.body.error === 'order_final',
+    `DELETE /orders/${filledId} answered ${finalCancel.status} ${JSON.stringify(finalCancel.body)}, expected 409 order_final`,
+  );
+  checked(`409 order_final: ${filledId} is filled, as its row says`);
+  const afterFinal = await cancelCounts();
+  mustHold(
+    afterFinal.lean === beforeFinal.lean && afterFinal.alpaca === beforeFinal.alpaca,
+    `cancel counts went from LEAN ${beforeFinal.lean}, Alpaca ${beforeFinal.alpaca} to LEAN ${afterFinal.lean}, Alpaca ${afterFinal.alpaca}; expected no broker asked`,
+  );
+  checked('no broker was asked: neither simulator\'s cancel count moved');
+
+  await step('totals');
+  const total = await simStates();
+  const limitOrders = [resting, restingToo];
+  const allLeanSubmits = (total.lean?.requests?.submit ?? 0) - (start.lean?.requests?.submit ?? 0);
+  const allBrokerOrders = (total.alpaca?.orders_placed ?? 0) - (start.alpaca?.orders_placed ?? 0);
+  const onLeanInAll = onLean + limitOrders.length;
+  mustHold(allLeanSubmits === onLeanInAll, `the LEAN simulator received ${allLeanSubmits} submits during the demo, expected ${onLeanInAll} (the ${onLean} market orders on the LEAN route and the ${limitOrders.length} limits)`);
+  checked(`the LEAN simulator received ${allLeanSubmits} submits: ${onLean} market orders and ${limitOrders.length} limits on the LEAN route`);
+  mustHold(allBrokerOrders === placed.length, `the Alpaca simulator holds ${allBrokerOrders} new orders, expected ${placed.length} (one per order)`);
+  checked(`the Alpaca simulator holds ${allBrokerOrders} new orders: one per order, the limits included; no cancel placed anything`);
+
   const finalKill = await killSwitch();
   if (finalKill.state === 'on') {
     say(`\nThe kill switch is now on (${finalKill.value}): LEAN stays off until an operator turns it back on:`);
     say(LEAN_BACK_ON);
   }
   say(`\nAll ${checks} checks held. Start again from a clean router state with: curl -s -X POST ${apiUrl}${ROUTER_ADMIN_ROOT}/reset`);
-  say('More: npx lean-router orders --route alpaca_fallback, npx lean-router order <client_order_id>');
+  say('More: npx lean-router orders --route alpaca_fallback, npx lean-router order <client_order_id>, npx lean-router cancel <client_order_id>');
 }
 
 function printRows(rows: readonly ProvenanceRow[]): void {
@@ -303,6 +485,8 @@ try {
 } catch (error) {
   // Leave LEAN up rather than down if the walk stopped half way.
   if (leanTakenDown) await call('POST', `${SIM_ADMIN_ROOT}/lean/faults`, {}).catch(() => undefined);
+  // And the kill switch off if the demo had turned it on.
+  if (killSwitchTurnedOn) await ssm.send(new PutParameterCommand({ Name: KILL_SWITCH, Value: 'off', Type: 'String', Overwrite: true })).catch(() => undefined);
   console.error(`lean-router demo: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 } finally {

@@ -1,9 +1,8 @@
-import type { Dispatcher } from 'undici';
 import type { AlpacaFailureReason, AlpacaSubmitOutcome, BrokerOrder, LookupOutcome, SubmitFailure } from '../core/execution';
 import type { OrderRequest } from '../core/order-request';
 import type { AlpacaBroker, BrokerCallContext, BrokerOrderList, CancelOutcome, OrderCanceller, OrderListOutcome, OrderListQuery } from '../core/ports';
 import { cancelOutcome, errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
-import { callTimeout, createDispatcher, endpointUrl, exchange, parseJson, type ExchangeRequest, type HttpExchange } from './http-exchange';
+import { callTimeout, createHttpPool, endpointUrl, exchange, parseJson, type ExchangeRequest, type HttpExchange, type HttpPool } from './http-exchange';
 
 /** Alpaca API keys; they never reach an environment variable or a log line. */
 export interface AlpacaCredentials {
@@ -23,21 +22,18 @@ export interface AlpacaClientOptions {
   readonly connectTimeoutMs: number;
   readonly submitTimeoutMs: number;
   readonly lookupTimeoutMs: number;
-  readonly dispatcher?: Dispatcher;
+  readonly dispatcher?: HttpPool;
 }
-
-/** Paper trading, the default everywhere; live is always an explicit choice. */
-export const ALPACA_PAPER_URL = 'https://paper-api.alpaca.markets';
 
 /** How long to wait after a 429 that does not say when the quota comes back: Alpaca's window is a minute. */
 const RATE_LIMIT_FALLBACK_MS = 60_000;
 
 /** Alpaca's Trading API v2 over HTTP. */
 export class AlpacaClient implements AlpacaBroker, BrokerOrderList, OrderCanceller {
-  private readonly dispatcher: Dispatcher;
+  private readonly dispatcher: HttpPool;
 
   constructor(private readonly options: AlpacaClientOptions) {
-    this.dispatcher = options.dispatcher ?? createDispatcher(options.connectTimeoutMs);
+    this.dispatcher = options.dispatcher ?? createHttpPool(options.connectTimeoutMs);
   }
 
   async submit(order: OrderRequest, context: BrokerCallContext): Promise<AlpacaSubmitOutcome> {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BrokerOrder, FailureCertainty, LookupOutcome } from '../core/execution';
 import { dropUndefined } from '../core/objects';
 import type { CancelOutcome } from '../core/ports';

@@ -1,5 +1,6 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall, type marshallOptions } from '@aws-sdk/util-dynamodb';
 import type { ExecutionAttempt, OrderStatus } from '../core/execution';
 import {
   ProvenanceConflictError,
@@ -31,6 +32,9 @@ interface UpdateGuard {
 
 const OPEN_ORDERS = PROVENANCE_TABLE.indexes.openOrders;
 
+/** As the Document client marshals: an absent optional field is no attribute. */
+const MARSHALL: marshallOptions = { removeUndefinedValues: true };
+
 /**
  * Provenance rows in DynamoDB. Conditional writes make the claim exclusive and the finalize
  * happen once; no transactions, so it runs unchanged against dynalite. Every call is bounded by an
@@ -40,7 +44,8 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
   private readonly documents: DynamoDBDocumentClient;
 
   constructor(
-    client: DynamoDBClient,
+    /** The claim and finalize go to it directly, marshalled here: the Document client resolves a second middleware stack per call. */
+    private readonly client: DynamoDBClient,
     private readonly tableName: string,
     private readonly callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS,
   ) {
@@ -49,10 +54,10 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
 
   async claim(row: ProvenanceRow, timeoutMs: number): Promise<ClaimOutcome> {
     try {
-      await this.documents.send(
-        new PutCommand({
+      await this.client.send(
+        new PutItemCommand({
           TableName: this.tableName,
-          Item: row,
+          Item: marshall(row, MARSHALL),
           ConditionExpression: 'attribute_not_exists(#key)',
           ExpressionAttributeNames: { '#key': PROVENANCE_TABLE.partitionKey },
         }),
@@ -90,8 +95,9 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
     }
   }
 
-  async finalize(claim: ClaimRef, outcome: RowOutcome, updatedAt: string, timeoutMs: number): Promise<ProvenanceRow> {
-    return this.update(claim.clientOrderId, outcome, updatedAt, { fromStatuses: ['pending'], claimToken: claim.claimToken }, timeoutMs);
+  async finalize(claim: ClaimRef, outcome: RowOutcome, updatedAt: string, timeoutMs: number): Promise<void> {
+    // The hot path's last write asks for nothing back: the route builds the final row itself.
+    await this.update(claim.clientOrderId, outcome, updatedAt, { fromStatuses: ['pending'], claimToken: claim.claimToken }, timeoutMs, false);
   }
 
   /**
@@ -99,10 +105,20 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
    * so a route function finishing at the same moment wins and nothing final is ever rewritten.
    */
   async resolve(clientOrderId: string, outcome: RowOutcome, updatedAt: string): Promise<ProvenanceRow> {
-    return this.update(clientOrderId, outcome, updatedAt, { fromStatuses: ['pending', 'unknown'] }, this.callTimeoutMs);
+    const row = await this.update(clientOrderId, outcome, updatedAt, { fromStatuses: ['pending', 'unknown'] }, this.callTimeoutMs, true);
+    if (row === undefined) throw new ProvenanceUnavailableError(`DynamoDB resolve of ${clientOrderId} returned no row`);
+    return row;
   }
 
-  private async update(clientOrderId: string, outcome: RowOutcome, updatedAt: string, guard: UpdateGuard, timeoutMs: number): Promise<ProvenanceRow> {
+  /** The guarded write of an outcome; `readBack` asks DynamoDB for the whole row (else undefined on success). */
+  private async update(
+    clientOrderId: string,
+    outcome: RowOutcome,
+    updatedAt: string,
+    guard: UpdateGuard,
+    timeoutMs: number,
+    readBack: boolean,
+  ): Promise<ProvenanceRow | undefined> {
     const fields: Record<string, unknown> = { ...outcome, updated_at: updatedAt };
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = Object.fromEntries(guard.fromStatuses.map((status, index) => [`:from${index}`, status]));
@@ -128,19 +144,19 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
       condition += ' AND #token = :token';
     }
     try {
-      const out = await this.documents.send(
-        new UpdateCommand({
+      const out = await this.client.send(
+        new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { [PROVENANCE_TABLE.partitionKey]: clientOrderId },
+          Key: marshall({ [PROVENANCE_TABLE.partitionKey]: clientOrderId }),
           UpdateExpression: `SET ${assignments.join(', ')}`,
           ConditionExpression: condition,
           ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
+          ExpressionAttributeValues: marshall(values, MARSHALL),
+          ReturnValues: readBack ? 'ALL_NEW' : 'NONE',
         }),
         { abortSignal: AbortSignal.timeout(timeoutMs) },
       );
-      return out.Attributes as ProvenanceRow;
+      return out.Attributes === undefined ? undefined : (unmarshall(out.Attributes) as ProvenanceRow);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw unavailable('finalize', error);
     }
@@ -224,10 +240,18 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
     }
     let update: string;
     if (state.open) {
-      // An open order the index does not hold (finalized before it existed) enters it here.
-      names['#createdAt'] = 'created_at';
       values[':openPartition'] = OPEN_PARTITION;
-      update = `SET ${[...assignments, '#openSince = if_not_exists(#openSince, #createdAt)', '#openPartition = :openPartition'].join(', ')}`;
+      let openSince: string;
+      if (state.submitted_at === undefined) {
+        // An open order the index does not hold (finalized before it existed) enters it here.
+        names['#createdAt'] = 'created_at';
+        openSince = '#openSince = if_not_exists(#openSince, #createdAt)';
+      } else {
+        // The broker's own submission time: later listings start from its clock, not the row's.
+        values[':openSince'] = state.submitted_at;
+        openSince = '#openSince = :openSince';
+      }
+      update = `SET ${[...assignments, openSince, '#openPartition = :openPartition'].join(', ')}`;
     } else {
       update = `SET ${assignments.join(', ')} REMOVE #openSince, #openPartition`;
     }

@@ -1,4 +1,5 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { FailureCertainty } from '../core/execution';
 import type { BrokerCallContext } from '../core/ports';
 
@@ -9,7 +10,7 @@ export interface TransportFailure {
   readonly detail: string;
 }
 
-/** Response headers as undici reads them: lower-case names. */
+/** Response headers as Node reads them: lower-case names. */
 export type ResponseHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 /** An HTTP answer with its body read as text, or why there was none. */
@@ -41,33 +42,77 @@ export function callTimeout(ownTimeoutMs: number, context: BrokerCallContext): n
   return context.timeoutMs === undefined ? ownTimeoutMs : Math.min(ownTimeoutMs, context.timeoutMs);
 }
 
-/** A keep-alive connection pool whose connect attempts give up after `connectTimeoutMs`. */
-export function createDispatcher(connectTimeoutMs: number): Dispatcher {
-  // Lambda freezes between invocations; a short keep-alive avoids reusing sockets the peer dropped.
-  return new Agent({ connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 4_000, keepAliveMaxTimeout: 10_000 });
+/**
+ * Keep-alive connection pools (one per scheme) whose connect attempts give up after
+ * `connectTimeoutMs`. Node's own `http` client, not undici: the README's figures section says why.
+ */
+export interface HttpPool {
+  readonly http: HttpAgent;
+  readonly https: HttpsAgent;
+  readonly connectTimeoutMs: number;
+}
+
+/** Lambda freezes between invocations; a short idle life avoids reusing sockets the peer dropped. */
+const IDLE_SOCKET_MS = 4_000;
+
+/** The code of a connect that did not complete in time: nothing was sent, so it is definite. */
+export const CONNECT_TIMEOUT_CODE = 'CONNECT_TIMEOUT';
+
+/** A keep-alive pool whose connect attempts (DNS, TCP and TLS) give up after `connectTimeoutMs`. */
+export function createHttpPool(connectTimeoutMs: number): HttpPool {
+  // An idle pooled socket times out after IDLE_SOCKET_MS and the agent destroys it.
+  const options = { keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' } as const;
+  return { http: new HttpAgent(options), https: new HttpsAgent(options), connectTimeoutMs };
 }
 
 /** Sends one request and never throws: every failure comes back classified. */
-export async function exchange(dispatcher: Dispatcher, req: ExchangeRequest): Promise<HttpExchange> {
+export async function exchange(pool: HttpPool, req: ExchangeRequest): Promise<HttpExchange> {
   const deadline = AbortSignal.timeout(req.timeoutMs);
   try {
-    const response = await request(req.url, {
-      dispatcher,
-      method: req.method,
-      headers: req.body === undefined ? req.headers : { 'content-type': 'application/json', ...req.headers },
-      body: req.body === undefined ? undefined : JSON.stringify(req.body),
-      signal: deadline,
-    });
-    const body = await response.body.text();
-    return { kind: 'response', status: response.statusCode, headers: response.headers, body };
+    return await send(pool, req, deadline);
   } catch (error) {
     return { kind: 'transport_error', failure: classifyTransportError(error, deadline.aborted, req.timeoutMs) };
   }
 }
 
-// Errors that prove the request never left this process: nothing can have been placed.
-const DEFINITE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+/** One request on the pool; rejects with the socket's error, or the abort once `signal` fires. */
+function send(pool: HttpPool, req: ExchangeRequest, signal: AbortSignal): Promise<HttpExchange> {
+  return new Promise((resolve, reject) => {
+    const secure = req.url.protocol === 'https:';
+    const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+    const headers = body === undefined ? req.headers : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...req.headers };
+    const options: RequestOptions = { method: req.method, headers, signal, agent: secure ? pool.https : pool.http };
+    const onResponse = (response: IncomingMessage): void => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      response.on('end', () => resolve({ kind: 'response', status: response.statusCode ?? 0, headers: response.headers, body: text }));
+      response.on('error', reject);
+      response.on('close', () => {
+        if (!response.complete) reject(Object.assign(new Error('the connection closed before the body was complete'), { code: 'ECONNRESET' }));
+      });
+    };
+    const outgoing: ClientRequest = secure ? httpsRequest(req.url, options, onResponse) : httpRequest(req.url, options, onResponse);
+    outgoing.on('error', reject);
+    outgoing.on('socket', (socket) => {
+      if (!socket.connecting) return; // a pooled socket, already connected
+      const timer = setTimeout(() => {
+        outgoing.destroy(Object.assign(new Error(`no connection within ${pool.connectTimeoutMs} ms`), { code: CONNECT_TIMEOUT_CODE }));
+      }, pool.connectTimeoutMs);
+      const connected = (): void => clearTimeout(timer);
+      socket.once(secure ? 'secureConnect' : 'connect', connected);
+      socket.once('close', connected);
+    });
+    outgoing.end(body);
+  });
+}
+
+// Errors that prove the request never left this process: nothing can have been placed. The
+// undici codes stay for callers that still use it (the local LEAN runner simulator).
+const DEFINITE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', CONNECT_TIMEOUT_CODE, 'UND_ERR_CONNECT_TIMEOUT']);
+const TIMEOUT_CODES = new Set([CONNECT_TIMEOUT_CODE, 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 /**
  * Classifies a transport error. A timeout is always `timeout`, never a network error; it is

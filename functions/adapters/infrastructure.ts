@@ -1,9 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RouterConfig } from '../core/config';
 import { CONTROL_PARAMETER, controlParameterName } from '../core/control-parameters';
-import { ALPACA_PAPER_URL, AlpacaClient, type AlpacaCredentialsProvider } from './alpaca-client';
+import { ALPACA_PAPER_URL } from '../core/alpaca-endpoints';
+import { AlpacaClient, type AlpacaCredentialsProvider } from './alpaca-client';
 import { LeanRunnerClient } from './lean-runner-client';
 import { SsmLeanRunnerToken, type LeanRunnerTokenProvider } from './lean-runner-token';
 import { SsmAlpacaCredentials } from './ssm-alpaca-credentials';

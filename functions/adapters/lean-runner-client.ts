@@ -1,9 +1,8 @@
-import type { Dispatcher } from 'undici';
 import type { FailureCertainty, LeanFailureReason, LeanSubmitOutcome, LookupOutcome, SubmitFailure } from '../core/execution';
 import type { OrderRequest } from '../core/order-request';
 import type { BrokerCallContext, CancelOutcome, LeanRunner, OrderCanceller } from '../core/ports';
 import { cancelOutcome, errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
-import { callTimeout, createDispatcher, endpointUrl, exchange, parseJson, type HttpExchange } from './http-exchange';
+import { callTimeout, createHttpPool, endpointUrl, exchange, parseJson, type HttpExchange, type HttpPool } from './http-exchange';
 import { LeanRunnerTokenError, type LeanRunnerTokenProvider } from './lean-runner-token';
 
 /** Where the runner is and how long to wait for it. */
@@ -14,7 +13,7 @@ export interface LeanRunnerClientOptions {
   readonly lookupTimeoutMs: number;
   /** When given, every call carries `authorization: Bearer <token>`; a token that cannot be read fails the call before anything is sent. */
   readonly token?: LeanRunnerTokenProvider;
-  readonly dispatcher?: Dispatcher;
+  readonly dispatcher?: HttpPool;
 }
 
 /** The reason of a submit that was never sent because the runner token could not be read: definite, and the row's `execution_fallback_reason`. */
@@ -30,10 +29,10 @@ const DEFINITE_TAXONOMIES = new Set([
 
 /** The LEAN runner over HTTP, contract v2. */
 export class LeanRunnerClient implements LeanRunner, OrderCanceller {
-  private readonly dispatcher: Dispatcher;
+  private readonly dispatcher: HttpPool;
 
   constructor(private readonly options: LeanRunnerClientOptions) {
-    this.dispatcher = options.dispatcher ?? createDispatcher(options.connectTimeoutMs);
+    this.dispatcher = options.dispatcher ?? createHttpPool(options.connectTimeoutMs);
   }
 
   async submit(order: OrderRequest, context: BrokerCallContext): Promise<LeanSubmitOutcome> {

@@ -1,16 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { STAGE_VARIABLE } from '../core/config';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/metric-names';
 
-/** The service name on every log line and metric. */
-export const SERVICE_NAME = 'lean-router';
-/** The one CloudWatch namespace of every router metric; alarms and the dashboard read it. */
-export const METRICS_NAMESPACE = 'LeanRouter';
+// Names live in side-effect-free core modules (the CDK app imports them); re-exported for the functions.
+export { METRICS_NAMESPACE, SERVICE_NAME };
 
 /** The process-wide structured logger; created once so every module shares its context. */
 export const logger = new Logger({ serviceName: SERVICE_NAME });
 
 /** The variable naming the deployment stage (`paper`, `live`); `local` when unset. */
-export const ROUTER_STAGE_VARIABLE = 'ROUTER_STAGE';
+export const ROUTER_STAGE_VARIABLE = STAGE_VARIABLE;
 
 /**
  * The process-wide EMF metrics; each handler flushes it once per invocation. Every metric carries

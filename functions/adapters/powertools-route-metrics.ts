@@ -2,41 +2,10 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Adapter } from '../core/execution';
 import type { RouteMetrics } from '../core/ports';
 import type { CancelRoute } from '../core/provenance';
+import { METRIC } from '../core/metric-names';
 
-/** Metric names, exactly as alarms and the dashboard use them. */
-export const METRIC = {
-  requests: 'execution_requests_total',
-  submitLatency: 'execution_submit_latency_ms',
-  fallback: 'execution_fallback_total',
-  fallbackReason: 'execution_fallback_reason_total',
-  gated: 'execution_gated_total',
-  outcomeUnknown: 'order_outcome_unknown_total',
-  provenanceWriteFailures: 'provenance_write_failures_total',
-  policyMisconfigured: 'policy_misconfigured_total',
-  leanAckMismatch: 'lean_ack_mismatch_total',
-  alpacaAckMismatch: 'alpaca_ack_mismatch_total',
-  /** Emitted by whoever trips the kill switch (route or health-check), dimension `reason`. */
-  killSwitchTrips: 'kill_switch_trips_total',
-  /** Cancels that asked a broker, dimension `route` (`lean`, `alpaca`, `alpaca_gated`, `alpaca_fallback`, `none`). */
-  cancelRequests: 'cancel_requests_total',
-  /** Health-check gauges, one value per run: 1 when the switch is on (or unreadable), else 0. */
-  killSwitchState: 'kill_switch_state',
-  /** 1 when the last probe of the runner's /healthz succeeded, else 0. */
-  runnerHealth: 'runner_health',
-  /** Percentage of LEAN submits in the window that failed (0-100); absent under the minimum volume. */
-  leanErrorRate: 'lean_error_rate',
-  symbolsInManualReview: 'symbols_in_manual_review',
-  /** Rows left pending/unknown that the health-check resolved, dimension `status`. */
-  reconciledOrders: 'reconciled_orders_total',
-  /** Lifecycle sync gauge, one value per run: rows whose broker order is still open. */
-  openOrders: 'open_orders',
-  /** Rows whose broker state the lifecycle sync wrote, dimension `to_status`. */
-  brokerStateChanges: 'broker_state_changes_total',
-  /** LEAN's acknowledged id differs from Alpaca's under the same client_order_id; alarmed. */
-  routeDivergence: 'route_divergence_total',
-  /** Lifecycle sync steps that failed, dimension `step` (`store_read`, `list`, `store_write`). */
-  lifecycleSyncFailures: 'lifecycle_sync_failures_total',
-} as const;
+/** Metric names, exactly as alarms and the dashboard use them (defined with no runtime dependency in core). */
+export { METRIC };
 
 /**
  * RouteMetrics on Powertools EMF. Dimensioned counters go out as single metrics so each carries
@@ -86,16 +55,39 @@ export class PowertoolsRouteMetrics implements RouteMetrics {
   cancelRequested(route: CancelRoute): void {
     addSingleMetric(this.metrics, 'route', route, METRIC.cancelRequests);
   }
+
+  alpacaRateLimited(): void {
+    this.metrics.addMetric(ALPACA_RATE_LIMITED_METRIC, MetricUnit.Count, 1);
+  }
 }
+
+/** `alpaca_rate_limited_total`, named as alarms and the dashboard would use it. */
+export const ALPACA_RATE_LIMITED_METRIC = 'alpaca_rate_limited_total';
 
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 
+/** One single-metric instance per parent Metrics, built on first use and reused for every value. */
+const singles = new WeakMap<Metrics, Metrics>();
+
 /**
- * Emits one metric with its own dimension. A single metric flushes on addMetric and drops its
- * dimensions, so every value gets a fresh one; bounded dimensions only (a reason, an adapter).
+ * Emits one metric with its own dimension; bounded dimensions only (a reason, an adapter). A
+ * single metric flushes on addMetric and the flush clears its dimensions, so one instance per
+ * parent serves every value: building one per value cost a Metrics object and a Console on the hot
+ * path. It copies the parent's namespace and default dimensions once, which this code sets only
+ * at construction.
  */
 export function addSingleMetric(metrics: Metrics, dimension: string, value: string, metric: string, unit: Unit = MetricUnit.Count, amount = 1): void {
-  const single = metrics.singleMetric();
+  let single = singles.get(metrics);
+  if (single === undefined) {
+    single = metrics.singleMetric();
+    singles.set(metrics, single);
+  }
   single.addDimension(dimension, value);
-  single.addMetric(metric, unit, amount);
+  try {
+    single.addMetric(metric, unit, amount);
+  } catch (error) {
+    // A refused metric never flushed: its dimension must not ride on the next value.
+    single.clearDimensions();
+    throw error;
+  }
 }

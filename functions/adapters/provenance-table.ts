@@ -1,5 +1,5 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { OPEN_ORDER_FIELDS } from '../core/provenance';
+import { OPEN_ORDER_FIELDS, type ProvenanceRow } from '../core/provenance';
 
 /** A secondary index of the provenance table: string partition key, ISO-8601 sort key. */
 export interface ProvenanceIndex {
@@ -8,6 +8,35 @@ export interface ProvenanceIndex {
   readonly sortKey: string;
   /** The non-key attributes the index carries; absent, it projects every attribute. */
   readonly nonKeyAttributes?: readonly string[];
+}
+
+/**
+ * What a listing of rows reads besides the keys: the filters of the route's fallback count and the
+ * health-check's LEAN outcomes and fallback sweep (`execution_route_reason`,
+ * `execution_fallback_count`, `symbol`), and the columns of `lean-router orders`. The whole row
+ * (payloads, attempts, policy snapshot) is one GetItem away (`lean-router order <id>`).
+ */
+export const ORDER_SUMMARY_FIELDS = [
+  'symbol',
+  'side',
+  'qty',
+  'notional',
+  'status',
+  'broker_status',
+  'filled_qty',
+  'filled_avg_price',
+  'execution_expected_adapter',
+  'execution_route',
+  'execution_route_reason',
+  'execution_fallback_reason',
+  'execution_fallback_count',
+  'review_required',
+  'updated_at',
+] as const satisfies readonly (keyof ProvenanceRow)[];
+
+/** {@link ORDER_SUMMARY_FIELDS} less an index's own keys, which every index projects anyway. */
+function summaryOf(...keys: readonly string[]): readonly string[] {
+  return ORDER_SUMMARY_FIELDS.filter((field) => !keys.includes(field));
 }
 
 /** The value of `open_partition` on every open row: one partition, so one Query lists them all. */
@@ -20,11 +49,14 @@ export const OPEN_PARTITION = 'open';
 export const PROVENANCE_TABLE = {
   partitionKey: 'client_order_id',
   indexes: {
-    /** Reconciliation by instrument: `symbol` over `created_at`. */
-    bySymbol: { name: 'by-symbol', partitionKey: 'symbol', sortKey: 'created_at' },
-    /** Route evidence over time; the health-check reads LEAN outcomes here, not by scanning. */
-    byRoute: { name: 'by-route', partitionKey: 'execution_route', sortKey: 'created_at' },
-    /** Rows still `pending` or `unknown`, for reconciliation. */
+    /** A symbol's rows over `created_at`: the route's fallback count, `orders --symbol`. Summary only. */
+    bySymbol: { name: 'by-symbol', partitionKey: 'symbol', sortKey: 'created_at', nonKeyAttributes: summaryOf('symbol', 'created_at') },
+    /** Route evidence over time; the health-check reads LEAN outcomes here, not by scanning. Summary only. */
+    byRoute: { name: 'by-route', partitionKey: 'execution_route', sortKey: 'created_at', nonKeyAttributes: summaryOf('execution_route', 'created_at') },
+    /**
+     * Rows still `pending` or `unknown`, for reconciliation. Every attribute: the lifecycle sync
+     * resolves each row from all of it (request, attempts, fallback intent, broker ids).
+     */
     byStatus: { name: 'by-status', partitionKey: 'status', sortKey: 'created_at' },
     /**
      * Sparse: only rows whose broker order may still change carry `open_partition` and

@@ -1,5 +1,5 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AlpacaCredentials, AlpacaCredentialsProvider } from './alpaca-client';
 import { SsmSecureString } from './ssm-secure-string';
 

@@ -31,7 +31,7 @@ export interface CancelDependencies {
   readonly control: Pick<ControlPlane, 'read'>;
   /** Read, never leased: a cancel is not a submit and takes no trial slot. */
   readonly breaker: Pick<CircuitBreaker, 'state'>;
-  readonly metrics: Pick<RouteMetrics, 'cancelRequested' | 'provenanceWriteFailure'>;
+  readonly metrics: Pick<RouteMetrics, 'cancelRequested' | 'provenanceWriteFailure' | 'alpacaRateLimited'>;
   readonly logger: RouteLogger;
   readonly clock: Clock;
 }
@@ -137,6 +137,8 @@ async function sendCancel(deps: CancelDependencies, row: ProvenanceRow, correlat
       ? { kind: 'failed', detail: 'not sent: no time was left in the invocation', certainty: 'definite' }
       : await canceller.cancel(brokerOrderId, { correlationId, timeoutMs });
     attempts.push(attemptOf(adapter, brokerOrderId, outcome, deps.clock.monotonicMs() - started, startedAt));
+    // Alpaca's quota is shared with submits and the sync: a 429 is counted, never retried.
+    if (adapter === 'alpaca' && outcome.httpStatus === 429) deps.metrics.alpacaRateLimited();
     return outcome;
   };
   // Stryker disable next-line ConditionalExpression: refusalOf lets no row through without a broker order id

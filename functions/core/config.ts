@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The routing policy: which adapter orders prefer, for which symbols, and what to fall back to. */
 export interface RoutingPolicy {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { adapterSchema, fallbackSchema, NON_LEAN_POLICY, parseSymbols, policySchema, routingProblems, type RouterConfig, type RoutingPolicy } from './config';
 import { dropUndefined } from './objects';
 

@@ -26,8 +26,10 @@ export const LIST_PAGE_LIMIT = 500;
 
 /** How much one run may do; the reconciliation's settings included. */
 export interface LifecycleSyncSettings extends ReconciliationSettings {
-  /** Open rows read per run (one index query); the oldest first, so a backlog drains in order. */
+  /** Open rows synced per run: one batch of the open rows, in `open_since` order, taken in turn (see `runBatch`). */
   readonly maxOrdersPerRun: number;
+  /** Open rows read from the index per run, oldest first: the batches are cut from these. */
+  readonly maxOpenRows: number;
   /** List calls per run: Alpaca's 200 requests a minute are shared with the routers and the runner. */
   readonly maxPagesPerRun: number;
   /** The run's time budget: no call is started once it is spent. */
@@ -38,9 +40,14 @@ export interface LifecycleSyncSettings extends ReconciliationSettings {
   readonly listTimeoutMs: number;
 }
 
-/** Defaults: one list call serves up to 500 open orders, four at most per run; 20 rows reconciled at most. */
+/**
+ * Defaults: 450 open rows per run, so one 500-order page usually covers them with room for orders
+ * submitted in between by rows already closed or outside the batch; four pages at most per run;
+ * 20 rows reconciled at most.
+ */
 export const LIFECYCLE_SYNC_DEFAULTS: LifecycleSyncSettings = {
-  maxOrdersPerRun: 500,
+  maxOrdersPerRun: 450,
+  maxOpenRows: 10_000,
   maxPagesPerRun: 4,
   budgetMs: 25_000,
   storeTimeoutMs: 2_000,
@@ -156,37 +163,38 @@ export async function runLifecycleSync(deps: LifecycleSyncDependencies): Promise
 
   const readTimeout = deadline.allow(settings.storeTimeoutMs, MINIMUM_CALL_MS);
   if (readTimeout === undefined) return report(0, 'deadline');
-  let rows: OpenOrder[];
+  let openRows: OpenOrder[];
   try {
-    rows = await store.listOpenOrders(settings.maxOrdersPerRun, readTimeout);
+    openRows = await store.listOpenOrders(settings.maxOpenRows, readTimeout);
   } catch (error) {
     logger.error('lifecycle_sync_store_failed', { step: 'store_read', error: describeError(error) });
     metrics.syncFailure('store_read');
     return report(0, 'store_error');
   }
-  metrics.openOrders(rows.length);
+  metrics.openOrders(openRows.length);
+  const rows = runBatch(openRows, settings.maxOrdersPerRun, clock.now());
   const after = listWindowStart(rows);
-  if (after === undefined) return report(rows.length, 'no_open_orders');
+  if (after === undefined) return report(openRows.length, 'no_open_orders');
 
   const waiting = new Map(rows.map((row) => [row.client_order_id, row]));
   const seen = new Set<string>();
   let pageAfter = after;
   for (;;) {
-    if (tally.pagesRead >= settings.maxPagesPerRun) return report(rows.length, 'page_limit');
+    if (tally.pagesRead >= settings.maxPagesPerRun) return report(openRows.length, 'page_limit');
     const listTimeout = deadline.allow(settings.listTimeoutMs, MINIMUM_CALL_MS);
-    if (listTimeout === undefined) return report(rows.length, 'deadline');
+    if (listTimeout === undefined) return report(openRows.length, 'deadline');
     const outcome = await deps.alpaca.listOrders(
       { status: 'all', after: pageAfter, direction: 'asc', limit: LIST_PAGE_LIMIT },
       { correlationId: `lifecycle-sync-${clock.now().toISOString()}`, timeoutMs: listTimeout },
     );
     if (outcome.kind === 'rate_limited') {
       logger.warn('lifecycle_sync_rate_limited', { retryAt: outcome.retryAt, pagesRead: tally.pagesRead });
-      return report(rows.length, 'rate_limited', outcome.retryAt);
+      return report(openRows.length, 'rate_limited', outcome.retryAt);
     }
     if (outcome.kind === 'error') {
       logger.error('lifecycle_sync_list_failed', { detail: outcome.detail, httpStatus: outcome.httpStatus ?? null });
       metrics.syncFailure('list');
-      return report(rows.length, 'list_error');
+      return report(openRows.length, 'list_error');
     }
     tally.pagesRead += 1;
     for (const order of outcome.orders) {
@@ -197,30 +205,51 @@ export async function runLifecycleSync(deps: LifecycleSyncDependencies): Promise
       if (row === undefined) continue;
       waiting.delete(row.client_order_id);
       const writeTimeout = deadline.allow(settings.storeTimeoutMs, MINIMUM_CALL_MS);
-      if (writeTimeout === undefined) return report(rows.length, 'deadline');
+      if (writeTimeout === undefined) return report(openRows.length, 'deadline');
       await syncRow(deps, row, order, writeTimeout, tally);
     }
-    if (waiting.size === 0 || outcome.orders.length < LIST_PAGE_LIMIT) return report(rows.length, 'complete');
-    const next = nextPageAfter(outcome.orders);
+    if (waiting.size === 0) return report(openRows.length, 'complete');
+    if (outcome.orders.length < LIST_PAGE_LIMIT) {
+      // The list ended and these rows' orders were not in it: Alpaca holds none under their ids.
+      logger.warn('lifecycle_orders_not_listed', { count: waiting.size, client_order_ids: [...waiting.keys()].slice(0, 10), after });
+      return report(openRows.length, 'complete');
+    }
+    const next = nextPageAfter(outcome.orders, listWindowStart([...waiting.values()]));
     // A page whose orders all share the millisecond it started from would be read again forever.
     if (next === undefined || next <= pageAfter) {
       logger.error('lifecycle_sync_list_failed', { detail: 'the page ends where it started; cannot page on', after: pageAfter });
       metrics.syncFailure('list');
-      return report(rows.length, 'list_error');
+      return report(openRows.length, 'list_error');
     }
     pageAfter = next;
   }
 }
 
 /**
- * The next page's `after`: one millisecond before the last order's submission, since `after` is
- * exclusive and the next order may share that submission time. ISO text of one form, so
- * successive values compare as strings.
+ * This run's batch of the open rows (oldest first): the batch of the current minute, in turn, so
+ * that every open row is synced within as many minutes as there are batches, however many rows
+ * stay open and unchanged; the oldest rows alone would otherwise hold every run.
  */
-function nextPageAfter(orders: readonly BrokerOrder[]): string | undefined {
+export function runBatch<T>(rows: readonly T[], batchSize: number, now: Date): T[] {
+  const batches = Math.ceil(rows.length / batchSize);
+  if (batches <= 1) return [...rows];
+  const turn = Math.floor(now.getTime() / 60_000) % batches;
+  return rows.slice(turn * batchSize, (turn + 1) * batchSize);
+}
+
+/**
+ * The next page's `after`: one millisecond before the last order's submission, since `after` is
+ * exclusive and the next order may share that submission time; or, when the rows still waiting
+ * start later than that, their own window start: the orders in between belong to no waiting row
+ * (an open order resting for days must not make each run page through every order since). ISO
+ * text of one form, so successive values compare as strings.
+ */
+function nextPageAfter(orders: readonly BrokerOrder[], waitingStart: string | undefined): string | undefined {
   const submittedAt = orders.at(-1)?.submitted_at;
   const ms = submittedAt === undefined ? Number.NaN : Date.parse(submittedAt);
-  return Number.isNaN(ms) ? undefined : new Date(ms - 1).toISOString();
+  if (Number.isNaN(ms)) return undefined;
+  const continued = new Date(ms - 1).toISOString();
+  return waitingStart !== undefined && waitingStart > continued ? waitingStart : continued;
 }
 
 /** Writes what moved forward on one row; a failure is logged and counted, never thrown. */
@@ -259,8 +288,9 @@ export interface LoadedLifecycleSyncSettings {
   readonly problems: readonly string[];
 }
 
-const SETTING_VARIABLES: Record<'maxOrdersPerRun' | 'maxPagesPerRun' | 'budgetMs', { name: string; min: number; max: number }> = {
+const SETTING_VARIABLES: Record<'maxOrdersPerRun' | 'maxOpenRows' | 'maxPagesPerRun' | 'budgetMs', { name: string; min: number; max: number }> = {
   maxOrdersPerRun: { name: 'TRADING_LIFECYCLE_SYNC_MAX_ORDERS', min: 1, max: 5_000 },
+  maxOpenRows: { name: 'TRADING_LIFECYCLE_SYNC_MAX_OPEN_ROWS', min: 1, max: 100_000 },
   maxPagesPerRun: { name: 'TRADING_LIFECYCLE_SYNC_MAX_PAGES', min: 1, max: 50 },
   budgetMs: { name: 'TRADING_LIFECYCLE_SYNC_BUDGET_MS', min: 1_000, max: 900_000 },
 };
@@ -272,8 +302,8 @@ const SETTING_VARIABLES: Record<'maxOrdersPerRun' | 'maxPagesPerRun' | 'budgetMs
  */
 export function loadLifecycleSyncSettings(env: Env): LoadedLifecycleSyncSettings {
   const problems: string[] = [];
-  const { maxOrdersPerRun, maxPagesPerRun, budgetMs } = LIFECYCLE_SYNC_DEFAULTS;
-  const bounded = readIntegers(env, { maxOrdersPerRun, maxPagesPerRun, budgetMs }, SETTING_VARIABLES, problems);
+  const { maxOrdersPerRun, maxOpenRows, maxPagesPerRun, budgetMs } = LIFECYCLE_SYNC_DEFAULTS;
+  const bounded = readIntegers(env, { maxOrdersPerRun, maxOpenRows, maxPagesPerRun, budgetMs }, SETTING_VARIABLES, problems);
   const reconcile = loadReconcileConfig(env, problems);
   // The router reports its own problems; a bad tolerance falls back to its default there too.
   const { notionalTolerance } = loadRouterConfig(env);

@@ -375,6 +375,8 @@ export class OrderExecution {
     const finish = (fields: Pick<ExecutionAttempt, 'outcome' | 'reason' | 'http_status'>): void => {
       const latencyMs = Math.round(clock.monotonicMs() - started);
       if (operation === 'submit') metrics.brokerSubmit(adapter, latencyMs);
+      // Alpaca's quota (200/minute) is shared with the runner and the sync: a 429 is counted, never retried.
+      if (adapter === 'alpaca' && fields.http_status === 429) metrics.alpacaRateLimited();
       this.attempts.push(dropUndefined({ adapter, operation, ...fields, latency_ms: latencyMs, started_at: startedAt }));
     };
     let result: T;

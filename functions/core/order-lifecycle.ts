@@ -82,6 +82,7 @@ function readState(order: BrokerOrder): ReadState | undefined {
   const updatedAt = instantNanos(order.updated_at);
   const filledQty = order.filled_qty ?? '0';
   if (order.status === undefined || updatedAt === undefined || decimalUnits(filledQty, 0) === undefined) return undefined;
+  const submittedAt = instantNanos(order.submitted_at);
   const state: BrokerState = {
     broker_status: order.status,
     filled_qty: filledQty,
@@ -89,6 +90,8 @@ function readState(order: BrokerOrder): ReadState | undefined {
     ...(order.filled_at === undefined ? {} : { filled_at: order.filled_at }),
     broker_updated_at: canonicalInstant(updatedAt),
     open: isOpenBrokerStatus(order.status),
+    // Rounded down to the millisecond, the form of created_at: the listing's `after` then still precedes it.
+    ...(submittedAt === undefined ? {} : { submitted_at: new Date(Number(submittedAt / NANOS_PER_MS)).toISOString() }),
   };
   return { state, updatedAt };
 }
@@ -109,7 +112,8 @@ export interface ReconciliationLog {
   readonly actual: ExecutionRoute | null;
   /** The adapter the policy chose (`execution_expected_adapter`). */
   readonly expected: Adapter;
-  readonly fallback_reason: string | null;
+  /** The LEAN failure that made the order fall back, or `none`. */
+  readonly fallback_reason: string;
   readonly from_status: string | null;
   readonly to_status: string;
   readonly filled_qty: string;
@@ -185,7 +189,8 @@ export function lifecycleChange(row: LifecycleRow, order: BrokerOrder, now: Date
     client_order_id: row.client_order_id,
     actual: row.execution_route ?? null,
     expected: row.execution_expected_adapter,
-    fallback_reason: row.execution_fallback_reason ?? null,
+    // `none`, not null: the logger drops null fields, and every line must carry the field.
+    fallback_reason: row.execution_fallback_reason ?? 'none',
     from_status: row.broker_status ?? null,
     to_status: state.broker_status,
     filled_qty: state.filled_qty,
@@ -197,18 +202,29 @@ export function lifecycleChange(row: LifecycleRow, order: BrokerOrder, now: Date
 }
 
 /**
+ * How far before an unseen row's `open_since` the listing starts. The row is written before the
+ * submit, so its `open_since` (its creation) precedes Alpaca's `submitted_at` on one clock; a second
+ * covers the skew between Lambda's clock and Alpaca's, both NTP-disciplined. Once the sync has seen
+ * the order, `open_since` is Alpaca's own submission time and a millisecond is enough.
+ */
+export const SUBMISSION_SKEW_MS = 1_000;
+
+/**
  * The `after` for the sync's bulk read of Alpaca's orders, or undefined when no row is open.
  * Alpaca filters `after` by the order's submission time, exclusively, not by its last update: a
  * fill today of an order submitted last week is listed only if the read starts before last week's
- * submission. So the read starts one millisecond before the earliest `open_since` (the open orders'
- * submissions), rounded down to the millisecond so Alpaca reads a plain ISO timestamp. Rows
- * without a readable `open_since` do not move the start.
+ * submission. So the read starts before the earliest row's start: {@link SUBMISSION_SKEW_MS} before
+ * the `open_since` of a row the sync has not seen at the broker yet (no `broker_status`), one
+ * millisecond before Alpaca's own submission time on a row it has; rounded down to the millisecond
+ * so Alpaca reads a plain ISO timestamp. Rows without a readable `open_since` do not move the start.
  */
-export function listWindowStart(rows: readonly Pick<ProvenanceRow, 'open_since'>[]): string | undefined {
-  const starts = rows.map((row) => instantNanos(row.open_since)).filter((since): since is bigint => since !== undefined);
+export function listWindowStart(rows: readonly Pick<ProvenanceRow, 'open_since' | 'broker_status'>[]): string | undefined {
+  const starts = rows
+    .map((row) => {
+      const since = instantNanos(row.open_since);
+      return since === undefined ? undefined : Number(since / NANOS_PER_MS) - (row.broker_status === undefined ? SUBMISSION_SKEW_MS : 1);
+    })
+    .filter((start): start is number => start !== undefined);
   if (starts.length === 0) return undefined;
-  // Stryker disable next-line EqualityOperator: of two equal starts either one is the earliest
-  const earliest = starts.reduce((a, b) => (b < a ? b : a));
-  const earliestMs = Number(earliest / NANOS_PER_MS);
-  return new Date(earliestMs - 1).toISOString();
+  return new Date(Math.min(...starts)).toISOString();
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Largest accepted `POST /orders` body, in bytes; a larger one is answered 413. */
 export const MAX_ORDER_BODY_BYTES = 16 * 1024;

@@ -87,6 +87,11 @@ export interface RouteMetrics {
   killSwitchTrip(reason: string): void;
   /** `cancel_requests_total{route}`: one per cancel that asked a broker, by the route it took (`none` when no broker took it). */
   cancelRequested(route: CancelRoute): void;
+  /**
+   * `alpaca_rate_limited_total`: Alpaca answered 429 (its 200 requests a minute are shared with the
+   * runner and the lifecycle sync). Counted, recorded on the row, never retried.
+   */
+  alpacaRateLimited(): void;
 }
 
 /** The runtime control values in SSM, and the trips the router and health-check write there. */

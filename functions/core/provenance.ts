@@ -166,6 +166,11 @@ export interface BrokerState {
   readonly broker_updated_at: string;
   /** False once the status is final (filled, canceled, expired, rejected, replaced...): the row leaves the open-order index. */
   readonly open: boolean;
+  /**
+   * The broker's own submission time (UTC, milliseconds), when it gave one: while the order is
+   * open it replaces the row's `open_since`, so later listings start from the broker's clock.
+   */
+  readonly submitted_at?: string;
 }
 
 /** Fields written when a `pending` row is finalized. */
@@ -208,8 +213,11 @@ export interface ProvenanceStore {
    * still holds this claim; throws when it cannot, and then nothing may be sent to Alpaca.
    */
   recordFallbackIntent(claim: ClaimRef, intent: FallbackIntent, attempts: readonly ExecutionAttempt[], timeoutMs: number): Promise<void>;
-  /** Applies the outcome only while the row is `pending` and holds this claim; returns the row as stored. */
-  finalize(claim: ClaimRef, outcome: RowOutcome, updatedAt: string, timeoutMs: number): Promise<ProvenanceRow>;
+  /**
+   * Applies the outcome and `updated_at` only while the row is `pending` and holds this claim.
+   * Nothing is read back: the caller holds the pending row and the outcome, which make the final row.
+   */
+  finalize(claim: ClaimRef, outcome: RowOutcome, updatedAt: string, timeoutMs: number): Promise<void>;
   get(clientOrderId: string): Promise<ProvenanceRow | undefined>;
 }
 

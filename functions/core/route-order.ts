@@ -12,6 +12,7 @@ import type { AlpacaBroker, Clock, ControlPlane, FallbackHistory, LeanRunner, Ro
 import {
   ProvenanceConflictError,
   type ClaimRef,
+  type FallbackIntent,
   type PolicySnapshot,
   type ProvenanceRow,
   type ProvenanceStore,
@@ -122,10 +123,11 @@ async function claimAndExecute(
     logger.warn('policy_misconfigured', { client_order_id: order.client_order_id, problems: decision.routing.misconfiguration });
   }
   const claimRef: ClaimRef = { clientOrderId: order.client_order_id, claimToken };
+  const recorder = intentRecorder(store);
   const execution = new OrderExecution(
     dropUndefined({
       config,
-      store,
+      store: recorder.store,
       lean: deps.lean,
       alpaca: deps.alpaca,
       metrics,
@@ -144,7 +146,8 @@ async function claimAndExecute(
     order,
   );
   const outcome = await execution.execute();
-  const { row, persisted } = await finalize(deps, claimRef, pending, outcome, time.invocation);
+  const known = recorder.intent === undefined ? pending : { ...pending, execution_fallback_intent: recorder.intent };
+  const { row, persisted } = await finalize(deps, claimRef, known, outcome, time.invocation);
   await applyTrips(deps, row, decision.control, time.invocation);
 
   logger.info('route_attribution', {
@@ -157,7 +160,8 @@ async function claimAndExecute(
     adapter: row.execution_adapter,
     reason: row.execution_route_reason,
     gates: row.policy_snapshot.gates,
-    fallback_reason: row.execution_fallback_reason ?? null,
+    // `none`, not null: the logger drops null fields, and every line must carry the field.
+    fallback_reason: row.execution_fallback_reason ?? 'none',
     note: row.execution_note ?? null,
     route_verified: row.route_verified ?? null,
     review_required: row.review_required,
@@ -331,6 +335,26 @@ function pendingRow(order: OrderRequest, decision: RoutingDecision, correlationI
 }
 
 /**
+ * The store as an execution sees it, remembering the fallback intent it records: with it, the
+ * pending row and the outcome make the final row as stored, so finalize needs no read-back.
+ */
+function intentRecorder(store: ProvenanceStore): { readonly store: ProvenanceStore; readonly intent: FallbackIntent | undefined } {
+  const recorder: { store: ProvenanceStore; intent: FallbackIntent | undefined } = {
+    intent: undefined,
+    store: {
+      claim: (row, timeoutMs) => store.claim(row, timeoutMs),
+      recordFallbackIntent: async (claim, intent, attempts, timeoutMs) => {
+        await store.recordFallbackIntent(claim, intent, attempts, timeoutMs);
+        recorder.intent = intent;
+      },
+      finalize: (claim, outcome, updatedAt, timeoutMs) => store.finalize(claim, outcome, updatedAt, timeoutMs),
+      get: (clientOrderId) => store.get(clientOrderId),
+    },
+  };
+  return recorder;
+}
+
+/**
  * The final write, with the reserve kept for it (never less than a token attempt: a row left
  * `pending` is worse than a late answer).
  */
@@ -343,8 +367,12 @@ async function finalize(
 ): Promise<{ row: ProvenanceRow; persisted: boolean }> {
   const updatedAt = deps.clock.now().toISOString();
   const timeoutMs = invocation.allow(deps.config.timeouts.dynamoDbMs, 1) ?? 1;
+  // The row as written, built here rather than read back; fields only other writers keep (the
+  // fallback intent, the open-order index keys) are not in it, and no answer shows them.
+  const row: ProvenanceRow = { ...pending, ...outcome, updated_at: updatedAt };
   try {
-    return { row: await deps.store.finalize(claim, outcome, updatedAt, timeoutMs), persisted: true };
+    await deps.store.finalize(claim, outcome, updatedAt, timeoutMs);
+    return { row, persisted: true };
   } catch (error) {
     // The broker outcome is known but not stored: log it in full so reconciliation has the evidence.
     deps.metrics.provenanceWriteFailure();
@@ -354,6 +382,6 @@ async function finalize(
       conflict: error instanceof ProvenanceConflictError,
       outcome,
     });
-    return { row: { ...pending, ...outcome, updated_at: updatedAt }, persisted: false };
+    return { row, persisted: false };
   }
 }

@@ -9,7 +9,7 @@ import { logger, metrics } from '../adapters/observability';
 import { PowertoolsLifecycleMetrics } from '../adapters/powertools-lifecycle-metrics';
 import { loadRouterConfig } from '../core/config';
 import { loadLifecycleSyncSettings, runLifecycleSync, type LifecycleSyncReport } from '../core/lifecycle-sync';
-import { systemClock } from '../core/ports';
+import { systemClock, type Clock } from '../core/ports';
 
 /** The scheduled lifecycle sync as a Lambda handler. */
 export type LifecycleSyncHandler = (event?: ScheduledEvent, context?: Context) => Promise<LifecycleSyncReport>;
@@ -19,6 +19,8 @@ export interface LifecycleSyncClients {
   readonly dynamoDb?: DynamoDBClient;
   readonly ssm?: SSMClient;
   readonly alpacaCredentials?: AlpacaCredentialsProvider;
+  /** The system clock unless given; the open rows' batches take turns by its minute. */
+  readonly clock?: Clock;
 }
 
 /** Left of the function's own time when the run's budget ends: the metrics still have to go out. */
@@ -58,7 +60,7 @@ export function createLifecycleSyncHandler(env: Readonly<Record<string, string |
         ...(runnerLookup === undefined ? {} : { runnerLookup }),
         metrics: lifecycleMetrics,
         logger,
-        clock: systemClock,
+        clock: clients.clock ?? systemClock,
       });
     } finally {
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BreakerState } from '../core/breaker';
 import type { ControlSnapshot } from '../core/control';
 import type { Adapter, ExecutionAttempt, ExecutionRoute, FailureCertainty, OrderStatus } from '../core/execution';

@@ -1,7 +1,7 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AnyPrincipal, ArnPrincipal, Effect, PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { ParameterTier, StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { AwsCustomResource, AwsCustomResourcePolicy, Logging, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct, type IConstruct } from 'constructs';
 import { leanHealthValue, type LeanHealth } from '../../functions/core/control';
@@ -14,14 +14,12 @@ const INITIAL_KILL_SWITCH = 'off';
 /** What `lean-health` holds until the health-check's first probe (the functions read it as no healthy probe yet). */
 const INITIAL_LEAN_HEALTH: LeanHealth = { status: 'unknown', checked_at: null, last_ok_at: null, latency_ms: null };
 
-/** The `policy` parameter as the context declares it: `{adapter, policy, symbols, fallback}`. */
-function policyParameterValue(settings: RouterSettings): string {
-  return JSON.stringify({
-    adapter: settings.executionAdapter,
-    policy: settings.executionPolicy,
-    symbols: settings.executionSymbols,
-    fallback: settings.fallbackAdapter,
-  });
+/** A deleted paper key can still be restored for this long (the shortest KMS allows). */
+const PAPER_KEY_PENDING_WINDOW = Duration.days(7);
+
+/** The alias of a stage's secrets key; operators put the SecureStrings with `--key-id <alias>`. */
+export function secretsKeyAlias(stage: Stage): string {
+  return `alias/lean-router-${stage}-secrets`;
 }
 
 /** A function's role, as {@link ControlParameters.grantRuntimeAccess} needs it (see RouterFunction). */
@@ -29,6 +27,14 @@ export interface ControlParameterGrantee {
   addToPolicy(statement: PolicyStatement): void;
   acknowledgeWildcardResource(renderedResource: string, reason: string): void;
 }
+
+/** A function that reads a SecureString: its policy for `ssm:GetParameter`, its role for the key policy. */
+export interface SecretReader extends Pick<ControlParameterGrantee, 'addToPolicy'> {
+  readonly role: IRole;
+}
+
+/** The SecureStrings the operator puts out of band under the stage's secrets key. */
+export type SecretValue = 'alpacaCredentials' | 'leanRunnerToken';
 
 /** The runtime-owned values a function may write, besides `manual-review/<SYMBOL>`. */
 export type WritableControlValue = 'killSwitch' | 'leanHealth';
@@ -43,16 +49,18 @@ export interface ControlParametersProps {
 /**
  * The runtime control values in SSM Parameter Store under `/lean-router/<stage>/`.
  *
- * - `policy` belongs to the deployment: a CloudFormation parameter, rewritten from context on deploy.
+ * - `policy` is the operator's runtime override and nothing else: the stack never creates, writes or
+ *   deletes it. The deploy-time policy is the functions' `TRADING_EXECUTION_*` environment; while
+ *   `policy` is absent the environment rules, so no deploy can revert or drift an override.
  * - `kill-switch` and `lean-health` belong to the running system (operators, the route's trips, the
  *   health-check). They are created once, `off` and `unknown`, and a deploy never writes them again:
  *   a CloudFormation-managed value would be reset whenever its resource changed, silently
- *   un-latching an automatic kill-switch trip. They are created with `Overwrite: false`, kept if
- *   they already exist, and deleted with the stack.
+ *   un-latching an automatic kill-switch trip. They are created with `Overwrite: false` and kept if
+ *   they already exist. A live stack's deletion keeps the kill switch (and its reason); a paper
+ *   stack deletes both.
  * - `manual-review/<SYMBOL>` parameters are created and deleted at runtime, never here.
- * - `alpaca-credentials` (SecureString) is created out of band and only read.
- * - `lean-runner-token` (SecureString), the runner's bearer token, likewise: each function whose
- *   environment names it may read it (see RouterFunction).
+ * - `alpaca-credentials` and `lean-runner-token` (SecureStrings) are put out of band by the operator
+ *   under {@link secretsKey}, whose key policy lets only the functions that read them decrypt them.
  */
 export class ControlParameters extends Construct {
   readonly prefix: string;
@@ -64,7 +72,14 @@ export class ControlParameters extends Construct {
   readonly alpacaCredentialsName: string;
   /** The runner token's SecureString, created out of band; used only when a runner URL is configured. */
   readonly leanRunnerTokenName: string;
-  readonly policyParameter: StringParameter;
+  /**
+   * The customer managed key of the SecureStrings (alias {@link secretsKeyAlias}): only the roles
+   * granted a secret may decrypt, only through SSM, only that secret's parameter.
+   */
+  readonly secretsKey: Key;
+  readonly secretsKeyAlias: string;
+  /** The roles granted a secret; every other principal is denied `kms:Decrypt` on the key. */
+  private readonly secretReaders: IRole[] = [];
 
   constructor(scope: Construct, id: string, props: ControlParametersProps) {
     super(scope, id);
@@ -77,12 +92,31 @@ export class ControlParameters extends Construct {
     this.alpacaCredentialsName = controlParameterName(this.prefix, CONTROL_PARAMETER.alpacaCredentials);
     this.leanRunnerTokenName = controlParameterName(this.prefix, CONTROL_PARAMETER.leanRunnerToken);
 
-    this.policyParameter = new StringParameter(this, 'Policy', {
-      parameterName: this.policyName,
-      stringValue: policyParameterValue(props.settings),
-      tier: ParameterTier.STANDARD,
-      description: `lean-router ${stage}: routing policy {adapter, policy, symbols, fallback}; overrides the environment without a redeploy`,
+    const live = stage === 'live';
+    this.secretsKeyAlias = secretsKeyAlias(stage);
+    // A sibling in the stack, not a child: the functions depend on this construct (its parameters
+    // exist first) while the key's policy names their roles; as a child that would be a cycle.
+    this.secretsKey = new Key(Stack.of(this), 'SecretsKey', {
+      alias: this.secretsKeyAlias,
+      description: `lean-router ${stage}: encrypts the secret parameters alpaca-credentials and lean-runner-token`,
+      enableKeyRotation: true,
+      removalPolicy: live ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      ...(live ? {} : { pendingWindow: PAPER_KEY_PENDING_WINDOW }),
     });
+    // The default statement lets the account's IAM policies administer the key and encrypt with it
+    // (the operator's put-parameter); decryption is denied to everyone but the granted roles.
+    this.secretsKey.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'DecryptOnlyByTheFunctionsThatReadTheSecrets',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['kms:Decrypt'],
+        resources: ['*'],
+        conditions: {
+          ArnNotEquals: { 'aws:PrincipalArn': Lazy.list({ produce: () => this.secretReaders.map((role) => role.roleArn) }, { omitEmpty: false }) },
+        },
+      }),
+    );
 
     const initializerLogGroup = new LogGroup(this, 'InitializerLogGroup', {
       retention: props.logRetention,
@@ -95,13 +129,15 @@ export class ControlParameters extends Construct {
     });
     initializerLogGroup.grantWrite(initializerRole);
 
+    const runtime = { role: initializerRole, logGroup: initializerLogGroup };
+    // A deleted live stack leaves its kill switch (and who set it, and why) for the next one.
     this.createOnce('KillSwitch', stage, this.killSwitchName, INITIAL_KILL_SWITCH, 'kill switch: on/off or JSON {state, reason, set_by, set_at}; on disables LEAN', {
-      role: initializerRole,
-      logGroup: initializerLogGroup,
+      ...runtime,
+      keepOnDelete: live,
     });
     this.createOnce('LeanHealth', stage, this.leanHealthName, leanHealthValue(INITIAL_LEAN_HEALTH), 'last LEAN runner probe, written by the health-check', {
-      role: initializerRole,
-      logGroup: initializerLogGroup,
+      ...runtime,
+      keepOnDelete: false,
     });
   }
 
@@ -132,21 +168,53 @@ export class ControlParameters extends Construct {
   }
 
   /**
-   * `GetParameter` with decryption on the Alpaca SecureString, and nothing else. It is encrypted with
-   * the AWS managed key aws/ssm, whose key policy lets this account's principals decrypt through
-   * SSM, so no kms statement is needed.
+   * `GetParameter` with decryption on the Alpaca SecureString, and nothing else: the IAM statement
+   * on the parameter, and the key policy's decrypt for that parameter ({@link grantSecretDecrypt}).
    */
-  grantAlpacaCredentialsRead(grantee: Pick<ControlParameterGrantee, 'addToPolicy'>): void {
+  grantAlpacaCredentialsRead(grantee: SecretReader): void {
     grantee.addToPolicy(
       new PolicyStatement({ sid: 'ReadAlpacaCredentials', actions: ['ssm:GetParameter'], resources: [this.arn(this.alpacaCredentialsName)] }),
     );
+    this.grantSecretDecrypt(grantee.role, 'alpacaCredentials');
+  }
+
+  /**
+   * Lets one role decrypt one SecureString with {@link secretsKey}: a key policy statement naming
+   * the role, only through SSM in this region (`kms:ViaService`) and only for that parameter (SSM's
+   * encryption context `PARAMETER_ARN`). The role needs no kms statement of its own: the key policy
+   * names it. (The `ssm:GetParameter` statement is the caller's; RouterFunction adds the token's.)
+   */
+  grantSecretDecrypt(role: IRole, secret: SecretValue): void {
+    const names: Record<SecretValue, string> = { alpacaCredentials: this.alpacaCredentialsName, leanRunnerToken: this.leanRunnerTokenName };
+    const stack = Stack.of(this);
+    this.secretsKey.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ArnPrincipal(role.roleArn)],
+        actions: ['kms:Decrypt'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `ssm.${stack.region}.${stack.urlSuffix}`,
+            'kms:EncryptionContext:PARAMETER_ARN': this.arn(names[secret]),
+          },
+        },
+      }),
+    );
+    if (!this.secretReaders.includes(role)) this.secretReaders.push(role);
   }
 
   private arn(name: string): string {
     return ssmParameterArn(this, name);
   }
 
-  private createOnce(id: string, stage: Stage, name: string, value: string, what: string, runtime: { role: Role; logGroup: LogGroup }): void {
+  private createOnce(id: string, stage: Stage, name: string, value: string, what: string, runtime: { role: Role; logGroup: LogGroup; keepOnDelete: boolean }): void {
+    const deleteWithStack = {
+      service: 'SSM',
+      action: 'DeleteParameter',
+      parameters: { Name: name },
+      ignoreErrorCodesMatching: 'ParameterNotFound',
+      logging: Logging.withDataHidden(),
+    };
     new AwsCustomResource(this, id, {
       resourceType: 'Custom::LeanRouterControlParameter',
       installLatestAwsSdk: false,
@@ -162,13 +230,7 @@ export class ControlParameters extends Construct {
         ignoreErrorCodesMatching: 'ParameterAlreadyExists',
       },
       // No onUpdate: a deploy never touches a value the running system owns.
-      onDelete: {
-        service: 'SSM',
-        action: 'DeleteParameter',
-        parameters: { Name: name },
-        ignoreErrorCodesMatching: 'ParameterNotFound',
-        logging: Logging.withDataHidden(),
-      },
+      ...(runtime.keepOnDelete ? { removalPolicy: RemovalPolicy.RETAIN } : { onDelete: deleteWithStack }),
       policy: AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.arn(name)] }),
     });
   }

@@ -1,17 +1,26 @@
 import { Duration } from 'aws-cdk-lib';
 import type { Rule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
 import { functionEntry, ROUTER_ENTRIES } from '../router-bundling';
+import { SCHEDULED_RESERVED_CONCURRENCY } from './broker-quota';
 import { RouterFunction, type RouterFunctionContext } from './router-function';
 
-/** One run probes the runner and reads the last minutes of LEAN outcomes and fallbacks. */
-const HEALTH_CHECK_TIMEOUT = Duration.seconds(60);
+/**
+ * One run probes the runner (10 s at most), reads and writes a few parameters and reads the last
+ * minutes of LEAN outcomes and fallbacks, each call bounded by its own timeout. Below the schedule's
+ * minute, so a run ends before the next is due and runs never overlap.
+ */
+const HEALTH_CHECK_TIMEOUT = Duration.seconds(45);
 const HEALTH_CHECK_MEMORY_MB = 256;
 
 /** Properties of the health-check. */
-export type HealthCheckProps = RouterFunctionContext;
+export interface HealthCheckProps extends RouterFunctionContext {
+  /** Where a failed or dropped run goes (alarmed). */
+  readonly failures: IQueue;
+}
 
 /**
  * The health-check function (`functions/health-check/handler.ts`) on an EventBridge
@@ -29,10 +38,11 @@ export class HealthCheck extends RouterFunction {
       description: 'lean-router: probes the LEAN runner each minute, publishes gauges, trips the kill switch',
       timeout: HEALTH_CHECK_TIMEOUT,
       memorySize: HEALTH_CHECK_MEMORY_MB,
+      reservedConcurrentExecutions: SCHEDULED_RESERVED_CONCURRENCY,
     });
     const { provenance, parameters } = props;
 
-    this.schedule = this.scheduleEveryMinute('lean-router: runs the health-check every minute');
+    this.schedule = this.scheduleEveryMinute('lean-router: runs the health-check every minute', props.failures);
 
     // The recent LEAN outcomes and fallbacks (by route); it writes no row: the lifecycle sync reconciles them.
     this.addToPolicy(

@@ -1,17 +1,25 @@
 import { Duration } from 'aws-cdk-lib';
 import type { Rule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
 import { functionEntry, ROUTER_ENTRIES } from '../router-bundling';
+import { SCHEDULED_RESERVED_CONCURRENCY } from './broker-quota';
 import { RouterFunction, type RouterFunctionContext } from './router-function';
 
-/** Above the sync's own default budget (25 s), so a run ends on its budget and still flushes its metrics. */
+/**
+ * Above the sync's own default budget (25 s), so a run ends on its budget and still flushes its
+ * metrics; below the schedule's minute, so runs never overlap.
+ */
 const LIFECYCLE_SYNC_TIMEOUT = Duration.seconds(30);
 const LIFECYCLE_SYNC_MEMORY_MB = 256;
 
 /** Properties of the lifecycle sync. */
-export type LifecycleSyncProps = RouterFunctionContext;
+export interface LifecycleSyncProps extends RouterFunctionContext {
+  /** Where a failed or dropped run goes (alarmed). */
+  readonly failures: IQueue;
+}
 
 /**
  * The lifecycle sync (`functions/lifecycle-sync/handler.ts`) on an EventBridge `rate(1 minute)`
@@ -31,10 +39,11 @@ export class LifecycleSync extends RouterFunction {
       description: 'lean-router: reconciles unresolved rows and syncs open orders with Alpaca each minute, records broker state changes and divergences',
       timeout: LIFECYCLE_SYNC_TIMEOUT,
       memorySize: LIFECYCLE_SYNC_MEMORY_MB,
+      reservedConcurrentExecutions: SCHEDULED_RESERVED_CONCURRENCY,
     });
     const { provenance, parameters } = props;
 
-    this.schedule = this.scheduleEveryMinute('lean-router: runs the lifecycle sync every minute');
+    this.schedule = this.scheduleEveryMinute('lean-router: runs the lifecycle sync every minute', props.failures);
 
     // The rows still open at a broker and the rows still pending/unknown; no scan.
     this.addToPolicy(

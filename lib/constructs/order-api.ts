@@ -13,18 +13,13 @@ import {
   RestApi,
   type Stage as ApiStage,
 } from 'aws-cdk-lib/aws-apigateway';
+import { AnyPrincipal, ArnPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { orderRequestJsonSchema } from '../order-request-model';
-import type { Stage } from '../router-settings';
-
-/**
- * Stage throttling. The caller is one order scheduler: tens of orders per second at a burst is far
- * above its need and far below what the function, DynamoDB on-demand or Alpaca's 200/minute allow
- * to be exceeded for long; anything beyond is a runaway client, answered 429 before any broker call.
- */
-const ORDER_API_THROTTLING = { rateLimit: 50, burstLimit: 100 } as const;
+import type { OrderApiCallers, Stage } from '../router-settings';
+import { ORDER_API_THROTTLING } from './broker-quota';
 
 /** One JSON object per request; every value is a plain variable, so the line is always valid JSON. */
 const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
@@ -50,6 +45,8 @@ const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
 export interface OrderApiProps {
   readonly stage: Stage;
   readonly routeFunction: IFunction;
+  /** The principals the resource policy admits; without them (paper only) no resource policy. */
+  readonly callers?: OrderApiCallers;
   readonly logRetention: RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
 }
@@ -57,7 +54,8 @@ export interface OrderApiProps {
 /**
  * The order API (API Gateway REST API): `POST /orders`, `GET /orders/{client_order_id}` and
  * `DELETE /orders/{client_order_id}`, all with IAM (SigV4) authorization, validated against the model generated from the handler's zod
- * schema, proxied to the route function, with JSON access logs and stage throttling.
+ * schema, proxied to the route function, with JSON access logs, stage throttling sized to
+ * Alpaca's quota, X-Ray tracing and, when callers are named, a resource policy admitting only them.
  */
 export class OrderApi extends Construct {
   readonly api: RestApi;
@@ -76,6 +74,7 @@ export class OrderApi extends Construct {
       removalPolicy: props.logRemovalPolicy,
     });
 
+    const policy = props.callers === undefined ? undefined : orderApiResourcePolicy(props.stage, props.callers);
     this.api = new RestApi(this, 'Api', {
       restApiName: `lean-router-${props.stage}`,
       description: `lean-router ${props.stage}: order API (IAM authorization)`,
@@ -83,17 +82,24 @@ export class OrderApi extends Construct {
       // The account-wide API Gateway logging role is a regional singleton; this stack does not own it.
       cloudWatchRole: false,
       defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
+      ...(policy === undefined ? {} : { policy }),
       deployOptions: {
         stageName: props.stage,
         accessLogDestination: new LogGroupLogDestination(this.accessLogGroup),
         accessLogFormat: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
         throttlingRateLimit: ORDER_API_THROTTLING.rateLimit,
         throttlingBurstLimit: ORDER_API_THROTTLING.burstLimit,
+        // X-Ray traces from the stage into the route function (active tracing there).
+        tracingEnabled: true,
         // Execution logs need the account-wide role (see cloudWatchRole); access logs cover each request.
         loggingLevel: MethodLoggingLevel.OFF,
         metricsEnabled: false,
       },
     });
+
+    // API Gateway applies a resource policy only with a new deployment, and CDK's deployment id
+    // does not hash the policy: hash it here, so a changed list of callers is deployed with the stack.
+    if (policy !== undefined) this.api.latestDeployment?.addToLogicalId({ resourcePolicy: policy.toJSON() });
 
     // The stack has its own ApiUrl output; drop the duplicate RestApi adds.
     this.api.node.tryRemoveChild('Endpoint');
@@ -127,7 +133,8 @@ export class OrderApi extends Construct {
       });
     }
 
-    const integration = new LambdaIntegration(props.routeFunction, { proxy: true });
+    // No permission for the console's test invocations (source test-invoke-stage): only a deployed, signed call reaches the function.
+    const integration = new LambdaIntegration(props.routeFunction, { proxy: true, allowTestInvoke: false });
     const orders = this.api.root.addResource('orders');
     // Every method takes IAM authorization from defaultMethodOptions.
     const submit = orders.addMethod('POST', integration, {
@@ -167,4 +174,53 @@ export class OrderApi extends Construct {
   get url(): string {
     return this.api.url;
   }
+}
+
+/**
+ * The order API's resource policy: the scheduler may submit (`POST /orders`), read and cancel;
+ * operators may read and cancel. Every other principal is denied whatever its own IAM policies
+ * say, and no one but the scheduler may submit. `aws:PrincipalArn` is the role's ARN for a caller
+ * that assumed it, whatever the session name.
+ */
+export function orderApiResourcePolicy(stage: Stage, callers: OrderApiCallers): PolicyDocument {
+  const route = (method: string, path: string) => `execute-api:/${stage}/${method}/${path}`;
+  const submit = route('POST', 'orders');
+  const readAndCancel = [route('GET', 'orders/*'), route('DELETE', 'orders/*')];
+  const everyone = [callers.scheduler, ...callers.operators];
+  return new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        sid: 'SchedulerSubmitsReadsCancels',
+        principals: [new ArnPrincipal(callers.scheduler)],
+        actions: ['execute-api:Invoke'],
+        resources: [submit, ...readAndCancel],
+      }),
+      ...(callers.operators.length === 0
+        ? []
+        : [
+            new PolicyStatement({
+              sid: 'OperatorsReadAndCancel',
+              principals: callers.operators.map((arn) => new ArnPrincipal(arn)),
+              actions: ['execute-api:Invoke'],
+              resources: readAndCancel,
+            }),
+          ]),
+      new PolicyStatement({
+        sid: 'DenyUnnamedCallers',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+        conditions: { StringNotEquals: { 'aws:PrincipalArn': everyone } },
+      }),
+      new PolicyStatement({
+        sid: 'DenySubmitButScheduler',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: [submit],
+        conditions: { StringNotEquals: { 'aws:PrincipalArn': [callers.scheduler] } },
+      }),
+    ],
+  });
 }

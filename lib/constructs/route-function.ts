@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
 import { functionEntry, ROUTER_ENTRIES } from '../router-bundling';
 import { routeTimeoutMs } from '../router-environment';
+import { ROUTE_RESERVED_CONCURRENCY } from './broker-quota';
 import { RouterFunction, type RouterFunctionContext } from './router-function';
 
 /** More memory is more CPU: a faster cold start and TLS handshakes on the order path. */
@@ -24,6 +25,7 @@ export class RouteFunction extends RouterFunction {
       // (lib/router-settings.ts): the slowest order answers before this, and this before API Gateway's 29 s.
       timeout: Duration.millis(routeTimeoutMs(props.environment)),
       memorySize: ROUTE_MEMORY_MB,
+      reservedConcurrentExecutions: ROUTE_RESERVED_CONCURRENCY,
     });
     const { provenance, parameters } = props;
 

@@ -1,19 +1,22 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { Stage as ApiStage } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
   ComparisonOperator,
   MathExpression,
+  Metric,
   TreatMissingData,
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IRule } from 'aws-cdk-lib/aws-events';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { FilterPattern, LogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
+import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
-import { METRIC } from '../../functions/adapters/powertools-route-metrics';
+import { ACCESS_LOG_METRICS_NAMESPACE, API_THROTTLED_METRIC, KILL_SWITCH_TRIP_REASONS, METRIC } from '../../functions/core/metric-names';
 import { routerMetric } from '../router-metrics';
 import { alarmNamePrefix, type Stage } from '../stage-names';
 import type { ControlParameters } from './control-parameters';
@@ -24,8 +27,20 @@ const FALLBACK_RATE_THRESHOLD_PERCENT = 15;
 const FALLBACK_RATE_WINDOW = Duration.minutes(15);
 /** Consecutive failed probes (one a minute) before the runner alarm: the router's staleness limit. */
 const RUNNER_UNHEALTHY_MINUTES = 3;
-/** A lifecycle sync scheduled each minute with no invocation in this window has stopped running. */
-const LIFECYCLE_SYNC_SILENCE = Duration.minutes(5);
+/**
+ * A function scheduled each minute runs 5 times in this window; fewer than
+ * {@link MIN_SCHEDULED_RUNS} is a schedule that stopped (or mostly stopped) running.
+ */
+const SCHEDULED_RUNS_WINDOW = Duration.minutes(5);
+const MIN_SCHEDULED_RUNS = 3;
+/**
+ * The order API's 4xx alarm: at least this many 4xx answers and this share of all requests over
+ * {@link API_4XX_WINDOW}. A scheduler's occasional 409 (a replayed or in-flight order) or 404 stays
+ * below it; a caller whose every order is refused (403 signature or policy, 400 schema) does not.
+ */
+const API_4XX_MIN_COUNT = 5;
+const API_4XX_RATE_PERCENT = 20;
+const API_4XX_WINDOW = Duration.minutes(15);
 
 /** What the alarms need to know about the rest of the stack, for metrics and runbook commands. */
 export interface RouterAlarmsProps {
@@ -35,11 +50,18 @@ export interface RouterAlarmsProps {
   readonly apiStage: ApiStage;
   readonly accessLogGroupName: string;
   readonly route: MonitoredFunction;
-  readonly healthCheck: MonitoredFunction;
-  readonly lifecycleSync: MonitoredFunction;
+  readonly healthCheck: ScheduledFunction;
+  readonly lifecycleSync: ScheduledFunction;
   /** Only with a runner configured is its health alarmed (missing data counts as unhealthy). */
   readonly leanRunnerUrl?: string;
   readonly alarmEmail?: string;
+  /** An existing topic every alarm also notifies (alarm and recovery). */
+  readonly alarmTopicArn?: string;
+}
+
+/** A function run by an EventBridge schedule: its rule's delivery is alarmed too. */
+export interface ScheduledFunction extends MonitoredFunction {
+  readonly schedule: IRule;
 }
 
 /** A function the alarms watch, and where its logs are. */
@@ -67,22 +89,23 @@ interface AlarmSpec {
  */
 export class RouterAlarms extends Construct {
   readonly topic: Topic;
+  /** Every topic an alarm notifies: {@link topic}, and the one from `alarmTopicArn` when given. */
+  readonly subscribers: readonly ITopic[];
   readonly alarms: Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: RouterAlarmsProps) {
     super(scope, id);
     const { stage, parameters, tableName } = props;
 
+    // TLS only (AwsSolutions-SNS3). Not encrypted at rest: notifications carry alarm names, states
+    // and runbook text, no order data or secrets, and CloudWatch cannot publish to a topic under
+    // the AWS managed aws/sns key (the AwsSolutions pack has no rule requiring it).
     this.topic = new Topic(this, 'Topic', {
       displayName: `lean-router ${stage} alarms`,
       enforceSSL: true,
     });
-    Validations.of(this.topic).acknowledge({
-      id: 'AwsSolutions-SNS2',
-      reason:
-        'Alarm notifications carry only alarm names, states and the runbook text, no order data or secrets. CloudWatch cannot publish to a topic encrypted with the AWS managed aws/sns key, and a customer managed key for this alone is not warranted.',
-    });
     if (props.alarmEmail !== undefined) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    this.subscribers = [this.topic, ...(props.alarmTopicArn === undefined ? [] : [Topic.fromTopicArn(this, 'SubscriberTopic', props.alarmTopicArn)])];
 
     const killSwitchOn = `aws ssm put-parameter --name ${parameters.killSwitchName} --value on --type String --overwrite`;
     const killSwitchOff = `aws ssm put-parameter --name ${parameters.killSwitchName} --value off --type String --overwrite`;
@@ -90,6 +113,8 @@ export class RouterAlarms extends Construct {
       `aws logs tail ${logGroupName} --since 15m${filter === undefined ? '' : ` --filter-pattern '${filter}'`}`;
     const rowsWithStatus = (status: string) =>
       `aws dynamodb query --table-name ${tableName} --index-name ${PROVENANCE_TABLE.indexes.byStatus.name} --key-condition-expression '#s = :s' --expression-attribute-names '{"#s":"status"}' --expression-attribute-values '{":s":{"S":"${status}"}}'`;
+
+    throttledRequestsFilter(this, stage, props.accessLogGroupName);
 
     const specs: AlarmSpec[] = [
       {
@@ -194,17 +219,75 @@ export class RouterAlarms extends Construct {
           `If the runner keeps placing orders Alpaca does not know, take LEAN out of the path: ${killSwitchOn}`,
         ].join(' '),
       },
+      ...scheduleAlarms('HealthCheck', 'health-check', props.healthCheck, tail, {
+        stopped: 'the kill switch and runner-health gauges stop (the kill-switch-engaged and runner-unhealthy alarms go quiet or breach), lean-health goes stale so routers gate LEAN (runner_health_stale), and no automatic trip can happen.',
+      }),
+      ...scheduleAlarms('LifecycleSync', 'lifecycle sync', props.lifecycleSync, tail, {
+        stopped: 'rows left pending or unknown are not reconciled, open orders keep their last broker state (fills and cancels are not recorded) and divergences go unseen. Routing is not affected.',
+      }),
       {
-        id: 'LifecycleSyncNotRunning',
-        metric: props.lifecycleSync.function.metricInvocations({ statistic: 'Sum', period: LIFECYCLE_SYNC_SILENCE }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
-        // No data is no invocation: that is exactly what this alarm is for.
-        treatMissingData: TreatMissingData.BREACHING,
+        id: 'Api4xx',
+        metric: new MathExpression({
+          expression: `IF(FILL(errors, 0) >= ${API_4XX_MIN_COUNT} AND FILL(requests, 0) > 0, 100 * FILL(errors, 0) / FILL(requests, 0), 0)`,
+          usingMetrics: {
+            errors: props.apiStage.metricClientError({ statistic: 'Sum', period: API_4XX_WINDOW }),
+            requests: props.apiStage.metricCount({ statistic: 'Sum', period: API_4XX_WINDOW }),
+          },
+          period: API_4XX_WINDOW,
+          label: `API 4xx (% of requests, from ${API_4XX_MIN_COUNT} answers)`,
+        }),
+        threshold: API_4XX_RATE_PERCENT,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         description: [
-          `The lifecycle sync, scheduled every minute, did not run for ${LIFECYCLE_SYNC_SILENCE.toMinutes()} minutes: rows left pending or unknown are not reconciled, open orders keep their last broker state (fills and cancels are not recorded) and divergences go unseen. Routing is not affected.`,
-          `First: find its schedule: aws events list-rule-names-by-target --target-arn ${props.lifecycleSync.function.functionArn} ; if the rule is missing or disabled, enable it (aws events enable-rule --name <rule>) or redeploy the stack: the next run picks up every unresolved row and open order.`,
-          `Otherwise read why runs fail to start: ${tail(props.lifecycleSync.logGroupName)}`,
+          `At least ${API_4XX_MIN_COUNT} order API answers were 4xx, ${API_4XX_RATE_PERCENT}% or more of all requests over ${API_4XX_WINDOW.toMinutes()} minutes: a caller is being refused (403: unsigned, wrong principal or resource policy; 400: body fails the schema; 409: resent client_order_ids; 429: throttled). An occasional 409 or 404 stays below this.`,
+          `First: group the refusals by status and caller: ${tail(props.accessLogGroupName, '{ $.status = "4*" }')} (fields status, errorType, userArn, resourcePath).`,
+        ].join(' '),
+      },
+      {
+        id: 'ApiThrottled',
+        metric: new Metric({ namespace: ACCESS_LOG_METRICS_NAMESPACE, metricName: apiThrottledMetricName(stage), statistic: 'Sum', period: Duration.minutes(5) }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: [
+          'API Gateway answered 429: the stage throttle refused orders before they reached the route function (no row, no broker call). The caller must retry with the same client_order_id.',
+          `First: see who sent how much: ${tail(props.accessLogGroupName, '{ $.status = "429" }')} ; compare with the stage throttle: aws apigateway get-stage --rest-api-id <id> --stage-name ${stage} --query methodSettings`,
+        ].join(' '),
+      },
+      {
+        id: 'LeanAckMismatch',
+        metric: routerMetric(stage, METRIC.leanAckMismatch, { statistic: 'Sum' }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: [
+          'LEAN acknowledged an order that differs from the one asked (symbol, side, qty or notional): the order exists at the broker, the row is flagged review_required, nothing was resent, and a notional mismatch trips the kill switch. Do NOT resend the order.',
+          `First: find the orders: ${tail(props.route.logGroupName, '"review_required"')} ; read each row (aws dynamodb get-item --table-name ${tableName} --key '{"${PROVENANCE_TABLE.partitionKey}":{"S":"<client_order_id>"}}') and compare it with the order at Alpaca; correct the position by hand if needed.`,
+        ].join(' '),
+      },
+      {
+        id: 'PolicyMisconfigured',
+        metric: routerMetric(stage, METRIC.policyMisconfigured, { statistic: 'Sum', period: Duration.minutes(5) }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: [
+          'An order was routed under a misconfigured policy (invalid policy override or environment): the router ran non-LEAN (Alpaca, or refused where the fallback is none) instead of guessing.',
+          `First: read the override: aws ssm get-parameter --name ${parameters.policyName} --query Parameter.Value --output text ; fix it (JSON {adapter, policy, symbols, fallback}) or delete it to return to the deployed environment: aws ssm delete-parameter --name ${parameters.policyName} ; the route logs say which: ${tail(props.route.logGroupName, '"misconfigur"')}`,
+        ].join(' '),
+      },
+      {
+        id: 'KillSwitchTripped',
+        metric: new MathExpression({
+          expression: KILL_SWITCH_TRIP_REASONS.map((_, index) => `FILL(trip${index}, 0)`).join(' + '),
+          usingMetrics: Object.fromEntries(
+            KILL_SWITCH_TRIP_REASONS.map((reason, index) => [`trip${index}`, routerMetric(stage, METRIC.killSwitchTrips, { statistic: 'Sum', dimensions: { reason } })]),
+          ),
+          period: Duration.minutes(1),
+          label: 'Kill switch trips (every reason)',
+        }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: [
+          `The router tripped the kill switch itself (${KILL_SWITCH_TRIP_REASONS.join(', ')}): LEAN is off for every order and stays off (latched) until an operator turns it back on.`,
+          `First: read the reason and detail: aws ssm get-parameter --name ${parameters.killSwitchName} --query Parameter.Value --output text ; fix the cause, then: ${killSwitchOff}`,
         ].join(' '),
       },
       ...functionAlarms('Route', props.route, tail, {
@@ -232,11 +315,67 @@ export class RouterAlarms extends Construct {
         datapointsToAlarm: spec.datapointsToAlarm ?? spec.evaluationPeriods ?? 1,
         treatMissingData: spec.treatMissingData ?? TreatMissingData.NOT_BREACHING,
       });
-      alarm.addAlarmAction(new SnsAction(this.topic));
-      alarm.addOkAction(new SnsAction(this.topic));
+      for (const subscriber of this.subscribers) {
+        alarm.addAlarmAction(new SnsAction(subscriber));
+        alarm.addOkAction(new SnsAction(subscriber));
+      }
       this.alarms.push(alarm);
     }
   }
+}
+
+/**
+ * The stage's 429 count, `api_throttled_total_<stage>`: a metric filter cannot add a constant
+ * dimension, and the access log line carries no stage, so the stage is in the name.
+ */
+export function apiThrottledMetricName(stage: Stage): string {
+  return `${API_THROTTLED_METRIC}_${stage}`;
+}
+
+/**
+ * Counts the stage's 429 answers from its access log: API Gateway publishes no 429 metric of its
+ * own, only 4XXError, which mixes throttling with refused callers.
+ */
+function throttledRequestsFilter(scope: Construct, stage: Stage, accessLogGroupName: string): MetricFilter {
+  return new MetricFilter(scope, 'ApiThrottledFilter', {
+    logGroup: LogGroup.fromLogGroupName(scope, 'AccessLogGroup', accessLogGroupName),
+    filterPattern: FilterPattern.stringValue('$.status', '=', '429'),
+    metricNamespace: ACCESS_LOG_METRICS_NAMESPACE,
+    metricName: apiThrottledMetricName(stage),
+    metricValue: '1',
+  });
+}
+
+/**
+ * A scheduled function that stopped running (fewer runs than its schedule, missing data breaching)
+ * and a schedule that failed to deliver (EventBridge `FailedInvocations` of its rule).
+ */
+function scheduleAlarms(id: string, what: string, fn: ScheduledFunction, tail: (logGroupName: string, filter?: string) => string, meaning: { readonly stopped: string }): AlarmSpec[] {
+  return [
+    {
+      id: `${id}NotRunning`,
+      metric: fn.function.metricInvocations({ statistic: 'Sum', period: SCHEDULED_RUNS_WINDOW }),
+      threshold: MIN_SCHEDULED_RUNS,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      // No data is no invocation: that is exactly what this alarm is for.
+      treatMissingData: TreatMissingData.BREACHING,
+      description: [
+        `The ${what}, scheduled every minute, ran fewer than ${MIN_SCHEDULED_RUNS} times in ${SCHEDULED_RUNS_WINDOW.toMinutes()} minutes: ${meaning.stopped}`,
+        `First: find its schedule: aws events list-rule-names-by-target --target-arn ${fn.function.functionArn} ; if the rule is missing or disabled, enable it (aws events enable-rule --name <rule>) or redeploy the stack.`,
+        `Otherwise read why runs fail to start: ${tail(fn.logGroupName)}`,
+      ].join(' '),
+    },
+    {
+      id: `${id}ScheduleFailed`,
+      metric: new Metric({ namespace: 'AWS/Events', metricName: 'FailedInvocations', dimensionsMap: { RuleName: fn.schedule.ruleName }, statistic: 'Sum', period: SCHEDULED_RUNS_WINDOW }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: [
+        `EventBridge failed to invoke the ${what} from its schedule (permission removed, function deleted or throttled beyond the event's age): those runs are lost, the next minute's may be too.`,
+        `First: check the rule's target and the function's resource policy: aws events list-targets-by-rule --rule ${fn.schedule.ruleName} ; aws lambda get-policy --function-name ${fn.function.functionName} ; redeploying the stack restores both.`,
+      ].join(' '),
+    },
+  ];
 }
 
 /** Errors and Throttles of one function; `meaning` says what each means for the router. */

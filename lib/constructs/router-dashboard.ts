@@ -8,7 +8,7 @@ import {
   type IWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { METRIC } from '../../functions/adapters/powertools-route-metrics';
+import { METRIC } from '../../functions/core/metric-names';
 import { ADAPTERS, routerMetric, searchByDimension, type RouterMetricName } from '../router-metrics';
 import type { Stage } from '../router-settings';
 

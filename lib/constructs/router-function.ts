@@ -2,9 +2,11 @@ import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { LogLevel, NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LEAN_RUNNER_TOKEN_VARIABLE } from '../../functions/core/config';
 import { PROJECT_ROOT, ROUTER_BUNDLING, ROUTER_NODE_OPTIONS } from '../router-bundling';
@@ -25,6 +27,15 @@ const ROUTER_FUNCTION_BUNDLING: BundlingOptions = {
   logLevel: LogLevel.ERROR,
 };
 
+/** How often the scheduled functions run; their timeouts stay below it, so runs never overlap. */
+export const SCHEDULE_PERIOD = Duration.minutes(1);
+
+/**
+ * The oldest a scheduled event may be when it starts a run: one period, the least Lambda accepts
+ * (60 s). An older event has been superseded by the next one.
+ */
+export const SCHEDULED_MAX_EVENT_AGE = Duration.minutes(1);
+
 /** What differs between the router's functions; everything else is a fixed default. */
 export interface RouterFunctionProps {
   /** Physical name, `lean-router-<stage>-<role>`; its log group is `/aws/lambda/<name>`. */
@@ -34,6 +45,12 @@ export interface RouterFunctionProps {
   readonly description: string;
   readonly timeout: Duration;
   readonly memorySize: number;
+  /**
+   * Instances reserved for (and the most allowed to) this function: a burst of orders can neither
+   * take the scheduled functions' capacity nor run more routes than the broker's quota can serve.
+   * Reserved concurrency comes out of the account's unreserved pool (docs/operations.md).
+   */
+  readonly reservedConcurrentExecutions: number;
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention: RetentionDays;
   /** `RETAIN` on live stages, so the logs outlive a deleted stack. */
@@ -87,6 +104,9 @@ export class RouterFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      // X-Ray traces of each invocation (CDK grants the role xray:PutTraceSegments/PutTelemetryRecords).
+      tracing: Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,
       projectRoot: PROJECT_ROOT,
@@ -100,19 +120,28 @@ export class RouterFunction extends Construct {
       reason:
         'Pinned to nodejs22.x on purpose: the bundle targets node22 and the code is tested on Node 20/22; moving to a newer runtime is a deliberate, tested change, not a side effect of a CDK upgrade.',
     });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the statement CDK adds for active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permission, so their resource is always "*".',
+    });
   }
 
   /**
    * Runs the function on an EventBridge `rate(1 minute)` rule (construct id `Schedule`). A missed
-   * run is not retried: the next one is a minute away and reads fresher state.
+   * run is not retried, neither by EventBridge nor by Lambda's asynchronous invocation: the next
+   * one is a minute away and reads fresher state. An event still queued after
+   * {@link SCHEDULED_MAX_EVENT_AGE} (the previous run holds the one reserved instance) is dropped;
+   * a failed or dropped run goes to `failures`, which is alarmed.
    */
-  protected scheduleEveryMinute(description: string): Rule {
-    const rule = new Rule(this, 'Schedule', { description, schedule: Schedule.rate(Duration.minutes(1)) });
-    rule.addTarget(new LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }));
+  protected scheduleEveryMinute(description: string, failures: IQueue): Rule {
+    const rule = new Rule(this, 'Schedule', { description, schedule: Schedule.rate(SCHEDULE_PERIOD) });
+    rule.addTarget(new LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: SCHEDULED_MAX_EVENT_AGE }));
+    this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: SCHEDULED_MAX_EVENT_AGE, onFailure: new SqsDestination(failures) });
     return rule;
   }
 
-  /** `GetParameter` with decryption on the named token (aws/ssm key: no kms statement, see ControlParameters.grantRuntimeAccess). */
+  /** `GetParameter` with decryption on the named token; decrypting it is granted by the secrets key's policy (ControlParameters.grantSecretDecrypt). */
   private grantLeanRunnerTokenRead(parameterName: string | undefined): void {
     if (parameterName === undefined) return;
     this.addToPolicy(new PolicyStatement({ sid: 'ReadLeanRunnerToken', actions: ['ssm:GetParameter'], resources: [ssmParameterArn(this, parameterName)] }));

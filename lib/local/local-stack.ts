@@ -159,7 +159,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     // The real health-check and lifecycle sync, as EventBridge would run them: once now, so
     // lean-health is fresh before the first order, then on an interval. Runs never overlap each
-    // other or a router reset.
+    // other, a router reset or a sync asked for through POST /_router/sync.
     const healthCheck = createHealthCheckHandler(routeEnv, { dynamoDb: client, ssm });
     const lifecycleSync = createLifecycleSyncHandler(routeEnv, { dynamoDb: client, ssm });
     const chores = oneAtATime();
@@ -180,6 +180,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       fallbacks: new DynamoDbProvenanceIndex(client, tableName, new DynamoDbProvenanceStore(client, tableName)),
       governance: loadRouterConfig(routeEnv).governance,
       healthCheck: () => healthCheck(),
+      lifecycleSync: () => lifecycleSync(),
       exclusively: chores.run,
     });
     // Fault injection lives on the front door too, so a `down` simulator can still be healed.

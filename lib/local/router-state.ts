@@ -2,6 +2,7 @@ import type { SsmControlPlane } from '../../functions/adapters/ssm-control-plane
 import type { Governance } from '../../functions/core/config';
 import { symbolsInReview, type KillSwitch } from '../../functions/core/control';
 import type { HealthCheckReport, HealthCheckStore } from '../../functions/core/health-check';
+import type { LifecycleSyncReport } from '../../functions/core/lifecycle-sync';
 import type { ProxyHandler } from './api-front-door';
 
 /** The router settings an experiment needs, as the route handler in service was built with them. */
@@ -42,10 +43,12 @@ export interface RouterResetReport extends RouterView {
   };
 }
 
-/** The local router's admin API: a look at its state, and a reset for a fresh experiment. */
+/** The local router's admin API: a look at its state, a reset for a fresh experiment, and a lifecycle sync on demand. */
 export interface RouterAdmin {
   view(): Promise<RouterView>;
   reset(): Promise<RouterResetReport>;
+  /** `POST /_router/sync`: one lifecycle sync run now, as the schedule would start it; answers its report. */
+  sync(): Promise<LifecycleSyncReport>;
 }
 
 /** What a resettable local router is made of. */
@@ -58,7 +61,9 @@ export interface ResettableRouterParts {
   readonly governance: Governance;
   /** One health-check run, as EventBridge would start it. */
   readonly healthCheck: () => Promise<HealthCheckReport>;
-  /** Runs the reset so that no health-check run overlaps it. */
+  /** One lifecycle sync run, as EventBridge would start it. */
+  readonly lifecycleSync: () => Promise<LifecycleSyncReport>;
+  /** Runs the reset and an asked-for sync so that no scheduled run overlaps them. */
   readonly exclusively: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
@@ -72,6 +77,7 @@ const RESET_REASON = 'router state reset (POST /_router/reset)';
  * in review, every fallback count starting now), runs the health-check once, then replaces the
  * handler with a new one, as a new Lambda container would start: breaker closed, nothing cached.
  * The Lambda bundle never sees any of this; provenance rows and the simulators are left alone.
+ * `admin.sync()` runs the lifecycle sync once, outside its schedule, never alongside another chore.
  */
 export function resettableRouter(parts: ResettableRouterParts): { readonly handler: ProxyHandler; readonly admin: RouterAdmin } {
   let inService = parts.build();
@@ -118,7 +124,10 @@ export function resettableRouter(parts: ResettableRouterParts): { readonly handl
       };
     });
 
-  return { handler: (event) => inService(event), admin: { view, reset } };
+  // Waits its turn behind a scheduled run rather than skipping, as a person asking for it expects a run.
+  const sync = (): Promise<LifecycleSyncReport> => parts.exclusively(() => parts.lifecycleSync());
+
+  return { handler: (event) => inService(event), admin: { view, reset, sync } };
 }
 
 function settingsView(governance: Governance): RouterSettingsView {

@@ -58,6 +58,8 @@ export const ROUTER_ADMIN_ROOT = '/_router';
  *   POST /_router/reset   kill switch off, reviews cleared, fallback counts restarted, one
  *                         health-check run, a new route handler (breaker closed, control cache
  *                         empty); provenance rows and the simulators are left as they are
+ *   POST /_router/sync    one lifecycle sync run now (after any chore under way), answering its
+ *                         report: broker status and fills written on the rows, as on schedule
  *
  * Other paths are not answered here.
  */
@@ -65,12 +67,15 @@ export function routerAdminRoutes(admin: RouterAdmin): LocalRoutes {
   const routes: Record<string, { method: string; answer: () => Promise<unknown> }> = {
     [ROUTER_ADMIN_ROOT]: { method: 'GET', answer: () => admin.view() },
     [`${ROUTER_ADMIN_ROOT}/reset`]: { method: 'POST', answer: () => admin.reset() },
+    [`${ROUTER_ADMIN_ROOT}/sync`]: { method: 'POST', answer: () => admin.sync() },
   };
+  const named = Object.entries(routes).map(([name, route]) => `${route.method} ${name}`);
+  const choices = `${named.slice(0, -1).join(', ')} or ${named.at(-1)}`;
   return async ({ method, path }) => {
     if (path !== ROUTER_ADMIN_ROOT && !path.startsWith(`${ROUTER_ADMIN_ROOT}/`)) return undefined;
     const name = path.replace(/\/+$/, '');
     const route = routes[name];
-    if (route === undefined) return { status: 404, body: { message: `no route ${path}: use GET ${ROUTER_ADMIN_ROOT} or POST ${ROUTER_ADMIN_ROOT}/reset` } };
+    if (route === undefined) return { status: 404, body: { message: `no route ${path}: use ${choices}` } };
     if (method !== route.method) return { status: 405, body: { message: `use ${route.method} ${name}` } };
     return { status: 200, body: await route.answer() };
   };

@@ -21,6 +21,7 @@ import {
   type ApiErrorCode,
 } from '../../functions/route/order-responses';
 import { orderRequestJsonSchema } from '../order-request-model';
+import { ALPACA_REQUESTS_PER_MINUTE, ORDER_API_THROTTLING } from '../constructs/broker-quota';
 
 /** Where the generated document is checked in, relative to the repository root. */
 export const ORDER_API_DOCUMENT_PATH = 'docs/openapi.json';
@@ -198,10 +199,14 @@ function errorResponses(codes: readonly ApiErrorCode[]): Record<string, Json> {
 /** Answers of API Gateway itself, on every operation. */
 const GATEWAY_RESPONSES = {
   '403': {
-    description: 'API Gateway refused the request: unsigned, a bad SigV4 signature, or a caller without execute-api:Invoke on the API.',
+    description:
+      "API Gateway refused the request: unsigned, a bad SigV4 signature, a caller without execute-api:Invoke on the API, or one the API's resource policy does not name (the scheduler's and the operators' principals on a stage that names them).",
     content: jsonContent(ref('GatewayError')),
   },
-  '429': { description: 'API Gateway throttled the request (50 requests/s, burst 100, per stage).', content: jsonContent(ref('GatewayError')) },
+  '429': {
+    description: `API Gateway throttled the request (${ORDER_API_THROTTLING.rateLimit} requests/s, burst ${ORDER_API_THROTTLING.burstLimit}, per stage: sized to Alpaca's ${ALPACA_REQUESTS_PER_MINUTE} requests/minute, shared with the runner). Nothing reached a broker; retry later.`,
+    content: jsonContent(ref('GatewayError')),
+  },
 } as const;
 
 /** Sorted by status, as a reader looks them up. */

@@ -40,6 +40,11 @@ beforeAll(async () => {
     route.gated('kill_switch');
     route.outcomeUnknown();
     route.provenanceWriteFailure();
+    route.policyMisconfigured();
+    route.leanAckMismatch();
+    route.killSwitchTrip('notional_mismatch');
+    health.killSwitchTrip('lean_error_rate');
+    health.killSwitchTrip('runner_health_stale');
     health.killSwitchState(true);
     health.runnerHealth(false);
     health.leanErrorRate(50);
@@ -100,7 +105,20 @@ describe('alarms and dashboard read the metrics the functions emit', () => {
   it('every router metric of every alarm has exactly an emitted dimension set', () => {
     const read = alarmMetrics();
     expect(new Set(read.map(({ alarm }) => alarm))).toEqual(
-      new Set(['lean-fallback-rate', 'kill-switch-engaged', 'runner-unhealthy', 'order-outcome-unknown', 'provenance-write-failures', 'symbols-in-manual-review', 'route-divergence'].map((name) => `lean-router-paper-${name}`)),
+      new Set(
+        [
+          'lean-fallback-rate',
+          'kill-switch-engaged',
+          'runner-unhealthy',
+          'order-outcome-unknown',
+          'provenance-write-failures',
+          'symbols-in-manual-review',
+          'route-divergence',
+          'lean-ack-mismatch',
+          'policy-misconfigured',
+          'kill-switch-tripped',
+        ].map((name) => `lean-router-paper-${name}`),
+      ),
     );
     for (const { alarm, metric } of read) {
       expect(filed(metric.name).map((candidate) => candidate.dimensions), alarm).toContainEqual(metric.dimensions);

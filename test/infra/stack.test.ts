@@ -9,7 +9,7 @@ import { METRIC } from '../../functions/adapters/powertools-route-metrics';
 import { PROVENANCE_INDEXES, PROVENANCE_TABLE, provenanceIndexProjection } from '../../functions/adapters/provenance-table';
 import { loadRouterConfig } from '../../functions/core/config';
 import { OPEN_ORDER_FIELDS } from '../../functions/core/provenance';
-import { parseKillSwitch, parseLeanHealth, parsePolicyOverride } from '../../functions/core/control';
+import { parseKillSwitch, parseLeanHealth } from '../../functions/core/control';
 import { orderRequestJsonSchema } from '../../lib/order-request-model';
 import { BROKER_STATE_CHANGES_TITLE, OPEN_ORDERS_TITLE, ROUTE_DIVERGENCES_TITLE } from '../../lib/constructs/router-dashboard';
 import { ESM_REQUIRE_BANNER } from '../../lib/router-bundling';
@@ -27,8 +27,12 @@ const PAPER_CONTEXT = {
   fallbackAdapter: 'alpaca',
   alarmEmail: 'oncall@example.com',
 };
-/** The live stack with defaults (Alpaca only, no runner); assets are not under test here. */
-const LIVE_CONTEXT = { stage: 'live' };
+/** The live stack with defaults (Alpaca only, no runner), paging an existing topic; assets are not under test here. */
+const LIVE_CONTEXT = {
+  stage: 'live',
+  alarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:oncall',
+  schedulerPrincipalArn: 'arn:aws:iam::123456789012:role/order-scheduler',
+};
 
 const P = '/lean-router/paper/';
 
@@ -125,8 +129,8 @@ describe('order API', () => {
       expect.objectContaining({
         HttpMethod: '*',
         ResourcePath: '/*',
-        ThrottlingRateLimit: 50,
-        ThrottlingBurstLimit: 100,
+        ThrottlingRateLimit: 2,
+        ThrottlingBurstLimit: 10,
       }),
     ]);
     const accessLogs = logicalId(paper.stack, paper.stack.orderApi.accessLogGroup);
@@ -171,7 +175,7 @@ describe('functions', () => {
 
   it.each([
     ['route', 'lean-router-paper-route', 20, 512],
-    ['healthCheck', 'lean-router-paper-health-check', 60, 256],
+    ['healthCheck', 'lean-router-paper-health-check', 45, 256],
     ['lifecycleSync', 'lean-router-paper-lifecycle-sync', 30, 256],
   ] as const)('%s: nodejs22.x on arm64, %s, its timeout and memory, the shared environment', (which, name, timeout, memory) => {
     const fn = lambdaFunction(paper, which);
@@ -340,11 +344,12 @@ describe('provenance table', () => {
 });
 
 describe('control parameters', () => {
-  it('writes the policy from context as {adapter, policy, symbols, fallback}', () => {
-    paper.template.hasResourceProperties('AWS::SSM::Parameter', {
-      Name: `${P}policy`,
-      Type: 'String',
-      Value: JSON.stringify({ adapter: 'lean', policy: 'allowlist', symbols: ['AAPL', 'MSFT'], fallback: 'alpaca' }),
+  it('hands the policy from context to the functions as their environment, not as a parameter', () => {
+    expect(lambdaFunction(paper, 'route').Properties.Environment.Variables).toMatchObject({
+      TRADING_EXECUTION_ADAPTER: 'lean',
+      TRADING_EXECUTION_ADAPTER_POLICY: 'allowlist',
+      TRADING_EXECUTION_ADAPTER_SYMBOLS: 'AAPL,MSFT',
+      TRADING_EXECUTION_FALLBACK_ADAPTER: 'alpaca',
     });
   });
 
@@ -366,18 +371,13 @@ describe('control parameters', () => {
     expect(JSON.parse(resource!.Properties.Delete)).toMatchObject({ action: 'DeleteParameter', parameters: { Name: `${P}${name}` } });
   });
 
-  it('holds values the functions read as meant: kill switch off, no healthy probe yet, the declared policy', () => {
+  it('holds values the functions read as meant: kill switch off, no healthy probe yet', () => {
     const created = (name: string) =>
       Object.values(paper.template.findResources('Custom::LeanRouterControlParameter') as Record<string, Resource>)
         .map((resource) => JSON.parse(resource.Properties.Create).parameters)
         .find((parameters) => parameters.Name === `${P}${name}`)?.Value as string;
     expect(parseKillSwitch(created('kill-switch'))).toEqual({ state: 'off', source: 'parameter' });
     expect(parseLeanHealth(created('lean-health'))).toEqual({ status: 'unknown', checked_at: null, last_ok_at: null, latency_ms: null });
-    const policy = only(paper, 'AWS::SSM::Parameter', (parameter) => parameter.Properties.Name === `${P}policy`).Properties.Value as string;
-    expect(parsePolicyOverride(policy)).toEqual({
-      kind: 'valid',
-      value: { adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'MSFT']), fallback: 'alpaca' },
-    });
   });
 
   it('exists before either function is created', () => {
@@ -396,7 +396,7 @@ describe('control parameters', () => {
         (parameter) => JSON.parse(parameter.Properties.Create).parameters.Name,
       ),
     ].sort();
-    expect(created).toEqual([`${P}kill-switch`, `${P}lean-health`, `${P}policy`]);
+    expect(created).toEqual([`${P}kill-switch`, `${P}lean-health`]);
     expect(text).not.toContain('SecureString');
   });
 });
@@ -404,6 +404,12 @@ describe('control parameters', () => {
 describe('least privilege', () => {
   const table = () => `<${logicalId(paper.stack, paper.stack.provenance.table)}.Arn>`;
   const parameter = (name: string) => renderedParameterArn(`${P}${name}`);
+  // Active tracing (CDK's statement: X-Ray has no resource-level permission); the scheduled functions' failure destination.
+  const xray = { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] };
+  const failureQueue = () => ({
+    actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+    resources: [`<${logicalId(paper.stack, paper.stack.scheduledFailures.queue)}.Arn>`],
+  });
 
   it('never grants a wildcard action, in any policy of the stack', () => {
     for (const result of [paper, live]) {
@@ -426,6 +432,7 @@ describe('least privilege', () => {
     const logGroup = `<${logicalId(paper.stack, paper.stack.route.logGroup)}.Arn>`;
     expect(statementsOfRole(paper.template, logicalId(paper.stack, paper.stack.route.role))).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup] },
+      xray,
       { actions: ['ssm:GetParameter'], resources: [parameter('lean-runner-token')] },
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [table()] },
       { actions: ['dynamodb:Query'], resources: [`${table()}/index/by-symbol`] },
@@ -440,7 +447,9 @@ describe('least privilege', () => {
     const logGroup = `<${logicalId(paper.stack, paper.stack.healthCheck.logGroup)}.Arn>`;
     expect(statementsOfRole(paper.template, logicalId(paper.stack, paper.stack.healthCheck.role))).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup] },
+      xray,
       { actions: ['ssm:GetParameter'], resources: [parameter('lean-runner-token')] },
+      failureQueue(),
       { actions: ['dynamodb:Query'], resources: [`${table()}/index/by-route`] },
       { actions: ['ssm:GetParameters'], resources: [parameter('kill-switch'), parameter('lean-health'), parameter('policy')] },
       { actions: ['ssm:GetParametersByPath'], resources: [parameter('manual-review')] },
@@ -452,7 +461,9 @@ describe('least privilege', () => {
     const logGroup = `<${logicalId(paper.stack, paper.stack.lifecycleSync.logGroup)}.Arn>`;
     expect(statementsOfRole(paper.template, logicalId(paper.stack, paper.stack.lifecycleSync.role))).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup] },
+      xray,
       { actions: ['ssm:GetParameter'], resources: [parameter('lean-runner-token')] },
+      failureQueue(),
       { actions: ['dynamodb:Query'], resources: [`${table()}/index/${PROVENANCE_TABLE.indexes.byStatus.name}`, `${table()}/index/${PROVENANCE_TABLE.indexes.openOrders.name}`] },
       { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table()] },
       { actions: ['ssm:GetParameter'], resources: [parameter('alpaca-credentials')] },
@@ -550,7 +561,7 @@ describe('alarms', () => {
     expect(alarm(paper, 'route-divergence').Properties).toMatchObject({ Period: 60, EvaluationPeriods: 1 });
   });
 
-  it('lifecycle-sync-not-running: fewer than 1 invocation of the sync over 5 minutes, missing data breaching', () => {
+  it('lifecycle-sync-not-running: fewer than 3 invocations of the sync over 5 minutes, missing data breaching', () => {
     expect(alarm(paper, 'lifecycle-sync-not-running').Properties).toMatchObject({
       Namespace: 'AWS/Lambda',
       MetricName: 'Invocations',
@@ -559,7 +570,7 @@ describe('alarms', () => {
       Period: 300,
       EvaluationPeriods: 1,
       ComparisonOperator: 'LessThanThreshold',
-      Threshold: 1,
+      Threshold: 3,
       TreatMissingData: 'breaching',
       AlarmActions: [topic()],
       OKActions: [topic()],
@@ -598,7 +609,7 @@ describe('alarms', () => {
 
   it('gives every alarm an actionable description (meaning, first step, a command) within the 1024-character limit', () => {
     const alarms = Object.values(paper.template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>);
-    expect(alarms).toHaveLength(15);
+    expect(alarms).toHaveLength(24);
     for (const { Properties } of alarms) {
       const description = render(Properties.AlarmDescription);
       expect(description).toMatch(/First: /);

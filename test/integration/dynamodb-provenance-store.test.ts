@@ -92,14 +92,20 @@ describe('DynamoDbProvenanceStore on dynalite', () => {
     expect(await store.claim({ ...row, claim_token: 'another-invocation' }, TIMEOUT_MS)).toMatchObject({ kind: 'exists' });
   });
 
-  it('finalizes a pending row and returns it as stored', async () => {
+  it('finalizes a pending row into exactly the pending row, the outcome and updated_at, plus the open-order keys', async () => {
     const row = pendingRow();
     await store.claim(row, TIMEOUT_MS);
 
-    const stored = await store.finalize(claimOf(row), accepted, '2026-11-25T10:00:02.000Z', TIMEOUT_MS);
+    await store.finalize(claimOf(row), accepted, '2026-11-25T10:00:02.000Z', TIMEOUT_MS);
 
-    expect(stored).toMatchObject({ status: 'accepted', execution_route: 'lean', broker_order_id: 'b-1', symbol: 'AAPL', updated_at: '2026-11-25T10:00:02.000Z' });
-    expect(await store.get(row.client_order_id)).toEqual(stored);
+    // The route builds its answer from these three instead of reading the row back.
+    expect(await store.get(row.client_order_id)).toEqual({
+      ...row,
+      ...accepted,
+      updated_at: '2026-11-25T10:00:02.000Z',
+      open_since: row.created_at,
+      open_partition: 'open',
+    });
   });
 
   it('refuses to finalize a row that is no longer pending', async () => {
@@ -197,10 +203,10 @@ describe('DynamoDbProvenanceStore open orders on dynalite', () => {
   });
 
   /** Claims a row created at `createdAt` and finalizes it with `outcome`. */
-  async function finalizedRow(clientOrderId: string, createdAt: string, outcome: RowOutcome = accepted): Promise<ProvenanceRow> {
+  async function finalizedRow(clientOrderId: string, createdAt: string, outcome: RowOutcome = accepted): Promise<void> {
     const row = pendingRow({ client_order_id: clientOrderId, created_at: createdAt });
     await openStore.claim(row, TIMEOUT_MS);
-    return openStore.finalize(claimOf(row), outcome, FINALIZED_AT, TIMEOUT_MS);
+    await openStore.finalize(claimOf(row), outcome, FINALIZED_AT, TIMEOUT_MS);
   }
 
   /** The `client_order_id`s the open-order listing returns, in its order. */
@@ -279,6 +285,16 @@ describe('DynamoDbProvenanceStore open orders on dynalite', () => {
     expect(row).toMatchObject({ status: 'accepted', broker_status: 'filled', filled_qty: '10', filled_avg_price: '187.15', filled_at: '2026-11-25T10:00:09.123456Z', broker_updated_at: '2026-11-25T10:00:09.123456000Z', updated_at: '2026-11-25T10:02:00.000Z' });
     expect(row).not.toHaveProperty('open_since');
     expect(row).not.toHaveProperty('open_partition');
+  });
+
+  it("moves an open order's open_since to the broker's own submission time, and lists it by that", async () => {
+    await finalizedRow('resting-1', '2026-11-25T10:00:00.000Z');
+    await finalizedRow('later-1', '2026-11-25T10:00:00.500Z');
+
+    await openStore.recordBrokerState('resting-1', { ...brokerState('new', '0', '2026-11-25T10:00:02.000000000Z'), submitted_at: '2026-11-25T10:00:01.250Z' }, undefined, '2026-11-25T10:01:00.000Z');
+
+    expect(await openStore.get('resting-1')).toMatchObject({ open_since: '2026-11-25T10:00:01.250Z', open_partition: 'open' });
+    expect(await openIds()).toEqual(['later-1', 'resting-1']);
   });
 
   it('answers stale and keeps the newer state when an older one arrives after it', async () => {

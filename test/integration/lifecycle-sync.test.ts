@@ -76,6 +76,36 @@ describe('the lifecycle sync over dynalite and the simulators', () => {
     expect({ stopped: caughtUp.stopped, status: (await harness.readRow(id))?.broker_status }).toEqual({ stopped: 'complete', status: 'filled' });
   });
 
+  it('resumes after a run that died midway: the next run writes the rest, and the rows written stay as they were', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i += 1) ids.push(await routedOrder());
+    harness.alpaca.step();
+    // A container whose third row write never comes back, as when Lambda's timeout kills the run.
+    const dying = harness.dynamo.client();
+    let writes = 0;
+    dying.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UpdateItemCommand' && ++writes === 3) return new Promise<never>(() => undefined);
+        return next(args);
+      },
+      { step: 'initialize', name: 'dieOnThirdWrite' },
+    );
+    const dyingSync = createLifecycleSyncHandler(baseEnv(harness), { dynamoDb: dying, ssm: harness.ssm, alpacaCredentials: new StaticAlpacaCredentials(SIM_CREDENTIALS) });
+    void dyingSync();
+    await expect.poll(() => writes, { timeout: 5_000 }).toBe(3);
+    const writtenBeforeDeath = await Promise.all(ids.map((id) => harness.readRow(id)));
+
+    const resumed = await lifecycleSync();
+
+    const rows = await Promise.all(ids.map((id) => harness.readRow(id)));
+    expect(rows.map((row) => row?.broker_status)).toEqual(['filled', 'filled', 'filled', 'filled']);
+    expect(resumed.changes).toBe(writtenBeforeDeath.filter((row) => row?.broker_status === undefined).length);
+    for (const [index, before] of writtenBeforeDeath.entries()) {
+      if (before?.broker_status !== undefined) expect(rows[index]?.updated_at).toBe(before.updated_at);
+    }
+    dying.destroy();
+  });
+
   it('reads a handful of open orders with one Alpaca list call per run', async () => {
     for (let i = 0; i < 5; i += 1) await routedOrder();
     harness.alpaca.step();

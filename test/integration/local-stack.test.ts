@@ -3,11 +3,12 @@ import { once } from 'node:events';
 import { createServer, connect, type Server } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DeleteParameterCommand, GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
+import { LOCAL_FILL_DELAY_MS, startLocalStack, type LocalStack } from '../../lib/local/local-stack';
 import { localSsmClient } from '../../lib/local/parameter-store';
 import { PortInUseError } from '../../lib/local/port-in-use';
 
@@ -373,6 +374,19 @@ describe('resetting the router state (POST /_router/reset)', () => {
   });
 });
 
+describe('running the lifecycle sync now (POST /_router/sync)', () => {
+  it('writes the fill of an order whose fill is due on its row: broker_status filled', async () => {
+    const { id } = await placeOrder('AMD');
+    // The simulator fills it on the first request after the delay; the sync's list call is one.
+    await sleep(LOCAL_FILL_DELAY_MS + 300);
+
+    const reply = await http('POST', `${stack.apiUrl}/_router/sync`);
+
+    expect(reply).toMatchObject({ status: 200, body: { stopped: 'complete' } });
+    expect((await readRow(id)).body).toMatchObject({ broker_status: 'filled', filled_qty: '1', filled_avg_price: expect.any(String) });
+  });
+});
+
 /** The rows a demo run printed in its table: client_order_id, symbol, status, expected, route, reason. */
 function printedRows(stdout: string): string[][] {
   return stdout
@@ -384,7 +398,8 @@ function printedRows(stdout: string): string[][] {
 describe('npm run demo', () => {
   const demoEnv = (): Record<string, string> => ({ LOCAL_API_PORT: String(portOf(stack.apiUrl)), LOCAL_SSM_PORT: String(portOf(stack.ssmEndpoint)), DEMO_PAUSE_MS: '0' });
 
-  it('after a trip (kill switch on, a symbol in review, the breaker open) walks the outage and recovery, exits 0, and prints the rows as stored', async () => {
+  // A demo run waits out the control cache once or twice and a fill delay: longer than a default test.
+  it('after a trip (kill switch on, a symbol in review, the breaker open) walks the outage and recovery, exits 0, and prints the rows as stored', { timeout: 60_000 }, async () => {
     await tripKillSwitch();
     await putInReview('NVDA');
     await ordersWhileLeanDown(['QCOM', 'TXN', 'MU']);
@@ -403,6 +418,23 @@ describe('npm run demo', () => {
     ]);
     expect(stored.map((row) => [row.client_order_id, row.symbol, row.status, row.execution_expected_adapter, row.execution_route, row.execution_fallback_reason ?? row.execution_route_reason])).toEqual(printed);
     expect((await http('GET', `${stack.apiUrl}/_sim/lean/state`)).body).toMatchObject({ up: true, faults: {} });
+  });
+
+  it('leaves its market orders filled on their rows and its two limits canceled, through LEAN and then at Alpaca with LEAN killed, and the kill switch off', { timeout: 60_000 }, async () => {
+    const { code, stdout } = await runScript('scripts/demo.ts', demoEnv()).exited;
+    const marketOrders = await Promise.all(printedRows(stdout).map(async ([id]) => (await readRow(id!)).body));
+    const limits = [...stdout.matchAll(/POST \/orders (demo-\S+) +(DIS|KO) +limit/g)].map(([, id, symbol]) => ({ id: id!, symbol: symbol! }));
+    const canceled = await Promise.all(limits.map(async ({ id, symbol }) => ({ symbol, row: (await readRow(id)).body })));
+    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: `${stack.controlPrefix}kill-switch` }));
+
+    expect(code).toBe(0);
+    expect(marketOrders).toHaveLength(10);
+    for (const row of marketOrders) expect(row).toMatchObject({ broker_status: 'filled', filled_qty: '1', filled_avg_price: expect.any(String) });
+    expect(canceled).toMatchObject([
+      { symbol: 'DIS', row: { execution_route: 'lean', broker_status: 'canceled', cancel_route: 'lean', cancel_route_reason: 'placed_by_lean' } },
+      { symbol: 'KO', row: { execution_route: 'lean', broker_status: 'canceled', cancel_route: 'alpaca_gated', cancel_route_reason: 'kill_switch' } },
+    ]);
+    expect(Parameter?.Value).toBe('off');
   });
 
   it('exits 1 with one line naming the step and the row when an order it expects on LEAN takes another route', async () => {

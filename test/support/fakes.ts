@@ -92,14 +92,12 @@ export class RecordingProvenanceStore implements ProvenanceStore, CancelStore {
     this.rows.set(claim.clientOrderId, { ...existing, execution_fallback_intent: intent, execution_attempts: [...attempts] });
   }
 
-  async finalize(claim: ClaimRef, outcome: RowOutcome, updatedAt: string, timeoutMs: number): Promise<ProvenanceRow> {
+  async finalize(claim: ClaimRef, outcome: RowOutcome, updatedAt: string, timeoutMs: number): Promise<void> {
     const clientOrderId = claim.clientOrderId;
     this.finalizations.push({ clientOrderId, outcome, updatedAt, timeoutMs });
     this.throwIfUnavailable('finalize');
     const existing = this.ownedPending(claim);
-    const row: ProvenanceRow = { ...existing, ...outcome, updated_at: updatedAt };
-    this.rows.set(clientOrderId, row);
-    return row;
+    this.rows.set(clientOrderId, { ...existing, ...outcome, updated_at: updatedAt });
   }
 
   /** Every cancel request and outcome written, in order. */
@@ -315,6 +313,10 @@ export class RecordingRouteMetrics implements RouteMetrics {
   }
   cancelRequested(route: CancelRoute): void {
     this.calls.push({ name: 'cancelRequested', args: [route] });
+  }
+
+  alpacaRateLimited(): void {
+    this.calls.push({ name: 'alpacaRateLimited', args: [] });
   }
 }
 

@@ -227,6 +227,15 @@ describe('cancelOrder: what the brokers said', () => {
     ]);
   });
 
+  it("counts a 429 from Alpaca's cancel as rate limited and does not retry it", async () => {
+    const w = world(acceptedRow({ execution_route: 'alpaca', execution_adapter: 'alpaca' }), { alpaca: [{ kind: 'failed', detail: 'HTTP 429', httpStatus: 429, certainty: 'definite' }] });
+
+    const result = await cancel(w);
+
+    expect(result).toMatchObject({ kind: 'failed' });
+    expect({ rateLimited: w.metrics.count('alpacaRateLimited'), calls: w.alpaca.cancelCalls.length }).toEqual({ rateLimited: 1, calls: 1 });
+  });
+
   it('answers failed when Alpaca does not know the order', async () => {
     const w = world(acceptedRow({ execution_route: 'alpaca', execution_adapter: 'alpaca' }), { alpaca: [NOT_FOUND] });
 

@@ -3,6 +3,7 @@ import type { BrokerOrder } from '../../functions/core/execution';
 import {
   LIFECYCLE_SYNC_DEFAULTS,
   loadLifecycleSyncSettings,
+  runBatch,
   runLifecycleSync,
   type LifecycleMetrics,
   type LifecycleSyncDependencies,
@@ -192,6 +193,23 @@ function sync(store: OpenOrderStore, alpaca: BrokerOrderList, settings: Partial<
   return { logger, metrics, run: () => runLifecycleSync(deps) };
 }
 
+describe('runBatch', () => {
+  const rows = ['a', 'b', 'c', 'd', 'e'];
+  const minute = (n: number) => new Date(n * 60_000);
+
+  it('takes every row when they fit in one batch', () => {
+    expect(runBatch(rows, 5, minute(7))).toEqual(rows);
+  });
+
+  it('takes the batches in turn, one per minute, back to the first after the last', () => {
+    expect([0, 1, 2, 3].map((n) => runBatch(rows, 2, minute(n)))).toEqual([['a', 'b'], ['c', 'd'], ['e'], ['a', 'b']]);
+  });
+
+  it('takes nothing from no rows', () => {
+    expect(runBatch([], 2, minute(3))).toEqual([]);
+  });
+});
+
 describe('runLifecycleSync', () => {
   it('does not call Alpaca when no order is open', async () => {
     const alpaca = new ScriptedOrderList([]);
@@ -202,25 +220,61 @@ describe('runLifecycleSync', () => {
     expect({ calls: alpaca.queries.length, stopped: report.stopped }).toEqual({ calls: 0, stopped: 'no_open_orders' });
   });
 
-  it('reads 500 open orders with one list call from a millisecond before the oldest submission', async () => {
-    const rows = Array.from({ length: 500 }, (_, i) => openRow(i));
+  it('reads 450 open orders with one list call from a second before the oldest submission', async () => {
+    const rows = Array.from({ length: 450 }, (_, i) => openRow(i));
     const alpaca = new ScriptedOrderList([page(rows.map((_, i) => filledOrder(i)))]);
     const store = new FakeOpenOrderStore(rows);
     const { run } = sync(store, alpaca);
 
     const report = await run();
 
-    expect(alpaca.queries).toEqual([{ status: 'all', after: '2025-01-02T13:59:59.999Z', direction: 'asc', limit: 500 }]);
-    expect({ changes: report.changes, writes: store.writes.length, stopped: report.stopped }).toEqual({ changes: 500, writes: 500, stopped: 'complete' });
+    expect(alpaca.queries).toEqual([{ status: 'all', after: '2025-01-02T13:59:59.000Z', direction: 'asc', limit: 500 }]);
+    expect({ changes: report.changes, writes: store.writes.length, stopped: report.stopped }).toEqual({ changes: 450, writes: 450, stopped: 'complete' });
   });
 
-  it('reads at most maxOrdersPerRun open rows', async () => {
+  it('jumps the next page to the rows still waiting, past the orders in between, when an old order rests', async () => {
+    // Row 0 rests since 14:00; row 3600 was submitted an hour later; a full page of others lies between.
+    const resting = openRow(0);
+    const recent = openRow(3600);
+    const firstPage = fullPageOfOthers('2025-01-02T14:10:00.000Z');
+    const alpaca = new ScriptedOrderList([page([filledOrder(0, { status: 'new', filled_qty: '0' }), ...(firstPage.kind === 'page' ? firstPage.orders.slice(1) : [])]), page([filledOrder(3600)])]);
+    const { run } = sync(new FakeOpenOrderStore([resting, recent]), alpaca);
+
+    const report = await run();
+
+    expect(alpaca.queries.map((query) => query.after)).toEqual(['2025-01-02T13:59:59.000Z', '2025-01-02T14:59:59.000Z']);
+    expect({ pagesRead: report.pagesRead, stopped: report.stopped }).toEqual({ pagesRead: 2, stopped: 'complete' });
+  });
+
+  it('warns about open rows whose orders the whole list does not hold', async () => {
+    const alpaca = new ScriptedOrderList([page([filledOrder(1)])]);
+    const { run, logger } = sync(new FakeOpenOrderStore([openRow(1), openRow(2)]), alpaca);
+
+    const report = await run();
+
+    expect(report.stopped).toBe('complete');
+    expect(logger.withMessage('lifecycle_orders_not_listed')[0]?.fields).toMatchObject({ count: 1, client_order_ids: ['ord-2'] });
+  });
+
+  it('reads at most maxOpenRows open rows from the index', async () => {
     const store = new FakeOpenOrderStore([openRow(1)]);
-    const { run } = sync(store, new ScriptedOrderList([]), { maxOrdersPerRun: 42 });
+    const { run } = sync(store, new ScriptedOrderList([]), { maxOpenRows: 42 });
 
     await run();
 
     expect(store.limits).toEqual([42]);
+  });
+
+  it("syncs this minute's batch of the open rows, listing from that batch's oldest row", async () => {
+    // NOW, 15:00, is minute 28_930_500 of the epoch: with seven batches of one row, the turn of the fifth.
+    const rows = [0, 1, 2, 3, 4, 5, 6].map((n) => openRow(n * 60));
+    const alpaca = new ScriptedOrderList([page([filledOrder(240)])]);
+    const { run, metrics } = sync(new FakeOpenOrderStore(rows), alpaca, { maxOrdersPerRun: 1 });
+
+    const report = await run();
+
+    expect(alpaca.queries.map((query) => query.after)).toEqual(['2025-01-02T14:03:59.000Z']);
+    expect({ open: report.openOrders, changes: report.changes, gauge: metrics.open }).toEqual({ open: 7, changes: 1, gauge: [7] });
   });
 
   it('pages on from a millisecond before the last submission and stops at maxPagesPerRun', async () => {
@@ -229,7 +283,7 @@ describe('runLifecycleSync', () => {
 
     const report = await run();
 
-    expect(alpaca.queries.map((query) => query.after)).toEqual(['2025-01-02T14:00:00.999Z', '2025-01-02T14:09:59.999Z']);
+    expect(alpaca.queries.map((query) => query.after)).toEqual(['2025-01-02T14:00:00.000Z', '2025-01-02T14:09:59.999Z']);
     expect({ pagesRead: report.pagesRead, stopped: report.stopped }).toEqual({ pagesRead: 2, stopped: 'page_limit' });
   });
 

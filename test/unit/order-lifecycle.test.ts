@@ -112,6 +112,14 @@ describe('brokerStateOf', () => {
     });
   });
 
+  it("carries Alpaca's submission time, rounded down to the millisecond in UTC", () => {
+    expect(brokerStateOf(alpacaOrder({ submitted_at: '2025-01-02T09:30:00.123456-05:00' }))?.submitted_at).toBe('2025-01-02T14:30:00.123Z');
+  });
+
+  it('carries no submission time when Alpaca gave none it can read', () => {
+    expect(brokerStateOf(alpacaOrder({ submitted_at: 'soon' }))).not.toHaveProperty('submitted_at');
+  });
+
   it('keeps nanoseconds of an update time', () => {
     expect(brokerStateOf(alpacaOrder({ updated_at: '2025-01-02T14:30:00.123456789+00:00' }))?.broker_updated_at).toBe(
       '2025-01-02T14:30:00.123456789Z',
@@ -160,7 +168,7 @@ describe('lifecycleChange', () => {
         client_order_id: 'ord-0001',
         actual: 'alpaca',
         expected: 'alpaca',
-        fallback_reason: null,
+        fallback_reason: 'none',
         from_status: null,
         to_status: 'accepted',
         filled_qty: '0',
@@ -315,23 +323,33 @@ describe('listWindowStart', () => {
     expect(listWindowStart([{}, { open_since: 'yesterday' }])).toBeUndefined();
   });
 
-  it('starts one millisecond before the only open order', () => {
-    expect(listWindowStart([{ open_since: '2025-01-02T14:25:00.000Z' }])).toBe('2025-01-02T14:24:59.999Z');
+  it('starts a second before the only open order, for the skew between the two clocks', () => {
+    expect(listWindowStart([{ open_since: '2025-01-02T14:25:00.000Z' }])).toBe('2025-01-02T14:24:59.000Z');
   });
 
-  it('starts one millisecond before the earliest of several open orders, in any order', () => {
+  it('starts a second before the earliest of several open orders, in any order', () => {
     const rows = [{}, { open_since: '2025-01-02T14:25:00.000Z' }, { open_since: '2024-12-30T20:00:00.000Z' }, { open_since: '2025-01-01T10:00:00.000Z' }];
 
-    expect(listWindowStart(rows)).toBe('2024-12-30T19:59:59.999Z');
+    expect(listWindowStart(rows)).toBe('2024-12-30T19:59:59.000Z');
   });
 
   it('compares open_since as instants: the earliest instant wins though its text sorts later', () => {
     const rows = [{ open_since: '2025-01-02T09:30:00.000-05:00' }, { open_since: '2025-01-02T14:00:00.000+01:00' }];
 
-    expect(listWindowStart(rows)).toBe('2025-01-02T12:59:59.999Z');
+    expect(listWindowStart(rows)).toBe('2025-01-02T12:59:59.000Z');
   });
 
-  it('rounds a start with microseconds down to the millisecond before subtracting one', () => {
-    expect(listWindowStart([{ open_since: '2025-01-02T14:30:00.123456Z' }])).toBe('2025-01-02T14:30:00.122Z');
+  it("starts a millisecond before a row the sync has seen, whose open_since is Alpaca's own submission time", () => {
+    expect(listWindowStart([{ open_since: '2025-01-02T14:25:00.000Z', broker_status: 'new' }])).toBe('2025-01-02T14:24:59.999Z');
+  });
+
+  it('takes the earliest start across seen and unseen rows', () => {
+    const rows = [{ open_since: '2025-01-02T14:25:00.500Z', broker_status: 'new' }, { open_since: '2025-01-02T14:25:01.000Z' }];
+
+    expect(listWindowStart(rows)).toBe('2025-01-02T14:25:00.000Z');
+  });
+
+  it('rounds a start with microseconds down to the millisecond before subtracting the second', () => {
+    expect(listWindowStart([{ open_since: '2025-01-02T14:30:00.123456Z' }])).toBe('2025-01-02T14:29:59.123Z');
   });
 });

@@ -1,6 +1,6 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PowertoolsRouteMetrics } from '../../functions/adapters/powertools-route-metrics';
+import { addSingleMetric, PowertoolsRouteMetrics } from '../../functions/adapters/powertools-route-metrics';
 import { routeOrder } from '../../functions/core/route-order';
 import { parseEmf, type EmfMetric } from '../support/emf';
 import { accepted, brokerOrder, fakeWorld, found, leanFailure, lookupError, notFound, order } from '../support/fakes';
@@ -94,6 +94,37 @@ describe('PowertoolsRouteMetrics', () => {
     });
 
     expect(only(metrics, 'order_outcome_unknown_total').dimensions).toEqual({ service: SERVICE });
+  });
+
+  it('builds one single-metric instance for every dimensioned counter of an order', async () => {
+    const metrics = new Metrics({ namespace: 'LeanRouter', serviceName: SERVICE });
+    const singleMetric = vi.spyOn(metrics, 'singleMetric');
+    const route = new PowertoolsRouteMetrics(metrics);
+
+    route.brokerSubmit('lean', 5);
+    route.fallback('lean_submit_timeout');
+    route.brokerSubmit('alpaca', 7);
+
+    expect(singleMetric).toHaveBeenCalledTimes(1);
+  });
+
+  it('gives each of two consecutive dimensioned counters only its own dimension', async () => {
+    const metrics = await emitted((route) => {
+      route.brokerSubmit('lean', 5);
+      route.gated('breaker_open');
+    });
+
+    expect(only(metrics, 'execution_gated_total').dimensions).toEqual({ service: SERVICE, reason: 'breaker_open' });
+  });
+
+  it('does not let the dimension of a refused metric ride on the next one', () => {
+    const metrics = new Metrics({ namespace: 'LeanRouter', serviceName: SERVICE });
+    const tooLongName = 'x'.repeat(256);
+    expect(() => addSingleMetric(metrics, 'adapter', 'lean', tooLongName)).toThrow(RangeError);
+
+    new PowertoolsRouteMetrics(metrics).gated('breaker_open');
+
+    expect(only(parseEmf(written), 'execution_gated_total').dimensions).toEqual({ service: SERVICE, reason: 'breaker_open' });
   });
 
   it('writes every metric to the LeanRouter namespace', async () => {

@@ -606,11 +606,11 @@ describe('routeOrder: the route_attribution log line', () => {
     });
   });
 
-  it('says a null fallback reason when there was no fallback', async () => {
+  it('says fallback reason none when there was no fallback', async () => {
     const { world } = await runScenario(scenario('LEAN accepts'));
 
     const [line] = world.logger.withMessage('route_attribution');
-    expect(line?.fields).toMatchObject({ expected: 'lean', actual: 'lean', fallback_reason: null });
+    expect(line?.fields).toMatchObject({ expected: 'lean', actual: 'lean', fallback_reason: 'none' });
   });
 });
 
@@ -800,7 +800,7 @@ describe('routeOrder: the route_attribution log line, field by field', () => {
         adapter: 'lean',
         reason: 'policy_all',
         gates: [],
-        fallback_reason: null,
+        fallback_reason: 'none',
         note: 'late_ack',
         route_verified: true,
         review_required: false,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { firstAnswering, type LocalRoutes } from '../../lib/local/api-front-door';
+import type { LifecycleSyncReport } from '../../functions/core/lifecycle-sync';
 import type { RouterAdmin, RouterResetReport, RouterView } from '../../lib/local/router-state';
 import { routerAdminRoutes, simAdminRoutes } from '../../lib/local/sim-admin-routes';
 import type { SimAdmin } from '../../lib/local/sim-http';
@@ -58,14 +59,19 @@ describe('the fault-injection routes on the local front door', () => {
 });
 
 /** A router admin that counts resets and answers fixed views. */
-function countingRouterAdmin(): RouterAdmin & { resets: number } {
+function countingRouterAdmin(): RouterAdmin & { resets: number; syncs: number } {
   const view = { symbols_in_review: [], route_handler_since: '2026-01-02T03:04:05.000Z' } as unknown as RouterView;
   const admin = {
     resets: 0,
+    syncs: 0,
     view: async () => view,
     reset: async () => {
       admin.resets += 1;
       return { ...view, reset: { reviews_cleared: ['NVDA'] } } as unknown as RouterResetReport;
+    },
+    sync: async () => {
+      admin.syncs += 1;
+      return { openOrders: 2, changes: 1, stopped: 'complete' } as unknown as LifecycleSyncReport;
     },
   };
   return admin;
@@ -99,10 +105,28 @@ describe("the router's admin routes on the local front door", () => {
     expect(admin.resets).toBe(0);
   });
 
-  it('answers 404 naming both routes for another path under /_router', async () => {
+  it('runs one lifecycle sync on POST /_router/sync and answers its report', async () => {
+    const admin = countingRouterAdmin();
+
+    const answer = await routerAdminRoutes(admin)({ method: 'POST', path: '/_router/sync', body: '' });
+
+    expect(admin.syncs).toBe(1);
+    expect(answer).toEqual({ status: 200, body: { openOrders: 2, changes: 1, stopped: 'complete' } });
+  });
+
+  it('refuses GET /_router/sync with 405, and syncs nothing', async () => {
+    const admin = countingRouterAdmin();
+
+    const answer = await routerAdminRoutes(admin)({ method: 'GET', path: '/_router/sync', body: '' });
+
+    expect(answer).toEqual({ status: 405, body: { message: 'use POST /_router/sync' } });
+    expect(admin.syncs).toBe(0);
+  });
+
+  it('answers 404 naming every route for another path under /_router', async () => {
     const answer = await routerAdminRoutes(countingRouterAdmin())({ method: 'POST', path: '/_router/breaker', body: '' });
 
-    expect(answer).toEqual({ status: 404, body: { message: 'no route /_router/breaker: use GET /_router or POST /_router/reset' } });
+    expect(answer).toEqual({ status: 404, body: { message: 'no route /_router/breaker: use GET /_router, POST /_router/reset or POST /_router/sync' } });
   });
 
   it('leaves every other path, /_sim included, to the next routes', async () => {
