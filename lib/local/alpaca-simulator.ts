@@ -6,7 +6,7 @@ import { parseJson } from '../../functions/adapters/http-exchange';
 import { completeStoredOrder, decimalText, isOpen, newOrder, parseOrder, type AlpacaOrder, type OrderRequest, type StoredOrder } from './alpaca-order';
 import { listOrders, parseListQuery } from './alpaca-order-list';
 import { instantMicros, orderClock } from './order-clock';
-import { cancelOrder, expireOrder, fillOrder, isDue, marketSchema, stepOrder, type MarketConditions, type MarketSettings } from './order-life';
+import { cancelOrder, DIRECT, expireOrder, fillOrder, isDue, marketSchema, stepOrder, type MarketConditions, type MarketSettings, type Placement } from './order-life';
 import { rateLimitWindow } from './rate-limit-window';
 import {
   faultTiming,
@@ -24,6 +24,13 @@ import {
 
 export type { AlpacaOrder, AlpacaOrderStatus, AlpacaOrderType } from './alpaca-order';
 export type { MarketConditions, MarketSettings } from './order-life';
+
+/**
+ * The header the LEAN runner simulator sets on the orders it places (value `lean`), so the market's
+ * `leanSlippageBps` and `leanFillRate` can tell them from the orders the router sends directly.
+ * A real Alpaca ignores it.
+ */
+export const PLACED_BY_HEADER = 'x-sim-placed-by';
 
 /** Where the simulator listens, the API keys it accepts and the market its orders live in. */
 export interface AlpacaSimulatorOptions {
@@ -102,6 +109,8 @@ export interface AlpacaSimulator {
   readonly orders: ReadonlyMap<string, AlpacaOrder>;
   /** Orders the simulator accepted (rejected ones excluded, canceled ones included): the broker orders that exist. */
   ordersPlaced(): number;
+  /** Whether the order `id` was placed through the LEAN runner (its submit carried `x-sim-placed-by: lean`). */
+  placedByLean(id: string): boolean;
   /** The `/_sim/*` admin API for another listener; it works while the simulator is down. */
   readonly admin: SimAdmin;
   /** HTTP requests received for `op`, refused and faulted ones included. */
@@ -183,12 +192,21 @@ function noLongerOpen(order: AlpacaOrder): SimAdminAnswer {
  * Starts an Alpaca Trading API v2 simulator on loopback: submit, lookup by `client_order_id`,
  * get, cancel and list, with Alpaca's auth headers, rate-limit headers, error shapes and unique
  * `client_order_id`. Its orders live: they fill against a configurable market, rest, expire at the
- * end of the day and cancel (see `MarketConditions`). With `file`, its orders survive restarts, even a kill.
+ * end of the day and cancel (see `MarketConditions`); orders the LEAN runner simulator placed (the
+ * `x-sim-placed-by: lean` header) can be made to fill worse. With `file`, its orders survive restarts, even a kill.
  */
 export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Promise<AlpacaSimulator> {
-  const stored = options.file === undefined ? [] : loadOrders(options.file);
+  const loaded = options.file === undefined ? { orders: [], leanOrdinals: new Map<string, number>() } : loadOrders(options.file);
+  const stored = loaded.orders;
   const orders = new Map(stored.map((order) => [order.id, order]));
   const idsByClientOrderId = new Map(stored.map((order) => [order.client_order_id, order.id]));
+  // The rank of each order placed through the LEAN runner, by order id; kept in the file beside the order.
+  const leanOrdinals = loaded.leanOrdinals;
+  let leanPlaced = [...leanOrdinals.values()].reduce((highest, rank) => Math.max(highest, rank), 0);
+  const placement = (order: AlpacaOrder): Placement => {
+    const leanOrdinal = leanOrdinals.get(order.id);
+    return leanOrdinal === undefined ? DIRECT : { leanOrdinal };
+  };
   const clock = orderClock(stored.reduce((latest, order) => Math.max(latest, instantMicros(order.updated_at) ?? 0), 0));
   const startingMarket: MarketConditions = marketSchema.parse(options.market ?? {});
   let market = startingMarket;
@@ -199,7 +217,7 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
   // Synchronous, before anything answers: a process killed the moment an order is visible (counted,
   // found by a lookup) must still hold it when it starts again on the same file.
   const persist = (): void => {
-    if (options.file !== undefined) saveOrders(options.file, orders);
+    if (options.file !== undefined) saveOrders(options.file, orders, leanOrdinals);
   };
   const keep = (...changed: AlpacaOrder[]): void => {
     for (const order of changed) {
@@ -223,7 +241,7 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
     changeEach((order) => {
       let current = order;
       for (let steps = 0; steps < MAX_STEPS_PER_CATCH_UP && isDue(current, market, Date.now() * 1000); steps += 1) {
-        const next = stepOrder(current, market, clock.now());
+        const next = stepOrder(current, market, clock.now(), placement(current));
         if (next === undefined) break;
         current = next;
       }
@@ -231,7 +249,7 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
     });
   };
 
-  const step = (): AlpacaOrder[] => changeEach((order) => stepOrder(order, market, clock.now()));
+  const step = (): AlpacaOrder[] => changeEach((order) => stepOrder(order, market, clock.now(), placement(order)));
   const endDay = (): AlpacaOrder[] => changeEach((order) => expireOrder(order, clock.now()));
   const setMarket = (settings: MarketSettings): MarketConditions => {
     market = marketSchema.parse(settings);
@@ -241,7 +259,7 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
   const fill = (id: string): SimAdminAnswer => {
     const order = orders.get(id);
     if (!order) return { status: 404, body: NOT_FOUND };
-    const filled = fillOrder(order, market, clock.now());
+    const filled = fillOrder(order, market, clock.now(), placement(order));
     if (!filled) return noLongerOpen(order);
     keep(filled);
     return { status: 200, body: filled };
@@ -266,6 +284,11 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
     const placed = outcome === 'wrong_order' ? anotherOrder(parsed) : parsed;
     if (idsByClientOrderId.has(placed.client_order_id)) return { status: 422, body: unprocessable('client_order_id must be unique') };
     const order = newOrder(placed, clock.now(), outcome === 'rejected' ? 'rejected' : 'accepted');
+    // Ranked before keep() persists the order, so the file never holds a LEAN order without its rank.
+    if (order.status !== 'rejected' && header(req, PLACED_BY_HEADER) === 'lean') {
+      leanPlaced += 1;
+      leanOrdinals.set(order.id, leanPlaced);
+    }
     keep(order);
     return { status: 200, body: order };
   };
@@ -364,6 +387,8 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
     clearState: () => {
       orders.clear();
       idsByClientOrderId.clear();
+      leanOrdinals.clear();
+      leanPlaced = 0;
       market = startingMarket;
       rateLimit.clear();
       persist();
@@ -373,6 +398,7 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
       return {
         orders: orders.size,
         orders_placed: ordersPlaced(),
+        lean_orders_placed: leanOrdinals.size,
         open_orders: [...orders.values()].filter(isOpen).length,
         market,
       };
@@ -392,6 +418,7 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
       return orders;
     },
     ordersPlaced,
+    placedByLean: (id) => leanOrdinals.has(id),
     admin: core.admin,
     requestCount: core.requestCount,
     setFaults: core.setFaults,
@@ -407,20 +434,33 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
   };
 }
 
-/** Orders kept in `file` by an earlier run; none when there is no file yet. */
-function loadOrders(file: string): AlpacaOrder[] {
+/** An order as the file keeps it: Alpaca's fields, and the rank of an order placed through the LEAN runner. */
+type FileOrder = StoredOrder & { readonly _sim_lean_ordinal?: number };
+
+/** Orders kept in `file` by an earlier run, and the ranks of those placed through LEAN; none when there is no file yet. */
+function loadOrders(file: string): { orders: AlpacaOrder[]; leanOrdinals: Map<string, number> } {
+  let kept: FileOrder[];
   try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as StoredOrder[]).map(completeStoredOrder);
+    kept = JSON.parse(readFileSync(file, 'utf8')) as FileOrder[];
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { orders: [], leanOrdinals: new Map() };
     throw error;
   }
+  const orders = kept.map(({ _sim_lean_ordinal: _rank, ...order }) => completeStoredOrder(order));
+  const leanOrdinals = new Map(
+    kept.flatMap((order) => (order.id !== undefined && order._sim_lean_ordinal !== undefined ? [[order.id, order._sim_lean_ordinal] as const] : [])),
+  );
+  return { orders, leanOrdinals };
 }
 
 /** Replaces `file` whole (write, then rename), so a kill mid-write leaves the previous orders, never half a file. */
-function saveOrders(file: string, orders: ReadonlyMap<string, AlpacaOrder>): void {
+function saveOrders(file: string, orders: ReadonlyMap<string, AlpacaOrder>, leanOrdinals: ReadonlyMap<string, number>): void {
   const partial = `${file}.partial`;
-  writeFileSync(partial, JSON.stringify([...orders.values()], null, 2));
+  const kept: FileOrder[] = [...orders.values()].map((order) => {
+    const rank = leanOrdinals.get(order.id);
+    return rank === undefined ? order : { ...order, _sim_lean_ordinal: rank };
+  });
+  writeFileSync(partial, JSON.stringify(kept, null, 2));
   renameSync(partial, file);
 }
 

@@ -4,6 +4,7 @@ import { Agent, request } from 'undici';
 import { z } from 'zod';
 import { classifyTransportError, parseJson } from '../../functions/adapters/http-exchange';
 import { dropUndefined } from '../../functions/core/objects';
+import { PLACED_BY_HEADER } from './alpaca-simulator';
 import { faultTiming, hang, header, onlyWithModes, playFault, sendJson, startSimulator, type SimAdmin, type SimRequest, type SimRoute } from './sim-http';
 
 /** Where the simulator listens and the Alpaca it places orders at. */
@@ -32,12 +33,14 @@ export type LeanTaxonomy = 'contract_invalid_order_type' | 'contract_missing_req
 
 /**
  * How the submit misbehaves. `placeOrder` makes `http_error`, `invalid_json` and `missing_fields`
- * place the order at Alpaca first; `accept_then_hang`, `qty_drift` and `foreign_client_order_id`
- * always place it. `foreign_client_order_id` places it under a `client_order_id` of the runner's
- * own and answers that order, as a runner that mangled the caller's id would.
+ * place the order at Alpaca first; `accept_then_hang`, `qty_drift`, `foreign_client_order_id` and
+ * `divergent_id` always place it. `foreign_client_order_id` places it under a `client_order_id` of
+ * the runner's own and answers that order, as a runner that mangled the caller's id would.
+ * `divergent_id` places it as asked and answers it whole but for its `id`, a UUID Alpaca does not
+ * hold: the acknowledgement checks out, and only comparing with Alpaca's order finds the difference.
  */
 export interface LeanSubmitFault {
-  mode: 'ok' | 'hang' | 'http_error' | 'invalid_json' | 'accept_then_hang' | 'qty_drift' | 'missing_fields' | 'foreign_client_order_id';
+  mode: 'ok' | 'hang' | 'http_error' | 'invalid_json' | 'accept_then_hang' | 'qty_drift' | 'missing_fields' | 'foreign_client_order_id' | 'divergent_id';
   latencyMs?: number;
   /** `http_error` status; default 502. */
   status?: number;
@@ -122,7 +125,7 @@ const SIMPLE_FAULT = z.strictObject({ mode: z.enum(['ok', 'hang', 'http_error'])
 const faultsSchema: z.ZodType<LeanFaults> = z.strictObject({
   submit: z
     .strictObject({
-      mode: z.enum(['ok', 'hang', 'http_error', 'invalid_json', 'accept_then_hang', 'qty_drift', 'missing_fields', 'foreign_client_order_id']),
+      mode: z.enum(['ok', 'hang', 'http_error', 'invalid_json', 'accept_then_hang', 'qty_drift', 'missing_fields', 'foreign_client_order_id', 'divergent_id']),
       ...faultTiming,
       taxonomy: z.enum(TAXONOMIES).optional(),
       message: z.string().optional(),
@@ -130,6 +133,8 @@ const faultsSchema: z.ZodType<LeanFaults> = z.strictObject({
       qtyFactor: z.number().positive().optional(),
       numericId: z.boolean().optional(),
     })
+    // divergent_id answers an id of its own: a numeric one on top would make two differences, not one.
+    .superRefine(onlyWithModes(['ok', 'hang', 'http_error', 'invalid_json', 'accept_then_hang', 'qty_drift', 'missing_fields', 'foreign_client_order_id'], 'numericId'))
     .optional(),
   lookup: SIMPLE_FAULT.optional(),
   cancel: z
@@ -172,8 +177,10 @@ type Upstream = { kind: 'answered'; status: number; json: unknown; text: string 
  * Starts a LEAN runner simulator speaking contract v2 on loopback. It places orders at
  * `alpacaUrl` over HTTP with the caller's `client_order_id`, as the real runner does, and injects
  * faults: latency, hang, HTTP errors, invalid JSON, accept-then-hang, qty drift, missing fields,
- * a foreign `client_order_id`, down. Its lookups, reads, lists and cancels proxy the same Alpaca
- * account, as the real runner's do; cancels take faults of their own (`LeanCancelFault`).
+ * a foreign `client_order_id`, a divergent order id, down. Its lookups, reads, lists and cancels
+ * proxy the same Alpaca account, as the real runner's do; cancels take faults of their own
+ * (`LeanCancelFault`). The orders it places carry `x-sim-placed-by: lean`, so the Alpaca
+ * simulator's market can fill them worse than the router's direct ones.
  */
 export async function startLeanRunnerSimulator(options: LeanRunnerSimulatorOptions): Promise<LeanRunnerSimulator> {
   const alpacaTimeoutMs = options.alpacaTimeoutMs ?? 5000;
@@ -191,6 +198,8 @@ export async function startLeanRunnerSimulator(options: LeanRunnerSimulatorOptio
           'apca-api-key-id': options.alpacaKeyId,
           'apca-api-secret-key': options.alpacaSecretKey,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          // Marks the orders the runner places, for the Alpaca simulator's LEAN-only market settings.
+          ...(method === 'POST' && path === '/v2/orders' ? { [PLACED_BY_HEADER]: 'lean' } : {}),
         },
         body: body === undefined ? null : JSON.stringify(body),
         signal: AbortSignal.any([signal, deadline]),
@@ -225,7 +234,12 @@ export async function startLeanRunnerSimulator(options: LeanRunnerSimulatorOptio
     if (fault.mode === 'hang') return hang(req.signal);
 
     const places =
-      fault.mode === 'ok' || fault.mode === 'qty_drift' || fault.mode === 'accept_then_hang' || fault.mode === 'foreign_client_order_id' || fault.placeOrder === true;
+      fault.mode === 'ok' ||
+      fault.mode === 'qty_drift' ||
+      fault.mode === 'accept_then_hang' ||
+      fault.mode === 'foreign_client_order_id' ||
+      fault.mode === 'divergent_id' ||
+      fault.placeOrder === true;
     let answer: Answer | undefined;
     if (places || fault.mode === 'missing_fields') {
       const order = parseSubmit(json.ok ? json.value : undefined, req);
@@ -241,6 +255,9 @@ export async function startLeanRunnerSimulator(options: LeanRunnerSimulatorOptio
     if (!answer) return sendJson(res, 500, { detail: `lean_submit_failed:upstream_error:no answer for mode ${fault.mode}` });
     if (fault.numericId === true && answer.status === 200) {
       return sendJson(res, 200, { ...answer.body, id: numericOrderId++ });
+    }
+    if (fault.mode === 'divergent_id' && answer.status === 200) {
+      return sendJson(res, 200, { ...answer.body, id: randomUUID() });
     }
     if (fault.mode === 'missing_fields' && answer.status === 200) {
       const { id: _id, status: _status, ...rest } = answer.body;

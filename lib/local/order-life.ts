@@ -17,7 +17,23 @@ export interface MarketConditions {
   readonly partial: boolean;
   /** Absent: orders step only when told. */
   readonly fillDelayMs?: number;
+  /** Basis points added to `slippageBps` for orders the LEAN runner placed, so LEAN fills worse than Alpaca direct. */
+  readonly leanSlippageBps: number;
+  /**
+   * The share (0 to 1) of the orders the LEAN runner placed that fill by themselves. The rest are
+   * held back: they go to `new` and rest until the end of the day expires them (or `fill` forces
+   * them). Which ones is decided by their rank, not by chance: after n such orders, ceil(n x rate) fill.
+   */
+  readonly leanFillRate: number;
 }
+
+/** How an order reached the simulator: `leanOrdinal` ranks (1, 2, ...) the orders placed through the LEAN runner; absent for the others. */
+export interface Placement {
+  readonly leanOrdinal?: number;
+}
+
+/** An order placed directly, not through the LEAN runner. */
+export const DIRECT: Placement = {};
 
 const DECIMAL_TEXT = /^\d+(\.\d+)?$/;
 const price = z
@@ -25,7 +41,10 @@ const price = z
   .transform((value) => (typeof value === 'number' ? decimalText(value, 9) : canonicalDecimal(value)))
   .refine((value) => Number(value) > 0, 'must be positive');
 
-/** Validates `POST /_sim/market`; `parse({})` gives the defaults: every symbol at 100, no slippage, whole fills, steps only when told. */
+/**
+ * Validates `POST /_sim/market`; `parse({})` gives the defaults: every symbol at 100, no slippage,
+ * whole fills, steps only when told, orders placed through LEAN treated as any other.
+ */
 export const marketSchema = z.strictObject({
   prices: z
     .record(z.string().trim().min(1), price)
@@ -35,15 +54,34 @@ export const marketSchema = z.strictObject({
   slippageBps: z.number().gt(-10_000).lt(10_000).default(0),
   partial: z.boolean().default(false),
   fillDelayMs: z.number().int().nonnegative().optional(),
-}) satisfies z.ZodType<MarketConditions>;
+  leanSlippageBps: z.number().gt(-10_000).lt(10_000).default(0),
+  leanFillRate: z.number().min(0).max(1).default(1),
+})
+  // Past 100% against the trader a sell would fill at a negative price.
+  .refine((market) => Math.abs(market.slippageBps + market.leanSlippageBps) < 10_000, {
+    path: ['leanSlippageBps'],
+    message: 'slippageBps + leanSlippageBps must stay within -10000 and 10000 (exclusive)',
+  }) satisfies z.ZodType<MarketConditions>;
 
 /** What `POST /_sim/market` takes: any field of `MarketConditions` may be left out, prices may be numbers. */
 export type MarketSettings = z.input<typeof marketSchema>;
 
-/** The symbol's price moved by the slippage against the trader. */
-function slipped(order: AlpacaOrder, market: MarketConditions): number {
+/** The symbol's price moved by the slippage against the trader, LEAN's extra included for an order it placed. */
+function slipped(order: AlpacaOrder, market: MarketConditions, placement: Placement): number {
   const against = order.side === 'buy' ? 1 : -1;
-  return marketPrice(order, market) * (1 + (against * market.slippageBps) / 10_000);
+  const bps = market.slippageBps + (placement.leanOrdinal === undefined ? 0 : market.leanSlippageBps);
+  return marketPrice(order, market) * (1 + (against * bps) / 10_000);
+}
+
+// Guards ceil() against float noise: 0.7 x 10 is 7.000000000000001, which must count as 7.
+const RANK_EPSILON = 1e-9;
+
+/** Whether `leanFillRate` holds the order back: the n-th LEAN order fills when ceil(n x rate) grows at n. */
+function heldBack(market: MarketConditions, placement: Placement): boolean {
+  const rank = placement.leanOrdinal;
+  if (rank === undefined) return false;
+  const filledBy = (n: number): number => Math.ceil(n * market.leanFillRate - RANK_EPSILON);
+  return filledBy(rank) === filledBy(rank - 1);
 }
 
 function marketPrice(order: AlpacaOrder, market: MarketConditions): number {
@@ -51,12 +89,12 @@ function marketPrice(order: AlpacaOrder, market: MarketConditions): number {
 }
 
 /** The price the order executes at now, or undefined while its stop is not triggered or its limit not reached. */
-function executionPrice(order: AlpacaOrder, market: MarketConditions): number | undefined {
+function executionPrice(order: AlpacaOrder, market: MarketConditions, placement: Placement): number | undefined {
   const now = marketPrice(order, market);
   const buy = order.side === 'buy';
   // Triggers are read afresh at every step: a stop the price has left behind waits again.
   if (order.stop_price !== null && (buy ? now < Number(order.stop_price) : now > Number(order.stop_price))) return undefined;
-  const fill = slipped(order, market);
+  const fill = slipped(order, market, placement);
   if (order.limit_price === null) return fill;
   const limit = Number(order.limit_price);
   if (buy ? now > limit : now < limit) return undefined;
@@ -82,20 +120,24 @@ function fillAt(order: AlpacaOrder, at: string, fillPrice: number, share: 1 | 0.
 }
 
 /** The order after one step of its life at `at`; undefined when the step changes nothing (final, or resting). */
-export function stepOrder(order: AlpacaOrder, market: MarketConditions, at: string): AlpacaOrder | undefined {
+export function stepOrder(order: AlpacaOrder, market: MarketConditions, at: string, placement: Placement = DIRECT): AlpacaOrder | undefined {
   if (!isOpen(order)) return undefined;
-  const fillPrice = executionPrice(order, market);
+  // Held back by LEAN's fill rate, an order rests as one whose price is not reached.
+  const fillPrice = heldBack(market, placement) ? undefined : executionPrice(order, market, placement);
   if (fillPrice === undefined) return order.status === 'accepted' ? { ...order, status: 'new', updated_at: at } : undefined;
   return fillAt(order, at, fillPrice, market.partial && order.status !== 'partially_filled' ? 0.5 : 1);
 }
 
 /**
  * The order filled in full at `at`, whatever the market: at its execution price when it has one,
- * else at its limit, else at the slipped price. Undefined when it is no longer open.
+ * else at its limit, else at the slipped price. An order LEAN's fill rate holds back fills too.
+ * Undefined when it is no longer open.
  */
-export function fillOrder(order: AlpacaOrder, market: MarketConditions, at: string): AlpacaOrder | undefined {
+export function fillOrder(order: AlpacaOrder, market: MarketConditions, at: string, placement: Placement = DIRECT): AlpacaOrder | undefined {
   if (!isOpen(order)) return undefined;
-  const fillPrice = executionPrice(order, market) ?? (order.limit_price === null ? slipped(order, market) : Number(order.limit_price));
+  const fillPrice =
+    executionPrice(order, market, placement) ??
+    (order.limit_price === null ? slipped(order, market, placement) : Number(order.limit_price));
   return fillAt(order, at, fillPrice, 1);
 }
 

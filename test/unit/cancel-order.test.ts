@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cancelOrder, type CancelResult } from '../../functions/core/cancel-order';
 import type { CancelOutcome } from '../../functions/core/ports';
-import type { ProvenanceRow } from '../../functions/core/provenance';
+import { ProvenanceConflictError, type ProvenanceRow } from '../../functions/core/provenance';
 import { fakeWorld, pendingRow, routerConfig, type FakeWorld } from '../support/fakes';
 
 const ID = 'ord-0001';
@@ -292,5 +292,194 @@ describe('cancelOrder: what the brokers said', () => {
 
     expect(w.metrics.argsOf('cancelRequested')).toEqual([['alpaca_fallback']]);
     expect(w.logger.withMessage('order_cancel')[0]?.fields).toMatchObject({ client_order_id: ID, cancel_route: 'alpaca_fallback', outcome: 'requested', attempts: ['lean:failed', 'alpaca:requested'] });
+  });
+});
+
+describe('cancelOrder: time budgets', () => {
+  it('gives the broker call what the invocation has left less the finalize reserve', async () => {
+    // 2.4 s left less the 2 s reserve: 400 ms, of which two 7 ms clock reads are spent before LEAN is asked.
+    const w = world(acceptedRow(), { lean: [REQUESTED] });
+
+    await cancelOrder(w.deps, ID, { correlationId: 'corr-cancel', remainingMs: 2_400 });
+
+    expect(w.lean.cancelCalls[0]?.context.timeoutMs).toBe(386);
+  });
+
+  it('gives LEAN and Alpaca each their own call timeout', async () => {
+    const base = routerConfig();
+    const w = world(acceptedRow(), { lean: [TIMED_OUT], alpaca: [REQUESTED] }, { config: routerConfig({}, { timeouts: { ...base.timeouts, leanSubmitMs: 400, alpacaSubmitMs: 700 } }) });
+
+    await cancel(w);
+
+    expect([w.lean.cancelCalls[0]?.context.timeoutMs, w.alpaca.cancelCalls[0]?.context.timeoutMs]).toEqual([400, 700]);
+  });
+
+  it('records no cancel request and asks no broker when no time is left for the write', async () => {
+    const w = world(acceptedRow(), { lean: [REQUESTED] });
+
+    const result = await cancelOrder(w.deps, ID, { correlationId: 'corr-cancel', remainingMs: w.deps.config.budget.finalizeReserveMs });
+
+    expect(result).toEqual({ kind: 'provenance_unavailable', detail: 'Error: no time was left to record the cancel request' });
+    expect({ writes: w.store.cancelWrites, calls: cancelCalls(w) }).toEqual({ writes: [], calls: { lean: [], alpaca: [] } });
+  });
+
+  it('records each call it had no time left to send as a failed attempt, asking no broker', async () => {
+    // 50 ms after the reserve: enough for the request write, less than either broker's 100 ms connect time.
+    const w = world(acceptedRow(), {});
+
+    const result = await cancelOrder(w.deps, ID, { correlationId: 'corr-cancel', remainingMs: w.deps.config.budget.finalizeReserveMs + 50 });
+
+    const notSent = { outcome: 'failed', broker_order_id: 'alpaca-order-1', detail: 'not sent: no time was left in the invocation', latency_ms: 7, started_at: '2025-01-02T14:30:00.000Z' };
+    expect(result).toMatchObject({ kind: 'failed', detail: "Alpaca's cancel failed: not sent: no time was left in the invocation" });
+    expect(result.kind === 'failed' ? result.row.cancel_attempts : []).toStrictEqual([{ adapter: 'lean', ...notSent }, { adapter: 'alpaca', ...notSent }]);
+  });
+});
+
+describe('cancelOrder: the attempt records and log lines', () => {
+  it("records a taken cancel with the broker's status and no detail", async () => {
+    const w = world(acceptedRow(), { lean: [REQUESTED] });
+
+    const result = await cancel(w);
+
+    expect(result.kind === 'requested' ? result.row.cancel_attempts : []).toStrictEqual([
+      { adapter: 'lean', outcome: 'requested', broker_order_id: 'alpaca-order-1', http_status: 204, latency_ms: 7, started_at: '2025-01-02T14:30:00.000Z' },
+    ]);
+  });
+
+  it("records LEAN's final answer with its detail on the route lean", async () => {
+    const w = world(acceptedRow(), { lean: [FINAL] });
+
+    const result = await cancel(w);
+
+    expect(result).toMatchObject({ kind: 'final', row: { cancel_route: 'lean', cancel_route_reason: 'placed_by_lean' } });
+    expect(result.kind === 'final' ? result.row.cancel_attempts : []).toStrictEqual([
+      { adapter: 'lean', outcome: 'final', broker_order_id: 'alpaca-order-1', http_status: 422, detail: 'order is already in "filled" state', latency_ms: 7, started_at: '2025-01-02T14:30:00.000Z' },
+    ]);
+  });
+
+  it('records the route none when Alpaca does not know the order', async () => {
+    const w = world(acceptedRow({ execution_route: 'alpaca', execution_adapter: 'alpaca' }), { alpaca: [NOT_FOUND] });
+
+    expect(await cancel(w)).toMatchObject({ row: { cancel_route: 'none', cancel_route_reason: 'placed_at_alpaca' } });
+  });
+
+  it("counts only Alpaca's 429 as Alpaca rate limiting, not LEAN's nor Alpaca's success", async () => {
+    const w = world(acceptedRow(), { lean: [{ kind: 'failed', detail: 'HTTP 429', httpStatus: 429, certainty: 'definite' }], alpaca: [REQUESTED] });
+
+    await cancel(w);
+
+    expect(w.metrics.count('alpacaRateLimited')).toBe(0);
+  });
+
+  it('logs cancel_row_unreadable with the order id and the error when the row cannot be read', async () => {
+    const w = world(acceptedRow());
+    w.store.failOn('get');
+
+    await cancel(w);
+
+    expect(w.logger.withMessage('cancel_row_unreadable').map((line) => [line.level, line.fields])).toEqual([
+      ['error', { client_order_id: ID, error: 'ProvenanceUnavailableError: provenance table unreachable (get)' }],
+    ]);
+  });
+
+  it('logs cancel_request_write_failed with the order id and the error when the request cannot be written', async () => {
+    const w = world(acceptedRow());
+    w.store.failOn('recordCancelRequest');
+
+    const result = await cancel(w);
+
+    expect(result).toEqual({ kind: 'provenance_unavailable', detail: 'ProvenanceUnavailableError: provenance table unreachable (recordCancelRequest)' });
+    expect(w.logger.withMessage('cancel_request_write_failed').map((line) => line.fields)).toEqual([
+      { client_order_id: ID, error: 'ProvenanceUnavailableError: provenance table unreachable (recordCancelRequest)' },
+    ]);
+  });
+
+  it('logs cancel_outcome_write_failed with the record it could not write', async () => {
+    const w = world(acceptedRow(), { lean: [REQUESTED] });
+    w.store.failOn('recordCancelOutcome');
+
+    await cancel(w);
+
+    expect(w.logger.withMessage('cancel_outcome_write_failed').map((line) => line.fields)).toEqual([
+      {
+        client_order_id: ID,
+        record: { cancel_route: 'lean', cancel_route_reason: 'placed_by_lean', attempts: [expect.objectContaining({ adapter: 'lean', outcome: 'requested' })] },
+        error: 'ProvenanceUnavailableError: provenance table unreachable (recordCancelOutcome)',
+      },
+    ]);
+  });
+
+  it("answers exactly this cancel's attempts when its outcome cannot be written", async () => {
+    const w = world(acceptedRow(), { lean: [REQUESTED] });
+    w.store.failOn('recordCancelOutcome');
+
+    const result = await cancel(w);
+
+    expect(result.kind === 'requested' ? result.row.cancel_attempts?.map((a) => `${a.adapter}:${a.outcome}`) : []).toEqual(['lean:requested']);
+  });
+
+  it('keeps the earlier attempts on the answered row when the outcome cannot be written', async () => {
+    const earlier = { adapter: 'alpaca' as const, outcome: 'not_found' as const, broker_order_id: 'alpaca-order-1', http_status: 404, latency_ms: 3, started_at: '2025-01-02T14:26:00.000Z' };
+    const w = world(acceptedRow({ cancel_attempts: [earlier] }), { lean: [REQUESTED] });
+    w.store.failOn('recordCancelOutcome');
+
+    const result = await cancel(w);
+
+    expect(result.kind === 'requested' ? result.row.cancel_attempts?.map((a) => `${a.adapter}:${a.outcome}`) : []).toEqual(['alpaca:not_found', 'lean:requested']);
+  });
+});
+
+describe('cancelOrder: which rows it cancels', () => {
+  it.each([
+    ['pending', 'the order is still being routed; retry once GET shows it accepted'],
+    ['unknown', 'no broker answered when it was routed; the lifecycle sync resolves it, then it can be canceled'],
+  ] as const)('tells the caller why a %s order cannot be canceled yet', async (status, detail) => {
+    const w = world(acceptedRow({ status, broker_order_id: undefined }));
+
+    expect(await cancel(w)).toMatchObject({ kind: 'not_cancellable', detail });
+    expect(w.store.cancelWrites).toEqual([]);
+  });
+
+  it('answers not_cancellable for an accepted row that holds no broker order id, writing nothing', async () => {
+    const w = world(acceptedRow({ broker_order_id: undefined }));
+
+    expect(await cancel(w)).toMatchObject({ kind: 'not_cancellable', detail: 'the row holds no broker order id' });
+    expect(w.store.cancelWrites).toEqual([]);
+  });
+
+  it('cancels an order the broker still holds open', async () => {
+    const w = world(acceptedRow({ broker_status: 'partially_filled' }), { lean: [REQUESTED] });
+
+    expect(await cancel(w)).toMatchObject({ kind: 'requested', repeat: false });
+  });
+
+  it('answers not_cancellable when the row changed while the cancel request was being written', async () => {
+    const row = acceptedRow();
+    const w = world(row);
+    w.store.recordCancelRequest = async () => {
+      throw new ProvenanceConflictError(`${ID} is not accepted`);
+    };
+
+    const result = await cancel(w);
+
+    expect(result).toEqual({ kind: 'not_cancellable', row, detail: 'the row changed while the cancel was being recorded; read it and retry' });
+    expect(cancelCalls(w)).toEqual({ lean: [], alpaca: [] });
+  });
+
+  it('answers a repeated cancel from the row when any earlier attempt was taken, even after one that was not', async () => {
+    const attempt = { broker_order_id: 'alpaca-order-1', latency_ms: 3, started_at: '2025-01-02T14:26:00.000Z' };
+    const w = world(acceptedRow({ cancel_attempts: [{ ...attempt, adapter: 'alpaca', outcome: 'not_found' }, { ...attempt, adapter: 'alpaca', outcome: 'requested' }] }));
+
+    expect(await cancel(w)).toMatchObject({ kind: 'requested', repeat: true });
+    expect(cancelCalls(w)).toEqual({ lean: [], alpaca: [] });
+  });
+
+  it('cancels at Alpaca as lean_not_configured when no runner is configured, whatever the kill switch says', async () => {
+    const built = fakeWorld({ lean: null, alpaca: { cancels: [REQUESTED] }, control: { killSwitch: { state: 'on', reason: 'operator', source: 'parameter' } } });
+    built.store.seed(acceptedRow());
+
+    const result = await cancel(built);
+
+    expect(result).toMatchObject({ row: { cancel_route: 'alpaca_gated', cancel_route_reason: 'lean_not_configured' } });
   });
 });

@@ -11,7 +11,7 @@ import {
   type LifecycleSyncSettings,
 } from '../../functions/core/lifecycle-sync';
 import type { ReconciliationStore } from '../../functions/core/order-reconciliation';
-import type { BrokerOrderList, OrderListOutcome, OrderListQuery } from '../../functions/core/ports';
+import type { BrokerCallContext, BrokerOrderList, Clock, OrderListOutcome, OrderListQuery } from '../../functions/core/ports';
 import {
   OPEN_ORDER_FIELDS,
   ProvenanceConflictError,
@@ -23,7 +23,7 @@ import {
   type RouteDivergence,
   type RowOutcome,
 } from '../../functions/core/provenance';
-import { brokerOrder, FakeAlpacaBroker, FakeLeanRunner, FixedClock, found, order, pendingRow, RecordingLogger } from '../support/fakes';
+import { brokerOrder, FakeAlpacaBroker, FakeLeanRunner, FixedClock, found, notFound, order, pendingRow, RecordingLogger } from '../support/fakes';
 
 const NOW = '2025-01-02T15:00:00.000Z';
 
@@ -70,6 +70,10 @@ interface Write {
 class FakeOpenOrderStore implements OpenOrderStore {
   readonly writes: Write[] = [];
   readonly limits: number[] = [];
+  /** When set, the open-order read throws it. */
+  listError: Error | undefined;
+  /** Called on every open-order read, before it answers (a test advances its clock here). */
+  onList: () => void = () => undefined;
   private readonly rows: OpenOrder[];
   /** Client order ids whose write answers `stale` or throws. */
   constructor(
@@ -86,6 +90,8 @@ class FakeOpenOrderStore implements OpenOrderStore {
 
   async listOpenOrders(limit: number): Promise<OpenOrder[]> {
     this.limits.push(limit);
+    this.onList();
+    if (this.listError !== undefined) throw this.listError;
     return this.rows.slice(0, limit);
   }
 
@@ -128,10 +134,15 @@ class FakeUnresolvedRows implements ReconciliationStore {
 /** Answers list calls from a script, one outcome per call; a page when the script runs out. */
 class ScriptedOrderList implements BrokerOrderList {
   readonly queries: OrderListQuery[] = [];
+  readonly contexts: BrokerCallContext[] = [];
+  /** Called on every list call, before it answers (a test advances its clock here). */
+  onList: () => void = () => undefined;
   constructor(private readonly script: OrderListOutcome[]) {}
 
-  async listOrders(query: OrderListQuery): Promise<OrderListOutcome> {
+  async listOrders(query: OrderListQuery, context: BrokerCallContext): Promise<OrderListOutcome> {
     this.queries.push(query);
+    this.contexts.push(context);
+    this.onList();
     return this.script.shift() ?? { kind: 'page', orders: [] };
   }
 }
@@ -174,9 +185,21 @@ function fullPageOfOthers(lastSubmittedAt: string): OrderListOutcome {
 interface Reconciling {
   readonly unresolved?: ReconciliationStore;
   readonly alpacaLookup?: FakeAlpacaBroker;
+  readonly runnerLookup?: FakeLeanRunner;
 }
 
-function sync(store: OpenOrderStore, alpaca: BrokerOrderList, settings: Partial<LifecycleSyncSettings> = {}, reconciling: Reconciling = {}) {
+/** A clock whose monotonic time moves only when the test says so. */
+class ManualClock implements Clock {
+  monotonic = 0;
+  now(): Date {
+    return new Date(NOW);
+  }
+  monotonicMs(): number {
+    return this.monotonic;
+  }
+}
+
+function sync(store: OpenOrderStore, alpaca: BrokerOrderList, settings: Partial<LifecycleSyncSettings> = {}, reconciling: Reconciling = {}, clock: Clock = new FixedClock(NOW)) {
   const logger = new RecordingLogger();
   const metrics = new RecordingLifecycleMetrics();
   const deps: LifecycleSyncDependencies = {
@@ -185,10 +208,10 @@ function sync(store: OpenOrderStore, alpaca: BrokerOrderList, settings: Partial<
     unresolved: reconciling.unresolved ?? new FakeUnresolvedRows([], new FakeOpenOrderStore([])),
     alpaca,
     alpacaLookup: reconciling.alpacaLookup ?? new FakeAlpacaBroker(),
-    runnerLookup: new FakeLeanRunner(),
+    runnerLookup: reconciling.runnerLookup ?? new FakeLeanRunner(),
     metrics,
     logger,
-    clock: new FixedClock(NOW),
+    clock,
   };
   return { logger, metrics, run: () => runLifecycleSync(deps) };
 }
@@ -439,6 +462,192 @@ describe('runLifecycleSync: reconciliation first', () => {
   });
 });
 
+describe('runLifecycleSync: what a run reports and logs', () => {
+  it('reports what the run did, with no retryAt unless rate limited, and logs it as one lifecycle_sync line', async () => {
+    const { run, logger } = sync(new FakeOpenOrderStore([openRow(1)]), new ScriptedOrderList([page([filledOrder(1)])]));
+
+    const report = await run();
+
+    expect(report).toStrictEqual({ openOrders: 1, pagesRead: 1, changes: 1, divergences: 0, stale: 0, failures: 0, stopped: 'complete', reconciled: [], reconcileStopped: 'complete' });
+    expect(logger.withMessage('lifecycle_sync').map((line) => line.fields)).toEqual([report]);
+  });
+
+  it('asks Alpaca for a page with a correlation id of the run and the list timeout', async () => {
+    const alpaca = new ScriptedOrderList([page([filledOrder(1)])]);
+    const { run } = sync(new FakeOpenOrderStore([openRow(1)]), alpaca);
+
+    await run();
+
+    expect(alpaca.contexts).toEqual([{ correlationId: `lifecycle-sync-${NOW}`, timeoutMs: LIFECYCLE_SYNC_DEFAULTS.listTimeoutMs }]);
+  });
+
+  it('ends the run with store_error, an error line and a metric when the open rows cannot be read', async () => {
+    const store = new FakeOpenOrderStore([openRow(1)]);
+    store.listError = new Error('ThrottlingException: rate exceeded');
+    const alpaca = new ScriptedOrderList([]);
+    const { run, logger, metrics } = sync(store, alpaca);
+
+    const report = await run();
+
+    expect({ stopped: report.stopped, openOrders: report.openOrders, calls: alpaca.queries.length, steps: metrics.failures }).toEqual({ stopped: 'store_error', openOrders: 0, calls: 0, steps: ['store_read'] });
+    expect(logger.withMessage('lifecycle_sync_store_failed').map((line) => [line.level, line.fields])).toEqual([
+      ['error', { step: 'store_read', error: 'Error: ThrottlingException: rate exceeded' }],
+    ]);
+  });
+
+  it('logs the list failure with its detail and HTTP status', async () => {
+    const { run, logger } = sync(new FakeOpenOrderStore([openRow(1)]), new ScriptedOrderList([{ kind: 'error', detail: 'HTTP 500', httpStatus: 500 }]));
+
+    await run();
+
+    expect(logger.withMessage('lifecycle_sync_list_failed').map((line) => [line.level, line.fields])).toEqual([['error', { detail: 'HTTP 500', httpStatus: 500 }]]);
+  });
+
+  it('logs a failed row write with the step, the order id and the error', async () => {
+    const store = new FakeOpenOrderStore([openRow(1), openRow(2)], { 'ord-2': new Error('throttled') });
+    const { run, logger } = sync(store, new ScriptedOrderList([page([filledOrder(1), filledOrder(2)])]));
+
+    await run();
+
+    expect(logger.withMessage('lifecycle_sync_store_failed').map((line) => [line.level, line.fields])).toEqual([
+      ['error', { step: 'store_write', client_order_id: 'ord-2', error: 'Error: throttled' }],
+    ]);
+  });
+
+  it('names at most ten of the open rows the list does not hold, and counts them all', async () => {
+    const rows = Array.from({ length: 12 }, (_, i) => openRow(i + 1));
+    const { run, logger } = sync(new FakeOpenOrderStore(rows), new ScriptedOrderList([page([])]));
+
+    await run();
+
+    expect(logger.withMessage('lifecycle_orders_not_listed')[0]?.fields).toEqual({
+      count: 12,
+      client_order_ids: ['ord-1', 'ord-2', 'ord-3', 'ord-4', 'ord-5', 'ord-6', 'ord-7', 'ord-8', 'ord-9', 'ord-10'],
+      after: '2025-01-02T14:00:00.000Z',
+    });
+  });
+
+  it("logs the route divergence with the row's order id and strategy", async () => {
+    const { run, logger } = sync(new FakeOpenOrderStore([openRow(1, { broker_order_id: 'lean-said-this' })]), new ScriptedOrderList([page([filledOrder(1)])]));
+
+    await run();
+
+    expect(logger.withMessage('route_divergence')[0]?.fields).toEqual({ client_order_id: 'ord-1', strategy_id: 'momentum', lean_order_id: 'lean-said-this', alpaca_order_id: 'alpaca-1', detected_at: NOW });
+  });
+
+  it("counts no divergence when LEAN's id is Alpaca's", async () => {
+    const { run, logger, metrics } = sync(new FakeOpenOrderStore([openRow(1)]), new ScriptedOrderList([page([filledOrder(1)])]));
+
+    const report = await run();
+
+    expect({ divergences: report.divergences, metric: metrics.divergences, lines: logger.withMessage('route_divergence') }).toEqual({ divergences: 0, metric: 0, lines: [] });
+  });
+
+  it('writes nothing for a row whose broker state has not moved', async () => {
+    const row = openRow(1, { broker_status: 'filled', filled_qty: '1', filled_avg_price: '100', broker_updated_at: '2025-01-02T14:30:00.000000000Z' });
+    const store = new FakeOpenOrderStore([row]);
+    const { run } = sync(store, new ScriptedOrderList([page([filledOrder(1)])]));
+
+    const report = await run();
+
+    expect({ writes: store.writes, changes: report.changes, failures: report.failures, stopped: report.stopped }).toEqual({ writes: [], changes: 0, failures: 0, stopped: 'complete' });
+  });
+});
+
+describe('runLifecycleSync: paging', () => {
+  it('stops listing once every open row was found, even on a full page', async () => {
+    const full = fullPageOfOthers('2025-01-02T14:10:00.000Z');
+    const orders = full.kind === 'page' ? [filledOrder(1), ...full.orders.slice(1)] : [];
+    const alpaca = new ScriptedOrderList([page(orders)]);
+    const { run, logger } = sync(new FakeOpenOrderStore([openRow(1)]), alpaca);
+
+    const report = await run();
+
+    expect({ calls: alpaca.queries.length, stopped: report.stopped, notListed: logger.withMessage('lifecycle_orders_not_listed') }).toEqual({ calls: 1, stopped: 'complete', notListed: [] });
+  });
+
+  it('ends with a list_error, an error line and a metric when a full page restarts from the millisecond it started at', async () => {
+    // The last order was submitted a millisecond after the page's start: the next page would start there again.
+    const alpaca = new ScriptedOrderList([fullPageOfOthers('2025-01-02T14:00:00.001Z')]);
+    const { run, logger, metrics } = sync(new FakeOpenOrderStore([openRow(1)]), alpaca);
+
+    const report = await run();
+
+    expect({ calls: alpaca.queries.length, stopped: report.stopped, steps: metrics.failures }).toEqual({ calls: 1, stopped: 'list_error', steps: ['list'] });
+    expect(logger.withMessage('lifecycle_sync_list_failed').map((line) => [line.level, line.fields])).toEqual([
+      ['error', { detail: 'the page ends where it started; cannot page on', after: '2025-01-02T14:00:00.000Z' }],
+    ]);
+  });
+
+  it('ends with a list_error when the last order of a full page has no submission time to page on from', async () => {
+    const full = fullPageOfOthers('2025-01-02T14:10:00.000Z');
+    const orders = full.kind === 'page' ? [...full.orders.slice(0, 499), { ...full.orders[499]!, submitted_at: undefined }] : [];
+    const alpaca = new ScriptedOrderList([page(orders)]);
+    const { run, metrics } = sync(new FakeOpenOrderStore([openRow(1)]), alpaca);
+
+    const report = await run();
+
+    expect({ calls: alpaca.queries.length, stopped: report.stopped, steps: metrics.failures }).toEqual({ calls: 1, stopped: 'list_error', steps: ['list'] });
+  });
+});
+
+describe('runLifecycleSync: the time budget', () => {
+  it('reads no open rows once the budget is spent', async () => {
+    const store = new FakeOpenOrderStore([openRow(1)]);
+    // Every read of the monotonic clock takes 600 ms: the budget of 1 s is spent before the store read.
+    const { run } = sync(store, new ScriptedOrderList([]), { budgetMs: 1_000 }, {}, new FixedClock(NOW, 600));
+
+    const report = await run();
+
+    expect({ reads: store.limits, stopped: report.stopped }).toEqual({ reads: [], stopped: 'deadline' });
+  });
+
+  it('starts no list call when the store read left less than a call needs', async () => {
+    const clock = new ManualClock();
+    const store = new FakeOpenOrderStore([openRow(1)]);
+    store.onList = () => {
+      clock.monotonic = 9_950;
+    };
+    const alpaca = new ScriptedOrderList([page([filledOrder(1)])]);
+    const { run } = sync(store, alpaca, { budgetMs: 10_000 }, {}, clock);
+
+    const report = await run();
+
+    expect({ calls: alpaca.queries.length, stopped: report.stopped }).toEqual({ calls: 0, stopped: 'deadline' });
+  });
+
+  it('writes no row when the list call left less than a write needs', async () => {
+    const clock = new ManualClock();
+    const store = new FakeOpenOrderStore([openRow(1)]);
+    const alpaca = new ScriptedOrderList([page([filledOrder(1)])]);
+    alpaca.onList = () => {
+      clock.monotonic = 9_950;
+    };
+    const { run } = sync(store, alpaca, { budgetMs: 10_000 }, {}, clock);
+
+    const report = await run();
+
+    expect({ writes: store.writes, stopped: report.stopped }).toEqual({ writes: [], stopped: 'deadline' });
+  });
+});
+
+describe('runLifecycleSync: reconciliation asks the runner', () => {
+  it('asks the runner for a row LEAN may hold when Alpaca holds none', async () => {
+    const openOrders = new FakeOpenOrderStore([]);
+    const row = pendingRow({ client_order_id: 'ord-7', status: 'unknown', created_at: '2025-01-02T14:55:00.000Z' });
+    const runner = new FakeLeanRunner({ lookups: [found(brokerOrder(order({ client_order_id: 'ord-7' }), { status: 'new' }, 'alpaca-7'))] });
+    const { run } = sync(openOrders, new ScriptedOrderList([page([filledOrder(7)])]), {}, {
+      unresolved: new FakeUnresolvedRows([row], openOrders),
+      alpacaLookup: new FakeAlpacaBroker({ lookups: [notFound] }),
+      runnerLookup: runner,
+    });
+
+    const report = await run();
+
+    expect({ asked: runner.lookupCalls.map((call) => call.clientOrderId), reconciled: report.reconciled }).toEqual({ asked: ['ord-7'], reconciled: [{ client_order_id: 'ord-7', status: 'accepted' }] });
+  });
+});
+
 describe('loadLifecycleSyncSettings', () => {
   it('names an out-of-range value and uses its default', () => {
     const loaded = loadLifecycleSyncSettings({ TRADING_LIFECYCLE_SYNC_MAX_PAGES: '0', TRADING_LIFECYCLE_SYNC_MAX_ORDERS: '200' });
@@ -456,5 +665,11 @@ describe('loadLifecycleSyncSettings', () => {
 
   it('takes the router’s notional tolerance for orders found by reconciliation', () => {
     expect(loadLifecycleSyncSettings({ TRADING_NOTIONAL_TOLERANCE: '0.05' }).settings.notionalTolerance).toBe(0.05);
+  });
+
+  it('reads how many open rows and how much time a run may take', () => {
+    const loaded = loadLifecycleSyncSettings({ TRADING_LIFECYCLE_SYNC_MAX_OPEN_ROWS: '42', TRADING_LIFECYCLE_SYNC_BUDGET_MS: '30000' });
+
+    expect({ rows: loaded.settings.maxOpenRows, budget: loaded.settings.budgetMs, problems: loaded.problems }).toEqual({ rows: 42, budget: 30_000, problems: [] });
   });
 });
