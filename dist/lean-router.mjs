@@ -31,6 +31,24 @@ commands:
       --status pending|accepted|rejected|failed|unknown
       --since 15m|2h|1d|<ISO time> (default 24h)  --limit N (1-10000, default 50)
   order CLIENT_ORDER_ID     one order's whole provenance row
+  parity                    the parity report: routed (LEAN) against non-routed (Alpaca) orders,
+                            both cohorts' figures side by side and each check PASS or FAIL
+      --strategy ID   one strategy's orders (default: all)
+      --since 7d|24h|<ISO time> (default 7d; up to now)
+      --compare STAGE,STAGE   the stages side by side, e.g. paper,live (each its own table;
+                      instead of --stage and --table)
+  strategy list             every strategies/<strategy_id> parameter of the stage: state (shadow,
+                            enabled, blocked), reason, who set it and when
+  strategy show ID          one strategy's state and its parity report on the stage
+  strategy enable ID        let the strategy's orders use LEAN (state enabled) if its parity
+                            checks pass on the stage; refused, naming each failing check, until
+                            they do. --stage live: its paper report (lean-router-paper-provenance)
+                            must pass first. The only way to lift a block
+  strategy disable ID       back to shadow: LEAN not used, its orders are the control cohort
+  strategy block ID --reason TEXT
+                            blocked: LEAN refused, latched until an enable passes the checks
+      --since 7d|24h|<ISO time>   the window show and enable read (default 7d; up to now)
+      --reason TEXT   why (enable, disable: optional; block: required)
   cancel CLIENT_ORDER_ID    cancel an order through the order API (DELETE /orders/{id}), so the
                             router's rules pick the broker and the row records it: LEAN's cancel
                             for a LEAN order, Alpaca's for the others and whenever LEAN is gated
@@ -40,9 +58,9 @@ commands:
 
 options:
   --stage NAME    ${KNOWN_STAGES.join(", ")} (default local); env LEAN_ROUTER_STAGE
-  --table NAME    provenance table (orders, order, status); env PROVENANCE_TABLE_NAME,
-                  default lean-router-<stage>-provenance
-  --by NAME       who is acting, recorded by kill and unkill (default $USER)
+  --table NAME    provenance table (orders, order, status, parity, strategy show/enable); env
+                  PROVENANCE_TABLE_NAME, default lean-router-<stage>-provenance
+  --by NAME       who is acting, recorded by kill, unkill and strategy (default $USER)
   --json          one JSON document on stdout instead of text
   -h, --help      this help
   --version       the version
@@ -53,6 +71,16 @@ kill-switch parameter: where there is none (the stage is not deployed in this ac
 region, or the parameter was deleted) they exit 1 and write nothing. status reports that state
 (the routers keep LEAN off) with the alarms and parameters it finds.
 
+parity exits 0 when every check passes in every stage shown, and 1 when a check fails, the read
+stopped at TRADING_PARITY_MAX_ROWS (truncated), or a stage could not be read. Thresholds:
+TRADING_PARITY_MIN_ORDERS, TRADING_PARITY_MAX_FILL_RATE_DIFF, TRADING_PARITY_MAX_SLIPPAGE_DIFF_BPS.
+
+strategy enable, disable and block read the parameter first: a strategy already in that state
+writes nothing and says so. enable exits 1 and writes nothing while a check fails, the report is
+truncated, or (live) the paper report fails; a blocked strategy stays blocked until then. Like
+kill, the strategy commands refuse a stage without its kill-switch parameter. strategy show exits
+0 whatever the verdict (parity's exit code is the verdict).
+
 cancel prints what the order API answered in words (--json: its body as is). It exits 0 when a
 broker took the cancel, now (202) or on an earlier call (200, nothing sent again), and 1 when the
 order is not canceled by this call: no such order (404), nothing left to cancel or not cancellable
@@ -60,8 +88,8 @@ yet (409), no broker took it (502), the table unavailable (503), or no answer (r
 a broker has taken the cancel, a repeat asks no broker again).
 
 exit codes: 0 done, or nothing to change; 1 the stage could not be used (not running, not
-deployed in this account and region, a call failed), no such order, or the order not canceled;
-2 usage error.
+deployed in this account and region, a call failed), no such order, the order not canceled, a
+parity check failed, or strategy enable refused; 2 usage error.
 
 With --stage local the commands talk to npm start's endpoints (127.0.0.1, ports from
 LOCAL_DYNAMODB_PORT / LOCAL_SSM_PORT). Otherwise the standard AWS configuration applies
@@ -79,7 +107,9 @@ var OPTIONS = {
   limit: { type: "string" },
   reason: { type: "string" },
   by: { type: "string" },
-  "api-url": { type: "string" }
+  "api-url": { type: "string" },
+  strategy: { type: "string" },
+  compare: { type: "string" }
 };
 var GLOBAL_OPTIONS = ["stage", "json", "help", "version"];
 var COMMAND_OPTIONS = {
@@ -89,7 +119,16 @@ var COMMAND_OPTIONS = {
   review: [],
   orders: ["table", "symbol", "route", "status", "since", "limit"],
   order: ["table"],
-  cancel: ["api-url"]
+  cancel: ["api-url"],
+  parity: ["table", "strategy", "since", "compare"],
+  strategy: ["table", "since", "reason", "by"]
+};
+var STRATEGY_SUBCOMMANDS = {
+  list: [],
+  show: ["table", "since"],
+  enable: ["table", "since", "reason", "by"],
+  disable: ["reason", "by"],
+  block: ["reason", "by"]
 };
 var ROUTES = { lean: true, alpaca: true, alpaca_fallback: true, alpaca_gated: true, none: true };
 var STATUSES = { pending: true, accepted: true, rejected: true, failed: true, unknown: true };
@@ -152,7 +191,11 @@ function toRequest({ values, positionals }, env, now) {
     return typeof value === "string" ? value : void 0;
   };
   const command = toCommand(word, args, text, env, now);
-  const stage = toStage(text("stage"), env);
+  if (command.name === "parity" && command.compare !== void 0) {
+    const extra = ["stage", "table"].find((option) => text(option) !== void 0);
+    if (extra !== void 0) throw new UsageError(`--compare names the stages and reads each one's table: drop --${extra}`);
+  }
+  const stage = command.name === "parity" && command.compare?.[0] !== void 0 ? command.compare[0] : toStage(text("stage"), env);
   return {
     command,
     stage,
@@ -214,6 +257,21 @@ function toCommand(word, args, text, env, now) {
       if (extra.length > 0) throw new UsageError(`order takes one client_order_id, got ${args.join(" ")}`);
       return { name: "order", clientOrderId: id };
     }
+    case "parity": {
+      noArguments();
+      const strategyId = text("strategy")?.trim();
+      if (strategyId !== void 0 && (strategyId === "" || strategyId.length > 128)) throw new UsageError("--strategy needs a strategy_id of 1-128 characters");
+      const compare = text("compare");
+      return {
+        name: "parity",
+        ...strategyId === void 0 ? {} : { strategyId },
+        since: parseSince(text("since") ?? "7d", now),
+        until: now.toISOString(),
+        ...compare === void 0 ? {} : { compare: parseCompare(compare) }
+      };
+    }
+    case "strategy":
+      return toStrategyCommand(args, text, env, now);
     case "cancel": {
       const [id, ...extra] = args;
       if (id === void 0 || id.trim() === "") throw new UsageError("cancel needs a client_order_id");
@@ -223,6 +281,35 @@ function toCommand(word, args, text, env, now) {
       return { name: "cancel", clientOrderId: id, ...apiUrl === void 0 ? {} : { apiUrl } };
     }
   }
+}
+function toStrategyCommand(args, text, env, now) {
+  const [sub, id, ...extra] = args;
+  const known = Object.keys(STRATEGY_SUBCOMMANDS).join(", ");
+  if (sub === void 0) throw new UsageError(`strategy needs a subcommand: ${known}`);
+  if (!Object.hasOwn(STRATEGY_SUBCOMMANDS, sub)) throw new UsageError(`unknown strategy command ${sub} (${known})`);
+  const subcommand = sub;
+  const allowed = STRATEGY_SUBCOMMANDS[subcommand];
+  const stray = COMMAND_OPTIONS.strategy.find((option) => text(option) !== void 0 && !allowed.includes(option));
+  if (stray !== void 0) throw new UsageError(`strategy ${subcommand} does not take --${stray}`);
+  if (subcommand === "list") {
+    if (id !== void 0) throw new UsageError(`strategy list takes no argument, got ${args.slice(1).join(" ")}`);
+    return { name: "strategy list" };
+  }
+  const strategyId = id?.trim();
+  if (strategyId === void 0 || strategyId === "" || strategyId.length > 128) throw new UsageError(`strategy ${subcommand} needs a strategy_id of 1-128 characters`);
+  if (extra.length > 0) throw new UsageError(`strategy ${subcommand} takes one strategy_id, got ${args.slice(1).join(" ")}`);
+  const window = { since: parseSince(text("since") ?? "7d", now), until: now.toISOString() };
+  if (subcommand === "show") return { name: "strategy show", strategyId, ...window };
+  const by = (text("by") ?? env.USER ?? "operator").trim();
+  if (by === "") throw new UsageError("--by needs a name");
+  const reason = text("reason")?.trim();
+  if (reason === "") throw new UsageError(`--reason needs a text`);
+  if (subcommand === "enable") return { name: "strategy enable", strategyId, by, ...window, ...reason === void 0 ? {} : { reason } };
+  if (subcommand === "block") {
+    if (reason === void 0) throw new UsageError('strategy block needs --reason "why LEAN is refused to this strategy"');
+    return { name: "strategy block", strategyId, reason, by };
+  }
+  return { name: "strategy disable", strategyId, reason: reason ?? "operator moved the strategy to shadow", by };
 }
 async function refuseMalformedClientOrderId(id) {
   const { CLIENT_ORDER_ID_PATTERN } = await import("./lean-router-order-request.mjs");
@@ -251,6 +338,13 @@ function parseSince(value, now) {
   const absolute = new Date(value);
   if (Number.isNaN(absolute.getTime())) throw new UsageError(`--since ${value}: use 15m, 2h, 1d or an ISO time`);
   return absolute.toISOString();
+}
+function parseCompare(value) {
+  const stages = value.split(",").map((stage) => stage.trim());
+  const unknown = stages.find((stage) => !isKnownStage(stage));
+  if (unknown !== void 0) throw new UsageError(`--compare ${value}: ${unknown === "" ? "an empty stage" : `${unknown} is not a stage`} (known: ${KNOWN_STAGES.join(", ")})`);
+  if (stages.length < 2 || new Set(stages).size !== stages.length) throw new UsageError(`--compare ${value}: name two or more different stages, e.g. paper,live`);
+  return stages;
 }
 function parseLimit(value) {
   if (value === void 0) return 50;

@@ -5,6 +5,7 @@ import { ControlParameters } from './constructs/control-parameters';
 import { HealthCheck } from './constructs/health-check';
 import { LifecycleSync } from './constructs/lifecycle-sync';
 import { OrderApi } from './constructs/order-api';
+import { ParityRun } from './constructs/parity-run';
 import { ProvenanceTable } from './constructs/provenance-table';
 import { RouteFunction } from './constructs/route-function';
 import { RouterAlarms } from './constructs/router-alarms';
@@ -21,7 +22,7 @@ export interface LeanRouterStackProps extends StackProps {
 }
 
 /**
- * The whole router in one stack: the order API, the route, health-check and lifecycle sync functions, the
+ * The whole router in one stack: the order API, the route, health-check, lifecycle sync and parity run functions, the
  * provenance table, the control parameters, alarms and a dashboard. Live stages keep their table
  * and logs when the stack is deleted.
  */
@@ -32,6 +33,7 @@ export class LeanRouterStack extends Stack {
   readonly route: RouteFunction;
   readonly healthCheck: HealthCheck;
   readonly lifecycleSync: LifecycleSync;
+  readonly parityRun: ParityRun;
   /** The scheduled functions' failed or dropped runs, and their alarm. */
   readonly scheduledFailures: ScheduledFailures;
   readonly orderApi: OrderApi;
@@ -73,6 +75,8 @@ export class LeanRouterStack extends Stack {
     this.healthCheck = new HealthCheck(this, 'HealthCheck', { ...grants, failures: this.scheduledFailures.queue });
     // Reads only the table and the Alpaca keys, no control value: no dependency on the parameters.
     this.lifecycleSync = new LifecycleSync(this, 'LifecycleSync', { ...grants, failures: this.scheduledFailures.queue });
+    // Reads the table's by-route index and its own parity/ folder; it creates its parameters itself.
+    this.parityRun = new ParityRun(this, 'ParityRun', { ...grants, failures: this.scheduledFailures.queue });
     // The control values exist before either function can run (a missing kill switch reads as on).
     this.route.node.addDependency(this.parameters);
     // Every function that calls the runner reads its token (RouterFunction grants the parameter; the key's decrypt is here).
@@ -90,6 +94,7 @@ export class LeanRouterStack extends Stack {
       route: this.route,
       healthCheck: this.healthCheck,
       lifecycleSync: this.lifecycleSync,
+      parityRun: this.parityRun,
       ...(settings.leanRunnerUrl === undefined ? {} : { leanRunnerUrl: settings.leanRunnerUrl }),
       ...(settings.alarmEmail === undefined ? {} : { alarmEmail: settings.alarmEmail }),
       ...(settings.alarmTopicArn === undefined ? {} : { alarmTopicArn: settings.alarmTopicArn }),
@@ -111,6 +116,8 @@ export class LeanRouterStack extends Stack {
     output('RouteLogGroup', this.route.logGroupName, 'Route function logs (one route_attribution line per order)');
     output('HealthCheckLogGroup', this.healthCheck.logGroupName, 'Health-check logs');
     output('LifecycleSyncLogGroup', this.lifecycleSync.logGroupName, 'Lifecycle sync logs (broker state changes, route_divergence)');
+    output('ParityRunLogGroup', this.parityRun.logGroupName, 'Parity run logs (parity_report per strategy, parity_check_failed)');
+    output('ParityReportParameterPath', this.parityRun.reportParameterPath, 'SSM folder: the last parity report per strategy, parity/<strategy_id>');
     output('ApiAccessLogGroup', this.orderApi.accessLogGroupName, 'API Gateway access logs (JSON)');
     output('DashboardName', this.dashboard.dashboard.dashboardName, 'CloudWatch dashboard');
   }

@@ -15,6 +15,7 @@ export const ROUTER_ENTRIES = {
   route: 'route/handler.ts',
   healthCheck: 'health-check/handler.ts',
   lifecycleSync: 'lifecycle-sync/handler.ts',
+  parityRun: 'parity-run/handler.ts',
 } as const;
 
 /** A handler file under `functions/`, as an absolute path. */

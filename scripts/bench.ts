@@ -4,16 +4,19 @@
  * (scripts/bench-lifecycle.ts).
  *
  * One process, loopback only: dynalite, the Alpaca and LEAN simulators answering at once, the real
- * route handler. Direct submits and routed orders alternate within each round, so both see the same
- * machine load; figures are per-round medians and p99s, then the median over rounds.
+ * route handler. Direct submits, the floors and routed orders alternate within each round, so all
+ * see the same machine load; figures are per-round medians and p99s, then the median over rounds.
+ * The floor of a route is its broker submit plus one PutItem and one UpdateItem of the same row.
  * Options (environment): BENCH_ROUNDS (default 5), BENCH_ORDERS per round and path (default 300),
- * BENCH_ONLY=hot-path|governance|lifecycle to run one part.
+ * BENCH_ONLY=hot-path|governance|lifecycle|parity to run one part; the parity report's figures come
+ * from scripts/bench-parity.ts.
  */
 import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand, GetParametersByPathCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AlpacaClient } from '../functions/adapters/alpaca-client';
+import { LeanRunnerClient } from '../functions/adapters/lean-runner-client';
 import { logger, metrics } from '../functions/adapters/observability';
 import { PowertoolsRouteMetrics } from '../functions/adapters/powertools-route-metrics';
 import { SsmAlpacaCredentials } from '../functions/adapters/ssm-alpaca-credentials';
@@ -27,6 +30,7 @@ import { startLeanRunnerSimulator } from '../lib/local/lean-runner-simulator';
 import { proxyEvent } from '../test/support/router-harness';
 import { runGovernanceBench } from './bench-governance';
 import { runLifecycleBench } from './bench-lifecycle';
+import { runParityBench } from './bench-parity';
 import { fmt, median, percentile } from './bench-stats';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -41,6 +45,7 @@ const ONLY = process.env.BENCH_ONLY;
 if (ONLY === undefined || ONLY === 'hot-path') await runHotPathBench();
 if (ONLY === undefined || ONLY === 'governance') await runGovernanceBench();
 if (ONLY === undefined || ONLY === 'lifecycle') await runLifecycleBench();
+if (ONLY === undefined || ONLY === 'parity') await runParityBench();
 
 async function runHotPathBench(): Promise<void> {
   const dynamo = await startLocalDynamoDb();
@@ -93,6 +98,7 @@ async function runHotPathBench(): Promise<void> {
   const viaRouterToAlpaca = routerApi('alpaca');
   const viaRouterToLean = routerApi('lean');
   const direct = new AlpacaClient({ baseUrl: alpaca.url, credentials, connectTimeoutMs: 1000, submitTimeoutMs: 5000, lookupTimeoutMs: 1000 });
+  const directLean = new LeanRunnerClient({ baseUrl: lean.url, connectTimeoutMs: 1000, submitTimeoutMs: 5000, lookupTimeoutMs: 1000 });
 
   let sequence = 0;
   function body(): Record<string, unknown> {
@@ -120,8 +126,9 @@ async function runHotPathBench(): Promise<void> {
     return elapsed;
   }
 
-  // The floor: the same broker submit plus one PutItem and one UpdateItem of a row like the
-  // router's (one it wrote, re-keyed), on the same client: the AWS and broker work no router can skip.
+  // The floor of each route: its broker submit (Alpaca, or the LEAN runner) plus one PutItem and
+  // one UpdateItem of a row like the router's (one it wrote, re-keyed), on the same client: the AWS
+  // and broker work no router can skip.
   const template = await (async () => {
     const sample = body();
     await timeRouted(viaRouterToAlpaca, sample);
@@ -129,7 +136,7 @@ async function runHotPathBench(): Promise<void> {
     if (out.Item === undefined) throw new Error('the router wrote no row');
     return unmarshall(out.Item);
   })();
-  async function timeFloor(): Promise<number> {
+  async function timeFloor(broker: 'alpaca' | 'lean'): Promise<number> {
     const order = asOrder(body());
     floorRunning = true;
     const started = performance.now();
@@ -137,8 +144,8 @@ async function runHotPathBench(): Promise<void> {
     await dynamoClient.send(
       new PutItemCommand({ TableName: TABLE, Item: marshall(row, { removeUndefinedValues: true }), ConditionExpression: 'attribute_not_exists(client_order_id)' }),
     );
-    const outcome = await direct.submit(order, { correlationId: 'bench' });
-    if (outcome.kind !== 'accepted') throw new Error(`floor submit: ${outcome.kind}`);
+    const outcome = await (broker === 'alpaca' ? direct : directLean).submit(order, { correlationId: 'bench' });
+    if (outcome.kind !== 'accepted') throw new Error(`floor submit to ${broker}: ${outcome.kind}`);
     await dynamoClient.send(
       new UpdateItemCommand({
         TableName: TABLE,
@@ -159,20 +166,22 @@ async function runHotPathBench(): Promise<void> {
 
   for (let i = 0; i < WARMUP; i += 1) {
     await timeDirect();
-    await timeFloor();
+    await timeFloor('alpaca');
+    await timeFloor('lean');
     await timeRouted(viaRouterToAlpaca);
     await timeRouted(viaRouterToLean);
   }
   awsCalls.clear();
   ssmMock.resetHistory();
 
-  interface Round { direct: number[]; floor: number[]; routed: number[]; lean: number[] }
+  interface Round { direct: number[]; floor: number[]; floorLean: number[]; routed: number[]; lean: number[] }
   const rounds: Round[] = [];
   for (let r = 0; r < ROUNDS; r += 1) {
-    const round: Round = { direct: [], floor: [], routed: [], lean: [] };
+    const round: Round = { direct: [], floor: [], floorLean: [], routed: [], lean: [] };
     for (let i = 0; i < ORDERS; i += 1) {
       round.direct.push(await timeDirect());
-      round.floor.push(await timeFloor());
+      round.floor.push(await timeFloor('alpaca'));
+      round.floorLean.push(await timeFloor('lean'));
       round.routed.push(await timeRouted(viaRouterToAlpaca));
       round.lean.push(await timeRouted(viaRouterToLean));
     }
@@ -183,11 +192,12 @@ async function runHotPathBench(): Promise<void> {
   const routedOrders = ROUNDS * ORDERS * 2;
   console.log(`lean-router bench: ${ROUNDS} rounds x ${ORDERS} orders per path, node ${process.version}`);
   console.log(`  direct Alpaca-simulator submit    median ${fmt(summary('direct', 50))}  p99 ${fmt(summary('direct', 99))}`);
-  console.log(`  floor: submit + PutItem + UpdateItem median ${fmt(summary('floor', 50))}  p99 ${fmt(summary('floor', 99))}`);
+  console.log(`  floor, Alpaca submit + Put + Update median ${fmt(summary('floor', 50))}  p99 ${fmt(summary('floor', 99))}`);
+  console.log(`  floor, LEAN submit + Put + Update   median ${fmt(summary('floorLean', 50))}  p99 ${fmt(summary('floorLean', 99))}`);
   console.log(`  router -> Alpaca (route alpaca)   median ${fmt(summary('routed', 50))}  p99 ${fmt(summary('routed', 99))}`);
   console.log(`  router -> LEAN -> Alpaca          median ${fmt(summary('lean', 50))}  p99 ${fmt(summary('lean', 99))}`);
   console.log(`  ratio router/direct (medians)     ${(summary('routed', 50) / summary('direct', 50)).toFixed(2)}x  (p99 ${(summary('routed', 99) / summary('direct', 99)).toFixed(2)}x)`);
-  const ratio = (key: 'routed' | 'lean', p: number): string => (summary(key, p) / summary('floor', p)).toFixed(2);
+  const ratio = (key: 'routed' | 'lean', p: number): string => (summary(key, p) / summary(key === 'routed' ? 'floor' : 'floorLean', p)).toFixed(2);
   console.log(`  ratio router/floor, Alpaca route  p50 ${ratio('routed', 50)}x  p99 ${ratio('routed', 99)}x`);
   console.log(`  ratio router/floor, LEAN route    p50 ${ratio('lean', 50)}x  p99 ${ratio('lean', 99)}x`);
   console.log(`  AWS calls per routed order:`);

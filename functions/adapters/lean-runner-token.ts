@@ -1,22 +1,12 @@
-import type { SSMClient } from '@aws-sdk/client-ssm';
-import { SsmSecureString } from './ssm-secure-string';
+import { SsmSecureString, type SsmSecureStringOptions } from './ssm-secure-string';
 
 /** Supplies the runner's bearer token on demand, so a rotated token is picked up without a redeploy. */
 export interface LeanRunnerTokenProvider {
   get(): Promise<string>;
 }
 
-/** Options of the SecureString-backed token provider. */
-export interface SsmLeanRunnerTokenOptions {
-  readonly ssm: SSMClient;
-  /** SecureString holding the token as plain text. */
-  readonly parameterName: string;
-  /** How long a read is trusted; long, because tokens rarely rotate. */
-  readonly ttlMs?: number;
-  /** The longest one read may take, SDK retries included. */
-  readonly callTimeoutMs?: number;
-  readonly now?: () => number;
-}
+/** Options of the SecureString-backed token provider: the SecureString holds the token as plain text. */
+export type SsmLeanRunnerTokenOptions = Omit<SsmSecureStringOptions<string>, 'parse'>;
 
 /** Could not produce the token; the message names the parameter, never its value. */
 export class LeanRunnerTokenError extends Error {

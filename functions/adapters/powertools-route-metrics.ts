@@ -57,12 +57,9 @@ export class PowertoolsRouteMetrics implements RouteMetrics {
   }
 
   alpacaRateLimited(): void {
-    this.metrics.addMetric(ALPACA_RATE_LIMITED_METRIC, MetricUnit.Count, 1);
+    this.metrics.addMetric(METRIC.alpacaRateLimited, MetricUnit.Count, 1);
   }
 }
-
-/** `alpaca_rate_limited_total`, named as alarms and the dashboard would use it. */
-export const ALPACA_RATE_LIMITED_METRIC = 'alpaca_rate_limited_total';
 
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 

@@ -1,4 +1,5 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { PARITY_ROW_FIELDS } from '../core/parity';
 import { OPEN_ORDER_FIELDS, type ProvenanceRow } from '../core/provenance';
 
 /** A secondary index of the provenance table: string partition key, ISO-8601 sort key. */
@@ -39,6 +40,18 @@ function summaryOf(...keys: readonly string[]): readonly string[] {
   return ORDER_SUMMARY_FIELDS.filter((field) => !keys.includes(field));
 }
 
+/** The table's partition key, projected on every index anyway. */
+const PROVENANCE_KEY = 'client_order_id';
+
+/**
+ * What by-route carries: the summary, and what the parity report reads across strategies (the
+ * reference price, the fill time, divergent ids, the strategy), less the index's own keys.
+ */
+function routeFieldsOf(...keys: readonly string[]): readonly string[] {
+  const fields = new Set<string>([...ORDER_SUMMARY_FIELDS, ...PARITY_ROW_FIELDS]);
+  return [...fields].filter((field) => field !== PROVENANCE_KEY && !keys.includes(field));
+}
+
 /** The value of `open_partition` on every open row: one partition, so one Query lists them all. */
 export const OPEN_PARTITION = 'open';
 
@@ -47,12 +60,25 @@ export const OPEN_PARTITION = 'open';
  * integration tests, so all three always agree on keys and indexes.
  */
 export const PROVENANCE_TABLE = {
-  partitionKey: 'client_order_id',
+  partitionKey: PROVENANCE_KEY,
   indexes: {
     /** A symbol's rows over `created_at`: the route's fallback count, `orders --symbol`. Summary only. */
     bySymbol: { name: 'by-symbol', partitionKey: 'symbol', sortKey: 'created_at', nonKeyAttributes: summaryOf('symbol', 'created_at') },
-    /** Route evidence over time; the health-check reads LEAN outcomes here, not by scanning. Summary only. */
-    byRoute: { name: 'by-route', partitionKey: 'execution_route', sortKey: 'created_at', nonKeyAttributes: summaryOf('execution_route', 'created_at') },
+    /**
+     * Route evidence over time; the health-check reads LEAN outcomes here, not by scanning, and the
+     * parity report of all strategies reads each route. The summary and the parity fields.
+     */
+    byRoute: { name: 'by-route', partitionKey: 'execution_route', sortKey: 'created_at', nonKeyAttributes: routeFieldsOf('execution_route', 'created_at') },
+    /**
+     * Sparse: one strategy's rows over `created_at` (rows without `strategy_id` are not in it), for
+     * its parity report. Exactly the fields the report reads.
+     */
+    byStrategy: {
+      name: 'by-strategy',
+      partitionKey: 'strategy_id',
+      sortKey: 'created_at',
+      nonKeyAttributes: PARITY_ROW_FIELDS.filter((field) => !['client_order_id', 'strategy_id', 'created_at'].includes(field)),
+    },
     /**
      * Rows still `pending` or `unknown`, for reconciliation. Every attribute: the lifecycle sync
      * resolves each row from all of it (request, attempts, fallback intent, broker ids).

@@ -1,21 +1,11 @@
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import type { AlpacaCredentials, AlpacaCredentialsProvider } from './alpaca-client';
-import { SsmSecureString } from './ssm-secure-string';
+import { SsmSecureString, type SsmSecureStringOptions } from './ssm-secure-string';
 
 const secretSchema = z.object({ key_id: z.string().min(1), secret_key: z.string().min(1) });
 
-/** Options of the SecureString-backed credentials provider. */
-export interface SsmAlpacaCredentialsOptions {
-  readonly ssm: SSMClient;
-  /** SecureString holding `{"key_id": "...", "secret_key": "..."}`. */
-  readonly parameterName: string;
-  /** How long a read is trusted; long, because credentials rarely rotate. */
-  readonly ttlMs?: number;
-  /** The longest one read may take, SDK retries included. */
-  readonly callTimeoutMs?: number;
-  readonly now?: () => number;
-}
+/** Options of the SecureString-backed credentials provider: the SecureString holds `{"key_id": "...", "secret_key": "..."}`. */
+export type SsmAlpacaCredentialsOptions = Omit<SsmSecureStringOptions<AlpacaCredentials>, 'parse'>;
 
 /** Could not produce credentials; the message names the parameter, never its value. */
 export class AlpacaCredentialsError extends Error {

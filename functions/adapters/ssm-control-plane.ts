@@ -3,6 +3,8 @@ import {
   controlParameterName,
   CONTROL_PARAMETER,
   manualReviewParameterName,
+  strategyOfParameter,
+  strategyParameterName,
   symbolOfReviewParameter,
 } from '../core/control-parameters';
 import {
@@ -22,6 +24,13 @@ import {
 } from '../core/control';
 import { describeError } from '../core/objects';
 import { systemClock, type Clock, type ControlPlane, type RouteLogger } from '../core/ports';
+import {
+  parseStrategyEnablement,
+  strategyEnablementValue,
+  type StrategyControl,
+  type StrategyEnablement,
+  type StrategyState,
+} from '../core/strategy-enablement';
 
 /** Options of the SSM-backed control plane. */
 export interface SsmControlPlaneOptions {
@@ -41,14 +50,17 @@ const DEFAULT_CALL_TIMEOUT_MS = 2_000;
 
 // GetParametersByPath answers at most 10 per page; 20 pages is 200 symbols in review, far more than a desk trades.
 const MAX_REVIEW_PAGES = 20;
+// 20 pages is 200 strategies with a parameter; past that the rest read as missing (not enabled), the safe side.
+const MAX_STRATEGY_PAGES = 20;
 
 /**
  * The control values in SSM Parameter Store, read as one cached batch: `GetParameters` for
- * `kill-switch`, `policy` and `lean-health`, plus `GetParametersByPath` for `manual-review/`.
+ * `kill-switch`, `policy` and `lean-health`, plus `GetParametersByPath` for `manual-review/` and
+ * for `strategies/`.
  * Within the TTL no call is made; concurrent readers share one refresh; a failed refresh keeps the
  * last good values and is not retried before the TTL passes again, so a throttled SSM is not hammered.
  */
-export class SsmControlPlane implements ControlPlane {
+export class SsmControlPlane implements ControlPlane, StrategyControl {
   private lastGood: ControlSnapshot | undefined;
   private lastAttemptMs: number | undefined;
   private lastRefreshFailed = false;
@@ -63,11 +75,18 @@ export class SsmControlPlane implements ControlPlane {
       policy: controlParameterName(options.prefix, CONTROL_PARAMETER.policy),
       leanHealth: controlParameterName(options.prefix, CONTROL_PARAMETER.leanHealth),
       manualReview: controlParameterName(options.prefix, CONTROL_PARAMETER.manualReview),
+      strategies: controlParameterName(options.prefix, CONTROL_PARAMETER.strategies),
     };
   }
 
   /** The full names this plane reads and writes, for logs, the CLI and the docs. */
-  get parameterNames(): { readonly killSwitch: string; readonly policy: string; readonly leanHealth: string; readonly manualReview: string } {
+  get parameterNames(): {
+    readonly killSwitch: string;
+    readonly policy: string;
+    readonly leanHealth: string;
+    readonly manualReview: string;
+    readonly strategies: string;
+  } {
     return this.names;
   }
 
@@ -116,6 +135,18 @@ export class SsmControlPlane implements ControlPlane {
     this.patchReview({ symbol, state: 'cleared', changed_at: this.clock.now().toISOString() });
   }
 
+  /** Writes one strategy's state, with who and why; in force here at once. */
+  async setStrategyState(strategyId: string, state: StrategyState, reason: string, setBy: string): Promise<void> {
+    const at = this.clock.now();
+    await this.put(strategyParameterName(this.options.prefix, strategyId), strategyEnablementValue(state, reason, setBy, at));
+    this.patchStrategy({ strategy_id: strategyId, state, reason, set_by: setBy, set_at: at.toISOString() });
+  }
+
+  /** The lifecycle sync's block on a divergent id: `blocked`, whatever the strategy held; only an operator lifts it. */
+  async blockStrategy(strategyId: string, reason: string, setBy: string): Promise<void> {
+    await this.setStrategyState(strategyId, 'blocked', reason, setBy);
+  }
+
   /** The health-check's probe result. */
   async writeLeanHealth(health: LeanHealth): Promise<void> {
     await this.put(this.names.leanHealth, leanHealthValue(health));
@@ -142,9 +173,10 @@ export class SsmControlPlane implements ControlPlane {
   private async fetch(): Promise<ControlSnapshot> {
     // One bound for the whole read, review pages included: it is one step of an order's deadline.
     const bound = this.bound();
-    const [batch, reviews] = await Promise.all([
+    const [batch, reviews, strategies] = await Promise.all([
       this.options.ssm.send(new GetParametersCommand({ Names: [this.names.killSwitch, this.names.policy, this.names.leanHealth] }), bound),
       this.readReviews(bound),
+      this.readStrategiesOrNone(bound),
     ]);
     const parameters = new Map((batch.Parameters ?? []).map((parameter) => [parameter.Name, parameter]));
     const leanHealth = parseLeanHealth(parameters.get(this.names.leanHealth)?.Value);
@@ -153,6 +185,7 @@ export class SsmControlPlane implements ControlPlane {
       policy: parsePolicyOverride(parameters.get(this.names.policy)?.Value),
       ...(leanHealth === undefined ? {} : { leanHealth }),
       reviews,
+      strategies,
       source: 'fresh',
       readAt: this.clock.now().toISOString(),
     };
@@ -174,6 +207,40 @@ export class SsmControlPlane implements ControlPlane {
       if (nextToken === undefined) break;
     }
     return reviews;
+  }
+
+  /**
+   * The strategies, or none when their folder cannot be read: no strategy then reads `enabled`,
+   * which gates LEAN only where enablement is required, instead of failing the whole read (and
+   * with it the kill switch) for stages that do not use enablement.
+   */
+  private async readStrategiesOrNone(bound: { abortSignal: AbortSignal }): Promise<Map<string, StrategyEnablement>> {
+    try {
+      return await this.readStrategies(bound);
+    } catch (error) {
+      this.options.logger?.error('control_read_failed', { error: describeError(error), part: 'strategies', using: 'no strategy enabled' });
+      return new Map();
+    }
+  }
+
+  private async readStrategies(bound: { abortSignal: AbortSignal }): Promise<Map<string, StrategyEnablement>> {
+    const strategies = new Map<string, StrategyEnablement>();
+    const folder = `${this.names.strategies}/`;
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_STRATEGY_PAGES; page += 1) {
+      const out = await this.options.ssm.send(
+        new GetParametersByPathCommand({ Path: this.names.strategies, Recursive: false, MaxResults: 10, NextToken: nextToken }),
+        bound,
+      );
+      for (const parameter of out.Parameters ?? []) {
+        if (parameter.Name?.startsWith(folder) !== true || parameter.Value === undefined) continue;
+        const strategyId = strategyOfParameter(parameter.Name);
+        if (strategyId !== undefined) strategies.set(strategyId, parseStrategyEnablement(strategyId, parameter.Value));
+      }
+      nextToken = out.NextToken;
+      if (nextToken === undefined) break;
+    }
+    return strategies;
   }
 
   private put(name: string, value: string): Promise<unknown> {
@@ -199,6 +266,13 @@ export class SsmControlPlane implements ControlPlane {
   /** A write this process made is in force at once here, before the next read. */
   private patch(change: Partial<ControlSnapshot>): void {
     if (this.lastGood !== undefined) this.lastGood = { ...this.lastGood, ...change };
+  }
+
+  private patchStrategy(strategy: StrategyEnablement): void {
+    if (this.lastGood === undefined) return;
+    const strategies = new Map(this.lastGood.strategies);
+    strategies.set(strategy.strategy_id, strategy);
+    this.lastGood = { ...this.lastGood, strategies };
   }
 
   private patchReview(review: SymbolReview): void {

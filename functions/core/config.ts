@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { strategyEnablementSchema, type StrategyEnablementMode } from './strategy-enablement';
 
 /** The routing policy: which adapter orders prefer, for which symbols, and what to fall back to. */
 export interface RoutingPolicy {
@@ -6,6 +7,11 @@ export interface RoutingPolicy {
   readonly policy: 'all' | 'allowlist';
   readonly symbols: ReadonlySet<string>;
   readonly fallback: 'alpaca' | 'none';
+  /**
+   * `required`: an order whose strategy is not `enabled` (SSM `strategies/<strategy_id>`) is gated
+   * `strategy_not_enabled`; `off` (the default): strategies are not consulted.
+   */
+  readonly strategy_enablement: StrategyEnablementMode;
 }
 
 /**
@@ -94,6 +100,8 @@ export const NON_LEAN_POLICY: RoutingPolicy = {
   policy: 'allowlist',
   symbols: new Set(),
   fallback: 'alpaca',
+  // No order reaches the gates under this policy (it never expects LEAN), so nothing is left to require.
+  strategy_enablement: 'off',
 };
 
 const DEFAULT_TIMEOUTS: Timeouts = {
@@ -232,6 +240,8 @@ export function loadRouterConfig(env: Env): RouterConfig {
   const policy = readValue(env, 'TRADING_EXECUTION_ADAPTER_POLICY', policySchema, 'allowlist', problems);
   const fallback = readValue(env, 'TRADING_EXECUTION_FALLBACK_ADAPTER', fallbackSchema, 'alpaca', problems);
   const symbols = parseSymbols(env.TRADING_EXECUTION_ADAPTER_SYMBOLS);
+  // Default off, so a stage that never set it routes as before strategies existed.
+  const strategyEnablement = readValue(env, 'TRADING_STRATEGY_ENABLEMENT', strategyEnablementSchema, 'off', problems);
   const leanRunnerUrl = refuseOnLive(env, readValue<string | undefined>(env, 'TRADING_LEAN_RUNNER_URL', runnerUrlSchema, undefined, problems), problems);
 
   const timeouts = readIntegers(env, DEFAULT_TIMEOUTS, TIMEOUT_VARIABLES, problems);
@@ -244,7 +254,7 @@ export function loadRouterConfig(env: Env): RouterConfig {
   const governance = readIntegers(env, DEFAULT_GOVERNANCE, GOVERNANCE_VARIABLES, problems);
 
   const settingsProblems = [...problems];
-  const declaredRouting: RoutingPolicy = { adapter, policy, symbols, fallback };
+  const declaredRouting: RoutingPolicy = { adapter, policy, symbols, fallback, strategy_enablement: strategyEnablement };
   problems.push(...routingProblems(declaredRouting, leanRunnerUrl));
   return {
     routing: problems.length === 0 ? declaredRouting : NON_LEAN_POLICY,

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { adapterSchema, fallbackSchema, NON_LEAN_POLICY, parseSymbols, policySchema, routingProblems, type RouterConfig, type RoutingPolicy } from './config';
 import { dropUndefined } from './objects';
+import { strategyEnablementSchema, type StrategyEnablement } from './strategy-enablement';
 
 /**
  * The runtime control values (SSM Parameter Store) as the router understands them, and the pure
@@ -20,7 +21,7 @@ export interface KillSwitch {
   readonly source: 'parameter' | 'unreadable' | 'missing' | 'unavailable';
 }
 
-/** The `policy` parameter: absent (environment rules), a valid override, or invalid (non-LEAN). */
+/** The `policy` parameter (`{adapter, policy, symbols, fallback, strategy_enablement}`): absent (environment rules), a valid override, or invalid (non-LEAN). */
 export type PolicyOverride =
   | { readonly kind: 'absent' }
   | { readonly kind: 'valid'; readonly value: Partial<RoutingPolicy> }
@@ -52,6 +53,8 @@ export interface ControlSnapshot {
   readonly policy: PolicyOverride;
   readonly leanHealth?: LeanHealth;
   readonly reviews: ReadonlyMap<string, SymbolReview>;
+  /** The `strategies/<strategy_id>` parameters, by strategy_id; a strategy without one is absent. */
+  readonly strategies: ReadonlyMap<string, StrategyEnablement>;
   /** `fresh` from SSM, `cached` within the TTL, `last_known_good` after a failed refresh, `unavailable` with no good read yet. */
   readonly source: 'fresh' | 'cached' | 'last_known_good' | 'unavailable';
   readonly readAt?: string;
@@ -69,6 +72,7 @@ export const UNAVAILABLE_CONTROL: ControlSnapshot = {
   killSwitch: { state: 'on', reason: 'control values unreadable and none known', source: 'unavailable' },
   policy: { kind: 'absent' },
   reviews: new Map(),
+  strategies: new Map(),
   source: 'unavailable',
 };
 
@@ -102,6 +106,7 @@ const policyJson = z.strictObject({
   policy: policySchema.optional(),
   symbols: z.union([z.string(), z.array(z.string())]).optional(),
   fallback: fallbackSchema.optional(),
+  strategy_enablement: strategyEnablementSchema.optional(),
 });
 
 /** Reads the `policy` parameter; fields left out keep their environment values. */

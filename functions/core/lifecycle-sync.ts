@@ -19,7 +19,8 @@ import {
   type ReconciliationStore,
 } from './order-reconciliation';
 import type { BrokerOrderList, Clock, RouteLogger } from './ports';
-import type { OpenOrder, OpenOrderStore } from './provenance';
+import type { OpenOrder, OpenOrderStore, RouteDivergence } from './provenance';
+import { divergenceBlockReason, type StrategyControl } from './strategy-enablement';
 
 /** Alpaca's largest page of `GET /v2/orders`. */
 export const LIST_PAGE_LIMIT = 500;
@@ -69,12 +70,15 @@ export interface LifecycleMetrics extends ReconciliationMetrics {
   brokerStateChanged(toStatus: string): void;
   /** One per newly recorded divergence between LEAN's acknowledged id and Alpaca's. */
   routeDivergence(): void;
-  /** One per failed step: `store_read`, `list`, `store_write`. */
+  /** One per failed step: `store_read`, `list`, `store_write`, `strategy_block`. */
   syncFailure(step: LifecycleSyncFailureStep): void;
 }
 
 /** Where a run can fail without stopping the scheduler. */
-export type LifecycleSyncFailureStep = 'store_read' | 'list' | 'store_write';
+export type LifecycleSyncFailureStep = 'store_read' | 'list' | 'store_write' | 'strategy_block';
+
+/** Who the sync's strategy blocks name as `set_by`. */
+export const LIFECYCLE_SYNC_SET_BY = 'lifecycle-sync';
 
 /** What one run needs. `runnerLookup` is absent when no runner URL is configured. */
 export interface LifecycleSyncDependencies {
@@ -85,6 +89,8 @@ export interface LifecycleSyncDependencies {
   readonly alpaca: BrokerOrderList;
   readonly alpacaLookup: OrderLookup;
   readonly runnerLookup?: OrderLookup;
+  /** Where a divergent id blocks its strategy; absent, no strategy is blocked (the divergence is still recorded and counted). */
+  readonly strategies?: StrategyControl;
   readonly metrics: LifecycleMetrics;
   readonly logger: RouteLogger;
   readonly clock: Clock;
@@ -261,6 +267,12 @@ async function syncRow(deps: LifecycleSyncDependencies, row: OpenOrder, order: B
   // The open-order listing carries every field lifecycleChange reads.
   const change = lifecycleChange(row, order, now);
   if (change === undefined) return;
+  if (change.divergence !== undefined && !(await blockDivergentStrategy(deps, row, change.divergence))) {
+    // The row keeps no divergence yet, so the next run finds it again and retries the block: a
+    // divergence is recorded on the row only once its strategy is blocked.
+    tally.failures += 1;
+    return;
+  }
   try {
     const written = await store.recordBrokerState(row.client_order_id, change.state, change.divergence, now.toISOString(), timeoutMs);
     if (written === 'stale') {
@@ -282,6 +294,25 @@ async function syncRow(deps: LifecycleSyncDependencies, row: OpenOrder, order: B
     logger.error('route_divergence', { client_order_id: row.client_order_id, strategy_id: row.strategy_id ?? null, ...change.divergence });
     metrics.routeDivergence();
   }
+}
+
+/**
+ * Blocks the strategy of a row whose divergent id was just found, before the row records the
+ * divergence. True when blocked, or when there is no strategy (or no strategy port) to block;
+ * false when the write failed (logged and counted).
+ */
+async function blockDivergentStrategy(deps: LifecycleSyncDependencies, row: OpenOrder, divergence: RouteDivergence): Promise<boolean> {
+  if (row.strategy_id === undefined || deps.strategies === undefined) return true;
+  const reason = divergenceBlockReason(row.client_order_id, divergence.lean_order_id, divergence.alpaca_order_id);
+  try {
+    await deps.strategies.blockStrategy(row.strategy_id, reason, LIFECYCLE_SYNC_SET_BY);
+  } catch (error) {
+    deps.logger.error('lifecycle_sync_strategy_block_failed', { step: 'strategy_block', client_order_id: row.client_order_id, strategy_id: row.strategy_id, error: describeError(error) });
+    deps.metrics.syncFailure('strategy_block');
+    return false;
+  }
+  deps.logger.error('strategy_blocked', { strategy_id: row.strategy_id, reason, set_by: LIFECYCLE_SYNC_SET_BY });
+  return true;
 }
 
 /** Problems found reading the settings; each named value falls back to its default. */

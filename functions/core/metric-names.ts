@@ -26,6 +26,8 @@ export const METRIC = {
   killSwitchTrips: 'kill_switch_trips_total',
   /** Cancels that asked a broker, dimension `route` (`lean`, `alpaca`, `alpaca_gated`, `alpaca_fallback`, `none`). */
   cancelRequests: 'cancel_requests_total',
+  /** Alpaca answered 429 (its 200 requests a minute are spent): counted, never retried. */
+  alpacaRateLimited: 'alpaca_rate_limited_total',
   /** Health-check gauges, one value per run: 1 when the switch is on (or unreadable), else 0. */
   killSwitchState: 'kill_switch_state',
   /** 1 when the last probe of the runner's /healthz succeeded, else 0. */
@@ -43,6 +45,14 @@ export const METRIC = {
   routeDivergence: 'route_divergence_total',
   /** Lifecycle sync steps that failed, dimension `step` (`store_read`, `list`, `store_write`). */
   lifecycleSyncFailures: 'lifecycle_sync_failures_total',
+  /** Parity run gauges, one value per run: strategies reported, and those whose report did not pass. */
+  parityStrategiesReported: 'parity_strategies_reported',
+  parityStrategiesFailing: 'parity_strategies_failing',
+  /** Parity checks that passed in a strategy's last stored report and fail now, one value per run (0 included); alarmed. */
+  parityCheckRegressions: 'parity_check_regressions_total',
+  /** Per strategy (dimension `strategy`), routed minus non-routed: fill rate in percentage points, median slippage in basis points. */
+  parityFillRateDifference: 'parity_fill_rate_difference_pts',
+  paritySlippageDifference: 'parity_median_slippage_difference_bps',
 } as const;
 
 /** A metric name the functions emit. */

@@ -2,6 +2,7 @@ import type { BreakerState } from './breaker';
 import type { ControlSnapshot } from './control';
 import type { Adapter, ExecutionAttempt, ExecutionRoute, FailureCertainty, LeanFailureReason, OrderStatus } from './execution';
 import type { OrderRequest } from './order-request';
+import type { StrategyEnablementMode, StrategyState } from './strategy-enablement';
 
 /** What the policy, the control values and the gates looked like when the order was decided. */
 export interface PolicySnapshot {
@@ -9,6 +10,10 @@ export interface PolicySnapshot {
   readonly policy: 'all' | 'allowlist';
   readonly fallback: 'alpaca' | 'none';
   readonly symbols_count: number;
+  /** Whether orders needed their strategy `enabled`; absent on rows written before strategies existed (read as `off`). */
+  readonly strategy_enablement?: StrategyEnablementMode;
+  /** With enablement `required` and a strategy_id: its `strategies/<id>` state as read, or `missing`. */
+  readonly strategy_state?: StrategyState | 'missing';
   /** `environment`, or `parameter` when the SSM `policy` value overrode it. */
   readonly policy_source: 'environment' | 'parameter';
   /** The kill switch as the router saw it; unreadable or unavailable counts as `on`. */

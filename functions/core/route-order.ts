@@ -190,15 +190,18 @@ async function decide(deps: RouteDependencies, order: OrderRequest): Promise<Rou
   let gates: GateReason[] = [];
   let lease: BreakerLease | undefined;
   if (policy.expected === 'lean') {
-    gates = controlGates(control, order.symbol, deps.clock.now(), deps.config.governance.runnerHealthStaleMs);
+    gates = controlGates(control, order.symbol, deps.clock.now(), deps.config.governance.runnerHealthStaleMs, {
+      strategyId: order.strategy_id,
+      enablement: routing.routing.strategy_enablement,
+    });
     if (gates.length === 0) {
       const breakerBefore = deps.breaker.state;
       lease = deps.breaker.acquire();
       if (lease === undefined) gates = ['breaker_open'];
-      return decision(policy, routing, control, gates, breakerBefore, lease);
+      return decision(policy, routing, control, gates, breakerBefore, lease, order.strategy_id);
     }
   }
-  return decision(policy, routing, control, gates, deps.breaker.state, lease);
+  return decision(policy, routing, control, gates, deps.breaker.state, lease, order.strategy_id);
 }
 
 function decision(
@@ -208,6 +211,7 @@ function decision(
   gates: readonly GateReason[],
   breaker: BreakerState,
   lease: BreakerLease | undefined,
+  strategyId: string | undefined,
 ): RoutingDecision {
   return {
     policy,
@@ -215,7 +219,7 @@ function decision(
     control,
     gate: gates[0],
     lease,
-    snapshot: policySnapshot(routing, control, breaker, gates),
+    snapshot: policySnapshot(routing, control, breaker, gates, strategyId),
   };
 }
 
@@ -229,13 +233,23 @@ function withoutUnwiredLean(effective: EffectiveRouting, leanWired: boolean): Ef
   return { ...effective, routing: NON_LEAN_POLICY, misconfiguration: [...effective.misconfiguration, 'no LEAN runner client'] };
 }
 
-function policySnapshot(effective: EffectiveRouting, control: ControlSnapshot, breaker: BreakerState, gates: readonly string[]): PolicySnapshot {
+function policySnapshot(
+  effective: EffectiveRouting,
+  control: ControlSnapshot,
+  breaker: BreakerState,
+  gates: readonly string[],
+  strategyId: string | undefined,
+): PolicySnapshot {
   const { routing } = effective;
+  const required = routing.strategy_enablement === 'required';
   return dropUndefined({
     adapter: routing.adapter,
     policy: routing.policy,
     fallback: routing.fallback,
     symbols_count: routing.symbols.size,
+    strategy_enablement: routing.strategy_enablement,
+    // Where enablement counts: tells a shadow order (the control cohort) from a blocked or unknown one.
+    strategy_state: required && strategyId !== undefined ? (control.strategies.get(strategyId)?.state ?? 'missing') : undefined,
     policy_source: effective.source,
     kill_switch: control.killSwitch.state,
     kill_switch_reason: control.killSwitch.reason,

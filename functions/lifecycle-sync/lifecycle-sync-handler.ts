@@ -7,6 +7,7 @@ import { DynamoDbProvenanceStore } from '../adapters/dynamodb-provenance-store';
 import { alpacaClient, defaultDynamoDbClient, defaultSsmClient, leanRunnerClient, parseInfrastructure, ssmAlpacaCredentials } from '../adapters/infrastructure';
 import { logger, metrics } from '../adapters/observability';
 import { PowertoolsLifecycleMetrics } from '../adapters/powertools-lifecycle-metrics';
+import { SsmControlPlane } from '../adapters/ssm-control-plane';
 import { loadRouterConfig } from '../core/config';
 import { loadLifecycleSyncSettings, runLifecycleSync, type LifecycleSyncReport } from '../core/lifecycle-sync';
 import { systemClock, type Clock } from '../core/ports';
@@ -29,7 +30,8 @@ const FLUSH_RESERVE_MS = 1_000;
 /**
  * Builds the sync once per container, from the route function's variables (table, Alpaca URL and
  * credentials, runner URL, timeouts, notional tolerance) plus its own `TRADING_LIFECYCLE_SYNC_*`
- * bounds and reconciliation's `TRADING_RECONCILE_*` values.
+ * bounds and reconciliation's `TRADING_RECONCILE_*` values. A divergent id blocks its strategy in
+ * `strategies/<strategy_id>` under `CONTROL_PARAMETER_PREFIX` (the sync writes nothing else there).
  */
 export function createLifecycleSyncHandler(env: Readonly<Record<string, string | undefined>>, clients: LifecycleSyncClients = {}): LifecycleSyncHandler {
   const infra = parseInfrastructure(env);
@@ -46,6 +48,8 @@ export function createLifecycleSyncHandler(env: Readonly<Record<string, string |
   const alpaca = alpacaClient(infra, router, credentials);
   const runnerLookup = leanRunnerClient(router, undefined, { infra, ssm });
   const lifecycleMetrics = new PowertoolsLifecycleMetrics(metrics);
+  // Only its strategy write is used: the sync reads no control value.
+  const strategies = new SsmControlPlane({ ssm, prefix: infra.CONTROL_PARAMETER_PREFIX, ttlMs: 0, callTimeoutMs: router.timeouts.ssmMs, logger });
 
   return async (_event, context) => {
     if (context) logger.addContext(context);
@@ -58,6 +62,7 @@ export function createLifecycleSyncHandler(env: Readonly<Record<string, string |
         alpaca,
         alpacaLookup: alpaca,
         ...(runnerLookup === undefined ? {} : { runnerLookup }),
+        strategies,
         metrics: lifecycleMetrics,
         logger,
         clock: clients.clock ?? systemClock,

@@ -102,6 +102,12 @@ export const policySnapshotSchema = z.strictObject({
   policy: enumOf<PolicySnapshot['policy']>()(['all', 'allowlist']),
   fallback: enumOf<PolicySnapshot['fallback']>()(['alpaca', 'none']),
   symbols_count: z.number().int(),
+  strategy_enablement: enumOf<NonNullable<PolicySnapshot['strategy_enablement']>>()(['required', 'off'])
+    .optional()
+    .describe('required: an order whose strategy is not enabled is gated strategy_not_enabled; absent on rows older than strategy enablement (off)'),
+  strategy_state: enumOf<NonNullable<PolicySnapshot['strategy_state']>>()(['shadow', 'enabled', 'blocked', 'missing'])
+    .optional()
+    .describe("With enablement required and a strategy_id: the strategy's strategies/<id> state as read, or missing"),
   policy_source: enumOf<PolicySnapshot['policy_source']>()(['environment', 'parameter']),
   kill_switch: enumOf<PolicySnapshot['kill_switch']>()(['on', 'off']),
   kill_switch_reason: z.string().optional(),

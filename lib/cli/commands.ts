@@ -1,20 +1,28 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetParametersByPathCommand, SSMClient, type Parameter } from '@aws-sdk/client-ssm';
+import { DynamoDbParityReader } from '../../functions/adapters/dynamodb-parity-reader';
 import { DynamoDbProvenanceIndex } from '../../functions/adapters/dynamodb-provenance-index';
+import { provenanceTableName } from '../../functions/adapters/provenance-table';
 import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
 import { DEFAULT_GOVERNANCE, loadHealthCheckConfig, loadRouterConfig, type HealthCheckConfig } from '../../functions/core/config';
-import { controlParameterPrefix, manualReviewParameterName } from '../../functions/core/control-parameters';
+import { controlParameterPrefix, manualReviewParameterName, strategyParameterName } from '../../functions/core/control-parameters';
 import type { ControlSnapshot, KillSwitch } from '../../functions/core/control';
 import { errorRateWindowStart } from '../../functions/core/error-rate-window';
 import { describeError } from '../../functions/core/objects';
+import { readParityReport, type ParityReport } from '../../functions/core/parity';
+import { loadParityConfig, type ParityConfig } from '../../functions/core/parity-config';
+import type { StrategyEnablement } from '../../functions/core/strategy-enablement';
 import type { ProvenanceRow } from '../../functions/core/provenance';
 import type { CliCommand, CliEnv, CliIo, CliRequest } from './run-cli';
 import { cancelReport } from './cancel-report';
 import { OrderApiNotFound, OrderApiTimeout, orderApiTarget, requestCancel, type OrderApiTarget } from './order-api-client';
+import { parityReportText } from './parity-report-text';
 import { findOrder, findOrders } from './provenance-queries';
 import { alarmNamePrefix } from '../stage-names';
 import { stageAlarmsInAlarm } from './stage-alarms';
+import { decideEnable, decideSetState, strategyListText, strategyStateLine, type StrategyDecisionApplied } from './strategy-decision';
+import { listStrategies, readStrategy } from './strategy-parameters';
 import { isDeployedStage, LOCAL_STAGE, type CliStage } from './stages';
 import { errorRateTripRule, killSwitchWhy, statusJson, statusText, type AlarmsStatus, type ErrorRateStatus } from './status-report';
 import { textTable } from './text-table';
@@ -46,12 +54,16 @@ const SEEN_WITHIN = `routers see it within their cache TTL, ${DEFAULT_GOVERNANCE
 const CANCEL_TIMEOUT_MS = 35_000;
 
 type CancelCommand = Extract<CliCommand, { name: 'cancel' }>;
-type StageCommand = Exclude<CliCommand, CancelCommand>;
+type ParityCommand = Extract<CliCommand, { name: 'parity' }>;
+type StrategyCommand = Extract<CliCommand, { name: `strategy ${string}` }>;
+type StageCommand = Exclude<CliCommand, CancelCommand | ParityCommand | StrategyCommand>;
 
 /** Runs one validated command; resolves to the exit code. */
 export async function runCommand(request: CliRequest, env: CliEnv, io: CliIo): Promise<number> {
   const { command } = request;
   if (command.name === 'cancel') return runCancel({ ...request, command }, env, io);
+  if (command.name === 'parity') return runParity({ ...request, command }, env, io);
+  if (isStrategyCommand(command)) return runStrategy({ ...request, command }, env, io);
   return runStageCommand({ ...request, command }, env, io);
 }
 
@@ -75,6 +87,178 @@ async function runCancel(request: CliRequest & { readonly command: CancelCommand
     io.err(`lean-router cancel: ${explainCancelFailure(error, request, command.clientOrderId, target)}`);
     return 1;
   }
+}
+
+/**
+ * `parity`: the report of one stage, or of each `--compare` stage from its own table, read through
+ * the indexes. The report is printed whatever its verdict; exit 0 only when every report passed.
+ */
+async function runParity(request: CliRequest & { readonly command: ParityCommand }, env: CliEnv, io: CliIo): Promise<number> {
+  const { command } = request;
+  const config = loadParityConfig(env);
+  if (config.problems.length > 0) {
+    io.err(`lean-router parity: ${config.problems.join('; ')}`);
+    return 2;
+  }
+  const targets = (command.compare ?? [request.stage]).map((stage) => ({ stage, tableName: command.compare === undefined ? request.tableName : provenanceTableName(stage) }));
+  const now = new Date();
+  const reports: ParityReport[] = [];
+  for (const target of targets) {
+    const clients = stageClients(target.stage, env);
+    try {
+      const reader = new DynamoDbParityReader(clients.dynamoDb(), target.tableName, { maxRows: config.maxRows, pageTimeoutMs: CALL_TIMEOUT_MS });
+      const query = { stage: target.stage, ...(command.strategyId === undefined ? {} : { strategyId: command.strategyId }), since: command.since, until: command.until };
+      reports.push(await readParityReport(reader, query, config.thresholds, now));
+    } catch (error) {
+      io.err(`lean-router parity: ${target.stage}: ${explainFailure(error, target)}`);
+      return 1;
+    } finally {
+      clients.destroy();
+    }
+  }
+  const json = reports.length === 1 ? reports[0] : { passed: reports.every((report) => report.passed), reports };
+  io.out(request.json ? JSON.stringify(json, null, 2) : parityReportText(reports));
+  return reports.every((report) => report.passed) ? 0 : 1;
+}
+
+function isStrategyCommand(command: CliCommand): command is StrategyCommand {
+  return command.name.startsWith('strategy ');
+}
+
+/** What a strategy command prints, and whether it was refused (exit 1, nothing written). */
+interface StrategyAnswer extends Answer {
+  readonly refused: boolean;
+}
+
+/**
+ * `strategy list|show|enable|disable|block`: the stage's `strategies/<strategy_id>` parameters.
+ * Like kill, each first reads the stage's control values and refuses a stage without its
+ * kill-switch parameter. A refused enable prints why on stderr (with `--json`, its document on
+ * stdout) and exits 1.
+ */
+async function runStrategy(request: CliRequest & { readonly command: StrategyCommand }, env: CliEnv, io: CliIo): Promise<number> {
+  const { command } = request;
+  const config = loadParityConfig(env);
+  if ((command.name === 'strategy show' || command.name === 'strategy enable') && config.problems.length > 0) {
+    io.err(`lean-router ${command.name}: ${config.problems.join('; ')}`);
+    return 2;
+  }
+  const clients = stageClients(request.stage, env);
+  try {
+    const answer = await executeStrategy(request, clients, env, config, new Date());
+    if (request.json) io.out(JSON.stringify(answer.json, null, 2));
+    else if (answer.refused) io.err(`lean-router ${command.name}: ${answer.text}`);
+    else io.out(answer.text);
+    return answer.refused ? 1 : 0;
+  } catch (error) {
+    io.err(`lean-router ${command.name}: ${error instanceof CommandFailure ? error.message : explainFailure(error, request)}`);
+    return 1;
+  } finally {
+    clients.destroy();
+  }
+}
+
+async function executeStrategy(
+  request: CliRequest & { readonly command: StrategyCommand },
+  clients: StageClients,
+  env: CliEnv,
+  config: ParityConfig,
+  now: Date,
+): Promise<StrategyAnswer> {
+  const { command, stage } = request;
+  const { plane } = await readStageControl(clients, stage);
+  const prefix = controlParameterPrefix(stage);
+  if (command.name === 'strategy list') {
+    const { strategies, ignored } = await listStrategies(clients.ssm(), prefix, CALL_TIMEOUT_MS);
+    const json = { stage, strategies: strategies.map(({ modifiedAt: _modified, ...strategy }) => strategy), ignored };
+    return { refused: false, text: strategyListText(prefix, strategies, ignored), json };
+  }
+  const { strategyId } = command;
+  const parameter = strategyParameterName(prefix, strategyId);
+  const current = await readStrategy(clients.ssm(), prefix, strategyId, CALL_TIMEOUT_MS);
+  const base = { strategy_id: strategyId, stage, parameter };
+  switch (command.name) {
+    case 'strategy show': {
+      const report = await strategyReport(clients, { stage, tableName: request.tableName }, strategyId, command, config, now);
+      return {
+        refused: false,
+        text: `${strategyStateLine(strategyId, stage, parameter, current)}\n\n${parityReportText([report])}`,
+        json: { ...base, enablement: current ?? null, report },
+      };
+    }
+    case 'strategy enable': {
+      const stageReport = await strategyReport(clients, { stage, tableName: request.tableName }, strategyId, command, config, now);
+      const paper = stage === 'live' ? await paperReport(env, strategyId, command, config, now) : undefined;
+      const reports = { stage: stageReport, ...(paper === undefined ? {} : { paper }) };
+      const decision = decideEnable({ strategyId, parameter, current, by: command.by, ...(command.reason === undefined ? {} : { reason: command.reason }) }, reports);
+      const reportList = paper === undefined ? [stageReport] : [paper, stageReport];
+      if (decision.kind === 'refused') {
+        return { refused: true, text: decision.text, json: { ...base, changed: false, refused: true, why: decision.text, failing_checks: decision.failing, strategy: current ?? null, reports: reportList } };
+      }
+      const answer = await applyDecision(plane, { clients, prefix, strategyId, by: command.by }, current, decision);
+      return { refused: false, text: `${answer.text}\n${checksText(reportList)}`, json: { ...base, ...answer.json, reports: reportList } };
+    }
+    case 'strategy disable':
+    case 'strategy block': {
+      const decision = decideSetState({ strategyId, parameter, current, by: command.by, reason: command.reason }, command.name === 'strategy block' ? 'blocked' : 'shadow');
+      const answer = await applyDecision(plane, { clients, prefix, strategyId, by: command.by }, current, decision);
+      return { refused: false, text: answer.text, json: { ...base, ...answer.json } };
+    }
+  }
+}
+
+/** Writes what a decision says (at most once, through the control plane, as kill does) and reads the parameter back; a refusal never gets here. */
+async function applyDecision(
+  plane: SsmControlPlane,
+  target: { readonly clients: StageClients; readonly prefix: string; readonly strategyId: string; readonly by: string },
+  current: StrategyEnablement | undefined,
+  decision: StrategyDecisionApplied,
+): Promise<{ text: string; json: { changed: boolean; previous: StrategyEnablement | null; strategy: StrategyEnablement | null } }> {
+  if (decision.kind === 'unchanged') return { text: decision.text, json: { changed: false, previous: current ?? null, strategy: current ?? null } };
+  const { clients, prefix, strategyId, by } = target;
+  await plane.setStrategyState(strategyId, decision.state, decision.reason, by);
+  // The write stands even if the read-back fails: then say what was written.
+  const asWritten: StrategyEnablement = { strategy_id: strategyId, state: decision.state, reason: decision.reason, set_by: by };
+  const written = await readStrategy(clients.ssm(), prefix, strategyId, CALL_TIMEOUT_MS).then(
+    (after) => after ?? asWritten,
+    () => asWritten,
+  );
+  return { text: `${decision.text} (${SEEN_WITHIN})`, json: { changed: true, previous: current ?? null, strategy: written } };
+}
+
+/** One strategy's parity report on a stage's table, over the command's window. */
+async function strategyReport(
+  clients: StageClients,
+  target: Pick<CliRequest, 'stage' | 'tableName'>,
+  strategyId: string,
+  window: { readonly since: string; readonly until: string },
+  config: ParityConfig,
+  now: Date,
+): Promise<ParityReport> {
+  try {
+    const reader = new DynamoDbParityReader(clients.dynamoDb(), target.tableName, { maxRows: config.maxRows, pageTimeoutMs: CALL_TIMEOUT_MS });
+    return await readParityReport(reader, { stage: target.stage, strategyId, since: window.since, until: window.until }, config.thresholds, now);
+  } catch (error) {
+    throw new CommandFailure(`${target.stage} parity report of ${strategyId}: ${explainFailure(error, target)}; nothing was changed`);
+  }
+}
+
+/** The strategy's paper report, from the paper stage's own table, which a live enable needs passing first. */
+async function paperReport(env: CliEnv, strategyId: string, window: { readonly since: string; readonly until: string }, config: ParityConfig, now: Date): Promise<ParityReport> {
+  const paper = stageClients('paper', env);
+  try {
+    return await strategyReport(paper, { stage: 'paper', tableName: provenanceTableName('paper') }, strategyId, window, config, now);
+  } finally {
+    paper.destroy();
+  }
+}
+
+/** Each check of each report on one line: the numbers behind an enable. */
+function checksText(reports: readonly ParityReport[]): string {
+  return textTable(
+    ['stage', 'check', 'result', 'detail'],
+    reports.flatMap((report) => report.checks.map((check) => [report.stage, check.name, check.passed ? 'PASS' : 'FAIL', check.detail])),
+  );
 }
 
 /** A cancel that got no answer from the order API, in one line with what to do next. */

@@ -23,6 +23,24 @@ commands:
       --status pending|accepted|rejected|failed|unknown
       --since 15m|2h|1d|<ISO time> (default 24h)  --limit N (1-10000, default 50)
   order CLIENT_ORDER_ID     one order's whole provenance row
+  parity                    the parity report: routed (LEAN) against non-routed (Alpaca) orders,
+                            both cohorts' figures side by side and each check PASS or FAIL
+      --strategy ID   one strategy's orders (default: all)
+      --since 7d|24h|<ISO time> (default 7d; up to now)
+      --compare STAGE,STAGE   the stages side by side, e.g. paper,live (each its own table;
+                      instead of --stage and --table)
+  strategy list             every strategies/<strategy_id> parameter of the stage: state (shadow,
+                            enabled, blocked), reason, who set it and when
+  strategy show ID          one strategy's state and its parity report on the stage
+  strategy enable ID        let the strategy's orders use LEAN (state enabled) if its parity
+                            checks pass on the stage; refused, naming each failing check, until
+                            they do. --stage live: its paper report (lean-router-paper-provenance)
+                            must pass first. The only way to lift a block
+  strategy disable ID       back to shadow: LEAN not used, its orders are the control cohort
+  strategy block ID --reason TEXT
+                            blocked: LEAN refused, latched until an enable passes the checks
+      --since 7d|24h|<ISO time>   the window show and enable read (default 7d; up to now)
+      --reason TEXT   why (enable, disable: optional; block: required)
   cancel CLIENT_ORDER_ID    cancel an order through the order API (DELETE /orders/{id}), so the
                             router's rules pick the broker and the row records it: LEAN's cancel
                             for a LEAN order, Alpaca's for the others and whenever LEAN is gated
@@ -32,9 +50,9 @@ commands:
 
 options:
   --stage NAME    ${KNOWN_STAGES.join(', ')} (default local); env LEAN_ROUTER_STAGE
-  --table NAME    provenance table (orders, order, status); env PROVENANCE_TABLE_NAME,
-                  default lean-router-<stage>-provenance
-  --by NAME       who is acting, recorded by kill and unkill (default $USER)
+  --table NAME    provenance table (orders, order, status, parity, strategy show/enable); env
+                  PROVENANCE_TABLE_NAME, default lean-router-<stage>-provenance
+  --by NAME       who is acting, recorded by kill, unkill and strategy (default $USER)
   --json          one JSON document on stdout instead of text
   -h, --help      this help
   --version       the version
@@ -45,6 +63,16 @@ kill-switch parameter: where there is none (the stage is not deployed in this ac
 region, or the parameter was deleted) they exit 1 and write nothing. status reports that state
 (the routers keep LEAN off) with the alarms and parameters it finds.
 
+parity exits 0 when every check passes in every stage shown, and 1 when a check fails, the read
+stopped at TRADING_PARITY_MAX_ROWS (truncated), or a stage could not be read. Thresholds:
+TRADING_PARITY_MIN_ORDERS, TRADING_PARITY_MAX_FILL_RATE_DIFF, TRADING_PARITY_MAX_SLIPPAGE_DIFF_BPS.
+
+strategy enable, disable and block read the parameter first: a strategy already in that state
+writes nothing and says so. enable exits 1 and writes nothing while a check fails, the report is
+truncated, or (live) the paper report fails; a blocked strategy stays blocked until then. Like
+kill, the strategy commands refuse a stage without its kill-switch parameter. strategy show exits
+0 whatever the verdict (parity's exit code is the verdict).
+
 cancel prints what the order API answered in words (--json: its body as is). It exits 0 when a
 broker took the cancel, now (202) or on an earlier call (200, nothing sent again), and 1 when the
 order is not canceled by this call: no such order (404), nothing left to cancel or not cancellable
@@ -52,8 +80,8 @@ yet (409), no broker took it (502), the table unavailable (503), or no answer (r
 a broker has taken the cancel, a repeat asks no broker again).
 
 exit codes: 0 done, or nothing to change; 1 the stage could not be used (not running, not
-deployed in this account and region, a call failed), no such order, or the order not canceled;
-2 usage error.
+deployed in this account and region, a call failed), no such order, the order not canceled, a
+parity check failed, or strategy enable refused; 2 usage error.
 
 With --stage local the commands talk to npm start's endpoints (127.0.0.1, ports from
 LOCAL_DYNAMODB_PORT / LOCAL_SSM_PORT). Otherwise the standard AWS configuration applies
@@ -73,6 +101,33 @@ export type CliCommand =
   | { readonly name: 'review clear'; readonly symbol: string }
   | { readonly name: 'orders'; readonly filter: OrderFilter }
   | { readonly name: 'order'; readonly clientOrderId: string }
+  | {
+      readonly name: 'parity';
+      readonly strategyId?: string;
+      /** ISO-8601 UTC bounds of `created_at`, both inclusive. */
+      readonly since: string;
+      readonly until: string;
+      /** `--compare`: the stages side by side, each read from its own table; absent, the request's stage alone. */
+      readonly compare?: readonly CliStage[];
+    }
+  | { readonly name: 'strategy list' }
+  | {
+      readonly name: 'strategy show';
+      readonly strategyId: string;
+      /** ISO-8601 UTC bounds of the parity report's window, both inclusive. */
+      readonly since: string;
+      readonly until: string;
+    }
+  | {
+      readonly name: 'strategy enable';
+      readonly strategyId: string;
+      /** Absent: the CLI says the checks passed. */
+      readonly reason?: string;
+      readonly by: string;
+      readonly since: string;
+      readonly until: string;
+    }
+  | { readonly name: 'strategy disable' | 'strategy block'; readonly strategyId: string; readonly reason: string; readonly by: string }
   | { readonly name: 'cancel'; readonly clientOrderId: string; readonly apiUrl?: string };
 
 /** A command and where it runs. */
@@ -100,6 +155,8 @@ const OPTIONS = {
   reason: { type: 'string' },
   by: { type: 'string' },
   'api-url': { type: 'string' },
+  strategy: { type: 'string' },
+  compare: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -116,9 +173,22 @@ const COMMAND_OPTIONS = {
   orders: ['table', 'symbol', 'route', 'status', 'since', 'limit'],
   order: ['table'],
   cancel: ['api-url'],
+  parity: ['table', 'strategy', 'since', 'compare'],
+  strategy: ['table', 'since', 'reason', 'by'],
 } as const satisfies Record<string, readonly OptionName[]>;
 
 type CommandWord = keyof typeof COMMAND_OPTIONS;
+
+/** `strategy`'s subcommands and the options each takes, out of `COMMAND_OPTIONS.strategy`. */
+const STRATEGY_SUBCOMMANDS = {
+  list: [],
+  show: ['table', 'since'],
+  enable: ['table', 'since', 'reason', 'by'],
+  disable: ['reason', 'by'],
+  block: ['reason', 'by'],
+} as const satisfies Record<string, readonly (typeof COMMAND_OPTIONS.strategy)[number][]>;
+
+type StrategySubcommand = keyof typeof STRATEGY_SUBCOMMANDS;
 
 // Keyed by the provenance types, so a new route or status fails the typecheck until `--route`/`--status` accept it.
 const ROUTES = { lean: true, alpaca: true, alpaca_fallback: true, alpaca_gated: true, none: true } as const satisfies Record<ExecutionRoute, true>;
@@ -197,7 +267,11 @@ function toRequest({ values, positionals }: Parsed, env: CliEnv, now: Date): Cli
   };
 
   const command = toCommand(word, args, text, env, now);
-  const stage = toStage(text('stage'), env);
+  if (command.name === 'parity' && command.compare !== undefined) {
+    const extra = (['stage', 'table'] as const).find((option) => text(option) !== undefined);
+    if (extra !== undefined) throw new UsageError(`--compare names the stages and reads each one's table: drop --${extra}`);
+  }
+  const stage = command.name === 'parity' && command.compare?.[0] !== undefined ? command.compare[0] : toStage(text('stage'), env);
   return {
     command,
     stage,
@@ -261,6 +335,21 @@ function toCommand(word: CommandWord, args: readonly string[], text: (name: Opti
       if (extra.length > 0) throw new UsageError(`order takes one client_order_id, got ${args.join(' ')}`);
       return { name: 'order', clientOrderId: id };
     }
+    case 'parity': {
+      noArguments();
+      const strategyId = text('strategy')?.trim();
+      if (strategyId !== undefined && (strategyId === '' || strategyId.length > 128)) throw new UsageError('--strategy needs a strategy_id of 1-128 characters');
+      const compare = text('compare');
+      return {
+        name: 'parity',
+        ...(strategyId === undefined ? {} : { strategyId }),
+        since: parseSince(text('since') ?? '7d', now),
+        until: now.toISOString(),
+        ...(compare === undefined ? {} : { compare: parseCompare(compare) }),
+      };
+    }
+    case 'strategy':
+      return toStrategyCommand(args, text, env, now);
     case 'cancel': {
       const [id, ...extra] = args;
       if (id === undefined || id.trim() === '') throw new UsageError('cancel needs a client_order_id');
@@ -270,6 +359,37 @@ function toCommand(word: CommandWord, args: readonly string[], text: (name: Opti
       return { name: 'cancel', clientOrderId: id, ...(apiUrl === undefined ? {} : { apiUrl }) };
     }
   }
+}
+
+/** `strategy list|show|enable|disable|block [ID]`, each with only its own options. */
+function toStrategyCommand(args: readonly string[], text: (name: OptionName) => string | undefined, env: CliEnv, now: Date): CliCommand {
+  const [sub, id, ...extra] = args;
+  const known = Object.keys(STRATEGY_SUBCOMMANDS).join(', ');
+  if (sub === undefined) throw new UsageError(`strategy needs a subcommand: ${known}`);
+  if (!Object.hasOwn(STRATEGY_SUBCOMMANDS, sub)) throw new UsageError(`unknown strategy command ${sub} (${known})`);
+  const subcommand = sub as StrategySubcommand;
+  const allowed: readonly OptionName[] = STRATEGY_SUBCOMMANDS[subcommand];
+  const stray = COMMAND_OPTIONS.strategy.find((option) => text(option) !== undefined && !allowed.includes(option));
+  if (stray !== undefined) throw new UsageError(`strategy ${subcommand} does not take --${stray}`);
+  if (subcommand === 'list') {
+    if (id !== undefined) throw new UsageError(`strategy list takes no argument, got ${args.slice(1).join(' ')}`);
+    return { name: 'strategy list' };
+  }
+  const strategyId = id?.trim();
+  if (strategyId === undefined || strategyId === '' || strategyId.length > 128) throw new UsageError(`strategy ${subcommand} needs a strategy_id of 1-128 characters`);
+  if (extra.length > 0) throw new UsageError(`strategy ${subcommand} takes one strategy_id, got ${args.slice(1).join(' ')}`);
+  const window = { since: parseSince(text('since') ?? '7d', now), until: now.toISOString() };
+  if (subcommand === 'show') return { name: 'strategy show', strategyId, ...window };
+  const by = (text('by') ?? env.USER ?? 'operator').trim();
+  if (by === '') throw new UsageError('--by needs a name');
+  const reason = text('reason')?.trim();
+  if (reason === '') throw new UsageError(`--reason needs a text`);
+  if (subcommand === 'enable') return { name: 'strategy enable', strategyId, by, ...window, ...(reason === undefined ? {} : { reason }) };
+  if (subcommand === 'block') {
+    if (reason === undefined) throw new UsageError('strategy block needs --reason "why LEAN is refused to this strategy"');
+    return { name: 'strategy block', strategyId, reason, by };
+  }
+  return { name: 'strategy disable', strategyId, reason: reason ?? 'operator moved the strategy to shadow', by };
 }
 
 /**
@@ -307,6 +427,15 @@ function parseSince(value: string, now: Date): string {
   const absolute = new Date(value);
   if (Number.isNaN(absolute.getTime())) throw new UsageError(`--since ${value}: use 15m, 2h, 1d or an ISO time`);
   return absolute.toISOString();
+}
+
+/** `paper,live`: two or more distinct known stages. */
+function parseCompare(value: string): CliStage[] {
+  const stages = value.split(',').map((stage) => stage.trim());
+  const unknown = stages.find((stage) => !isKnownStage(stage));
+  if (unknown !== undefined) throw new UsageError(`--compare ${value}: ${unknown === '' ? 'an empty stage' : `${unknown} is not a stage`} (known: ${KNOWN_STAGES.join(', ')})`);
+  if (stages.length < 2 || new Set(stages).size !== stages.length) throw new UsageError(`--compare ${value}: name two or more different stages, e.g. paper,live`);
+  return stages as CliStage[];
 }
 
 function parseLimit(value: string | undefined): number {

@@ -155,7 +155,8 @@ export class ControlParameters extends Construct {
     const reviews = `${this.manualReviewPath}/*`;
     const statements: [string, string, string[]][] = [
       ['ReadControlValues', 'ssm:GetParameters', [this.killSwitchName, this.policyName, this.leanHealthName]],
-      ['ReadManualReviews', 'ssm:GetParametersByPath', [this.manualReviewPath]],
+      // The manual reviews and the strategies' enablement are folders, each read with one paged call.
+      ['ReadControlFolders', 'ssm:GetParametersByPath', [this.manualReviewPath, controlParameterName(this.prefix, CONTROL_PARAMETER.strategies)]],
       ['WriteControlValues', 'ssm:PutParameter', [...writes.map((value) => writable[value]), reviews]],
     ];
     for (const [sid, action, names] of statements) {

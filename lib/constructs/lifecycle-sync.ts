@@ -4,8 +4,10 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
+import { CONTROL_PARAMETER, controlParameterName } from '../../functions/core/control-parameters';
 import { functionEntry, ROUTER_ENTRIES } from '../router-bundling';
 import { SCHEDULED_RESERVED_CONCURRENCY } from './broker-quota';
+import { ssmParameterArn } from './control-parameters';
 import { RouterFunction, type RouterFunctionContext } from './router-function';
 
 /**
@@ -26,7 +28,7 @@ export interface LifecycleSyncProps extends RouterFunctionContext {
  * rule. It first reconciles the rows left `pending` or `unknown` (by-status index, lookups at
  * Alpaca and the runner, a conditional resolve), then reads the open orders from the provenance
  * table's open-orders index, asks Alpaca for their state, records broker state changes on the rows
- * and counts route divergences.
+ * and counts route divergences; a divergent id blocks its strategy (`strategies/<strategy_id>`).
  */
 export class LifecycleSync extends RouterFunction {
   readonly schedule: Rule;
@@ -62,7 +64,15 @@ export class LifecycleSync extends RouterFunction {
         resources: [provenance.table.tableArn],
       }),
     );
-    // Only the Alpaca keys (list and reconciliation lookups): the sync reads no control value and writes none.
+    // The Alpaca keys (list and reconciliation lookups); the sync reads no control value.
     parameters.grantAlpacaCredentialsRead(this);
+    // Its one control write: a divergent id blocks its strategy. Strategies appear at runtime, so the
+    // folder is a wildcard; nothing else under the prefix is writable.
+    const strategies = `${controlParameterName(parameters.prefix, CONTROL_PARAMETER.strategies)}/*`;
+    this.addToPolicy(new PolicyStatement({ sid: 'BlockDivergentStrategies', actions: ['ssm:PutParameter'], resources: [ssmParameterArn(this, strategies)] }));
+    this.acknowledgeWildcardResource(
+      `arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/${strategies.replace(/^\/+/, '')}`,
+      'Strategy enablement is one parameter per strategy (strategies/<strategy_id>), created at runtime, so the strategies are unknown at deploy time; the wildcard is confined to that folder of this stage and to ssm:PutParameter.',
+    );
   }
 }

@@ -16,6 +16,7 @@ import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
+import { CONTROL_PARAMETER, controlParameterName } from '../../functions/core/control-parameters';
 import { ACCESS_LOG_METRICS_NAMESPACE, API_THROTTLED_METRIC, KILL_SWITCH_TRIP_REASONS, METRIC } from '../../functions/core/metric-names';
 import { routerMetric } from '../router-metrics';
 import { alarmNamePrefix, type Stage } from '../stage-names';
@@ -33,6 +34,15 @@ const RUNNER_UNHEALTHY_MINUTES = 3;
  */
 const SCHEDULED_RUNS_WINDOW = Duration.minutes(5);
 const MIN_SCHEDULED_RUNS = 3;
+/** The minute functions' cadence, as {@link scheduleAlarms} reads it. */
+const EVERY_MINUTE: ScheduleCadence = { every: 'every minute', window: SCHEDULED_RUNS_WINDOW, minRuns: MIN_SCHEDULED_RUNS };
+/**
+ * The parity run's: hourly, so a window of two hours holds two runs, and none at all means the
+ * schedule stopped (one late run does not page). Regressions are summed over the run's period, so
+ * the alarm stays on until the next run reports.
+ */
+const PARITY_RUN_CADENCE: ScheduleCadence = { every: 'every hour', window: Duration.hours(2), minRuns: 1 };
+const PARITY_REGRESSION_PERIOD = Duration.hours(1);
 /**
  * The order API's 4xx alarm: at least this many 4xx answers and this share of all requests over
  * {@link API_4XX_WINDOW}. A scheduler's occasional 409 (a replayed or in-flight order) or 404 stays
@@ -52,6 +62,7 @@ export interface RouterAlarmsProps {
   readonly route: MonitoredFunction;
   readonly healthCheck: ScheduledFunction;
   readonly lifecycleSync: ScheduledFunction;
+  readonly parityRun: ScheduledFunction;
   /** Only with a runner configured is its health alarmed (missing data counts as unhealthy). */
   readonly leanRunnerUrl?: string;
   readonly alarmEmail?: string;
@@ -226,6 +237,25 @@ export class RouterAlarms extends Construct {
         stopped: 'rows left pending or unknown are not reconciled, open orders keep their last broker state (fills and cancels are not recorded) and divergences go unseen. Routing is not affected.',
       }),
       {
+        id: 'ParityCheckRegressed',
+        metric: routerMetric(stage, METRIC.parityCheckRegressions, { statistic: 'Sum', period: PARITY_REGRESSION_PERIOD }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: [
+          "A parity check that passed in a strategy's last stored report fails in this hour's report: LEAN's orders of that strategy no longer execute like Alpaca's (fill rate, slippage), a cohort fell under its minimum orders, or an order has divergent LEAN/Alpaca ids. Routing is not changed by this alarm.",
+          `First: find the strategy and check: aws logs tail ${props.parityRun.logGroupName} --since 2h --filter-pattern '"parity_check_failed"' ; then the whole report: npx lean-router parity --stage ${stage} --strategy <strategy_id>.`,
+          `The stored report: aws ssm get-parameter --name ${controlParameterName(parameters.prefix, CONTROL_PARAMETER.parity)}/<strategy_id> --query Parameter.Value --output text. If LEAN must stop for that strategy: npx lean-router strategy block <strategy_id> --stage ${stage} --reason "parity regressed".`,
+        ].join(' '),
+      },
+      ...scheduleAlarms(
+        'ParityRun',
+        'parity run',
+        props.parityRun,
+        tail,
+        { stopped: "the strategies' stored parity reports and the parity metrics go stale, and a check turning from pass to fail is not alarmed. Routing is not affected." },
+        PARITY_RUN_CADENCE,
+      ),
+      {
         id: 'Api4xx',
         metric: new MathExpression({
           expression: `IF(FILL(errors, 0) >= ${API_4XX_MIN_COUNT} AND FILL(requests, 0) > 0, 100 * FILL(errors, 0) / FILL(requests, 0), 0)`,
@@ -270,7 +300,7 @@ export class RouterAlarms extends Construct {
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         description: [
           'An order was routed under a misconfigured policy (invalid policy override or environment): the router ran non-LEAN (Alpaca, or refused where the fallback is none) instead of guessing.',
-          `First: read the override: aws ssm get-parameter --name ${parameters.policyName} --query Parameter.Value --output text ; fix it (JSON {adapter, policy, symbols, fallback}) or delete it to return to the deployed environment: aws ssm delete-parameter --name ${parameters.policyName} ; the route logs say which: ${tail(props.route.logGroupName, '"misconfigur"')}`,
+          `First: read the override: aws ssm get-parameter --name ${parameters.policyName} --query Parameter.Value --output text ; fix it (JSON {adapter, policy, symbols, fallback, strategy_enablement}) or delete it to return to the deployed environment: aws ssm delete-parameter --name ${parameters.policyName} ; the route logs say which: ${tail(props.route.logGroupName, '"misconfigur"')}`,
         ].join(' '),
       },
       {
@@ -346,32 +376,54 @@ function throttledRequestsFilter(scope: Construct, stage: Stage, accessLogGroupN
   });
 }
 
+/** How often a scheduled function runs, and how few runs over `window` mean it stopped. */
+interface ScheduleCadence {
+  /** In words, e.g. `every minute`. */
+  readonly every: string;
+  readonly window: Duration;
+  readonly minRuns: number;
+}
+
+/** A window in words: `5 minutes`, `2 hours`. */
+function windowWords(window: Duration): string {
+  const minutes = window.toMinutes();
+  return minutes % 60 === 0 ? `${minutes / 60} hour${minutes === 60 ? '' : 's'}` : `${minutes} minutes`;
+}
+
 /**
  * A scheduled function that stopped running (fewer runs than its schedule, missing data breaching)
  * and a schedule that failed to deliver (EventBridge `FailedInvocations` of its rule).
  */
-function scheduleAlarms(id: string, what: string, fn: ScheduledFunction, tail: (logGroupName: string, filter?: string) => string, meaning: { readonly stopped: string }): AlarmSpec[] {
+function scheduleAlarms(
+  id: string,
+  what: string,
+  fn: ScheduledFunction,
+  tail: (logGroupName: string, filter?: string) => string,
+  meaning: { readonly stopped: string },
+  cadence: ScheduleCadence = EVERY_MINUTE,
+): AlarmSpec[] {
+  const runs = cadence.minRuns === 1 ? 'not once' : `fewer than ${cadence.minRuns} times`;
   return [
     {
       id: `${id}NotRunning`,
-      metric: fn.function.metricInvocations({ statistic: 'Sum', period: SCHEDULED_RUNS_WINDOW }),
-      threshold: MIN_SCHEDULED_RUNS,
+      metric: fn.function.metricInvocations({ statistic: 'Sum', period: cadence.window }),
+      threshold: cadence.minRuns,
       comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
       // No data is no invocation: that is exactly what this alarm is for.
       treatMissingData: TreatMissingData.BREACHING,
       description: [
-        `The ${what}, scheduled every minute, ran fewer than ${MIN_SCHEDULED_RUNS} times in ${SCHEDULED_RUNS_WINDOW.toMinutes()} minutes: ${meaning.stopped}`,
+        `The ${what}, scheduled ${cadence.every}, ran ${runs} in ${windowWords(cadence.window)}: ${meaning.stopped}`,
         `First: find its schedule: aws events list-rule-names-by-target --target-arn ${fn.function.functionArn} ; if the rule is missing or disabled, enable it (aws events enable-rule --name <rule>) or redeploy the stack.`,
         `Otherwise read why runs fail to start: ${tail(fn.logGroupName)}`,
       ].join(' '),
     },
     {
       id: `${id}ScheduleFailed`,
-      metric: new Metric({ namespace: 'AWS/Events', metricName: 'FailedInvocations', dimensionsMap: { RuleName: fn.schedule.ruleName }, statistic: 'Sum', period: SCHEDULED_RUNS_WINDOW }),
+      metric: new Metric({ namespace: 'AWS/Events', metricName: 'FailedInvocations', dimensionsMap: { RuleName: fn.schedule.ruleName }, statistic: 'Sum', period: cadence.window }),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       description: [
-        `EventBridge failed to invoke the ${what} from its schedule (permission removed, function deleted or throttled beyond the event's age): those runs are lost, the next minute's may be too.`,
+        `EventBridge failed to invoke the ${what} from its schedule (permission removed, function deleted or throttled beyond the event's age): those runs are lost, the next ones may be too.`,
         `First: check the rule's target and the function's resource policy: aws events list-targets-by-rule --rule ${fn.schedule.ruleName} ; aws lambda get-policy --function-name ${fn.function.functionName} ; redeploying the stack restores both.`,
       ].join(' '),
     },

@@ -28,6 +28,11 @@ export const OPEN_ORDERS_TITLE = 'Open orders (lifecycle sync, per run)';
 export const BROKER_STATE_CHANGES_TITLE = 'Broker state changes by to_status';
 export const ROUTE_DIVERGENCES_TITLE = 'Route divergences (LEAN id differs from Alpaca)';
 
+/** The parity run's widget titles. */
+export const PARITY_FILL_RATE_TITLE = 'Parity: fill rate, routed minus non-routed (pts), by strategy';
+export const PARITY_SLIPPAGE_TITLE = 'Parity: median slippage, routed minus non-routed (bps), by strategy';
+export const PARITY_STRATEGIES_TITLE = 'Parity: strategies reported, failing, check regressions';
+
 /** One metric of a stage on a third-width graph, on an axis from 0 (to `max` when given). */
 function singleMetricWidget(
   stage: Stage,
@@ -62,6 +67,20 @@ function dimensionWidget(stage: Stage, title: string, metric: RouterMetricName, 
   });
 }
 
+/**
+ * One line per strategy of a per-strategy parity difference, hourly (the run's period), around 0:
+ * positive slippage is LEAN filling worse, negative fill rate is LEAN filling less.
+ */
+function perStrategyWidget(stage: Stage, title: string, metric: RouterMetricName): GraphWidget {
+  const period = Duration.hours(1);
+  return new GraphWidget({
+    title,
+    width: 8,
+    height: HEIGHT,
+    left: [new MathExpression({ expression: searchByDimension(stage, metric, 'strategy', 'Average', period), label: '', period })],
+  });
+}
+
 /** Properties of the dashboard. */
 export interface RouterDashboardProps {
   readonly stage: Stage;
@@ -71,7 +90,8 @@ export interface RouterDashboardProps {
 /**
  * The operators' dashboard: requests by adapter, fallbacks and gates by reason, submit latency
  * p50/p99 per adapter, the kill switch, LEAN's error rate, runner health, the lifecycle sync's open
- * orders, broker state changes and divergences, manual reviews, and the state of every alarm.
+ * orders, broker state changes and divergences, the parity run's differences per strategy and its
+ * failing strategies, manual reviews, and the state of every alarm.
  */
 export class RouterDashboard extends Construct {
   readonly dashboard: Dashboard;
@@ -108,7 +128,7 @@ export class RouterDashboard extends Construct {
       [
         // SEARCH finds every reason, including lean_submit_http_<status> values no list could name.
         dimensionWidget(stage, FALLBACKS_BY_REASON_TITLE, METRIC.fallbackReason),
-        dimensionWidget(stage, 'LEAN gated by reason (kill_switch, runner_health_stale, symbol_manual_review, breaker_open)', METRIC.gated),
+        dimensionWidget(stage, 'LEAN gated by reason (kill_switch, runner_health_stale, strategy_not_enabled, symbol_manual_review, breaker_open)', METRIC.gated),
       ],
       [
         gaugeWidget(stage, 'Kill switch (1 = on, LEAN disabled)', METRIC.killSwitchState, 'Maximum', 1),
@@ -120,6 +140,21 @@ export class RouterDashboard extends Construct {
         singleMetricWidget(stage, OPEN_ORDERS_TITLE, METRIC.openOrders, { statistic: 'Maximum', period: minute, label: 'open orders' }),
         dimensionWidget(stage, BROKER_STATE_CHANGES_TITLE, METRIC.brokerStateChanges, 'to_status', 8),
         singleMetricWidget(stage, ROUTE_DIVERGENCES_TITLE, METRIC.routeDivergence, { statistic: 'Sum', period: fiveMinutes, label: 'route divergences' }),
+      ],
+      [
+        perStrategyWidget(stage, PARITY_FILL_RATE_TITLE, METRIC.parityFillRateDifference),
+        perStrategyWidget(stage, PARITY_SLIPPAGE_TITLE, METRIC.paritySlippageDifference),
+        new GraphWidget({
+          title: PARITY_STRATEGIES_TITLE,
+          width: 8,
+          height: HEIGHT,
+          leftYAxis: { min: 0 },
+          left: [
+            routerMetric(stage, METRIC.parityStrategiesReported, { statistic: 'Maximum', period: Duration.hours(1), label: 'strategies reported' }),
+            routerMetric(stage, METRIC.parityStrategiesFailing, { statistic: 'Maximum', period: Duration.hours(1), label: 'strategies failing' }),
+            routerMetric(stage, METRIC.parityCheckRegressions, { statistic: 'Sum', period: Duration.hours(1), label: 'check regressions' }),
+          ],
+        }),
       ],
       [
         new GraphWidget({

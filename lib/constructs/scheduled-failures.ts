@@ -15,7 +15,7 @@ export interface ScheduledFailuresProps {
 }
 
 /**
- * Where Lambda sends the scheduled functions' (health-check, lifecycle sync) asynchronous
+ * Where Lambda sends the scheduled functions' (health-check, lifecycle sync, parity run) asynchronous
  * invocations that failed or were dropped (an error, a timeout, or an event older than its maximum
  * age because the single reserved instance was still busy), and the alarm on it. Nothing consumes
  * the queue: each message is the failed invocation's record (function ARN, condition, error) for an
@@ -49,7 +49,7 @@ export class ScheduledFailures extends Construct {
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: [
-        'A run of the health-check or the lifecycle sync failed (error or timeout) or was dropped unrun (older than its maximum event age while the previous run still held the one reserved instance); Lambda does not retry it.',
+        'A run of the health-check, the lifecycle sync or the parity run failed (error or timeout) or was dropped unrun (older than its maximum event age while the previous run still held the one reserved instance); Lambda does not retry it.',
         'First: read the failure records (function ARN, condition, error message) and the function\'s logs:',
         `aws sqs receive-message --queue-url $(aws sqs get-queue-url --queue-name ${queueName} --query QueueUrl --output text) --max-number-of-messages 10 --visibility-timeout 0.`,
         `Once understood, clear it: aws sqs purge-queue --queue-url <that url>.`,

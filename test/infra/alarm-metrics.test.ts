@@ -30,10 +30,12 @@ beforeAll(async () => {
     const { PowertoolsRouteMetrics } = await import('../../functions/adapters/powertools-route-metrics');
     const { PowertoolsHealthMetrics } = await import('../../functions/adapters/powertools-health-metrics');
     const { PowertoolsLifecycleMetrics } = await import('../../functions/adapters/powertools-lifecycle-metrics');
+    const { PowertoolsParityMetrics } = await import('../../functions/adapters/powertools-parity-metrics');
     namespace = METRICS_NAMESPACE;
     const route = new PowertoolsRouteMetrics(metrics);
     const health = new PowertoolsHealthMetrics(metrics);
     const lifecycle = new PowertoolsLifecycleMetrics(metrics);
+    const parity = new PowertoolsParityMetrics(metrics);
     route.brokerSubmit('lean', 10);
     route.brokerSubmit('alpaca', 20);
     route.fallback('lean_submit_timeout');
@@ -52,6 +54,10 @@ beforeAll(async () => {
     lifecycle.openOrders(3);
     lifecycle.brokerStateChanged('filled');
     lifecycle.routeDivergence();
+    parity.strategiesReported(2);
+    parity.strategiesFailing(1);
+    parity.checkRegressions(1);
+    parity.differences('momentum-1', -2.5, 7.5);
     metrics.publishStoredMetrics();
   } finally {
     write.mockRestore();
@@ -117,6 +123,7 @@ describe('alarms and dashboard read the metrics the functions emit', () => {
           'lean-ack-mismatch',
           'policy-misconfigured',
           'kill-switch-tripped',
+          'parity-check-regressed',
         ].map((name) => `lean-router-paper-${name}`),
       ),
     );
@@ -142,7 +149,7 @@ describe('alarms and dashboard read the metrics the functions emit', () => {
       .widgets.flatMap((widget) => widget.properties.metrics ?? [])
       .flatMap((line) => line.map((part) => (part as { expression?: string }).expression ?? []))
       .flat() as string[];
-    expect(searches).toHaveLength(3);
+    expect(searches).toHaveLength(5);
     for (const search of searches) {
       const match = /SEARCH\('\{([^}]+)\} MetricName="([^"]+)" service="([^"]+)" stage="([^"]+)"'/.exec(search);
       expect(match, search).not.toBeNull();

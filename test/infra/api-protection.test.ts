@@ -175,7 +175,7 @@ describe('scheduled functions run once at a time', () => {
   });
 
   it('configures asynchronous invocation only for the scheduled functions', () => {
-    expect(resources(paper, 'AWS::Lambda::EventInvokeConfig')).toHaveLength(2);
+    expect(resources(paper, 'AWS::Lambda::EventInvokeConfig')).toHaveLength(3);
   });
 
   it('keeps the failures in an encrypted queue that refuses plain HTTP', () => {
@@ -211,7 +211,7 @@ describe('scheduled functions run once at a time', () => {
       .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
       .filter((statement) => [statement.Action].flat().includes('sqs:SendMessage'));
 
-    expect(allowed).toHaveLength(2);
+    expect(allowed).toHaveLength(3);
     for (const statement of allowed) expect(statement.Resource).toEqual(queueArn());
   });
 });

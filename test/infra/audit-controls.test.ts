@@ -4,6 +4,7 @@ import { Validations } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORDER_SUMMARY_FIELDS, PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
 import { ACCESS_LOG_METRICS_NAMESPACE, KILL_SWITCH_TRIP_REASONS, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/core/metric-names';
+import { PARITY_ROW_FIELDS } from '../../functions/core/parity';
 import { OPEN_ORDER_FIELDS } from '../../functions/core/provenance';
 import { PROJECT_ROOT } from '../../lib/router-bundling';
 import { RouterSettingsError } from '../../lib/router-settings';
@@ -328,17 +329,23 @@ describe('cost and data hygiene', () => {
     );
   const summaryWithout = (...keys: string[]) => ORDER_SUMMARY_FIELDS.filter((field) => !keys.includes(field));
 
+  const parityWithout = (...keys: string[]) => PARITY_ROW_FIELDS.filter((field) => !keys.includes(field));
+
   it('projects on each index only what its queries read; by-status, which reconciliation reads whole, everything', () => {
     expect(indexes(paper)).toEqual({
       [PROVENANCE_TABLE.indexes.bySymbol.name]: { ProjectionType: 'INCLUDE', NonKeyAttributes: summaryWithout('symbol', 'created_at') },
-      [PROVENANCE_TABLE.indexes.byRoute.name]: { ProjectionType: 'INCLUDE', NonKeyAttributes: summaryWithout('execution_route', 'created_at') },
+      [PROVENANCE_TABLE.indexes.byRoute.name]: {
+        ProjectionType: 'INCLUDE',
+        NonKeyAttributes: [...new Set([...summaryWithout('execution_route', 'created_at'), ...parityWithout('client_order_id', 'execution_route', 'created_at')])],
+      },
+      [PROVENANCE_TABLE.indexes.byStrategy.name]: { ProjectionType: 'INCLUDE', NonKeyAttributes: parityWithout('client_order_id', 'strategy_id', 'created_at') },
       [PROVENANCE_TABLE.indexes.byStatus.name]: { ProjectionType: 'ALL' },
       [PROVENANCE_TABLE.indexes.openOrders.name]: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...OPEN_ORDER_FIELDS] },
     });
   });
 
   it('never projects the payloads, attempts or policy snapshot on a summary index', () => {
-    for (const index of [PROVENANCE_TABLE.indexes.bySymbol, PROVENANCE_TABLE.indexes.byRoute]) {
+    for (const index of [PROVENANCE_TABLE.indexes.bySymbol, PROVENANCE_TABLE.indexes.byRoute, PROVENANCE_TABLE.indexes.byStrategy]) {
       expect(index.nonKeyAttributes).not.toEqual(expect.arrayContaining(['raw_payload']));
       expect(index.nonKeyAttributes?.filter((field) => ['raw_payload', 'execution_attempts', 'policy_snapshot'].includes(field))).toEqual([]);
     }

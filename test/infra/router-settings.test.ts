@@ -66,7 +66,7 @@ describe('router settings from CDK context', () => {
     const config = loadRouterConfig(tradingEnvironment(settings));
     expect(config.misconfiguration).toEqual([]);
     expect(config.leanRunnerUrl).toBe('https://lean.example.com');
-    expect(config.declaredRouting).toEqual({ adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'MSFT']), fallback: 'none' });
+    expect(config.declaredRouting).toEqual({ adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'MSFT']), fallback: 'none', strategy_enablement: 'off' });
   });
 
   it('hands the functions the timings it read, with the route timeout always set', () => {

@@ -11,7 +11,14 @@ import { loadRouterConfig } from '../../functions/core/config';
 import { OPEN_ORDER_FIELDS } from '../../functions/core/provenance';
 import { parseKillSwitch, parseLeanHealth } from '../../functions/core/control';
 import { orderRequestJsonSchema } from '../../lib/order-request-model';
-import { BROKER_STATE_CHANGES_TITLE, OPEN_ORDERS_TITLE, ROUTE_DIVERGENCES_TITLE } from '../../lib/constructs/router-dashboard';
+import {
+  BROKER_STATE_CHANGES_TITLE,
+  OPEN_ORDERS_TITLE,
+  PARITY_FILL_RATE_TITLE,
+  PARITY_SLIPPAGE_TITLE,
+  PARITY_STRATEGIES_TITLE,
+  ROUTE_DIVERGENCES_TITLE,
+} from '../../lib/constructs/router-dashboard';
 import { ESM_REQUIRE_BANNER } from '../../lib/router-bundling';
 import { logicalId, removeSynthOutputs, renderedParameterArn, render, statementsOfRole, synthRouter, type SynthResult } from './synth';
 
@@ -437,7 +444,7 @@ describe('least privilege', () => {
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [table()] },
       { actions: ['dynamodb:Query'], resources: [`${table()}/index/by-symbol`] },
       { actions: ['ssm:GetParameters'], resources: [parameter('kill-switch'), parameter('lean-health'), parameter('policy')] },
-      { actions: ['ssm:GetParametersByPath'], resources: [parameter('manual-review')] },
+      { actions: ['ssm:GetParametersByPath'], resources: [parameter('manual-review'), parameter('strategies')] },
       { actions: ['ssm:PutParameter'], resources: [parameter('kill-switch'), parameter('manual-review/*')] },
       { actions: ['ssm:GetParameter'], resources: [parameter('alpaca-credentials')] },
     ]);
@@ -452,12 +459,12 @@ describe('least privilege', () => {
       failureQueue(),
       { actions: ['dynamodb:Query'], resources: [`${table()}/index/by-route`] },
       { actions: ['ssm:GetParameters'], resources: [parameter('kill-switch'), parameter('lean-health'), parameter('policy')] },
-      { actions: ['ssm:GetParametersByPath'], resources: [parameter('manual-review')] },
+      { actions: ['ssm:GetParametersByPath'], resources: [parameter('manual-review'), parameter('strategies')] },
       { actions: ['ssm:PutParameter'], resources: [parameter('kill-switch'), parameter('lean-health'), parameter('manual-review/*')] },
     ]);
   });
 
-  it('lifecycle sync: queries the open-orders and by-status indexes, reads and updates rows, reads the Alpaca keys and the runner token; nothing else', () => {
+  it('lifecycle sync: queries the open-orders and by-status indexes, reads and updates rows, reads the Alpaca keys and the runner token, blocks strategies; nothing else', () => {
     const logGroup = `<${logicalId(paper.stack, paper.stack.lifecycleSync.logGroup)}.Arn>`;
     expect(statementsOfRole(paper.template, logicalId(paper.stack, paper.stack.lifecycleSync.role))).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup] },
@@ -467,7 +474,13 @@ describe('least privilege', () => {
       { actions: ['dynamodb:Query'], resources: [`${table()}/index/${PROVENANCE_TABLE.indexes.byStatus.name}`, `${table()}/index/${PROVENANCE_TABLE.indexes.openOrders.name}`] },
       { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table()] },
       { actions: ['ssm:GetParameter'], resources: [parameter('alpaca-credentials')] },
+      { actions: ['ssm:PutParameter'], resources: [parameter('strategies/*')] },
     ]);
+  });
+
+  it('lifecycle sync: may write no control value but strategies/*', () => {
+    const puts = statementsOfRole(paper.template, logicalId(paper.stack, paper.stack.lifecycleSync.role)).filter((statement) => statement.actions.includes('ssm:PutParameter'));
+    expect(puts.flatMap((statement) => statement.resources)).toEqual([parameter('strategies/*')]);
   });
 
   it('lifecycle sync: can neither scan the table nor put a row', () => {
@@ -480,7 +493,8 @@ describe('least privilege', () => {
     const statements = Object.values(paper.template.findResources('AWS::IAM::Policy') as Record<string, Resource>)
       .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown }[])
       .filter((statement) => [statement.Action].flat().some((action) => action === 'ssm:PutParameter' || action === 'ssm:DeleteParameter'))
-      .filter((statement) => !render(statement.Resource).includes('manual-review'));
+      // The runtime folders (manual-review/*, strategies/*, parity/*) are the functions' own writes, asserted per role.
+      .filter((statement) => !['manual-review', 'strategies', `${P}parity/`].some((folder) => render(statement.Resource).includes(folder)));
     const resources = new Set(statements.flatMap((statement) => [statement.Resource].flat().map(render)));
     expect([...resources].sort()).toEqual([parameter('kill-switch'), parameter('lean-health')]);
 
@@ -609,7 +623,7 @@ describe('alarms', () => {
 
   it('gives every alarm an actionable description (meaning, first step, a command) within the 1024-character limit', () => {
     const alarms = Object.values(paper.template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>);
-    expect(alarms).toHaveLength(24);
+    expect(alarms).toHaveLength(27);
     for (const { Properties } of alarms) {
       const description = render(Properties.AlarmDescription);
       expect(description).toMatch(/First: /);
@@ -642,13 +656,16 @@ describe('dashboard', () => {
       'Requests by adapter (broker submits)',
       'Submit latency p50 / p99 by adapter (ms)',
       'LEAN fallbacks by reason',
-      'LEAN gated by reason (kill_switch, runner_health_stale, symbol_manual_review, breaker_open)',
+      'LEAN gated by reason (kill_switch, runner_health_stale, strategy_not_enabled, symbol_manual_review, breaker_open)',
       'Kill switch (1 = on, LEAN disabled)',
       'LEAN error rate (%)',
       'Runner health (1 = /healthz ok)',
       OPEN_ORDERS_TITLE,
       BROKER_STATE_CHANGES_TITLE,
       ROUTE_DIVERGENCES_TITLE,
+      PARITY_FILL_RATE_TITLE,
+      PARITY_SLIPPAGE_TITLE,
+      PARITY_STRATEGIES_TITLE,
       'Outcome unknown, provenance write failures, symbols in manual review',
       'Alarms',
     ]);
@@ -663,7 +680,7 @@ describe('dashboard', () => {
     for (const statistic of ['p50', 'p99']) expect(latency).toContain(`"stat":"${statistic}"`);
     expect(metricsOf('LEAN fallbacks by reason')).toContain(`MetricName=\\"${METRIC.fallbackReason}\\"`);
     expect(metricsOf('LEAN fallbacks by reason')).toContain(`{${METRICS_NAMESPACE},reason,service,stage}`);
-    expect(metricsOf('LEAN gated by reason (kill_switch, runner_health_stale, symbol_manual_review, breaker_open)')).toContain(
+    expect(metricsOf('LEAN gated by reason (kill_switch, runner_health_stale, strategy_not_enabled, symbol_manual_review, breaker_open)')).toContain(
       `MetricName=\\"${METRIC.gated}\\"`,
     );
     expect(metricsOf('Kill switch (1 = on, LEAN disabled)')).toContain(METRIC.killSwitchState);

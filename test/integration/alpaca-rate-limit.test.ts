@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { marketOrder, startRouterHarness, type RouterHarness } from '../support/router-harness';
+import { describe, expect, it } from 'vitest';
+import { marketOrder, useRouterHarness, type RouterHarness } from '../support/router-harness';
 
 let harness: RouterHarness;
 
-beforeAll(async () => {
-  harness = await startRouterHarness();
-});
-afterAll(async () => {
-  await harness?.close();
-});
-beforeEach(async () => {
-  await harness.reset();
+useRouterHarness((started) => {
+  harness = started;
 });
 
 describe('Alpaca answers a submit with 429', () => {

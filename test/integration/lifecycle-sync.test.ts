@@ -1,30 +1,20 @@
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbProvenanceStore } from '../../functions/adapters/dynamodb-provenance-store';
-import { StaticAlpacaCredentials } from '../../functions/adapters/ssm-alpaca-credentials';
-import { createLifecycleSyncHandler, type LifecycleSyncHandler } from '../../functions/lifecycle-sync/lifecycle-sync-handler';
+import type { LifecycleSyncHandler } from '../../functions/lifecycle-sync/lifecycle-sync-handler';
 import { order, pendingRow } from '../support/fakes';
-import { baseEnv, marketOrder, placeAtAlpaca, SIM_CREDENTIALS, startRouterHarness, TEST_TABLE_NAME, type RouterHarness } from '../support/router-harness';
+import { marketOrder, placeAtAlpaca, TEST_TABLE_NAME, useRouterHarness, type RouterHarness } from '../support/router-harness';
 
 let harness: RouterHarness;
 let lifecycleSync: LifecycleSyncHandler;
 
-beforeAll(async () => {
-  harness = await startRouterHarness();
-  lifecycleSync = createLifecycleSyncHandler(baseEnv(harness), {
-    dynamoDb: harness.dynamo.client(),
-    ssm: harness.ssm,
-    alpacaCredentials: new StaticAlpacaCredentials(SIM_CREDENTIALS),
-  });
-});
-afterAll(async () => {
-  await harness?.close();
-});
-beforeEach(async () => {
-  await harness.reset();
-  // Rows of earlier tests whose orders the reset simulator no longer holds would stay open.
-  await lifecycleSync();
-});
+useRouterHarness(
+  (started) => {
+    harness = started;
+    lifecycleSync = harness.lifecycleSync();
+  },
+  { syncAfterReset: true },
+);
 
 /** Routes a market order for 10 shares through LEAN and answers its client order id once its row is accepted. */
 async function routedOrder(): Promise<string> {
@@ -90,7 +80,7 @@ describe('the lifecycle sync over dynalite and the simulators', () => {
       },
       { step: 'initialize', name: 'dieOnThirdWrite' },
     );
-    const dyingSync = createLifecycleSyncHandler(baseEnv(harness), { dynamoDb: dying, ssm: harness.ssm, alpacaCredentials: new StaticAlpacaCredentials(SIM_CREDENTIALS) });
+    const dyingSync = harness.lifecycleSync({ dynamoDb: dying });
     void dyingSync();
     await expect.poll(() => writes, { timeout: 5_000 }).toBe(3);
     const writtenBeforeDeath = await Promise.all(ids.map((id) => harness.readRow(id)));

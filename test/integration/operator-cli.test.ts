@@ -1,12 +1,15 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DeleteParameterCommand, GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbProvenanceStore } from '../../functions/adapters/dynamodb-provenance-store';
 import { runCli } from '../../lib/cli/cli';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
-import { localDynamoDbClient } from '../../lib/local/dynamodb-local';
+import { ensureProvenanceTable, localDynamoDbClient } from '../../lib/local/dynamodb-local';
+import type { ProvenanceRow } from '../../functions/core/provenance';
+import { pendingRow } from '../support/fakes';
 import { localSsmClient, startLocalParameterStore } from '../../lib/local/parameter-store';
 
 /**
@@ -64,12 +67,17 @@ async function cliJson(...argv: string[]): Promise<Record<string, unknown>> {
  * stack's, so a deployed stage's commands run against real parts.
  */
 async function asIfDeployed<T>(body: () => Promise<T>): Promise<T> {
+  return withEnv({ AWS_ENDPOINT_URL_SSM: stack.ssmEndpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }, body);
+}
+
+/** Runs `body` with `env` added to `process.env`, where the AWS SDK reads its endpoints. */
+async function withEnv<T>(env: Record<string, string>, body: () => Promise<T>): Promise<T> {
   const saved = { ...process.env };
-  Object.assign(process.env, { AWS_ENDPOINT_URL_SSM: stack.ssmEndpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+  Object.assign(process.env, env);
   try {
     return await body();
   } finally {
-    for (const key of ['AWS_ENDPOINT_URL_SSM', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
+    for (const key of Object.keys(env)) {
       if (saved[key] === undefined) delete process.env[key];
       else process.env[key] = saved[key];
     }
@@ -463,6 +471,220 @@ describe('lean-router cancel', () => {
 
     expect(answer.code).toBe(1);
     expect(JSON.parse(answer.out)).toMatchObject({ error: 'order_not_found' });
+  });
+});
+
+/**
+ * Writes filled rows of one strategy: a LEAN buy filled at each of `leanFills` and an Alpaca buy at
+ * each of `alpacaFills`, against a reference of 100. `batch` keeps a later call's rows apart from an
+ * earlier one's.
+ */
+async function seedParity(tableName: string, strategyId: string, leanFills: readonly string[], alpacaFills: readonly string[], batch = ''): Promise<void> {
+  const client = localDynamoDbClient(stack.dynamoDbEndpoint);
+  const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const createdAt = new Date(Date.now() - 60_000).toISOString();
+  const row = (id: string, route: 'lean' | 'alpaca', fill: string): ProvenanceRow =>
+    pendingRow({
+      client_order_id: `${strategyId}-${batch}${id}`,
+      strategy_id: strategyId,
+      status: 'accepted',
+      execution_route: route,
+      execution_expected_adapter: route,
+      reference_price: '100',
+      broker_status: 'filled',
+      filled_qty: '1',
+      filled_avg_price: fill,
+      filled_at: new Date(Date.parse(createdAt) + 1_500).toISOString(),
+      created_at: createdAt,
+      updated_at: createdAt,
+    });
+  try {
+    await ensureProvenanceTable(client, tableName);
+    const rows = [...leanFills.map((fill, index) => row(`lean-${index}`, 'lean', fill)), ...alpacaFills.map((fill, index) => row(`alpaca-${index}`, 'alpaca', fill))];
+    for (const item of rows) await documents.send(new PutCommand({ TableName: tableName, Item: item }));
+  } finally {
+    client.destroy();
+  }
+}
+
+describe('lean-router parity', () => {
+  const parityEnv = (): Record<string, string> => ({ ...cliEnv, TRADING_PARITY_MIN_ORDERS: '2' });
+
+  it('prints both cohorts and every check PASS with exit 0 for a strategy whose LEAN fills match Alpaca', async () => {
+    await seedParity(stack.tableName, 'cli-parity-even', ['100.01', '100.02'], ['100.01', '100.03']);
+
+    const answer = await cliWith(parityEnv(), 'parity', '--strategy', 'cli-parity-even');
+
+    expect(answer).toMatchObject({ code: 0, err: '' });
+    expect(answer.out).toMatch(/^parity of stage local, strategy cli-parity-even, created .* to .*: PASS$/m);
+    expect(answer.out).toMatch(/^figure +routed +non-routed$/m);
+    expect(answer.out).toMatch(/^fill rate +100\.0% +100\.0%$/m);
+    expect(answer.out).toMatch(/^time to fill, median +1\.50 s +1\.50 s$/m);
+    for (const name of ['divergent_ids', 'min_orders_routed', 'min_orders_non_routed', 'fill_rate_difference', 'median_slippage_difference']) {
+      expect(answer.out).toMatch(new RegExp(`^${name} +PASS `, 'm'));
+    }
+  });
+
+  it('says FAIL with the numbers and exits 1 when LEAN slips more than the tolerance', async () => {
+    await seedParity(stack.tableName, 'cli-parity-slips', ['100.20', '100.20'], ['100.01', '100.01']);
+
+    const answer = await cliWith(parityEnv(), 'parity', '--strategy', 'cli-parity-slips');
+
+    expect(answer.code).toBe(1);
+    expect(answer.out).toMatch(/^median_slippage_difference +FAIL +19\.0 bps +max 5\.0 bps +routed 20\.0 bps vs non-routed 1\.0 bps/m);
+  });
+
+  it('prints the report with --json as one document', async () => {
+    await seedParity(stack.tableName, 'cli-parity-json', ['100.01', '100.01'], ['100.01', '100.01']);
+
+    const answer = await cliWith(parityEnv(), 'parity', '--strategy', 'cli-parity-json', '--json');
+
+    expect(JSON.parse(answer.out)).toMatchObject({ stage: 'local', strategyId: 'cli-parity-json', passed: true, routed: { orders: 2, slippageSamples: 2 }, nonRouted: { orders: 2 } });
+  });
+
+  it('puts two stages side by side with --compare, each read from its own table', async () => {
+    await seedParity(stack.tableName, 'cli-parity-stages', ['100.01', '100.01'], ['100.01', '100.01']);
+    await seedParity('lean-router-paper-provenance', 'cli-parity-stages', ['100.30', '100.30'], ['100.01', '100.01']);
+    const env = { ...parityEnv(), AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoDbEndpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+
+    const answer = await withEnv(env, () => cliWith(env, 'parity', '--compare', 'local,paper', '--strategy', 'cli-parity-stages'));
+
+    expect(answer.code).toBe(1);
+    expect(answer.out).toMatch(/^figure +local routed +local non-routed +paper routed +paper non-routed$/m);
+    expect(answer.out).toMatch(/^median_slippage_difference +PASS 0\.0 bps \(max 5\.0 bps\) +FAIL 29\.0 bps \(max 5\.0 bps\)$/m);
+  });
+});
+
+describe('lean-router strategy', () => {
+  const strategyEnv = (): Record<string, string> => ({ ...cliEnv, TRADING_PARITY_MIN_ORDERS: '2' });
+  const strategyParameter = (stage: string, id: string): string => `/lean-router/${stage}/strategies/${id}`;
+
+  it('refuses enable with exit 1, naming the failing check with its numbers, and writes nothing when LEAN slips beyond the tolerance', async () => {
+    await seedParity(stack.tableName, 'cli-strategy-slips', ['100.20', '100.20'], ['100.01', '100.01']);
+
+    const answer = await cliWith(strategyEnv(), 'strategy', 'enable', 'cli-strategy-slips');
+
+    expect(answer).toMatchObject({ code: 1, out: '' });
+    expect(answer.err).toMatch(/^lean-router strategy enable: refused: cli-strategy-slips stays without a parameter \(not enabled\) on stage local; nothing was written$/m);
+    expect(answer.err).toMatch(/^ {2}FAIL median_slippage_difference \(.* to .*\): routed 20\.0 bps vs non-routed 1\.0 bps: 19\.0 bps apart, at most 5\.0 bps$/m);
+    expect(await parameter(strategyParameter('local', 'cli-strategy-slips'))).toBeUndefined();
+  });
+
+  it('accepts enable once rows that pass are in the window, writing enabled with who, why and when', async () => {
+    await seedParity(stack.tableName, 'cli-strategy-heals', ['100.20', '100.20'], ['100.01', '100.01']);
+    const refused = await cliWith(strategyEnv(), 'strategy', 'enable', 'cli-strategy-heals');
+    await seedParity(stack.tableName, 'cli-strategy-heals', ['100.01', '100.01', '100.01'], [], 'fixed-');
+
+    const answer = await cliWith(strategyEnv(), 'strategy', 'enable', 'cli-strategy-heals', '--reason', 'slippage fixed');
+
+    expect(refused.code).toBe(1);
+    expect(answer).toMatchObject({ code: 0, err: '' });
+    expect(answer.out).toMatch(/^\/lean-router\/local\/strategies\/cli-strategy-heals: \(no parameter\) -> enabled \(slippage fixed, by on-call\)/);
+    expect(answer.out).toMatch(/^local +median_slippage_difference +PASS /m);
+    expect(JSON.parse((await parameter(strategyParameter('local', 'cli-strategy-heals')))?.value ?? '{}')).toMatchObject({ state: 'enabled', reason: 'slippage fixed', set_by: 'on-call', set_at: expect.any(String) });
+  });
+
+  it('refuses enable of a blocked strategy explaining the block, and lifts the block once its checks pass', async () => {
+    await seedParity(stack.tableName, 'cli-strategy-blocked', ['100.20', '100.20'], ['100.01', '100.01']);
+    await cli('strategy', 'block', 'cli-strategy-blocked', '--reason', 'route_divergence: drill');
+    const refused = await cliWith(strategyEnv(), 'strategy', 'enable', 'cli-strategy-blocked');
+    await seedParity(stack.tableName, 'cli-strategy-blocked', ['100.01', '100.01', '100.01'], [], 'fixed-');
+
+    const lifted = await cliWith(strategyEnv(), 'strategy', 'enable', 'cli-strategy-blocked');
+
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('cli-strategy-blocked is blocked (route_divergence: drill, by on-call, at ');
+    expect(refused.err).toContain('a block is latched; enabling lifts it, once every parity check passes');
+    expect(lifted.code).toBe(0);
+    expect(lifted.out).toContain('blocked -> enabled');
+    expect(lifted.out).toContain('the block (route_divergence: drill) is lifted');
+  });
+
+  it('prints a refused enable with --json as one document on stdout naming the failing checks, exit 1', async () => {
+    await seedParity(stack.tableName, 'cli-strategy-json', ['100.20', '100.20'], ['100.01', '100.01']);
+
+    const answer = await cliWith(strategyEnv(), 'strategy', 'enable', 'cli-strategy-json', '--json');
+
+    expect(answer.code).toBe(1);
+    expect(JSON.parse(answer.out)).toMatchObject({
+      strategy_id: 'cli-strategy-json',
+      changed: false,
+      refused: true,
+      failing_checks: [{ stage: 'local', name: 'median_slippage_difference', actual: expect.closeTo(19, 6), threshold: 5 }],
+    });
+  });
+
+  it('disable writes shadow and block writes blocked; list shows each with its state, reason and who', async () => {
+    await cli('strategy', 'disable', 'cli-strategy-listed', '--reason', 'control cohort');
+    await cli('strategy', 'block', 'cli-strategy-listed-too', '--reason', 'desk request', '--by', 'alice');
+
+    const list = await cli('strategy', 'list');
+
+    expect(list.code).toBe(0);
+    expect(list.out).toMatch(/^cli-strategy-listed +shadow +control cohort +on-call +\S+$/m);
+    expect(list.out).toMatch(/^cli-strategy-listed-too +blocked +desk request +alice +\S+$/m);
+  });
+
+  it('says a strategy is already in the state asked and writes nothing', async () => {
+    await cli('strategy', 'disable', 'cli-strategy-twice');
+    const before = await parameter(strategyParameter('local', 'cli-strategy-twice'));
+
+    const answer = await cli('strategy', 'disable', 'cli-strategy-twice', '--reason', 'again');
+
+    expect(answer).toMatchObject({ code: 0, out: expect.stringMatching(/^cli-strategy-twice is already shadow \(operator moved the strategy to shadow, by on-call, at \S+\): nothing changed\n$/) });
+    expect(await parameter(strategyParameter('local', 'cli-strategy-twice'))).toEqual(before);
+  });
+
+  it('show prints the state and the parity report with its checks, exit 0 whatever the verdict', async () => {
+    await seedParity(stack.tableName, 'cli-strategy-shown', ['100.20', '100.20'], ['100.01', '100.01']);
+    await cli('strategy', 'disable', 'cli-strategy-shown', '--reason', 'watching');
+
+    const answer = await cliWith(strategyEnv(), 'strategy', 'show', 'cli-strategy-shown');
+
+    expect(answer).toMatchObject({ code: 0, err: '' });
+    expect(answer.out).toMatch(/^strategy cli-strategy-shown on stage local: shadow \(watching, by on-call, at \S+\) \(\/lean-router\/local\/strategies\/cli-strategy-shown\)$/m);
+    expect(answer.out).toMatch(/^parity of stage local, strategy cli-strategy-shown, created .*: FAIL$/m);
+    expect(answer.out).toMatch(/^median_slippage_difference +FAIL +19\.0 bps/m);
+  });
+
+  it('lets the next order of the strategy it enables go to LEAN where the stage requires enablement', async () => {
+    // 20 filled Alpaca orders keep the fill rates within 5 points once the gated order below (not filled) joins them.
+    await seedParity(stack.tableName, 'cli-strategy-routes', ['100.01', '100.01'], Array.from({ length: 20 }, () => '100.01'));
+    const policy = '/lean-router/local/policy';
+    await ssm.send(new PutParameterCommand({ Name: policy, Value: '{"strategy_enablement":"required"}', Type: 'String', Overwrite: true }));
+    try {
+      await afterTtl();
+      const before = await placeOrderWith({ strategy_id: 'cli-strategy-routes' });
+      const enabled = await cliWith(strategyEnv(), 'strategy', 'enable', 'cli-strategy-routes');
+      await afterTtl();
+
+      const after = await placeOrderWith({ strategy_id: 'cli-strategy-routes' });
+
+      expect(before).toMatchObject({ execution_route: 'alpaca_gated', execution_route_reason: 'strategy_not_enabled' });
+      expect(enabled.code).toBe(0);
+      expect(after).toMatchObject({ execution_route: 'lean' });
+    } finally {
+      await ssm.send(new DeleteParameterCommand({ Name: policy }));
+      await afterTtl();
+    }
+  });
+
+  it('refuses a live enable while the paper report fails, though live passes, and writes nothing', async () => {
+    await seedParity('lean-router-live-provenance', 'cli-strategy-live', ['100.01', '100.01'], ['100.01', '100.01']);
+    await seedParity('lean-router-paper-provenance', 'cli-strategy-live', ['100.30', '100.30'], ['100.01', '100.01']);
+    await ssm.send(new PutParameterCommand({ Name: '/lean-router/live/kill-switch', Value: 'off', Type: 'String', Overwrite: true }));
+    const env = { ...strategyEnv(), AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoDbEndpoint, AWS_ENDPOINT_URL_SSM: stack.ssmEndpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+    try {
+      const answer = await withEnv(env, () => cliWith(env, 'strategy', 'enable', 'cli-strategy-live', '--stage', 'live'));
+
+      expect(answer.code).toBe(1);
+      expect(answer.err).toContain("the strategy's paper report must pass before live, and it does not:");
+      expect(answer.err).toMatch(/^ {2}FAIL median_slippage_difference .*: routed 30\.0 bps vs non-routed 1\.0 bps/m);
+      expect(await parameter(strategyParameter('live', 'cli-strategy-live'))).toBeUndefined();
+    } finally {
+      // Later tests rely on the live stage having no parameters here.
+      await ssm.send(new DeleteParameterCommand({ Name: '/lean-router/live/kill-switch' }));
+    }
   });
 });
 

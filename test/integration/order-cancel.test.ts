@@ -1,29 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { StaticAlpacaCredentials } from '../../functions/adapters/ssm-alpaca-credentials';
+import { describe, expect, it } from 'vitest';
 import { CONTROL_PARAMETER } from '../../functions/core/control-parameters';
-import { createLifecycleSyncHandler, type LifecycleSyncHandler } from '../../functions/lifecycle-sync/lifecycle-sync-handler';
-import { baseEnv, marketOrder, SIM_CREDENTIALS, startRouterHarness, type RouterHarness } from '../support/router-harness';
+import type { LifecycleSyncHandler } from '../../functions/lifecycle-sync/lifecycle-sync-handler';
+import { marketOrder, useRouterHarness, type RouterHarness } from '../support/router-harness';
 
 /** `DELETE /orders/{client_order_id}` through the real handler, over dynalite and both simulators on loopback. */
 let harness: RouterHarness;
 let lifecycleSync: LifecycleSyncHandler;
 
-beforeAll(async () => {
-  harness = await startRouterHarness();
-  lifecycleSync = createLifecycleSyncHandler(baseEnv(harness), {
-    dynamoDb: harness.dynamo.client(),
-    ssm: harness.ssm,
-    alpacaCredentials: new StaticAlpacaCredentials(SIM_CREDENTIALS),
-  });
-});
-afterAll(async () => {
-  await harness?.close();
-});
-beforeEach(async () => {
-  await harness.reset();
-  // Rows of earlier tests whose orders the reset simulator no longer holds would stay open.
-  await lifecycleSync();
-});
+useRouterHarness(
+  (started) => {
+    harness = started;
+    lifecycleSync = harness.lifecycleSync();
+  },
+  { syncAfterReset: true },
+);
 
 /** Routes a buy limit below the market (it rests) by the default policy (LEAN first); answers its id and Alpaca's. */
 async function restingOrder(env?: Record<string, string>): Promise<{ id: string; brokerOrderId: string }> {

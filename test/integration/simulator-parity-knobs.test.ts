@@ -1,31 +1,21 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { StaticAlpacaCredentials } from '../../functions/adapters/ssm-alpaca-credentials';
-import { createLifecycleSyncHandler, type LifecycleSyncHandler } from '../../functions/lifecycle-sync/lifecycle-sync-handler';
+import { describe, expect, it } from 'vitest';
+import type { LifecycleSyncHandler } from '../../functions/lifecycle-sync/lifecycle-sync-handler';
 import { PLACED_BY_HEADER, startAlpacaSimulator, type AlpacaOrder } from '../../lib/local/alpaca-simulator';
-import { baseEnv, marketOrder, SIM_CREDENTIALS, startRouterHarness, type RouterHarness } from '../support/router-harness';
+import { marketOrder, SIM_CREDENTIALS, useRouterHarness, type RouterHarness } from '../support/router-harness';
 
 let harness: RouterHarness;
 let lifecycleSync: LifecycleSyncHandler;
 
-beforeAll(async () => {
-  harness = await startRouterHarness();
-  lifecycleSync = createLifecycleSyncHandler(baseEnv(harness), {
-    dynamoDb: harness.dynamo.client(),
-    ssm: harness.ssm,
-    alpacaCredentials: new StaticAlpacaCredentials(SIM_CREDENTIALS),
-  });
-});
-afterAll(async () => {
-  await harness?.close();
-});
-beforeEach(async () => {
-  await harness.reset();
-  // Rows of earlier tests whose orders the reset simulator no longer holds would stay open.
-  await lifecycleSync();
-});
+useRouterHarness(
+  (started) => {
+    harness = started;
+    lifecycleSync = harness.lifecycleSync();
+  },
+  { syncAfterReset: true },
+);
 
 const ALPACA_AUTH = { 'apca-api-key-id': SIM_CREDENTIALS.keyId, 'apca-api-secret-key': SIM_CREDENTIALS.secretKey };
 const DIRECT_TO_ALPACA = { TRADING_EXECUTION_ADAPTER: 'alpaca' };

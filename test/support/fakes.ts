@@ -48,6 +48,7 @@ import {
   type RowOutcome,
 } from '../../functions/core/provenance';
 import type { RouteResult } from '../../functions/core/route-order';
+import type { StrategyControl } from '../../functions/core/strategy-enablement';
 import type { OrderApiDependencies } from '../../functions/route/order-api';
 
 type StoreOperation = 'claim' | 'recordFallbackIntent' | 'finalize' | 'get' | 'recordCancelRequest' | 'recordCancelOutcome';
@@ -156,6 +157,7 @@ export function openControl(nowIso: string, overrides: Partial<ControlSnapshot> 
     policy: { kind: 'absent' },
     leanHealth: { status: 'ok', checked_at: nowIso, last_ok_at: nowIso, latency_ms: 3 },
     reviews: new Map(),
+    strategies: new Map(),
     source: 'fresh',
     readAt: nowIso,
     ...overrides,
@@ -190,6 +192,17 @@ export class FakeControlPlane implements ControlPlane {
     const reviews = new Map(this.snapshot.reviews);
     reviews.set(symbol, { symbol, state: 'review', changed_at: new Date().toISOString(), reason });
     this.snapshot = { ...this.snapshot, reviews };
+  }
+}
+
+/** Where the lifecycle sync blocks strategies, in memory: records each block; `failWrites` makes them throw. */
+export class FakeStrategyControl implements StrategyControl {
+  readonly blocks: { strategyId: string; reason: string; setBy: string }[] = [];
+  failWrites = false;
+
+  async blockStrategy(strategyId: string, reason: string, setBy: string): Promise<void> {
+    if (this.failWrites) throw new Error('ThrottlingException: rate exceeded');
+    this.blocks.push({ strategyId, reason, setBy });
   }
 }
 
@@ -378,7 +391,7 @@ export class FixedClock implements Clock {
 
 /** A routing config that is sound: LEAN for every symbol, Alpaca as the fallback. */
 export function routerConfig(routing: Partial<RoutingPolicy> = {}, overrides: Partial<RouterConfig> = {}): RouterConfig {
-  const declared: RoutingPolicy = { adapter: 'lean', policy: 'all', symbols: new Set(), fallback: 'alpaca', ...routing };
+  const declared: RoutingPolicy = { adapter: 'lean', policy: 'all', symbols: new Set(), fallback: 'alpaca', strategy_enablement: 'off', ...routing };
   return {
     routing: declared,
     misconfiguration: [],

@@ -1,7 +1,8 @@
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteParameterCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { alpacaOrderBody } from '../../functions/adapters/alpaca-client';
 import { PowertoolsRouteMetrics } from '../../functions/adapters/powertools-route-metrics';
 import { logger, metrics } from '../../functions/adapters/observability';
@@ -10,8 +11,9 @@ import type { OrderRequest } from '../../functions/core/order-request';
 import type { ProvenanceRow } from '../../functions/core/provenance';
 import { createOrderApi, type OrderApi } from '../../functions/route/order-api';
 import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
-import { CONTROL_PARAMETER, controlParameterName, type ControlParameterKey } from '../../functions/core/control-parameters';
+import { CONTROL_PARAMETER, controlParameterName, strategyParameterName, type ControlParameterKey } from '../../functions/core/control-parameters';
 import { createHealthCheckHandler, type HealthCheckHandler } from '../../functions/health-check/health-check-handler';
+import { createLifecycleSyncHandler, type LifecycleSyncHandler } from '../../functions/lifecycle-sync/lifecycle-sync-handler';
 import { buildRouteDependencies } from '../../functions/route/route-dependencies';
 import { startAlpacaSimulator, type AlpacaSimulator } from '../../lib/local/alpaca-simulator';
 import { ensureProvenanceTable, localDynamoDbClient, startLocalDynamoDb, type LocalDynamoDb } from '../../lib/local/dynamodb-local';
@@ -57,8 +59,12 @@ export interface RouterHarness {
   api(env?: Record<string, string>): OrderApi;
   /** Builds the real health-check handler with the default test environment plus `env`. */
   healthCheck(env?: Record<string, string>): HealthCheckHandler;
+  /** Builds the real lifecycle sync handler with the default test environment, on the harness's clients unless `dynamoDb` is given. */
+  lifecycleSync(clients?: { dynamoDb?: DynamoDBClient }): LifecycleSyncHandler;
   /** Writes one control value under the test prefix, e.g. `putControl('kill-switch', 'on')`. */
   putControl(key: ControlParameterKey, value: string): Promise<void>;
+  /** Writes one strategy's `strategies/<strategy_id>` under the test prefix, as an operator's put-parameter would. */
+  putStrategy(strategyId: string, value: string): Promise<void>;
   /** Posts an order to the default handler, a fresh one built with `env`, or a given `api` (one container across calls). */
   post(body: unknown, options?: { env?: Record<string, string>; api?: OrderApi; raw?: string; headers?: Record<string, string> }): Promise<ApiAnswer>;
   get(clientOrderId: string): Promise<ApiAnswer>;
@@ -67,7 +73,7 @@ export interface RouterHarness {
   /** The row as DynamoDB returns it, read independently of the store under test. */
   readRow(clientOrderId: string): Promise<ProvenanceRow | undefined>;
   rowCount(): Promise<number>;
-  /** Clears simulator orders, counters and faults, puts the control values back (switch off, runner healthy, no policy, no reviews) and starts a cold container. */
+  /** Clears simulator orders, counters and faults, puts the control values back (switch off, runner healthy, no policy, no reviews, no strategies) and starts a cold container. */
   reset(): Promise<void>;
   close(): Promise<void>;
 }
@@ -117,7 +123,11 @@ export async function startRouterHarness(): Promise<RouterHarness> {
     const now = new Date().toISOString();
     await control.writeLeanHealth({ status: 'ok', checked_at: now, last_ok_at: now, latency_ms: 1 });
     const reviews = await ssm.send(new GetParametersByPathCommand({ Path: controlParameterName(TEST_CONTROL_PREFIX, CONTROL_PARAMETER.manualReview), Recursive: true }));
-    const names = [controlParameterName(TEST_CONTROL_PREFIX, CONTROL_PARAMETER.policy), ...(reviews.Parameters ?? []).map((parameter) => parameter.Name ?? '')];
+    const strategies = await ssm.send(new GetParametersByPathCommand({ Path: controlParameterName(TEST_CONTROL_PREFIX, CONTROL_PARAMETER.strategies), Recursive: true }));
+    const names = [
+      controlParameterName(TEST_CONTROL_PREFIX, CONTROL_PARAMETER.policy),
+      ...[...(reviews.Parameters ?? []), ...(strategies.Parameters ?? [])].map((parameter) => parameter.Name ?? ''),
+    ];
     for (const name of names) await ssm.send(new DeleteParameterCommand({ Name: name })).catch(() => undefined);
   };
   await seedControlParameters(ssm, TEST_CONTROL_PREFIX);
@@ -152,7 +162,11 @@ export async function startRouterHarness(): Promise<RouterHarness> {
     control,
     api,
     healthCheck: (env = {}) => createHealthCheckHandler({ ...baseEnv({ lean, alpaca }), ...env }, clients(env)),
+    lifecycleSync: (overrides = {}) => createLifecycleSyncHandler(baseEnv({ lean, alpaca }), { ...clients({}), ...overrides }),
     putControl,
+    putStrategy: async (strategyId, value) => {
+      await ssm.send(new PutParameterCommand({ Name: strategyParameterName(TEST_CONTROL_PREFIX, strategyId), Value: value, Type: 'String', Overwrite: true }));
+    },
     post: (body, options = {}) =>
       call(options.api ?? (options.env ? api(options.env) : defaultApi), proxyEvent('POST', '/orders', options.raw ?? JSON.stringify(body), options.headers)),
     get: (id) => call(defaultApi, proxyEvent('GET', `/orders/${encodeURIComponent(id)}`, null, {}, { client_order_id: id })),
@@ -178,6 +192,29 @@ export async function startRouterHarness(): Promise<RouterHarness> {
       await dynamo.close();
     },
   };
+}
+
+/**
+ * Starts the harness once for the file, resets it before each test and closes it after the file;
+ * `started` hands it to the file's own variables. With `syncAfterReset`, each reset is followed by
+ * one lifecycle sync, so rows of earlier tests whose orders the reset simulator no longer holds
+ * do not stay open.
+ */
+export function useRouterHarness(started: (harness: RouterHarness) => void, options: { readonly syncAfterReset?: boolean } = {}): void {
+  let harness: RouterHarness | undefined;
+  let sync: LifecycleSyncHandler | undefined;
+  beforeAll(async () => {
+    harness = await startRouterHarness();
+    if (options.syncAfterReset === true) sync = harness.lifecycleSync();
+    started(harness);
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+  beforeEach(async () => {
+    await harness?.reset();
+    await sync?.();
+  });
 }
 
 let sequence = 0;

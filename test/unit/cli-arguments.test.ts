@@ -65,6 +65,30 @@ describe('lean-router usage errors', () => {
     [['cancel', 'a', '--api-url'], '--api-url needs a value'],
     [['cancel', 'a', '--api-url', 'ftp://example.com'], "--api-url ftp://example.com: use the order API's http(s) URL, e.g. the stack's ApiUrl output"],
     [['order', 'a', '--api-url', 'http://127.0.0.1:3000'], 'order does not take --api-url'],
+    [['parity', 'now'], 'parity takes no argument, got now'],
+    [['parity', '--since', 'last week'], '--since last week: use 15m, 2h, 1d or an ISO time'],
+    [['parity', '--strategy', ' '], '--strategy needs a strategy_id of 1-128 characters'],
+    [['parity', '--compare', 'paper'], '--compare paper: name two or more different stages, e.g. paper,live'],
+    [['parity', '--compare', 'paper,paper'], '--compare paper,paper: name two or more different stages, e.g. paper,live'],
+    [['parity', '--compare', 'paper,prod'], '--compare paper,prod: prod is not a stage (known: local, paper, live)'],
+    [['parity', '--compare', 'paper,live', '--stage', 'paper'], "--compare names the stages and reads each one's table: drop --stage"],
+    [['parity', '--compare', 'paper,live', '--table', 't'], "--compare names the stages and reads each one's table: drop --table"],
+    [['parity', '--symbol', 'AAPL'], 'parity does not take --symbol'],
+    [['orders', '--strategy', 's'], 'orders does not take --strategy'],
+    [['strategy'], 'strategy needs a subcommand: list, show, enable, disable, block'],
+    [['strategy', 'allow', 'm1'], 'unknown strategy command allow (list, show, enable, disable, block)'],
+    [['strategy', 'list', 'm1'], 'strategy list takes no argument, got m1'],
+    [['strategy', 'list', '--since', '1d'], 'strategy list does not take --since'],
+    [['strategy', 'show'], 'strategy show needs a strategy_id of 1-128 characters'],
+    [['strategy', 'enable', 'x'.repeat(129)], 'strategy enable needs a strategy_id of 1-128 characters'],
+    [['strategy', 'enable', 'm1', 'm2'], 'strategy enable takes one strategy_id, got m1 m2'],
+    [['strategy', 'show', 'm1', '--reason', 'x'], 'strategy show does not take --reason'],
+    [['strategy', 'disable', 'm1', '--since', '1d'], 'strategy disable does not take --since'],
+    [['strategy', 'block', 'm1'], 'strategy block needs --reason "why LEAN is refused to this strategy"'],
+    [['strategy', 'block', 'm1', '--reason', ' '], '--reason needs a text'],
+    [['strategy', 'enable', 'm1', '--by', ''], '--by needs a name'],
+    [['strategy', 'enable', 'm1', '--since', 'soon'], '--since soon: use 15m, 2h, 1d or an ISO time'],
+    [['strategy', 'show', 'm1', '--strategy', 'm1'], 'strategy does not take --strategy'],
   ])('%j: one line "%s", exit 2', async (argv, problem) => {
     const answer = await cli(argv);
 
@@ -81,6 +105,39 @@ describe('lean-router usage errors', () => {
     const answer = await cli(['status'], { LEAN_ROUTER_STAGE: 'prod' });
 
     expect(answer).toEqual({ code: 2, out: '', err: 'lean-router: LEAN_ROUTER_STAGE=prod is not a stage (known: local, paper, live) (see lean-router --help)\n' });
+  });
+});
+
+describe('lean-router parity arguments', () => {
+  it('documents parity, its options and its exit codes in the help', async () => {
+    const answer = await cli(['--help']);
+
+    expect(answer.out).toMatch(/^ {2}parity +the parity report/m);
+    expect(answer.out).toContain('--compare STAGE,STAGE');
+    expect(answer.out).toMatch(/parity exits 0 when every check passes in every stage shown, and 1 when a check fails/);
+  });
+
+  it('refuses an invalid threshold variable with exit 2 before reading any stage', async () => {
+    const answer = await cli(['parity'], { TRADING_PARITY_MIN_ORDERS: 'many', LOCAL_DYNAMODB_PORT: '1' });
+
+    expect(answer).toEqual({ code: 2, out: '', err: 'lean-router parity: TRADING_PARITY_MIN_ORDERS="many" is invalid (Invalid input: expected number, received NaN)\n' });
+  });
+});
+
+describe('lean-router strategy arguments', () => {
+  it('documents each strategy command, that enable is refused until the checks pass, and that it lifts a block', async () => {
+    const answer = await cli(['--help']);
+
+    for (const sub of ['list', 'show ID', 'enable ID', 'disable ID', 'block ID --reason TEXT']) expect(answer.out).toMatch(new RegExp(`^ {2}strategy ${sub}`, 'm'));
+    expect(answer.out).toContain('refused, naming each failing check');
+    expect(answer.out).toContain('must pass first. The only way to lift a block');
+  });
+
+  it('refuses an invalid threshold variable with exit 2 before reading any stage', async () => {
+    const answer = await cli(['strategy', 'enable', 'm1'], { TRADING_PARITY_MAX_SLIPPAGE_DIFF_BPS: '-1', LOCAL_DYNAMODB_PORT: '1', LOCAL_SSM_PORT: '1' });
+
+    expect(answer.code).toBe(2);
+    expect(answer.err).toMatch(/^lean-router strategy enable: TRADING_PARITY_MAX_SLIPPAGE_DIFF_BPS="-1" is invalid/);
   });
 });
 

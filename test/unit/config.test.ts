@@ -19,7 +19,7 @@ describe('loadRouterConfig defaults', () => {
   const config = loadRouterConfig({});
 
   it('routes to Alpaca with an empty allowlist and Alpaca as fallback', () => {
-    expect(config.routing).toEqual({ adapter: 'alpaca', policy: 'allowlist', symbols: new Set(), fallback: 'alpaca' });
+    expect(config.routing).toEqual({ adapter: 'alpaca', policy: 'allowlist', symbols: new Set(), fallback: 'alpaca', strategy_enablement: 'off' });
   });
 
   it('reports no misconfiguration', () => {
@@ -52,7 +52,7 @@ describe('loadRouterConfig with a valid LEAN configuration', () => {
   });
 
   it('keeps the configured routing policy', () => {
-    expect(config.routing).toEqual({ adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'MSFT']), fallback: 'none' });
+    expect(config.routing).toEqual({ adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'MSFT']), fallback: 'none', strategy_enablement: 'off' });
   });
 
   it('reports no misconfiguration', () => {
@@ -100,7 +100,7 @@ describe('loadRouterConfig with a valid LEAN configuration', () => {
     });
 
     expect(padded.misconfiguration).toEqual([]);
-    expect(padded.routing).toEqual({ adapter: 'lean', policy: 'all', symbols: new Set(), fallback: 'none' });
+    expect(padded.routing).toEqual({ adapter: 'lean', policy: 'all', symbols: new Set(), fallback: 'none', strategy_enablement: 'off' });
     expect(padded.leanRunnerUrl).toBe('https://lean.internal:8443');
   });
 
@@ -145,7 +145,7 @@ describe('loadRouterConfig misconfiguration', () => {
   it('routes a misconfigured router straight to Alpaca: adapter alpaca, an empty allowlist, Alpaca as fallback', () => {
     const config = loadRouterConfig({ ...LEAN_ENV, TRADING_LEAN_RUNNER_URL: undefined });
 
-    expect(config.routing).toEqual({ adapter: 'alpaca', policy: 'allowlist', symbols: new Set(), fallback: 'alpaca' });
+    expect(config.routing).toEqual({ adapter: 'alpaca', policy: 'allowlist', symbols: new Set(), fallback: 'alpaca', strategy_enablement: 'off' });
   });
 
   it('says in the problem which limit the value broke', () => {

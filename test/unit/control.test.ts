@@ -315,7 +315,7 @@ describe('effectiveRouting', () => {
     const effective = effectiveRouting(config, valid('{"symbols":["msft","tsla"],"fallback":"none"}'));
 
     expect(effective).toEqual({
-      routing: { adapter: 'lean', policy: 'allowlist', symbols: new Set(['MSFT', 'TSLA']), fallback: 'none' },
+      routing: { adapter: 'lean', policy: 'allowlist', symbols: new Set(['MSFT', 'TSLA']), fallback: 'none', strategy_enablement: 'off' },
       misconfiguration: [],
       source: 'parameter',
     });
@@ -336,7 +336,7 @@ describe('effectiveRouting', () => {
     const effective = effectiveRouting(config, valid('{"symbols":"AAPL"}'));
 
     expect(config.routing).toEqual(NON_LEAN_POLICY);
-    expect(effective.routing).toEqual({ adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL']), fallback: 'alpaca' });
+    expect(effective.routing).toEqual({ adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL']), fallback: 'alpaca', strategy_enablement: 'off' });
     expect(effective.misconfiguration).toEqual([]);
   });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ControlSnapshot, LeanHealth, SymbolReview } from '../../functions/core/control';
 import { UNAVAILABLE_CONTROL } from '../../functions/core/control';
-import { controlGates, GATE_PRECEDENCE, isRunnerHealthStale, type GateReason } from '../../functions/core/gates';
+import { controlGates, GATE_PRECEDENCE, isRunnerHealthStale, type GateReason, type StrategyGateInput } from '../../functions/core/gates';
+import type { StrategyState } from '../../functions/core/strategy-enablement';
 import { openControl } from '../support/fakes';
 
 const NOW_ISO = '2025-01-02T14:30:00.000Z';
@@ -23,8 +24,8 @@ const STALE: Partial<ControlSnapshot> = {
 const AAPL_IN_REVIEW: Partial<ControlSnapshot> = { reviews: review('AAPL', 'review') };
 
 describe('GATE_PRECEDENCE', () => {
-  it('is kill switch, stale runner health, manual review, breaker, in that order', () => {
-    expect(GATE_PRECEDENCE).toEqual(['kill_switch', 'runner_health_stale', 'symbol_manual_review', 'breaker_open']);
+  it('is kill switch, stale runner health, strategy not enabled, manual review, breaker, in that order', () => {
+    expect(GATE_PRECEDENCE).toEqual(['kill_switch', 'runner_health_stale', 'strategy_not_enabled', 'symbol_manual_review', 'breaker_open']);
   });
 });
 
@@ -70,6 +71,64 @@ describe('controlGates', () => {
     const gates = controlGates(openControl(NOW_ISO, { ...KILL_ON, ...STALE, ...AAPL_IN_REVIEW }), 'AAPL', NOW, STALE_MS);
 
     expect(gates).not.toContain('breaker_open');
+  });
+});
+
+describe('controlGates with strategy enablement', () => {
+  const REQUIRED_ALPHA: StrategyGateInput = { strategyId: 'alpha', enablement: 'required' };
+
+  function strategies(state: StrategyState): Partial<ControlSnapshot> {
+    return { strategies: new Map([['alpha', { strategy_id: 'alpha', state }]]) };
+  }
+
+  it('does not gate an enabled strategy when enablement is required', () => {
+    expect(controlGates(openControl(NOW_ISO, strategies('enabled')), 'AAPL', NOW, STALE_MS, REQUIRED_ALPHA)).toEqual([]);
+  });
+
+  it.each(['shadow', 'blocked'] as const)('gates a %s strategy with strategy_not_enabled when enablement is required', (state) => {
+    expect(controlGates(openControl(NOW_ISO, strategies(state)), 'AAPL', NOW, STALE_MS, REQUIRED_ALPHA)).toEqual(['strategy_not_enabled']);
+  });
+
+  it('gates a strategy with no parameter when enablement is required', () => {
+    expect(controlGates(openControl(NOW_ISO), 'AAPL', NOW, STALE_MS, REQUIRED_ALPHA)).toEqual(['strategy_not_enabled']);
+  });
+
+  it('gates an order with no strategy_id when enablement is required', () => {
+    const control = openControl(NOW_ISO, strategies('enabled'));
+
+    expect(controlGates(control, 'AAPL', NOW, STALE_MS, { strategyId: undefined, enablement: 'required' })).toEqual(['strategy_not_enabled']);
+  });
+
+  it("does not let another strategy's enablement count", () => {
+    expect(controlGates(openControl(NOW_ISO, strategies('enabled')), 'AAPL', NOW, STALE_MS, { strategyId: 'beta', enablement: 'required' })).toEqual([
+      'strategy_not_enabled',
+    ]);
+  });
+
+  it.each([undefined, 'alpha'])('never gates on the strategy when enablement is off (strategy_id %s, blocked)', (strategyId) => {
+    const control = openControl(NOW_ISO, strategies('blocked'));
+
+    expect(controlGates(control, 'AAPL', NOW, STALE_MS, { strategyId, enablement: 'off' })).toEqual([]);
+  });
+
+  it('never gates on the strategy when the caller gives no strategy input', () => {
+    expect(controlGates(openControl(NOW_ISO, strategies('blocked')), 'AAPL', NOW, STALE_MS)).toEqual([]);
+  });
+
+  it('lists strategy_not_enabled after the kill switch and stale health and before manual review', () => {
+    const control = openControl(NOW_ISO, { ...KILL_ON, ...STALE, ...AAPL_IN_REVIEW, ...strategies('shadow') });
+
+    expect(controlGates(control, 'AAPL', NOW, STALE_MS, REQUIRED_ALPHA)).toEqual(['kill_switch', 'runner_health_stale', 'strategy_not_enabled', 'symbol_manual_review']);
+  });
+
+  it('decides with strategy_not_enabled over a manual review', () => {
+    const control = openControl(NOW_ISO, { ...AAPL_IN_REVIEW, ...strategies('blocked') });
+
+    expect(controlGates(control, 'AAPL', NOW, STALE_MS, REQUIRED_ALPHA)[0]).toBe('strategy_not_enabled');
+  });
+
+  it('gates every strategy when SSM never answered', () => {
+    expect(controlGates(UNAVAILABLE_CONTROL, 'AAPL', NOW, STALE_MS, REQUIRED_ALPHA)).toEqual(['kill_switch', 'runner_health_stale', 'strategy_not_enabled']);
   });
 });
 

@@ -9,7 +9,7 @@ import {
 } from '../../functions/core/config';
 import { LEAN_ENV } from '../support/fakes';
 
-const LEAN_ROUTING = { adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'MSFT']), fallback: 'alpaca' };
+const LEAN_ROUTING = { adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'MSFT']), fallback: 'alpaca', strategy_enablement: 'off' };
 
 /** One governance variable: a valid value and what it reads as, the bounds, and values that must be refused. */
 interface GovernanceVariable {

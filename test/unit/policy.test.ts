@@ -3,8 +3,8 @@ import type { RoutingPolicy } from '../../functions/core/config';
 import { resolveExpectedAdapter, type PolicyDecision } from '../../functions/core/policy';
 import { order } from '../support/fakes';
 
-const LEAN_ALL: RoutingPolicy = { adapter: 'lean', policy: 'all', symbols: new Set(), fallback: 'alpaca' };
-const LEAN_ALLOWLIST: RoutingPolicy = { adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'BRK.B']), fallback: 'alpaca' };
+const LEAN_ALL: RoutingPolicy = { adapter: 'lean', policy: 'all', symbols: new Set(), fallback: 'alpaca', strategy_enablement: 'off' };
+const LEAN_ALLOWLIST: RoutingPolicy = { adapter: 'lean', policy: 'allowlist', symbols: new Set(['AAPL', 'BRK.B']), fallback: 'alpaca', strategy_enablement: 'off' };
 
 describe('resolveExpectedAdapter', () => {
   it.each<[string, RoutingPolicy, readonly string[], Record<string, unknown>, PolicyDecision]>([

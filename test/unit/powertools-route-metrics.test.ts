@@ -184,3 +184,13 @@ describe('metrics of a routed order', () => {
     expect(metrics.filter((metric) => metric.name === 'execution_requests_total').map((metric) => metric.dimensions.adapter)).toEqual(['lean']);
   });
 });
+
+describe('PowertoolsRouteMetrics.alpacaRateLimited', () => {
+  it('counts one alpaca_rate_limited_total with no dimension but the service', async () => {
+    const metrics = await emitted((routeMetrics) => routeMetrics.alpacaRateLimited());
+
+    expect(metrics.filter((metric) => metric.name === 'alpaca_rate_limited_total').map(({ unit, value, dimensions }) => ({ unit, value, dimensions }))).toEqual([
+      { unit: 'Count', value: 1, dimensions: { service: SERVICE } },
+    ]);
+  });
+});

@@ -20,6 +20,7 @@ const NAMES = {
   policy: '/lean-router/test/policy',
   leanHealth: '/lean-router/test/lean-health',
   manualReview: '/lean-router/test/manual-review',
+  strategies: '/lean-router/test/strategies',
 } as const;
 const WALL = '2025-01-02T14:30:00.000Z';
 const HEALTH: LeanHealth = { status: 'ok', checked_at: '2025-01-02T14:29:30.000Z', last_ok_at: '2025-01-02T14:29:30.000Z', latency_ms: 4 };
@@ -70,6 +71,11 @@ function ssmAnswersOff(): void {
   ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
 }
 
+/** The GetParametersByPath calls of one folder. */
+function folderReads(path: string) {
+  return ssm.commandCalls(GetParametersByPathCommand).filter((call) => call.args[0].input.Path === path);
+}
+
 function batchReads(): number {
   return ssm.commandCalls(GetParametersCommand).length;
 }
@@ -100,9 +106,7 @@ describe('SsmControlPlane reads', () => {
 
     await plane.read();
 
-    const calls = ssm.commandCalls(GetParametersByPathCommand);
-    expect(calls).toHaveLength(1);
-    expect(calls[0]?.args[0].input).toMatchObject({ Path: NAMES.manualReview });
+    expect(folderReads(NAMES.manualReview)).toHaveLength(1);
   });
 
   it('maps the parameters into a fresh snapshot', async () => {
@@ -117,6 +121,7 @@ describe('SsmControlPlane reads', () => {
       policy: { kind: 'valid', value: { symbols: new Set(['AAPL']) } },
       leanHealth: HEALTH,
       reviews: new Map(),
+      strategies: new Map(),
       source: 'fresh',
       readAt: WALL,
     });
@@ -159,7 +164,7 @@ describe('SsmControlPlane reads', () => {
     const snapshots = await reads;
 
     expect(batchReads()).toBe(1);
-    expect(ssm.commandCalls(GetParametersByPathCommand)).toHaveLength(1);
+    expect(folderReads(NAMES.manualReview)).toHaveLength(1);
     expect(snapshots.map((snapshot) => snapshot.killSwitch.state)).toEqual(['off', 'off', 'off', 'off', 'off']);
   });
 
@@ -337,8 +342,9 @@ describe('SsmControlPlane reads', () => {
 
   it('follows NextToken through every page of reviews', async () => {
     ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off' }));
+    ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
     ssm
-      .on(GetParametersByPathCommand)
+      .on(GetParametersByPathCommand, { Path: NAMES.manualReview })
       .resolvesOnce(reviewPage([{ name: 'AAPL', value: 'review', at: WALL }], 'page-2'))
       .resolvesOnce(reviewPage([{ name: 'MSFT', value: 'review', at: WALL }], 'page-3'))
       .resolvesOnce(reviewPage([{ name: 'TSLA', value: 'review', at: WALL }]));
@@ -347,7 +353,7 @@ describe('SsmControlPlane reads', () => {
     const { reviews } = await plane.read();
 
     expect([...reviews.keys()]).toEqual(['AAPL', 'MSFT', 'TSLA']);
-    expect(ssm.commandCalls(GetParametersByPathCommand).map((call) => call.args[0].input.NextToken)).toEqual([undefined, 'page-2', 'page-3']);
+    expect(folderReads(NAMES.manualReview).map((call) => call.args[0].input.NextToken)).toEqual([undefined, 'page-2', 'page-3']);
     expect(batchReads()).toBe(1);
   });
 
