@@ -1,5 +1,7 @@
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+// The module objects, not named imports: X-Ray's HTTP capture (the Tracer in observability.ts)
+// replaces `request` on them, and an ESM named import of a built-in keeps the original function.
+import http, { Agent as HttpAgent, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import https, { Agent as HttpsAgent } from 'node:https';
 import type { FailureCertainty } from '../core/execution';
 import type { BrokerCallContext } from '../core/ports';
 
@@ -80,7 +82,8 @@ function send(pool: HttpPool, req: ExchangeRequest, signal: AbortSignal): Promis
   return new Promise((resolve, reject) => {
     const secure = req.url.protocol === 'https:';
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
-    const headers = body === undefined ? req.headers : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...req.headers };
+    // A copy either way: X-Ray's capture adds its trace header to the options' headers object.
+    const headers = body === undefined ? { ...req.headers } : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...req.headers };
     const options: RequestOptions = { method: req.method, headers, signal, agent: secure ? pool.https : pool.http };
     const onResponse = (response: IncomingMessage): void => {
       let text = '';
@@ -94,7 +97,7 @@ function send(pool: HttpPool, req: ExchangeRequest, signal: AbortSignal): Promis
         if (!response.complete) reject(Object.assign(new Error('the connection closed before the body was complete'), { code: 'ECONNRESET' }));
       });
     };
-    const outgoing: ClientRequest = secure ? httpsRequest(req.url, options, onResponse) : httpRequest(req.url, options, onResponse);
+    const outgoing: ClientRequest = secure ? https.request(req.url, options, onResponse) : http.request(req.url, options, onResponse);
     outgoing.on('error', reject);
     outgoing.on('socket', (socket) => {
       if (!socket.connecting) return; // a pooled socket, already connected

@@ -6,6 +6,7 @@ import { CONTROL_PARAMETER, controlParameterName } from '../core/control-paramet
 import { ALPACA_PAPER_URL } from '../core/alpaca-endpoints';
 import { AlpacaClient, type AlpacaCredentialsProvider } from './alpaca-client';
 import { LeanRunnerClient } from './lean-runner-client';
+import { tracer } from './observability';
 import { SsmLeanRunnerToken, type LeanRunnerTokenProvider } from './lean-runner-token';
 import { SsmAlpacaCredentials } from './ssm-alpaca-credentials';
 
@@ -55,14 +56,16 @@ export function ssmLeanRunnerToken(infra: Infrastructure, ssm: SSMClient, callTi
 
 // Short timeouts and few attempts: a slow AWS endpoint must not eat the order's time budget (each
 // call is also bounded as a whole by an abort signal, retries included).
+// Each call of a default client is an X-Ray subsegment (a no-op outside Lambda); clients that
+// tests and the local stack pass in are left as they are.
 /** The DynamoDB client both functions use, from the standard AWS configuration. */
 export function defaultDynamoDbClient(): DynamoDBClient {
-  return new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
+  return tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } }));
 }
 
 /** The SSM client both functions use, from the standard AWS configuration. */
 export function defaultSsmClient(): SSMClient {
-  return new SSMClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 1_500 } });
+  return tracer.captureAWSv3Client(new SSMClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 1_500 } }));
 }
 
 /** Where the runner token is read from: the infrastructure naming it and the SSM client to read it with. */

@@ -4,7 +4,7 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { DynamoDbProvenanceIndex } from '../adapters/dynamodb-provenance-index';
 import { DynamoDbProvenanceStore } from '../adapters/dynamodb-provenance-store';
 import { defaultDynamoDbClient, defaultSsmClient, leanRunnerClient, parseInfrastructure } from '../adapters/infrastructure';
-import { logger, metrics } from '../adapters/observability';
+import { logger, metrics, traceInvocation } from '../adapters/observability';
 import { PowertoolsHealthMetrics } from '../adapters/powertools-health-metrics';
 import { SsmControlPlane } from '../adapters/ssm-control-plane';
 import { loadHealthCheckConfig, loadRouterConfig } from '../core/config';
@@ -54,7 +54,7 @@ export function createHealthCheckHandler(env: Readonly<Record<string, string | u
   return async (_event, context) => {
     if (context) logger.addContext(context);
     try {
-      return await runHealthCheck(dependencies);
+      return await traceInvocation(() => runHealthCheck(dependencies));
     } finally {
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }

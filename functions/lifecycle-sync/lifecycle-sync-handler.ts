@@ -5,7 +5,7 @@ import type { AlpacaCredentialsProvider } from '../adapters/alpaca-client';
 import { DynamoDbProvenanceIndex } from '../adapters/dynamodb-provenance-index';
 import { DynamoDbProvenanceStore } from '../adapters/dynamodb-provenance-store';
 import { alpacaClient, defaultDynamoDbClient, defaultSsmClient, leanRunnerClient, parseInfrastructure, ssmAlpacaCredentials } from '../adapters/infrastructure';
-import { logger, metrics } from '../adapters/observability';
+import { logger, metrics, traceInvocation } from '../adapters/observability';
 import { PowertoolsLifecycleMetrics } from '../adapters/powertools-lifecycle-metrics';
 import { SsmControlPlane } from '../adapters/ssm-control-plane';
 import { loadRouterConfig } from '../core/config';
@@ -55,18 +55,20 @@ export function createLifecycleSyncHandler(env: Readonly<Record<string, string |
     if (context) logger.addContext(context);
     const budgetMs = context ? Math.min(loaded.settings.budgetMs, context.getRemainingTimeInMillis() - FLUSH_RESERVE_MS) : loaded.settings.budgetMs;
     try {
-      return await runLifecycleSync({
-        settings: { ...loaded.settings, budgetMs },
-        store,
-        unresolved,
-        alpaca,
-        alpacaLookup: alpaca,
-        ...(runnerLookup === undefined ? {} : { runnerLookup }),
-        strategies,
-        metrics: lifecycleMetrics,
-        logger,
-        clock: clients.clock ?? systemClock,
-      });
+      return await traceInvocation(() =>
+        runLifecycleSync({
+          settings: { ...loaded.settings, budgetMs },
+          store,
+          unresolved,
+          alpaca,
+          alpacaLookup: alpaca,
+          ...(runnerLookup === undefined ? {} : { runnerLookup }),
+          strategies,
+          metrics: lifecycleMetrics,
+          logger,
+          clock: clients.clock ?? systemClock,
+        }),
+      );
     } finally {
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }

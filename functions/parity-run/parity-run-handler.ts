@@ -3,7 +3,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { DynamoDbParityReader } from '../adapters/dynamodb-parity-reader';
 import { defaultDynamoDbClient, defaultSsmClient, parseInfrastructure } from '../adapters/infrastructure';
-import { logger, metrics } from '../adapters/observability';
+import { logger, metrics, traceInvocation } from '../adapters/observability';
 import { PowertoolsParityMetrics } from '../adapters/powertools-parity-metrics';
 import { SsmParityStore } from '../adapters/ssm-parity-store';
 import { STAGE_VARIABLE } from '../core/config';
@@ -55,16 +55,18 @@ export function createParityRunHandler(env: Readonly<Record<string, string | und
     const budgetMs = context ? Math.min(run.settings.budgetMs, context.getRemainingTimeInMillis() - FLUSH_RESERVE_MS) : run.settings.budgetMs;
     let report: ParityRunReport;
     try {
-      report = await runParity({
-        stage,
-        settings: { ...run.settings, budgetMs },
-        thresholds: config.thresholds,
-        rows,
-        store,
-        metrics: parityMetrics,
-        logger,
-        clock: clients.clock ?? systemClock,
-      });
+      report = await traceInvocation(() =>
+        runParity({
+          stage,
+          settings: { ...run.settings, budgetMs },
+          thresholds: config.thresholds,
+          rows,
+          store,
+          metrics: parityMetrics,
+          logger,
+          clock: clients.clock ?? systemClock,
+        }),
+      );
     } finally {
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }

@@ -2,7 +2,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { PowertoolsRouteMetrics } from '../adapters/powertools-route-metrics';
-import { logger, metrics } from '../adapters/observability';
+import { logger, metrics, traceInvocation, type TraceAnnotations } from '../adapters/observability';
+import type { ExecutionRoute } from '../core/execution';
 import { createOrderApi } from './order-api';
 import { buildRouteDependencies } from './route-dependencies';
 
@@ -29,10 +30,45 @@ export function createRouteHandler(
     metrics.captureColdStartMetric();
     try {
       // The deadline of the order comes from what Lambda says is left of this invocation.
-      return await orderApi(event, context?.getRemainingTimeInMillis());
+      return await traceInvocation(() => orderApi(event, context?.getRemainingTimeInMillis()), (response) => routeAnnotations(event, response));
     } finally {
       // Most metrics go out as single metrics; publishing an empty set only logs a warning.
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
+}
+
+/** The routes an order can take: the only `execution_route` values a trace may carry. */
+const EXECUTION_ROUTES: ReadonlySet<string> = new Set<ExecutionRoute>(['lean', 'alpaca', 'alpaca_fallback', 'alpaca_gated', 'none']);
+
+/** The API's resource templates; anything else (a local caller's raw path) is annotated `other`. */
+const API_RESOURCES: ReadonlySet<string> = new Set(['/orders', '/orders/{client_order_id}']);
+
+/**
+ * What the route function's trace is annotated with: the method, API Gateway's resource template
+ * (`/orders/{client_order_id}`, never the path with the id), the status and the route taken.
+ * Nothing that identifies an order or an account: no id, symbol, key or token.
+ */
+export function routeAnnotations(event: APIGatewayProxyEvent, response: APIGatewayProxyResult): TraceAnnotations {
+  const route = executionRoute(response.body);
+  return {
+    http_method: event.httpMethod,
+    resource: API_RESOURCES.has(event.resource) ? event.resource : 'other',
+    status_code: response.statusCode,
+    ...(route === undefined ? {} : { execution_route: route }),
+  };
+}
+
+/** The route evidence's `execution_route` (top level, or under an error's `details`), when it is a known route. */
+function executionRoute(body: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const record = parsed as { execution_route?: unknown; details?: { execution_route?: unknown } | null };
+  const route = record.execution_route ?? record.details?.execution_route;
+  return typeof route === 'string' && EXECUTION_ROUTES.has(route) ? route : undefined;
 }
