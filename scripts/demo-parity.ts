@@ -20,23 +20,18 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteParameterCommand, GetParameterCommand, ParameterNotFound, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { parseJson } from '../functions/adapters/http-exchange';
 import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix, strategyParameterName } from '../functions/core/control-parameters';
-import type { LifecycleSyncReport } from '../functions/core/lifecycle-sync';
 import { slippageBps, type ParityReport } from '../functions/core/parity';
 import { loadParityConfig } from '../functions/core/parity-config';
 import type { ProvenanceRow } from '../functions/core/provenance';
 import { parseStrategyEnablement } from '../functions/core/strategy-enablement';
 import { localSsmClient } from '../lib/local/parameter-store';
-import type { RouterResetReport } from '../lib/local/router-state';
 import { ROUTER_ADMIN_ROOT, SIM_ADMIN_ROOT } from '../lib/local/sim-admin-routes';
+import { demoRunId, demoSession, demoSettings, receiptOf, routeReasonOf, say, type DemoSession, type SimMarket } from './demo-support';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const apiUrl = `http://127.0.0.1:${process.env.LOCAL_API_PORT || 3000}`;
-const ssmPort = process.env.LOCAL_SSM_PORT || '4583';
-const ssmEndpoint = `http://127.0.0.1:${ssmPort}`;
-const pauseMs = Number(process.env.DEMO_PAUSE_MS ?? 1200);
+const { apiUrl, ssmPort, ssmEndpoint, pauseMs } = demoSettings();
 const PREFIX = controlParameterPrefix('local');
 const POLICY = controlParameterName(PREFIX, CONTROL_PARAMETER.policy);
 /** The CLI as `npx lean-router` runs it: the checked-in build. */
@@ -53,59 +48,11 @@ const DEFAULT_FILL_DELAY_MS = 2_000;
 const ROUTE_TO_LEAN = { adapter: 'lean', policy: 'all', strategy_enablement: 'off' } as const;
 const ROUTE_TO_ALPACA = { adapter: 'alpaca' } as const;
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA'] as const;
-/** Leeway past the control cache's TTL, and past the last fill's due time. */
-const WAIT_MARGIN_MS = 500;
+/** Leeway past the last fill's due time. */
+const FILL_WAIT_MARGIN_MS = 500;
 const ssm = localSsmClient(ssmEndpoint, { maxAttempts: 1 });
 
-interface Reply {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-}
-
-class StackNotRunning extends Error {}
-class StepFailed extends Error {}
-
-/** The Alpaca simulator's market as `GET /_sim` answers it (`POST /_sim/alpaca/market` takes the same). */
-interface SimMarket {
-  readonly prices?: Record<string, string>;
-  readonly defaultPrice?: string;
-  readonly slippageBps?: number;
-  readonly partial?: boolean;
-  readonly fillDelayMs?: number;
-  readonly leanSlippageBps?: number;
-  readonly leanFillRate?: number;
-}
-
-interface SimStates {
-  readonly lean: { up?: boolean; faults?: Record<string, unknown> } | null;
-  readonly alpaca: { up?: boolean; faults?: Record<string, unknown>; market?: SimMarket } | null;
-}
-
-async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply> {
-  let response: Response;
-  try {
-    response = await fetch(`${apiUrl}${path}`, {
-      method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(15_000),
-    });
-  } catch (error) {
-    if ((error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') throw new StackNotRunning(`nothing answers at ${apiUrl}; start it with npm start in another terminal`);
-    throw error;
-  }
-  const text = await response.text();
-  const json = parseJson(text);
-  return { status: response.status, body: json.ok ? (json.value as Record<string, unknown>) : { text } };
-}
-
-const say = (text = ''): void => console.log(text);
 const indent = (text: string): string => text.trimEnd().replace(/^/gm, '    ');
-let checks = 0;
-const checked = (text: string): void => {
-  checks += 1;
-  say(`  checked: ${text}`);
-};
-
 const STEPS = {
   reset: '0. A fresh start: simulators healed, LEAN allowed for every order, the router state reset',
   slip: '1. The Alpaca simulator makes fills of orders placed through LEAN slip more',
@@ -120,27 +67,10 @@ const STEPS = {
   passes: '10. Over the window since the heal, every parity check passes',
   accepted: '11. strategy enable is accepted',
 } as const;
-type Step = keyof typeof STEPS;
-let current: Step = 'reset';
-
-const step = async (name: Step): Promise<void> => {
-  if (pauseMs > 0) await sleep(pauseMs);
-  current = name;
-  say(`\n== ${STEPS[name]}`);
-};
-
-function mustHold(holds: boolean, reason: string): asserts holds {
-  if (!holds) throw new StepFailed(`step ${STEPS[current].split('.')[0]} (${STEPS[current].replace(/^\d+\. /, '')}) did not hold: ${reason}`);
-}
-
-async function simStates(): Promise<SimStates> {
-  const reply = await call('GET', SIM_ADMIN_ROOT);
-  const body = reply.body as Partial<SimStates>;
-  if (reply.status !== 200 || body.lean === undefined || body.alpaca === undefined) {
-    throw new StackNotRunning(`${apiUrl} is not a lean-router local stack (GET ${SIM_ADMIN_ROOT} answered ${reply.status}); start it with npm start in another terminal`);
-  }
-  return { lean: body.lean, alpaca: body.alpaca };
-}
+const demo = demoSession({ apiUrl, pauseMs, steps: STEPS, first: 'reset' });
+const { call, checked, step, simStates, healSimulators, resetRouter, readRow, syncNow, waitForControlCache } = demo;
+// Annotated: TypeScript calls an assertion function only through a name declared with its type.
+const mustHold: DemoSession<keyof typeof STEPS>['mustHold'] = demo.mustHold;
 
 async function readParameter(name: string): Promise<string | undefined> {
   try {
@@ -161,11 +91,6 @@ async function setPolicy(value: object): Promise<void> {
   checked(`${POLICY} reads ${text}`);
 }
 
-async function waitForControlCache(ttlMs: number): Promise<void> {
-  say(`  (waiting ${(ttlMs + WAIT_MARGIN_MS) / 1000} s: the router trusts its last read of the control values for ${ttlMs / 1000} s, TRADING_CONTROL_CACHE_TTL_MS)`);
-  await sleep(ttlMs + WAIT_MARGIN_MS);
-}
-
 async function setMarket(market: SimMarket): Promise<SimMarket> {
   say(`  curl -s -X POST ${apiUrl}${SIM_ADMIN_ROOT}/alpaca/market -d '${JSON.stringify(market)}'`);
   const reply = await call('POST', `${SIM_ADMIN_ROOT}/alpaca/market`, market);
@@ -173,7 +98,7 @@ async function setMarket(market: SimMarket): Promise<SimMarket> {
   return reply.body as SimMarket;
 }
 
-const runId = new Date().toISOString().replace(/\D/g, '').slice(0, 17);
+const runId = demoRunId();
 const STRATEGY = `parity-demo-${runId}`;
 let sequence = 0;
 /** When the last order was sent: its fill is due a fill delay later. */
@@ -191,8 +116,8 @@ async function sendOrders(count: number, route: 'lean' | 'alpaca', market: SimMa
     const reference = market.prices?.[symbol] ?? market.defaultPrice ?? '100';
     lastOrderAt = Date.now();
     const reply = await call('POST', '/orders', { client_order_id: id, symbol, side, qty: '1', type: 'market', time_in_force: 'day', strategy_id: STRATEGY, reference_price: reference });
-    const receipt = (reply.status >= 400 ? (reply.body.details as Record<string, unknown> | undefined) : reply.body) ?? reply.body;
-    const took = `${reply.status} ${String(receipt.execution_route ?? '-')} (${String(receipt.execution_fallback_reason ?? receipt.execution_route_reason ?? reply.body.error ?? '')})`;
+    const receipt = receiptOf(reply);
+    const took = `${reply.status} ${String(receipt.execution_route ?? '-')} (${String(routeReasonOf(reply, receipt))})`;
     routes.set(took, (routes.get(took) ?? 0) + 1);
     ids.push(id);
   }
@@ -210,23 +135,13 @@ async function sendOrders(count: number, route: 'lean' | 'alpaca', market: SimMa
   return ids;
 }
 
-async function readRow(id: string): Promise<ProvenanceRow> {
-  const reply = await call('GET', `/orders/${encodeURIComponent(id)}`);
-  mustHold(reply.status === 200, `GET /orders/${id} answered ${reply.status} ${JSON.stringify(reply.body)}`);
-  return reply.body as unknown as ProvenanceRow;
-}
-
 /** Waits until the last order's fill is due, syncs, and checks every row filled; answers the rows. */
 async function syncFills(ids: readonly string[], market: SimMarket): Promise<ProvenanceRow[]> {
   const delay = market.fillDelayMs ?? DEFAULT_FILL_DELAY_MS;
-  const dueAt = lastOrderAt + delay * (market.partial === true ? 2 : 1) + WAIT_MARGIN_MS;
+  const dueAt = lastOrderAt + delay * (market.partial === true ? 2 : 1) + FILL_WAIT_MARGIN_MS;
   say(`  (the Alpaca simulator fills a market order ${delay / 1000} s after its last change; waiting until the last one's fill is due)`);
   await sleep(Math.max(0, dueAt - Date.now()));
-  say(`  curl -s -X POST ${apiUrl}${ROUTER_ADMIN_ROOT}/sync`);
-  const reply = await call('POST', `${ROUTER_ADMIN_ROOT}/sync`);
-  mustHold(reply.status === 200, `POST ${ROUTER_ADMIN_ROOT}/sync answered ${reply.status} ${JSON.stringify(reply.body)}`);
-  const report = reply.body as unknown as LifecycleSyncReport;
-  say(`  -> ${report.changes} rows changed, ${report.openOrders} open before the run (stopped: ${report.stopped})`);
+  await syncNow();
   const rows = await Promise.all(ids.map(readRow));
   for (const row of rows) {
     mustHold(
@@ -277,22 +192,14 @@ async function main(): Promise<void> {
   say('Routed (LEAN) and non-routed (Alpaca) orders of one strategy, compared by `npx lean-router parity`; `strategy enable` refused, then accepted.');
 
   say(`\n== ${STEPS.reset}`);
-  for (const name of ['lean', 'alpaca'] as const) {
-    if (sims[name]?.up === false || Object.keys(sims[name]?.faults ?? {}).length > 0) {
-      say(`  (the ${name} simulator had faults ${JSON.stringify(sims[name]?.faults)}; clearing them)`);
-      await call('POST', `${SIM_ADMIN_ROOT}/${name}/faults`, {});
-    }
-  }
+  await healSimulators(sims);
   marketBefore = sims.alpaca.market ?? {};
   policyBefore = await readParameter(POLICY);
   // Written before the reset, whose new route handler then reads it at its first order: no cache to wait out.
   say('  LEAN for every order, strategies not consulted (strategy_enablement off: the strategy is measured before it is enabled):');
   policyTouched = true;
   await setPolicy(ROUTE_TO_LEAN);
-  say(`  curl -s -X POST ${apiUrl}${ROUTER_ADMIN_ROOT}/reset`);
-  const resetReply = await call('POST', `${ROUTER_ADMIN_ROOT}/reset`);
-  mustHold(resetReply.status === 200, `POST ${ROUTER_ADMIN_ROOT}/reset answered ${resetReply.status} ${JSON.stringify(resetReply.body)}`);
-  const reset = resetReply.body as unknown as RouterResetReport;
+  const reset = await resetRouter();
   mustHold(reset.kill_switch.state === 'off' && reset.symbols_in_review.length === 0, `after the reset the kill switch is ${reset.kill_switch.state}, symbols in review: ${reset.symbols_in_review.join(', ') || 'none'}`);
   checked('kill switch off, no symbol in review, a new route handler with an empty control cache');
   const ttlMs = reset.settings.control_cache_ttl_ms;
@@ -380,7 +287,7 @@ async function main(): Promise<void> {
   mustHold(list.code === 0 && new RegExp(`^${STRATEGY} +enabled `, 'm').test(list.stdout), `strategy list does not show ${STRATEGY} enabled: ${list.stdout}${list.stderr}`);
   checked(`strategy list shows ${STRATEGY} enabled`);
 
-  say(`\nAll ${checks} checks held. Both phases' orders in one report: npx lean-router parity --strategy ${STRATEGY}; the healed window only: add --since ${healedAt}.`);
+  say(`\nAll ${demo.checks()} checks held. Both phases' orders in one report: npx lean-router parity --strategy ${STRATEGY}; the healed window only: add --since ${healedAt}.`);
   say(`Take LEAN away again with: npx lean-router strategy disable ${STRATEGY}`);
 }
 

@@ -14,88 +14,29 @@
  */
 import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseJson } from '../functions/adapters/http-exchange';
 import { parseKillSwitch } from '../functions/core/control';
 import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../functions/core/control-parameters';
 import type { ExecutionRoute } from '../functions/core/execution';
-import type { LifecycleSyncReport } from '../functions/core/lifecycle-sync';
 import type { ProvenanceRow } from '../functions/core/provenance';
 import { textTable } from '../lib/cli/text-table';
 import { localSsmClient } from '../lib/local/parameter-store';
-import type { RouterResetReport } from '../lib/local/router-state';
 import { ROUTER_ADMIN_ROOT, SIM_ADMIN_ROOT } from '../lib/local/sim-admin-routes';
+import { demoRunId, demoSession, demoSettings, receiptOf, routeReasonOf, say, StepFailed, type DemoSession, type Reply, type SimMarket } from './demo-support';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const apiUrl = `http://127.0.0.1:${process.env.LOCAL_API_PORT || 3000}`;
-const ssmEndpoint = `http://127.0.0.1:${process.env.LOCAL_SSM_PORT || 4583}`;
-const pauseMs = Number(process.env.DEMO_PAUSE_MS ?? 1200);
+const { apiUrl, ssmEndpoint, pauseMs } = demoSettings();
 const KILL_SWITCH = controlParameterName(controlParameterPrefix('local'), CONTROL_PARAMETER.killSwitch);
 /** The operator command that writes the kill switch in the local Parameter Store. */
 const putKillSwitch = (value: 'on' | 'off'): string =>
   `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region us-east-1 --endpoint-url ${ssmEndpoint} ssm put-parameter --name ${KILL_SWITCH} --value ${value} --type String --overwrite`;
 /** The operator command that turns LEAN back on (kill switch off). */
 const LEAN_BACK_ON = putKillSwitch('off');
-/** Leeway past the control cache's TTL before the recovery orders, for the read that refills it. */
-const CACHE_WAIT_MARGIN_MS = 500;
 /** Leeway past the moment the simulator's fill is due, before the sync asks for it. */
 const FILL_WAIT_MARGIN_MS = 300;
 /** How far below the market the resting buy limits are: far enough that they never fill. */
 const RESTING_LIMIT_SHARE = 0.9;
 const ssm = localSsmClient(ssmEndpoint, { maxAttempts: 1 });
-
-/** One exchange with the stack, body parsed. */
-interface Reply {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-}
-
-class StackNotRunning extends Error {}
-
-/** A step that did not do what it says; the message is the one-line reason. */
-class StepFailed extends Error {}
-
-/** The Alpaca simulator's market as `GET /_sim` answers it (see `POST /_sim/alpaca/market`). */
-interface SimMarket {
-  readonly prices?: Record<string, string>;
-  readonly defaultPrice?: string;
-  readonly partial?: boolean;
-  /** Absent: orders step only when told, so nothing fills by itself. */
-  readonly fillDelayMs?: number;
-}
-
-/** The simulators' state as `GET /_sim` answers it; `null` for a real service. */
-interface SimStates {
-  readonly lean: { up?: boolean; faults?: Record<string, unknown>; requests?: { submit?: number; cancel?: number } } | null;
-  readonly alpaca: { up?: boolean; faults?: Record<string, unknown>; orders_placed?: number; requests?: { cancel?: number }; market?: SimMarket } | null;
-}
-
-async function call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<Reply> {
-  let response: Response;
-  try {
-    response = await fetch(`${apiUrl}${path}`, {
-      method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(15_000),
-    });
-  } catch (error) {
-    const code = (error as { cause?: { code?: string } }).cause?.code;
-    if (code === 'ECONNREFUSED') throw new StackNotRunning(`nothing answers at ${apiUrl}; start it with npm start in another terminal`);
-    throw error;
-  }
-  const text = await response.text();
-  const json = parseJson(text);
-  return { status: response.status, body: json.ok ? (json.value as Record<string, unknown>) : { text } };
-}
-
-const pause = (factor = 1): Promise<void> => (pauseMs > 0 ? sleep(pauseMs * factor) : Promise.resolve());
-const say = (text = ''): void => console.log(text);
-let checks = 0;
-/** Prints a check that held; every claim the demo makes is one of these. */
-const checked = (text: string): void => {
-  checks += 1;
-  say(`  checked: ${text}`);
-};
 
 /** The steps, numbered as printed; a failure names its step. */
 const STEPS = {
@@ -112,28 +53,10 @@ const STEPS = {
   final: '10. A filled order cannot be canceled: 409, and no broker is asked',
   totals: '11. What the simulators received over the whole demo',
 } as const;
-type Step = keyof typeof STEPS;
-let current: Step = 'reset';
-
-const step = async (name: Step): Promise<void> => {
-  await pause();
-  current = name;
-  say(`\n== ${STEPS[name]}`);
-};
-
-/** Fails the step under way with `reason` unless `holds`. */
-function mustHold(holds: boolean, reason: string): asserts holds {
-  if (!holds) throw new StepFailed(`step ${STEPS[current].split('.')[0]} (${STEPS[current].replace(/^\d+\. /, '')}) did not hold: ${reason}`);
-}
-
-async function simStates(): Promise<SimStates> {
-  const reply = await call('GET', SIM_ADMIN_ROOT);
-  const body = reply.body as Partial<SimStates>;
-  if (reply.status !== 200 || body.lean === undefined || body.alpaca === undefined) {
-    throw new StackNotRunning(`${apiUrl} is not a lean-router local stack (GET ${SIM_ADMIN_ROOT} answered ${reply.status}); start it with npm start in another terminal`);
-  }
-  return { lean: body.lean, alpaca: body.alpaca };
-}
+const demo = demoSession({ apiUrl, pauseMs, steps: STEPS, first: 'reset' });
+const { call, pause, checked, step, simStates, healSimulators, resetRouter, readRow, syncNow, waitForControlCache } = demo;
+// Annotated: TypeScript calls an assertion function only through a name declared with its type.
+const mustHold: DemoSession<keyof typeof STEPS>['mustHold'] = demo.mustHold;
 
 /** The kill switch as the routers read it (anything unreadable or missing is `on`), and its raw value. */
 async function killSwitch(): Promise<{ state: 'on' | 'off'; value: string }> {
@@ -154,14 +77,7 @@ async function setKillSwitch(value: 'on' | 'off'): Promise<void> {
   checked(`${KILL_SWITCH} reads ${value}`);
 }
 
-/** Waits until the route handler's cached control values have expired, so its next read sees the kill switch as written. */
-async function waitForControlCache(settings: RouterResetReport['settings']): Promise<void> {
-  const waitMs = settings.control_cache_ttl_ms + CACHE_WAIT_MARGIN_MS;
-  say(`  (waiting ${waitMs / 1000} s: the router trusts its last read of the control values for ${settings.control_cache_ttl_ms / 1000} s, TRADING_CONTROL_CACHE_TTL_MS)`);
-  await sleep(waitMs);
-}
-
-const runId = new Date().toISOString().replace(/\D/g, '').slice(0, 17);
+const runId = demoRunId();
 let sequence = 0;
 const placed: string[] = [];
 let leanTakenDown = false;
@@ -177,29 +93,19 @@ async function order(symbol: string, limitPrice?: string): Promise<string> {
   const type = limitPrice === undefined ? { type: 'market' } : { type: 'limit', limit_price: limitPrice };
   if (limitPrice === undefined) lastMarketOrderAt = Date.now();
   const reply = await call('POST', '/orders', { client_order_id: id, symbol, side: 'buy', qty: '1', ...type, time_in_force: 'day', strategy_id: 'npm-run-demo' });
-  const receipt = (reply.status >= 400 ? (reply.body.details as Record<string, unknown> | undefined) : reply.body) ?? reply.body;
-  const reason = receipt.execution_fallback_reason ?? receipt.execution_route_reason ?? reply.body.error ?? '';
+  const receipt = receiptOf(reply);
+  const reason = routeReasonOf(reply, receipt);
   const limit = limitPrice === undefined ? '' : ` limit ${limitPrice}`;
   say(`  POST /orders ${id} ${symbol.padEnd(5)}${limit} -> ${reply.status} route ${String(receipt.execution_route ?? '-')} (${String(reason)})`);
   await pause(0.4);
   return id;
 }
 
-/** Runs one lifecycle sync now, as the schedule would, and prints what it changed. */
-async function syncNow(): Promise<LifecycleSyncReport> {
-  say(`  curl -s -X POST ${apiUrl}${ROUTER_ADMIN_ROOT}/sync`);
-  const reply = await call('POST', `${ROUTER_ADMIN_ROOT}/sync`);
-  mustHold(reply.status === 200, `POST ${ROUTER_ADMIN_ROOT}/sync answered ${reply.status} ${JSON.stringify(reply.body)} (a stack started before this route existed: restart npm start)`);
-  const report = reply.body as unknown as LifecycleSyncReport;
-  say(`  -> ${report.changes} row${report.changes === 1 ? '' : 's'} changed, ${report.openOrders} open before the run (stopped: ${report.stopped})`);
-  return report;
-}
-
 /** Sends `DELETE /orders/{id}` and prints the answer: status, error or cancel route and reason. */
 async function cancel(id: string): Promise<Reply> {
   say(`  curl -s -X DELETE ${apiUrl}/orders/${id}`);
   const reply = await call('DELETE', `/orders/${encodeURIComponent(id)}`);
-  const receipt = (reply.status >= 400 ? (reply.body.details as Record<string, unknown> | undefined) : reply.body) ?? reply.body;
+  const receipt = receiptOf(reply);
   const outcome = reply.status >= 400 ? `${String(reply.body.error)}: ${String(reply.body.message)}` : `cancel_route ${String(receipt.cancel_route)} (${String(receipt.cancel_route_reason)})`;
   say(`  -> ${reply.status} ${outcome}`);
   return reply;
@@ -223,12 +129,6 @@ async function checkCanceledAfterSync(id: string): Promise<void> {
   const row = await readRow(id);
   mustHold(row.broker_status === 'canceled', `${id}: broker_status ${row.broker_status ?? '(none)'} after the sync, expected canceled`);
   checked(`${id} shows broker_status canceled after the sync (GET /orders/{id})`);
-}
-
-async function readRow(id: string): Promise<ProvenanceRow> {
-  const reply = await call('GET', `/orders/${encodeURIComponent(id)}`);
-  mustHold(reply.status === 200, `GET /orders/${id} answered ${reply.status} ${JSON.stringify(reply.body)}`);
-  return reply.body as unknown as ProvenanceRow;
 }
 
 const reasonOf = (row: ProvenanceRow): string => row.execution_fallback_reason ?? row.execution_route_reason ?? '-';
@@ -255,22 +155,13 @@ async function main(): Promise<void> {
 
   say(`\n== ${STEPS.reset}`);
   // Healed first, so the health-check the reset runs finds LEAN up and records it healthy.
-  for (const name of ['lean', 'alpaca'] as const) {
-    const state = sims[name];
-    if (state?.up === false || Object.keys(state?.faults ?? {}).length > 0) {
-      say(`  (the ${name} simulator had faults ${JSON.stringify(state?.faults)}; clearing them)`);
-      await call('POST', `${SIM_ADMIN_ROOT}/${name}/faults`, {});
-    }
-  }
+  await healSimulators(sims);
   const start = await simStates();
   mustHold(start.lean?.up === true && Object.keys(start.lean.faults ?? {}).length === 0, `the LEAN simulator is not up without faults: ${JSON.stringify(start.lean)}`);
   mustHold(start.alpaca?.up === true && Object.keys(start.alpaca.faults ?? {}).length === 0, `the Alpaca simulator is not up without faults: ${JSON.stringify(start.alpaca)}`);
   checked('both simulators up, no faults in force');
-  say(`  curl -s -X POST ${apiUrl}${ROUTER_ADMIN_ROOT}/reset`);
   const askedAt = Date.now();
-  const resetReply = await call('POST', `${ROUTER_ADMIN_ROOT}/reset`);
-  mustHold(resetReply.status === 200, `POST ${ROUTER_ADMIN_ROOT}/reset answered ${resetReply.status} ${JSON.stringify(resetReply.body)} (a stack started before this route existed: restart npm start)`);
-  const reset = resetReply.body as unknown as RouterResetReport;
+  const reset = await resetRouter();
   const cleared = [...reset.reset.reviews_cleared, ...reset.reset.fallback_counts_restarted];
   say(`  -> kill switch ${reset.kill_switch.state} (was ${reset.reset.kill_switch_was}); ${cleared.length === 0 ? 'no review or fallback count to clear' : `reviews and fallback counts cleared: ${cleared.join(', ')}`}`);
   mustHold(reset.kill_switch.state === 'off', `the kill switch is on again after the reset: ${reset.kill_switch.reason ?? 'no reason given'}`);
@@ -327,7 +218,7 @@ async function main(): Promise<void> {
     say('  An automatic trip stays on until an operator clears it; doing that now, as an operator would:');
     say(LEAN_BACK_ON);
     await setKillSwitch('off');
-    await waitForControlCache(settings);
+    await waitForControlCache(settings.control_cache_ttl_ms);
   } else {
     checked(`the kill switch is still off (${KILL_SWITCH} read back)`);
   }
@@ -413,7 +304,7 @@ async function main(): Promise<void> {
   say(putKillSwitch('on'));
   killSwitchTurnedOn = true;
   await setKillSwitch('on');
-  await waitForControlCache(settings);
+  await waitForControlCache(settings.control_cache_ttl_ms);
   const beforeGatedCancel = await cancelCounts();
   const gatedCancel = await cancel(restingToo);
   mustHold(
@@ -465,7 +356,7 @@ async function main(): Promise<void> {
     say(`\nThe kill switch is now on (${finalKill.value}): LEAN stays off until an operator turns it back on:`);
     say(LEAN_BACK_ON);
   }
-  say(`\nAll ${checks} checks held. Start again from a clean router state with: curl -s -X POST ${apiUrl}${ROUTER_ADMIN_ROOT}/reset`);
+  say(`\nAll ${demo.checks()} checks held. Start again from a clean router state with: curl -s -X POST ${apiUrl}${ROUTER_ADMIN_ROOT}/reset`);
   say('More: npx lean-router orders --route alpaca_fallback, npx lean-router order <client_order_id>, npx lean-router cancel <client_order_id>');
 }
 

@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { buildParityReport, DEFAULT_PARITY_THRESHOLDS, type ParityReport, type ParityRow } from '../../functions/core/parity';
+import { buildParityReport, DEFAULT_PARITY_THRESHOLDS, type ParityReport } from '../../functions/core/parity';
 import { parityReportText } from '../../lib/cli/parity-report-text';
+import { parityRow } from '../support/parity-rows';
 
 const QUERY = { stage: 'paper', since: '2026-11-25T00:00:00.000Z', until: '2026-12-02T00:00:00.000Z' };
-const LEAN_FILL: ParityRow = {
-  client_order_id: 'ord-1',
-  created_at: '2026-11-30T14:00:00.000Z',
-  execution_route: 'lean',
-  execution_expected_adapter: 'lean',
-  execution_fallback_count: 0,
-  status: 'accepted',
-  side: 'buy',
-  reference_price: '100',
-  review_required: false,
-  broker_status: 'filled',
-  filled_qty: '1',
-  filled_avg_price: '100.10',
-  filled_at: '2026-11-30T14:00:01.500Z',
-};
+/** A LEAN buy of no strategy, filled 10 bps above its reference. */
+const LEAN_FILL = parityRow({ strategy_id: undefined, filled_avg_price: '100.10' });
 
 function onlyLean(options: { truncated?: boolean } = {}): ParityReport {
   return buildParityReport([LEAN_FILL], QUERY, DEFAULT_PARITY_THRESHOLDS, new Date('2026-12-02T00:00:00.000Z'), options);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildParityReport, type ParityReport, type ParityRow, type ParityThresholds } from '../../functions/core/parity';
 import type { StrategyEnablement } from '../../functions/core/strategy-enablement';
 import { decideEnable, decideSetState, strategyListText, strategyStateLine, type StrategyChange } from '../../lib/cli/strategy-decision';
+import { parityRow } from '../support/parity-rows';
 
 /**
  * What the strategy commands decide before anything is written: given the parameter as read and
@@ -16,22 +17,7 @@ const CHANGE: StrategyChange = { strategyId: 'momentum-1', parameter: PARAMETER,
 
 /** Two LEAN and two Alpaca buys filled at `lean` and `alpaca` against a reference of 100. */
 function parity(stage: string, lean: string, alpaca: string, options: { truncated?: boolean } = {}): ParityReport {
-  const row = (id: string, route: 'lean' | 'alpaca', fill: string): ParityRow => ({
-    client_order_id: id,
-    created_at: '2026-12-01T14:00:00.000Z',
-    strategy_id: 'momentum-1',
-    execution_route: route,
-    execution_expected_adapter: route,
-    execution_fallback_count: 0,
-    status: 'accepted',
-    side: 'buy',
-    reference_price: '100',
-    review_required: false,
-    broker_status: 'filled',
-    filled_qty: '1',
-    filled_avg_price: fill,
-    filled_at: '2026-12-01T14:00:01.000Z',
-  });
+  const row = (id: string, route: 'lean' | 'alpaca', fill: string): ParityRow => parityRow({ client_order_id: id, execution_route: route, filled_avg_price: fill });
   const rows = [row('l1', 'lean', lean), row('l2', 'lean', lean), row('a1', 'alpaca', alpaca), row('a2', 'alpaca', alpaca)];
   return buildParityReport(rows, { stage, strategyId: 'momentum-1', ...WINDOW }, THRESHOLDS, NOW, options);
 }

@@ -16,28 +16,14 @@ import {
 } from '../../functions/core/parity-run';
 import { buildParityReport } from '../../functions/core/parity';
 import { FixedClock, RecordingLogger } from '../support/fakes';
+import { parityRow } from '../support/parity-rows';
 
 const NOW = '2026-12-02T00:00:00.000Z';
 const THRESHOLDS: ParityThresholds = { minOrdersPerCohort: 2, maxFillRateDifference: 0.05, maxMedianSlippageDifferenceBps: 5 };
 
 /** An order of `strategy` that went to `route`, filled at `price` against a reference of 100. */
 function row(strategy: string | undefined, route: 'lean' | 'alpaca', id: string, price = '100'): ParityRow {
-  return {
-    client_order_id: id,
-    created_at: '2026-12-01T14:00:00.000Z',
-    ...(strategy === undefined ? {} : { strategy_id: strategy }),
-    execution_route: route,
-    execution_expected_adapter: route,
-    execution_fallback_count: 0,
-    status: 'accepted',
-    side: 'buy',
-    reference_price: '100',
-    review_required: false,
-    broker_status: 'filled',
-    filled_qty: '1',
-    filled_avg_price: price,
-    filled_at: '2026-12-01T14:00:02.000Z',
-  };
+  return parityRow({ client_order_id: id, strategy_id: strategy, execution_route: route, filled_avg_price: price });
 }
 
 /** Two routed and two non-routed fills of `strategy`; LEAN's at `leanPrice` (100.50 is 50 bps worse). */

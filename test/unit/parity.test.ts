@@ -11,33 +11,13 @@ import {
   type ParityThresholds,
 } from '../../functions/core/parity';
 import { DEFAULT_PARITY_MAX_ROWS, loadParityConfig } from '../../functions/core/parity-config';
+import { PARITY_ROW_CREATED_AT, parityRow } from '../support/parity-rows';
 
 const QUERY = { stage: 'paper', strategyId: 'momentum-1', since: '2026-11-25T00:00:00.000Z', until: '2026-12-02T00:00:00.000Z' };
 const NOW = new Date('2026-12-02T00:00:00.000Z');
-const CREATED = '2026-11-30T14:00:00.000Z';
+/** When every row here was created, unless a test says otherwise. */
+const CREATED = PARITY_ROW_CREATED_AT;
 const LOOSE: ParityThresholds = { minOrdersPerCohort: 1, maxFillRateDifference: 0.05, maxMedianSlippageDifferenceBps: 5 };
-
-/** An order that went to `route`, was accepted and filled at 100 against a reference of 100, 2 s after it was created. */
-function row(overrides: Partial<ParityRow> = {}): ParityRow {
-  const route = overrides.execution_route ?? 'lean';
-  return {
-    client_order_id: 'ord-1',
-    created_at: CREATED,
-    strategy_id: 'momentum-1',
-    execution_route: route,
-    execution_expected_adapter: route === 'alpaca' ? 'alpaca' : 'lean',
-    execution_fallback_count: route === 'alpaca_fallback' ? 1 : 0,
-    status: 'accepted',
-    side: 'buy',
-    reference_price: '100',
-    review_required: false,
-    broker_status: 'filled',
-    filled_qty: '1',
-    filled_avg_price: '100',
-    filled_at: '2026-11-30T14:00:02.000Z',
-    ...overrides,
-  };
-}
 
 function report(rows: ParityRow[], thresholds: ParityThresholds = LOOSE): ParityReport {
   return buildParityReport(rows, QUERY, thresholds, NOW);
@@ -50,7 +30,7 @@ function check(result: ParityReport, name: ParityCheckName) {
 /** `count` rows of one cohort, `filled` of them filled. */
 function cohort(route: 'lean' | 'alpaca', count: number, filled: number): ParityRow[] {
   return Array.from({ length: count }, (_, index) =>
-    row({ client_order_id: `${route}-${index}`, execution_route: route, ...(index < filled ? {} : { broker_status: 'canceled', filled_qty: '0', filled_avg_price: undefined, filled_at: undefined }) }),
+    parityRow({ client_order_id: `${route}-${index}`, execution_route: route, ...(index < filled ? {} : { broker_status: 'canceled', filled_qty: '0', filled_avg_price: undefined, filled_at: undefined }) }),
   );
 }
 
@@ -103,28 +83,28 @@ describe('the cohorts', () => {
   });
 
   it('leave a pending row out of both cohorts and count it apart', () => {
-    const result = report([row({ execution_route: undefined, status: 'pending' })]);
+    const result = report([parityRow({ execution_route: undefined, status: 'pending' })]);
 
     expect(result).toMatchObject({ rowsRead: 1, pendingExcluded: 1, routed: { orders: 0 }, nonRouted: { orders: 0 } });
   });
 
   it('count a fallback among the routed orders and fallbacks, but not in the fill rate', () => {
-    const result = report([row({ execution_route: 'lean' }), row({ execution_route: 'alpaca_fallback', broker_status: 'canceled' })]);
+    const result = report([parityRow({ execution_route: 'lean' }), parityRow({ execution_route: 'alpaca_fallback', broker_status: 'canceled' })]);
 
     expect(result.routed).toMatchObject({ orders: 2, accepted: 2, fallbacks: 1, fillRate: 1 });
   });
 
   it('count a LEAN failure that fell back without a broker order as a routed fallback', () => {
-    const result = report([row({ execution_route: 'none', status: 'failed', execution_fallback_count: 1 })]);
+    const result = report([parityRow({ execution_route: 'none', status: 'failed', execution_fallback_count: 1 })]);
 
     expect(result.routed).toMatchObject({ orders: 1, accepted: 0, fallbacks: 1 });
   });
 
   it('count unknowns, rejections, reviews and divergent ids per cohort', () => {
     const result = report([
-      row({ execution_route: 'none', status: 'unknown', review_required: true }),
-      row({ execution_route: 'alpaca', status: 'rejected' }),
-      row({ route_divergence: { lean_order_id: 'l-1', alpaca_order_id: 'a-1', detected_at: CREATED } }),
+      parityRow({ execution_route: 'none', status: 'unknown', review_required: true }),
+      parityRow({ execution_route: 'alpaca', status: 'rejected' }),
+      parityRow({ route_divergence: { lean_order_id: 'l-1', alpaca_order_id: 'a-1', detected_at: CREATED } }),
     ]);
 
     expect(result.routed).toMatchObject({ unknowns: 1, reviews: 1, divergentIds: 1 });
@@ -134,7 +114,7 @@ describe('the cohorts', () => {
 
 describe('the figures of a cohort', () => {
   it('are null, never NaN, for an empty cohort', () => {
-    const { nonRouted } = report([row()]);
+    const { nonRouted } = report([parityRow()]);
 
     expect(nonRouted).toEqual({
       orders: 0,
@@ -154,14 +134,14 @@ describe('the figures of a cohort', () => {
   });
 
   it('are the one order of a cohort of one', () => {
-    const { routed } = report([row({ side: 'sell', filled_avg_price: '99.95' })]);
+    const { routed } = report([parityRow({ side: 'sell', filled_avg_price: '99.95' })]);
 
     expect(routed).toMatchObject({ orders: 1, fillRate: 1, medianTimeToFillMs: 2_000, p95TimeToFillMs: 2_000, slippageSamples: 1 });
     expect(routed.medianSlippageBps).toBeCloseTo(5, 9);
   });
 
   it('count fills without a reference price apart from the slippage samples', () => {
-    const { routed } = report([row(), row({ reference_price: undefined, filled_avg_price: '250' })]);
+    const { routed } = report([parityRow(), parityRow({ reference_price: undefined, filled_avg_price: '250' })]);
 
     expect(routed).toMatchObject({ slippageSamples: 1, withoutReferencePrice: 1, medianSlippageBps: 0 });
   });
@@ -172,7 +152,7 @@ describe('the figures of a cohort', () => {
 
   it('take times to fill from filled_at less created_at, median and p95 by nearest rank', () => {
     const seconds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
-    const rows = seconds.map((second) => row({ filled_at: new Date(Date.parse(CREATED) + second * 1_000).toISOString() }));
+    const rows = seconds.map((second) => parityRow({ filled_at: new Date(Date.parse(CREATED) + second * 1_000).toISOString() }));
 
     expect(report(rows).routed).toMatchObject({ medianTimeToFillMs: 10_000, p95TimeToFillMs: 19_000 });
   });
@@ -193,7 +173,7 @@ describe('the checks', () => {
   });
 
   it('fail the report for one divergent id, naming the order', () => {
-    const result = report([row({ client_order_id: 'div-1', route_divergence: { lean_order_id: 'l', alpaca_order_id: 'a', detected_at: CREATED } }), row({ execution_route: 'alpaca' })]);
+    const result = report([parityRow({ client_order_id: 'div-1', route_divergence: { lean_order_id: 'l', alpaca_order_id: 'a', detected_at: CREATED } }), parityRow({ execution_route: 'alpaca' })]);
 
     expect(check(result, 'divergent_ids')).toMatchObject({ passed: false, actual: 1, threshold: 0 });
     expect(check(result, 'divergent_ids')?.detail).toContain('div-1');
@@ -237,19 +217,19 @@ describe('the checks', () => {
     ['100.05', true],
     ['100.0501', false],
   ])('compare a routed median fill of %s with a non-routed 100 against 5 bps: passed %s', (fill, passed) => {
-    const result = report([row({ filled_avg_price: fill }), row({ execution_route: 'alpaca' })]);
+    const result = report([parityRow({ filled_avg_price: fill }), parityRow({ execution_route: 'alpaca' })]);
 
     expect(check(result, 'median_slippage_difference')).toMatchObject({ passed, threshold: 5 });
   });
 
   it('fails the slippage check when no fill of a cohort has a reference price', () => {
-    const result = report([row(), row({ execution_route: 'alpaca', reference_price: undefined })]);
+    const result = report([parityRow(), parityRow({ execution_route: 'alpaca', reference_price: undefined })]);
 
     expect(check(result, 'median_slippage_difference')).toMatchObject({ passed: false, actual: null });
   });
 
   it('do not pass a truncated report even when every check passes', () => {
-    const result = buildParityReport([row(), row({ execution_route: 'alpaca' })], QUERY, LOOSE, NOW, { truncated: true });
+    const result = buildParityReport([parityRow(), parityRow({ execution_route: 'alpaca' })], QUERY, LOOSE, NOW, { truncated: true });
 
     expect(result.checks.every((each) => each.passed)).toBe(true);
     expect(result).toMatchObject({ truncated: true, passed: false });
