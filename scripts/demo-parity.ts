@@ -26,7 +26,7 @@ import { loadParityConfig } from '../functions/core/parity-config';
 import type { ProvenanceRow } from '../functions/core/provenance';
 import { parseStrategyEnablement } from '../functions/core/strategy-enablement';
 import { localSsmClient } from '../lib/local/parameter-store';
-import { ROUTER_ADMIN_ROOT, SIM_ADMIN_ROOT } from '../lib/local/sim-admin-routes';
+import { SIM_ADMIN_ROOT } from '../lib/local/sim-admin-routes';
 import { demoRunId, demoSession, demoSettings, receiptOf, routeReasonOf, say, type DemoSession, type SimMarket } from './demo-support';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

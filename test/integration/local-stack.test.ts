@@ -1,19 +1,16 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, connect, type Server } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DeleteParameterCommand, GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LOCAL_FILL_DELAY_MS, startLocalStack, type LocalStack } from '../../lib/local/local-stack';
+import { http, portOf, runScript, type Reply } from '../support/local-stack-process';
 import { localSsmClient } from '../../lib/local/parameter-store';
 import { PortInUseError } from '../../lib/local/port-in-use';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const FREE_PORTS = { apiPort: 0, dynamoDbPort: 0, ssmPort: 0, leanRunnerPort: 0, alpacaPort: 0 };
 const FAST_TIMEOUTS = { TRADING_LEAN_RUNNER_TIMEOUT_MS: '1000', TRADING_LEAN_RUNNER_LOOKUP_TIMEOUT_MS: '500', TRADING_ALPACA_LOOKUP_TIMEOUT_MS: '500' };
 
@@ -29,21 +26,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-interface Reply {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-}
-
-/** One HTTP exchange with the running stack; `body` is the parsed JSON answer. */
-async function http(method: 'GET' | 'POST', url: string, body?: unknown): Promise<Reply> {
-  const response = await fetch(url, {
-    method,
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
 let sequence = 0;
 /** Posts a market order for `symbol` and answers its client_order_id. */
 async function placeOrder(symbol: string): Promise<{ id: string; reply: Reply }> {
@@ -55,11 +37,6 @@ async function placeOrder(symbol: string): Promise<{ id: string; reply: Reply }>
 
 const readRow = (id: string): Promise<Reply> => http('GET', `${stack.apiUrl}/orders/${id}`);
 const injectLeanFaults = (faults: unknown): Promise<Reply> => http('POST', `${stack.apiUrl}/_sim/lean/faults`, faults);
-
-/** The port of an `http://host:port` URL. */
-function portOf(url: string): number {
-  return Number(new URL(url).port);
-}
 
 /** What a TCP connection attempt to the port meets: `connected` or the error code. */
 function connectOutcome(port: number): Promise<string> {
@@ -91,30 +68,6 @@ async function freePorts(count: number): Promise<number[]> {
   const ports = servers.map(heldPort);
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   return ports;
-}
-
-/**
- * Runs a TypeScript entry point as `npm start` / `npm run demo` would, with only `env` added.
- * `direct` runs it in node with tsx's loader rather than under tsx's CLI, so the child is the
- * script's own process: a SIGKILL, which tsx's CLI cannot pass on to its child, then kills it.
- */
-function runScript(
-  script: string,
-  env: Record<string, string>,
-  options: { direct?: boolean } = {},
-): { exited: Promise<{ code: number | null; stdout: string; stderr: string }>; stdout: () => string; signal(name: NodeJS.Signals): void } {
-  const { LOCAL_DATA_DIR: _data, TRADING_LEAN_RUNNER_URL: _lean, ALPACA_BASE_URL: _alpaca, ...inherited } = process.env;
-  const [command, args] = options.direct === true ? [process.execPath, ['--import', 'tsx', script]] : [TSX, [script]];
-  const child = spawn(command, args, { cwd: ROOT, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return {
-    exited: once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr })),
-    stdout: () => stdout,
-    signal: (name) => child.kill(name),
-  };
 }
 
 describe('the local stack, driven over HTTP', () => {
@@ -461,39 +414,6 @@ describe('npm run demo', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('start it with npm start in another terminal');
   });
-});
-
-describe('npm run demo:parity', () => {
-  // 15 orders per cohort and phase (60 in all) keep it short; the CLI it runs checks that minimum.
-  const demoEnv = (): Record<string, string> => ({
-    LOCAL_API_PORT: String(portOf(stack.apiUrl)),
-    LOCAL_SSM_PORT: String(portOf(stack.ssmEndpoint)),
-    LOCAL_DYNAMODB_PORT: String(portOf(stack.dynamoDbEndpoint)),
-    DEMO_PAUSE_MS: '0',
-    TRADING_PARITY_MIN_ORDERS: '15',
-  });
-
-  it(
-    'fails the slippage check and refuses enable while LEAN slips, then passes and enables after the heal, leaving policy and market as found',
-    { timeout: 90_000 },
-    async () => {
-      const marketBefore = (await http('GET', `${stack.apiUrl}/_sim/alpaca/state`)).body.market;
-
-      const { code, stdout, stderr } = await runScript('scripts/demo-parity.ts', demoEnv()).exited;
-      const strategy = /strategy (parity-demo-\d+)/.exec(stdout)?.[1] ?? '';
-      const { Parameter } = await ssm.send(new GetParameterCommand({ Name: `${stack.controlPrefix}strategies/${strategy}` }));
-
-      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-      expect(stdout).toMatch(/^ +median_slippage_difference +FAIL +20\.0 bps +max 5\.0 bps/m);
-      expect(stdout).toMatch(/^ +lean-router strategy enable: refused: parity-demo-\d+ stays without a parameter \(not enabled\) on stage local; nothing was written$/m);
-      expect(stdout).toMatch(/^ +median_slippage_difference +PASS +0\.0 bps +max 5\.0 bps/m);
-      expect(stdout).toMatch(/^ +\/lean-router\/local\/strategies\/parity-demo-\d+: \(no parameter\) -> enabled /m);
-      expect(stdout).toMatch(/^All \d+ checks held\./m);
-      expect(JSON.parse(Parameter?.Value ?? '{}')).toMatchObject({ state: 'enabled', set_by: 'demo' });
-      await expect(ssm.send(new GetParameterCommand({ Name: `${stack.controlPrefix}policy` }))).rejects.toBeInstanceOf(ParameterNotFound);
-      expect((await http('GET', `${stack.apiUrl}/_sim/alpaca/state`)).body.market).toEqual(marketBefore);
-    },
-  );
 });
 
 describe('a crash during the fallback submit', () => {
