@@ -153,7 +153,7 @@ function banner(stack: LocalStack): string {
     `  ${aws} ssm get-parameter --name ${killSwitch}`,
     `  ${cli}npx lean-router kill --reason "runner upgrade"`,
     `  ${cli}npx lean-router unkill`,
-    `  (the router sees a change within TRADING_CONTROL_CACHE_TTL_MS, 5 s by default; the health-check runs ${healthCheckIntervalMs === 0 ? 'once, at start' : `every ${healthCheckIntervalMs / 1000} s`})`,
+    `  (the router sees a change within TRADING_CONTROL_MAX_AGE_MS at worst, 15 s by default; the health-check runs ${healthCheckIntervalMs === 0 ? 'once, at start' : `every ${healthCheckIntervalMs / 1000} s`})`,
     '',
     'Reset the router between experiments (kill switch off, reviews cleared, breaker closed, control cache empty; rows kept):',
     `  curl -s -X POST ${api}/_router/reset`,

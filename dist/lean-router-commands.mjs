@@ -67,7 +67,7 @@ function parseJsonOrUndefined(raw) {
 }
 
 // functions/core/config.ts
-var DEFAULT_GOVERNANCE = {
+var INDEPENDENT_GOVERNANCE_DEFAULTS = {
   controlCacheTtlMs: 5e3,
   runnerHealthStaleMs: 18e4,
   breakerFailureThreshold: 3,
@@ -75,6 +75,14 @@ var DEFAULT_GOVERNANCE = {
   manualReviewFallbacks: 3,
   manualReviewWindowMs: 9e5
 };
+function defaultControlMaxAgeMs(controlCacheTtlMs) {
+  return 3 * controlCacheTtlMs;
+}
+var DEFAULT_GOVERNANCE = {
+  ...INDEPENDENT_GOVERNANCE_DEFAULTS,
+  controlMaxAgeMs: defaultControlMaxAgeMs(INDEPENDENT_GOVERNANCE_DEFAULTS.controlCacheTtlMs)
+};
+var CONTROL_MAX_AGE_VARIABLE = { name: "TRADING_CONTROL_MAX_AGE_MS", min: 100, max: 18e4 };
 var GOVERNANCE_VARIABLES = {
   controlCacheTtlMs: { name: "TRADING_CONTROL_CACHE_TTL_MS", min: 100, max: 6e4 },
   runnerHealthStaleMs: { name: "TRADING_RUNNER_HEALTH_STALE_MS", min: 1e3, max: 36e5 },
@@ -182,7 +190,7 @@ function loadRouterConfig(env) {
   const budget = readRouteBudget(env, problems);
   problems.push(...budgetProblems(timeouts, budget));
   const notionalTolerance = readValue(env, "TRADING_NOTIONAL_TOLERANCE", toleranceSchema, 0.01, problems);
-  const governance = readIntegers(env, DEFAULT_GOVERNANCE, GOVERNANCE_VARIABLES, problems);
+  const governance = readGovernance(env, problems);
   const settingsProblems = [...problems];
   const declaredRouting = { adapter, policy, symbols, fallback, strategy_enablement: strategyEnablement };
   problems.push(...routingProblems(declaredRouting, leanRunnerUrl));
@@ -223,6 +231,16 @@ function readIntegers(env, defaults, variables, problems) {
     result[key] = readValue(env, name, z2.coerce.number().int().min(min).max(max), defaults[key], problems);
   }
   return result;
+}
+function readGovernance(env, problems) {
+  const independent = readIntegers(env, INDEPENDENT_GOVERNANCE_DEFAULTS, GOVERNANCE_VARIABLES, problems);
+  const ttlMs = independent.controlCacheTtlMs;
+  const derived = defaultControlMaxAgeMs(ttlMs);
+  const { name, min, max } = CONTROL_MAX_AGE_VARIABLE;
+  const maxAgeMs = readValue(env, name, z2.coerce.number().int().min(min).max(max), derived, problems);
+  if (maxAgeMs >= ttlMs) return { ...independent, controlMaxAgeMs: maxAgeMs };
+  problems.push(`${name}=${maxAgeMs} is below TRADING_CONTROL_CACHE_TTL_MS=${ttlMs}: the control values cannot be used longer than they are trusted`);
+  return { ...independent, controlMaxAgeMs: derived };
 }
 function readRouteBudget(env, problems) {
   return readIntegers(env, DEFAULT_BUDGET, BUDGET_VARIABLES, problems);
@@ -561,6 +579,7 @@ var SsmControlPlane = class {
   constructor(options) {
     this.options = options;
     this.clock = options.clock ?? systemClock;
+    this.maxAgeMs = Math.max(options.ttlMs, options.maxAgeMs ?? defaultControlMaxAgeMs(options.ttlMs));
     this.names = {
       killSwitch: controlParameterName(options.prefix, CONTROL_PARAMETER.killSwitch),
       policy: controlParameterName(options.prefix, CONTROL_PARAMETER.policy),
@@ -572,22 +591,25 @@ var SsmControlPlane = class {
   options;
   lastGood;
   lastAttemptMs;
+  /** Monotonic time of the last good read: how old the cached values are. */
+  lastGoodMs;
   lastRefreshFailed = false;
   refreshing;
   clock;
   names;
+  maxAgeMs;
   /** The full names this plane reads and writes, for logs, the CLI and the docs. */
   get parameterNames() {
     return this.names;
   }
   async read() {
-    if (this.refreshing !== void 0) return this.refreshing;
-    const elapsed = this.lastAttemptMs === void 0 ? Infinity : this.clock.monotonicMs() - this.lastAttemptMs;
-    if (elapsed < this.options.ttlMs) return this.cachedOrUnavailable();
-    this.refreshing = this.refresh().finally(() => {
-      this.refreshing = void 0;
-    });
-    return this.refreshing;
+    const now = this.clock.monotonicMs();
+    const sinceAttempt = this.lastAttemptMs === void 0 ? Infinity : now - this.lastAttemptMs;
+    const refreshing = this.refreshing ?? (sinceAttempt < this.options.ttlMs ? void 0 : this.startRefresh());
+    if (refreshing === void 0) return this.cachedOrUnavailable();
+    const age = this.lastGoodMs === void 0 ? Infinity : now - this.lastGoodMs;
+    if (age < this.maxAgeMs) return this.cachedOrUnavailable();
+    return refreshing;
   }
   async readFresh() {
     const snapshot = await this.fetch();
@@ -632,6 +654,14 @@ var SsmControlPlane = class {
   async writeLeanHealth(health) {
     await this.put(this.names.leanHealth, leanHealthValue(health));
     this.patch({ leanHealth: health });
+  }
+  startRefresh() {
+    const refreshing = this.refresh().finally(() => {
+      this.refreshing = void 0;
+    });
+    void refreshing.catch(() => void 0);
+    this.refreshing = refreshing;
+    return refreshing;
   }
   async refresh() {
     this.lastAttemptMs = this.clock.monotonicMs();
@@ -726,6 +756,7 @@ var SsmControlPlane = class {
   remember(snapshot) {
     this.lastGood = snapshot;
     this.lastAttemptMs = this.clock.monotonicMs();
+    this.lastGoodMs = this.lastAttemptMs;
     this.lastRefreshFailed = false;
   }
   cachedOrUnavailable() {
@@ -1410,7 +1441,7 @@ function parseIfJson(value) {
 var CommandFailure = class extends Error {
 };
 var CALL_TIMEOUT_MS = 1e4;
-var SEEN_WITHIN = `routers see it within their cache TTL, ${DEFAULT_GOVERNANCE.controlCacheTtlMs / 1e3} s by default`;
+var SEEN_WITHIN = `routers see it within the control values' maximum age, ${DEFAULT_GOVERNANCE.controlMaxAgeMs / 1e3} s by default`;
 var CANCEL_TIMEOUT_MS = 35e3;
 async function runCommand(request, env, io) {
   const { command } = request;

@@ -202,7 +202,7 @@ async function main(): Promise<void> {
   const reset = await resetRouter();
   mustHold(reset.kill_switch.state === 'off' && reset.symbols_in_review.length === 0, `after the reset the kill switch is ${reset.kill_switch.state}, symbols in review: ${reset.symbols_in_review.join(', ') || 'none'}`);
   checked('kill switch off, no symbol in review, a new route handler with an empty control cache');
-  const ttlMs = reset.settings.control_cache_ttl_ms;
+  const maxAgeMs = reset.settings.control_max_age_ms;
 
   await step('slip');
   const fillDelayMs = marketBefore.fillDelayMs ?? DEFAULT_FILL_DELAY_MS;
@@ -215,7 +215,7 @@ async function main(): Promise<void> {
 
   await step('alpaca');
   await setPolicy(ROUTE_TO_ALPACA);
-  await waitForControlCache(ttlMs);
+  await waitForControlCache(maxAgeMs);
   const firstAlpaca = await sendOrders(ORDERS_PER_COHORT, 'alpaca', slipping);
 
   await step('fills');
@@ -257,7 +257,7 @@ async function main(): Promise<void> {
   await step('again');
   const secondAlpaca = await sendOrders(ORDERS_PER_COHORT, 'alpaca', healed);
   await setPolicy(ROUTE_TO_LEAN);
-  await waitForControlCache(ttlMs);
+  await waitForControlCache(maxAgeMs);
   const secondLean = await sendOrders(ORDERS_PER_COHORT, 'lean', healed);
 
   await step('refills');

@@ -101,8 +101,12 @@ export interface DemoSession<S extends string> {
   readonly readRow: (id: string) => Promise<ProvenanceRow>;
   /** Runs one lifecycle sync now, as the schedule would, and prints what it changed. */
   readonly syncNow: () => Promise<LifecycleSyncReport>;
-  /** Waits until the route handler's cached control values have expired, so its next read sees what was just written. */
-  readonly waitForControlCache: (ttlMs: number) => Promise<void>;
+  /**
+   * Waits out the route handler's maximum age of the control values (`settings.control_max_age_ms`),
+   * so its next order uses what was just written: past the TTL alone an order may still use the
+   * cached values while a background read refreshes them.
+   */
+  readonly waitForControlCache: (maxAgeMs: number | undefined) => Promise<void>;
 }
 
 /**
@@ -194,9 +198,10 @@ export function demoSession<S extends string>(options: { readonly apiUrl: string
       say(`  -> ${report.changes} row${report.changes === 1 ? '' : 's'} changed, ${report.openOrders} open before the run (stopped: ${report.stopped})`);
       return report;
     },
-    waitForControlCache: async (ttlMs) => {
-      const waitMs = ttlMs + CONTROL_CACHE_WAIT_MARGIN_MS;
-      say(`  (waiting ${waitMs / 1000} s: the router trusts its last read of the control values for ${ttlMs / 1000} s, TRADING_CONTROL_CACHE_TTL_MS)`);
+    waitForControlCache: async (maxAgeMs) => {
+      mustHold(maxAgeMs !== undefined, `${ROUTER_ADMIN_ROOT} shows no settings.control_max_age_ms (a stack started before it existed: restart npm start)`);
+      const waitMs = maxAgeMs + CONTROL_CACHE_WAIT_MARGIN_MS;
+      say(`  (waiting ${waitMs / 1000} s: the router's orders use control values up to ${maxAgeMs / 1000} s old, TRADING_CONTROL_MAX_AGE_MS)`);
       await sleep(waitMs);
     },
   };

@@ -218,7 +218,7 @@ async function main(): Promise<void> {
     say('  An automatic trip stays on until an operator clears it; doing that now, as an operator would:');
     say(LEAN_BACK_ON);
     await setKillSwitch('off');
-    await waitForControlCache(settings.control_cache_ttl_ms);
+    await waitForControlCache(settings.control_max_age_ms);
   } else {
     checked(`the kill switch is still off (${KILL_SWITCH} read back)`);
   }
@@ -304,7 +304,7 @@ async function main(): Promise<void> {
   say(putKillSwitch('on'));
   killSwitchTurnedOn = true;
   await setKillSwitch('on');
-  await waitForControlCache(settings.control_cache_ttl_ms);
+  await waitForControlCache(settings.control_max_age_ms);
   const beforeGatedCancel = await cancelCounts();
   const gatedCancel = await cancel(restingToo);
   mustHold(

@@ -22,6 +22,7 @@ import {
   type LeanHealth,
   type SymbolReview,
 } from '../core/control';
+import { defaultControlMaxAgeMs } from '../core/config';
 import { describeError } from '../core/objects';
 import { systemClock, type Clock, type ControlPlane, type RouteLogger } from '../core/ports';
 import {
@@ -39,6 +40,12 @@ export interface SsmControlPlaneOptions {
   readonly prefix: string;
   /** How long one read is trusted, and how long to wait before retrying after a failed read. */
   readonly ttlMs: number;
+  /**
+   * The oldest values a read answers without waiting: past the TTL but within this age the cached
+   * values are answered at once while one refresh runs in the background. Three TTLs when not given;
+   * never below the TTL.
+   */
+  readonly maxAgeMs?: number;
   /** The longest one read of every control value, or one write, may take, SDK retries included. */
   readonly callTimeoutMs?: number;
   readonly clock?: Clock;
@@ -57,19 +64,26 @@ const MAX_STRATEGY_PAGES = 20;
  * The control values in SSM Parameter Store, read as one cached batch: `GetParameters` for
  * `kill-switch`, `policy` and `lean-health`, plus `GetParametersByPath` for `manual-review/` and
  * for `strategies/`.
- * Within the TTL no call is made; concurrent readers share one refresh; a failed refresh keeps the
- * last good values and is not retried before the TTL passes again, so a throttled SSM is not hammered.
+ * Within the TTL no call is made. Past the TTL but within the maximum age the cached values are
+ * answered at once and one refresh runs in the background, so an order does not wait on SSM; past
+ * the maximum age (or with nothing read yet) the order waits for the refresh. Concurrent readers
+ * share one refresh; a failed refresh keeps the last good values and is not retried before the TTL
+ * passes again, so a throttled SSM is not hammered.
  */
 export class SsmControlPlane implements ControlPlane, StrategyControl {
   private lastGood: ControlSnapshot | undefined;
   private lastAttemptMs: number | undefined;
+  /** Monotonic time of the last good read: how old the cached values are. */
+  private lastGoodMs: number | undefined;
   private lastRefreshFailed = false;
   private refreshing: Promise<ControlSnapshot> | undefined;
   private readonly clock: Clock;
   private readonly names;
+  private readonly maxAgeMs: number;
 
   constructor(private readonly options: SsmControlPlaneOptions) {
     this.clock = options.clock ?? systemClock;
+    this.maxAgeMs = Math.max(options.ttlMs, options.maxAgeMs ?? defaultControlMaxAgeMs(options.ttlMs));
     this.names = {
       killSwitch: controlParameterName(options.prefix, CONTROL_PARAMETER.killSwitch),
       policy: controlParameterName(options.prefix, CONTROL_PARAMETER.policy),
@@ -91,14 +105,15 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
   }
 
   async read(): Promise<ControlSnapshot> {
+    const now = this.clock.monotonicMs();
+    const sinceAttempt = this.lastAttemptMs === undefined ? Infinity : now - this.lastAttemptMs;
     // Concurrent orders share the refresh under way rather than each calling SSM (or, at cold start, seeing nothing).
-    if (this.refreshing !== undefined) return this.refreshing;
-    const elapsed = this.lastAttemptMs === undefined ? Infinity : this.clock.monotonicMs() - this.lastAttemptMs;
-    if (elapsed < this.options.ttlMs) return this.cachedOrUnavailable();
-    this.refreshing = this.refresh().finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
+    const refreshing = this.refreshing ?? (sinceAttempt < this.options.ttlMs ? undefined : this.startRefresh());
+    if (refreshing === undefined) return this.cachedOrUnavailable();
+    const age = this.lastGoodMs === undefined ? Infinity : now - this.lastGoodMs;
+    // Values still young enough answer now; the refresh lands for the next order.
+    if (age < this.maxAgeMs) return this.cachedOrUnavailable();
+    return refreshing;
   }
 
   async readFresh(): Promise<ControlSnapshot> {
@@ -151,6 +166,16 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
   async writeLeanHealth(health: LeanHealth): Promise<void> {
     await this.put(this.names.leanHealth, leanHealthValue(health));
     this.patch({ leanHealth: health });
+  }
+
+  private startRefresh(): Promise<ControlSnapshot> {
+    const refreshing = this.refresh().finally(() => {
+      this.refreshing = undefined;
+    });
+    // Nobody may await a background refresh: refresh() logs its own failures, so this only keeps one from surfacing as unhandled.
+    void refreshing.catch(() => undefined);
+    this.refreshing = refreshing;
+    return refreshing;
   }
 
   private async refresh(): Promise<ControlSnapshot> {
@@ -254,6 +279,7 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
   private remember(snapshot: ControlSnapshot): void {
     this.lastGood = snapshot;
     this.lastAttemptMs = this.clock.monotonicMs();
+    this.lastGoodMs = this.lastAttemptMs;
     this.lastRefreshFailed = false;
   }
 

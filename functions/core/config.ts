@@ -63,6 +63,12 @@ export interface RouterConfig {
 export interface Governance {
   /** How long one read of the SSM control values is trusted (`TRADING_CONTROL_CACHE_TTL_MS`). */
   readonly controlCacheTtlMs: number;
+  /**
+   * The oldest control values an order may use (`TRADING_CONTROL_MAX_AGE_MS`, at least the TTL):
+   * between the TTL and this age an order takes the cached values and a background read refreshes
+   * them; past it the order waits for the read. An operator's `kill` takes effect within this age at worst.
+   */
+  readonly controlMaxAgeMs: number;
   /** LEAN is gated when the last healthy probe is older than this (`TRADING_RUNNER_HEALTH_STALE_MS`). */
   readonly runnerHealthStaleMs: number;
   /** Consecutive LEAN failures that open this container's breaker (`TRADING_BREAKER_FAILURE_THRESHOLD`). */
@@ -75,8 +81,10 @@ export interface Governance {
   readonly manualReviewWindowMs: number;
 }
 
-/** The governance defaults, as docs/configuration.md lists them. */
-export const DEFAULT_GOVERNANCE: Governance = {
+/** The governance values read on their own; the control values' maximum age is read against the TTL. */
+type IndependentGovernance = Omit<Governance, 'controlMaxAgeMs'>;
+
+const INDEPENDENT_GOVERNANCE_DEFAULTS: IndependentGovernance = {
   controlCacheTtlMs: 5_000,
   runnerHealthStaleMs: 180_000,
   breakerFailureThreshold: 3,
@@ -85,7 +93,21 @@ export const DEFAULT_GOVERNANCE: Governance = {
   manualReviewWindowMs: 900_000,
 };
 
-const GOVERNANCE_VARIABLES: Record<keyof Governance, { name: string; min: number; max: number }> = {
+/** The control values' maximum age when `TRADING_CONTROL_MAX_AGE_MS` is not set: three TTLs, so a slow or failed background read still leaves room before orders wait. */
+export function defaultControlMaxAgeMs(controlCacheTtlMs: number): number {
+  return 3 * controlCacheTtlMs;
+}
+
+/** The governance defaults, as docs/configuration.md lists them. */
+export const DEFAULT_GOVERNANCE: Governance = {
+  ...INDEPENDENT_GOVERNANCE_DEFAULTS,
+  controlMaxAgeMs: defaultControlMaxAgeMs(INDEPENDENT_GOVERNANCE_DEFAULTS.controlCacheTtlMs),
+};
+
+/** The variable bounding how old the control values an order uses may be. */
+const CONTROL_MAX_AGE_VARIABLE = { name: 'TRADING_CONTROL_MAX_AGE_MS', min: 100, max: 180_000 } as const;
+
+const GOVERNANCE_VARIABLES: Record<keyof IndependentGovernance, { name: string; min: number; max: number }> = {
   controlCacheTtlMs: { name: 'TRADING_CONTROL_CACHE_TTL_MS', min: 100, max: 60_000 },
   runnerHealthStaleMs: { name: 'TRADING_RUNNER_HEALTH_STALE_MS', min: 1_000, max: 3_600_000 },
   breakerFailureThreshold: { name: 'TRADING_BREAKER_FAILURE_THRESHOLD', min: 1, max: 100 },
@@ -251,7 +273,7 @@ export function loadRouterConfig(env: Env): RouterConfig {
   const budget = readRouteBudget(env, problems);
   problems.push(...budgetProblems(timeouts, budget));
   const notionalTolerance = readValue(env, 'TRADING_NOTIONAL_TOLERANCE', toleranceSchema, 0.01, problems);
-  const governance = readIntegers(env, DEFAULT_GOVERNANCE, GOVERNANCE_VARIABLES, problems);
+  const governance = readGovernance(env, problems);
 
   const settingsProblems = [...problems];
   const declaredRouting: RoutingPolicy = { adapter, policy, symbols, fallback, strategy_enablement: strategyEnablement };
@@ -311,6 +333,21 @@ export function readIntegers<T extends { readonly [K in keyof T]: number }>(
     result[key] = readValue(env, name, z.coerce.number().int().min(min).max(max), defaults[key], problems);
   }
   return result as T;
+}
+
+/**
+ * The governance values; the control values' maximum age defaults to three TTLs and may not be
+ * below the TTL (a value below it keeps that default and is reported).
+ */
+function readGovernance(env: Env, problems: string[]): Governance {
+  const independent = readIntegers(env, INDEPENDENT_GOVERNANCE_DEFAULTS, GOVERNANCE_VARIABLES, problems);
+  const ttlMs = independent.controlCacheTtlMs;
+  const derived = defaultControlMaxAgeMs(ttlMs);
+  const { name, min, max } = CONTROL_MAX_AGE_VARIABLE;
+  const maxAgeMs = readValue(env, name, z.coerce.number().int().min(min).max(max), derived, problems);
+  if (maxAgeMs >= ttlMs) return { ...independent, controlMaxAgeMs: maxAgeMs };
+  problems.push(`${name}=${maxAgeMs} is below TRADING_CONTROL_CACHE_TTL_MS=${ttlMs}: the control values cannot be used longer than they are trusted`);
+  return { ...independent, controlMaxAgeMs: derived };
 }
 
 /** The route function's timeout and final-write reserve; reconciliation reads the timeout too. */

@@ -55,8 +55,12 @@ export interface ControlSnapshot {
   readonly reviews: ReadonlyMap<string, SymbolReview>;
   /** The `strategies/<strategy_id>` parameters, by strategy_id; a strategy without one is absent. */
   readonly strategies: ReadonlyMap<string, StrategyEnablement>;
-  /** `fresh` from SSM, `cached` within the TTL, `last_known_good` after a failed refresh, `unavailable` with no good read yet. */
+  /**
+   * `fresh` from SSM, `cached` from this container's last read (within the TTL, or up to the maximum
+   * age while a background refresh runs), `last_known_good` after a failed refresh, `unavailable` with no good read yet.
+   */
   readonly source: 'fresh' | 'cached' | 'last_known_good' | 'unavailable';
+  /** When these values were read from SSM (ISO); a cached answer keeps its read's time. Absent when none was ever read. */
   readonly readAt?: string;
 }
 

@@ -21,6 +21,8 @@ export interface PolicySnapshot {
   readonly kill_switch_reason?: string;
   /** Where the control values came from: `fresh`, `cached`, `last_known_good` or `unavailable`. */
   readonly control_source: ControlSnapshot['source'];
+  /** When the control values this order used were read from SSM (ISO); absent when none were ever read, and on older rows. */
+  readonly control_read_at?: string;
   /** This container's LEAN breaker: `closed`, `open` or `half_open`. */
   readonly breaker: BreakerState;
   /** Every gate that held for this order, in precedence order; the first one decided. */

@@ -254,6 +254,7 @@ function policySnapshot(
     kill_switch: control.killSwitch.state,
     kill_switch_reason: control.killSwitch.reason,
     control_source: control.source,
+    control_read_at: control.readAt,
     breaker,
     gates,
     misconfiguration: effective.misconfiguration,

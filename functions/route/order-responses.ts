@@ -112,6 +112,10 @@ export const policySnapshotSchema = z.strictObject({
   kill_switch: enumOf<PolicySnapshot['kill_switch']>()(['on', 'off']),
   kill_switch_reason: z.string().optional(),
   control_source: enumOf<ControlSnapshot['source']>()(['fresh', 'cached', 'last_known_good', 'unavailable']),
+  control_read_at: z
+    .string()
+    .optional()
+    .describe('ISO-8601 UTC: when the control values this order used were read from SSM; absent when none were ever read, and on rows older than this field'),
   breaker: enumOf<BreakerState>()(['closed', 'open', 'half_open']),
   gates: z.array(z.string()).readonly().describe('Every gate that held for this order, in precedence order; the first one decided'),
   misconfiguration: z.array(z.string()).readonly(),

@@ -49,7 +49,7 @@ export function buildRouteDependencies(
     store,
     ...(lean === undefined ? {} : { lean }),
     alpaca: alpacaClient(infra, config, overrides.alpacaCredentials ?? ssmAlpacaCredentials(infra, ssm, timeouts.ssmMs)),
-    control: new SsmControlPlane({ ssm, prefix: infra.CONTROL_PARAMETER_PREFIX, ttlMs: governance.controlCacheTtlMs, callTimeoutMs: timeouts.ssmMs, logger: overrides.logger }),
+    control: new SsmControlPlane({ ssm, prefix: infra.CONTROL_PARAMETER_PREFIX, ttlMs: governance.controlCacheTtlMs, maxAgeMs: governance.controlMaxAgeMs, callTimeoutMs: timeouts.ssmMs, logger: overrides.logger }),
     breaker: new CircuitBreaker({ failureThreshold: governance.breakerFailureThreshold, cooldownMs: governance.breakerCooldownMs }, systemClock),
     fallbackHistory: new DynamoDbProvenanceIndex(dynamoDb, infra.PROVENANCE_TABLE_NAME, store, timeouts.dynamoDbMs),
     metrics: overrides.metrics,

@@ -44,8 +44,8 @@ class CommandFailure extends Error {}
 /** How long one call to a stage may take, SDK retries included: an operator's network, not an order's deadline. */
 const CALL_TIMEOUT_MS = 10_000;
 
-/** How soon the routers see a change of the control values, unless TRADING_CONTROL_CACHE_TTL_MS says otherwise. */
-const SEEN_WITHIN = `routers see it within their cache TTL, ${DEFAULT_GOVERNANCE.controlCacheTtlMs / 1000} s by default`;
+/** How soon the routers see a change of the control values, unless TRADING_CONTROL_MAX_AGE_MS says otherwise. */
+const SEEN_WITHIN = `routers see it within the control values' maximum age, ${DEFAULT_GOVERNANCE.controlMaxAgeMs / 1000} s by default`;
 
 /**
  * How long a cancel may wait for the order API: longer than API Gateway's 29 s integration

@@ -9,14 +9,15 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LEAN_RUNNER_TOKEN_VARIABLE } from '../../functions/core/config';
-import { PROJECT_ROOT, ROUTER_BUNDLING, ROUTER_NODE_OPTIONS } from '../router-bundling';
+import { LAMBDA_MODULE_ALIASES, PROJECT_ROOT, ROUTER_BUNDLING, ROUTER_NODE_OPTIONS } from '../router-bundling';
 import type { Stage } from '../router-settings';
 import { ssmParameterArn, type ControlParameters } from './control-parameters';
 import type { ProvenanceTable } from './provenance-table';
 
 /**
- * {@link ROUTER_BUNDLING} as `NodejsFunction` bundling options: the locally installed esbuild,
- * never Docker, writing `index.mjs`.
+ * {@link ROUTER_BUNDLING} and {@link LAMBDA_MODULE_ALIASES} as `NodejsFunction` bundling options:
+ * the locally installed esbuild (run in the project root, where the aliases resolve), never Docker,
+ * writing `index.mjs`.
  */
 const ROUTER_FUNCTION_BUNDLING: BundlingOptions = {
   ...ROUTER_BUNDLING,
@@ -25,6 +26,7 @@ const ROUTER_FUNCTION_BUNDLING: BundlingOptions = {
   forceDockerBundling: false,
   format: OutputFormat.ESM,
   logLevel: LogLevel.ERROR,
+  esbuildArgs: { '--alias': Object.entries(LAMBDA_MODULE_ALIASES).map(([name, replacement]) => `${name}=${replacement}`) },
 };
 
 /** How often the scheduled functions run; their timeouts stay below it, so runs never overlap. */

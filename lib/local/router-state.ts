@@ -9,6 +9,8 @@ import type { ProxyHandler } from './api-front-door';
 export interface RouterSettingsView {
   /** How long the route handler trusts one read of the control values (TRADING_CONTROL_CACHE_TTL_MS). */
   readonly control_cache_ttl_ms: number;
+  /** The oldest control values it uses without waiting for a read (TRADING_CONTROL_MAX_AGE_MS): a change is in force for every order after this long. */
+  readonly control_max_age_ms: number;
   readonly breaker_failure_threshold: number;
   readonly breaker_cooldown_ms: number;
   readonly manual_review_fallbacks: number;
@@ -133,6 +135,7 @@ export function resettableRouter(parts: ResettableRouterParts): { readonly handl
 function settingsView(governance: Governance): RouterSettingsView {
   return {
     control_cache_ttl_ms: governance.controlCacheTtlMs,
+    control_max_age_ms: governance.controlMaxAgeMs,
     breaker_failure_threshold: governance.breakerFailureThreshold,
     breaker_cooldown_ms: governance.breakerCooldownMs,
     manual_review_fallbacks: governance.manualReviewFallbacks,

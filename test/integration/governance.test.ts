@@ -18,8 +18,10 @@ import { baseEnv, marketOrder, SIM_CREDENTIALS, startRouterHarness, TEST_CONTROL
 const KILL_SWITCH = controlParameterName(TEST_CONTROL_PREFIX, CONTROL_PARAMETER.killSwitch);
 const TTL_MS = 200;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Longer than the control cache's TTL, so the next order reads SSM again. */
-const afterTtl = () => sleep(TTL_MS + 60);
+/** The control values' maximum age the route handler defaults to: three TTLs. */
+const MAX_AGE_MS = 3 * TTL_MS;
+/** Longer than the control values' maximum age, so the next order waits for a new read of SSM. */
+const afterMaxAge = () => sleep(MAX_AGE_MS + 60);
 const failLeanSubmits = { submit: { mode: 'http_error', status: 502, taxonomy: 'upstream_error' } } as const;
 
 let harness: RouterHarness;
@@ -58,11 +60,11 @@ async function fallBack(count: number, options: { symbol?: string; api?: OrderAp
 }
 
 describe('kill switch', () => {
-  it('gates orders to alpaca_gated once the TTL has passed after it is switched on, and LEAN receives nothing', async () => {
+  it('gates orders to alpaca_gated once the maximum age has passed after it is switched on, and LEAN receives nothing', async () => {
     const api = harness.api();
     await harness.post(marketOrder(), { api });
     await harness.putControl(CONTROL_PARAMETER.killSwitch, 'on');
-    await afterTtl();
+    await afterMaxAge();
     const leanSubmitsBefore = harness.lean.requestCount('submit');
 
     const order = marketOrder();
@@ -75,12 +77,32 @@ describe('kill switch', () => {
     expect(harness.lean.requestCount('submit')).toBe(leanSubmitsBefore);
   });
 
+  it('answers the first order after the TTL with the cached values, and the next order with the switch the background read saw', async () => {
+    const api = harness.api();
+    const first = marketOrder();
+    await harness.post(first, { api });
+    await harness.putControl(CONTROL_PARAMETER.killSwitch, 'on');
+    await sleep(TTL_MS + 60);
+
+    const cachedOrder = marketOrder();
+    await harness.post(cachedOrder, { api });
+    await sleep(100);
+    const nextOrder = marketOrder();
+    await harness.post(nextOrder, { api });
+
+    const firstRow = await harness.readRow(String(first.client_order_id));
+    const cachedRow = await harness.readRow(String(cachedOrder.client_order_id));
+    const nextRow = await harness.readRow(String(nextOrder.client_order_id));
+    expect(cachedRow).toMatchObject({ execution_route: 'lean', policy_snapshot: { kill_switch: 'off', control_source: 'cached', control_read_at: firstRow?.policy_snapshot.control_read_at } });
+    expect(nextRow).toMatchObject({ execution_route: 'alpaca_gated', policy_snapshot: { kill_switch: 'on', control_source: 'cached' } });
+  });
+
   it('routes to LEAN again once it is switched off', async () => {
     const api = harness.api();
     await harness.putControl(CONTROL_PARAMETER.killSwitch, 'on');
     await harness.post(marketOrder(), { api });
     await harness.putControl(CONTROL_PARAMETER.killSwitch, 'off');
-    await afterTtl();
+    await afterMaxAge();
 
     const order = marketOrder();
     await harness.post(order, { api });
@@ -119,7 +141,7 @@ describe('kill switch', () => {
     await harness.post(marketOrder(), { api });
     await store.close();
     ssm.destroy();
-    await afterTtl();
+    await afterMaxAge();
 
     const order = marketOrder();
     await harness.post(order, { api });
@@ -161,7 +183,7 @@ describe('runtime policy', () => {
     await harness.post(marketOrder({ symbol: 'MSFT' }), { api });
     expect(harness.lean.requestCount('submit')).toBe(1);
     await harness.putControl(CONTROL_PARAMETER.policy, JSON.stringify({ adapter: 'lean', policy: 'allowlist', symbols: ['AAPL'] }));
-    await afterTtl();
+    await afterMaxAge();
 
     const order = marketOrder({ symbol: 'MSFT' });
     await harness.post(order, { api });
@@ -268,7 +290,7 @@ describe('manual review', () => {
     await fallBack(3, { symbol: 'MSFT', api });
     expect((await harness.control.readFresh()).reviews.get('MSFT')?.state).toBe('review');
     await harness.control.clearSymbolReview('MSFT');
-    await afterTtl();
+    await afterMaxAge();
 
     const order = marketOrder({ symbol: 'MSFT' });
     await harness.post(order, { api });

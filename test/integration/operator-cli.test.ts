@@ -127,16 +127,17 @@ function tableRow(table: string, clientOrderId: string): Record<string, string> 
   return Object.fromEntries(starts.map(({ column, at }, index) => [column, line.slice(at, starts[index + 1]?.at).trim()]));
 }
 
-const afterTtl = () => new Promise((resolve) => setTimeout(resolve, TTL_MS + 60));
+/** Past the control values' maximum age (three TTLs by default), so the next order waits for a new read of SSM. */
+const afterMaxAge = () => new Promise((resolve) => setTimeout(resolve, 3 * TTL_MS + 60));
 const KILL_SWITCH = '/lean-router/local/kill-switch';
 
 describe('lean-router kill / unkill', () => {
   it('switches LEAN off for the next orders with kill --reason, and back on with unkill', async () => {
     const killed = await cli('kill', '--reason', 'runner upgrade');
-    await afterTtl();
+    await afterMaxAge();
     const gated = await placeOrder();
     const unkilled = await cli('unkill');
-    await afterTtl();
+    await afterMaxAge();
     const back = await placeOrder();
 
     expect(killed).toMatchObject({ code: 0 });
@@ -230,7 +231,7 @@ describe('lean-router status', () => {
   it('says after an unkill that the error rate counts only orders since the switch was turned off', async () => {
     await cli('kill', '--reason', 'drill');
     await cli('unkill');
-    await afterTtl();
+    await afterMaxAge();
     await placeOrder();
 
     const status = await cli('status');
@@ -286,12 +287,12 @@ describe('lean-router review', () => {
   it('clears a symbol in review so LEAN takes its orders again', async () => {
     // A trip as the router writes it.
     await ssm.send(new PutParameterCommand({ Name: '/lean-router/local/manual-review/TSLA', Value: '{"state":"review","reason":"repeated_fallback"}', Type: 'String', Overwrite: true }));
-    await afterTtl();
+    await afterMaxAge();
     const gated = await placeOrder('TSLA');
     const listed = await cli('review');
 
     const cleared = await cli('review', 'clear', 'tsla');
-    await afterTtl();
+    await afterMaxAge();
     const back = await placeOrder('TSLA');
 
     expect(gated).toMatchObject({ execution_route: 'alpaca_gated', execution_route_reason: 'symbol_manual_review' });
@@ -431,7 +432,7 @@ describe('lean-router cancel', () => {
   it('cancels at Alpaca directly while the kill switch is on, and says so', async () => {
     const id = await placeRestingOrder();
     await cli('kill', '--reason', 'cancel drill');
-    await afterTtl();
+    await afterMaxAge();
     try {
       const answer = await cliWith(cancelEnv(), 'cancel', id);
 
@@ -440,7 +441,7 @@ describe('lean-router cancel', () => {
       expect(await cliJson('order', id)).toMatchObject({ cancel_route: 'alpaca_gated', cancel_route_reason: 'kill_switch' });
     } finally {
       await cli('unkill');
-      await afterTtl();
+      await afterMaxAge();
     }
   });
 
@@ -653,10 +654,10 @@ describe('lean-router strategy', () => {
     const policy = '/lean-router/local/policy';
     await ssm.send(new PutParameterCommand({ Name: policy, Value: '{"strategy_enablement":"required"}', Type: 'String', Overwrite: true }));
     try {
-      await afterTtl();
+      await afterMaxAge();
       const before = await placeOrderWith({ strategy_id: 'cli-strategy-routes' });
       const enabled = await cliWith(strategyEnv(), 'strategy', 'enable', 'cli-strategy-routes');
-      await afterTtl();
+      await afterMaxAge();
 
       const after = await placeOrderWith({ strategy_id: 'cli-strategy-routes' });
 
@@ -665,7 +666,7 @@ describe('lean-router strategy', () => {
       expect(after).toMatchObject({ execution_route: 'lean' });
     } finally {
       await ssm.send(new DeleteParameterCommand({ Name: policy }));
-      await afterTtl();
+      await afterMaxAge();
     }
   });
 

@@ -18,6 +18,8 @@ interface GovernanceVariable {
   readonly valid: readonly [string, number];
   readonly bounds: readonly [number, number];
   readonly invalid: readonly string[];
+  /** Other governance values the valid value moves with it. */
+  readonly implied?: Partial<Governance>;
 }
 
 const GOVERNANCE_VARIABLES: readonly GovernanceVariable[] = [
@@ -27,6 +29,7 @@ const GOVERNANCE_VARIABLES: readonly GovernanceVariable[] = [
     valid: ['2500', 2_500],
     bounds: [100, 60_000],
     invalid: ['soon', '99', '60001', '2500.5', '-1', '0'],
+    implied: { controlMaxAgeMs: 7_500 },
   },
   {
     name: 'TRADING_RUNNER_HEALTH_STALE_MS',
@@ -73,6 +76,7 @@ describe('governance defaults', () => {
   it('are the documented ones: 5 s cache, 3 failures and 30 s for the breaker, 3 fallbacks in 15 minutes', () => {
     expect(governance).toEqual({
       controlCacheTtlMs: 5_000,
+      controlMaxAgeMs: 15_000,
       runnerHealthStaleMs: 180_000,
       breakerFailureThreshold: 3,
       breakerCooldownMs: 30_000,
@@ -103,12 +107,12 @@ describe('governance defaults', () => {
   });
 });
 
-describe.each(GOVERNANCE_VARIABLES)('$name', ({ name, key, valid: [raw, value], bounds: [min, max] }) => {
+describe.each(GOVERNANCE_VARIABLES)('$name', ({ name, key, valid: [raw, value], bounds: [min, max], implied }) => {
   it('is read when valid, leaving the other governance values at their defaults', () => {
     const config = loadRouterConfig({ ...LEAN_ENV, [name]: raw });
 
     expect(config.governance[key]).toBe(value);
-    expect(config.governance).toEqual({ ...DEFAULT_GOVERNANCE, [key]: value });
+    expect(config.governance).toEqual({ ...DEFAULT_GOVERNANCE, ...implied, [key]: value });
   });
 
   it('keeps a sound configuration on LEAN when valid', () => {
@@ -170,6 +174,41 @@ describe('loadRouterConfig with every governance variable invalid', () => {
     expect(config.governance).toEqual(DEFAULT_GOVERNANCE);
     expect(config.misconfiguration).toHaveLength(GOVERNANCE_VARIABLES.length);
     for (const { name } of GOVERNANCE_VARIABLES) expect(config.misconfiguration.join('\n')).toContain(name);
+  });
+});
+
+describe('TRADING_CONTROL_MAX_AGE_MS', () => {
+  it('defaults to three times the TTL', () => {
+    expect(loadRouterConfig({ ...LEAN_ENV, TRADING_CONTROL_CACHE_TTL_MS: '2000' }).governance.controlMaxAgeMs).toBe(6_000);
+  });
+
+  it('is read when at least the TTL, keeping a sound configuration on LEAN', () => {
+    const config = loadRouterConfig({ ...LEAN_ENV, TRADING_CONTROL_MAX_AGE_MS: '20000' });
+
+    expect(config.governance).toEqual({ ...DEFAULT_GOVERNANCE, controlMaxAgeMs: 20_000 });
+    expect(config.routing).toEqual(LEAN_ROUTING);
+  });
+
+  it('accepts the TTL itself (every order after the TTL waits, as without a background refresh)', () => {
+    const config = loadRouterConfig({ ...LEAN_ENV, TRADING_CONTROL_CACHE_TTL_MS: '4000', TRADING_CONTROL_MAX_AGE_MS: '4000' });
+
+    expect(config.governance.controlMaxAgeMs).toBe(4_000);
+    expect(config.misconfiguration).toEqual([]);
+  });
+
+  it('keeps three TTLs and routes away from LEAN, naming both variables, when below the TTL', () => {
+    const config = loadRouterConfig({ ...LEAN_ENV, TRADING_CONTROL_CACHE_TTL_MS: '4000', TRADING_CONTROL_MAX_AGE_MS: '3999' });
+
+    expect(config.governance.controlMaxAgeMs).toBe(12_000);
+    expect(config.misconfiguration).toEqual([expect.stringMatching(/TRADING_CONTROL_MAX_AGE_MS=3999 is below TRADING_CONTROL_CACHE_TTL_MS=4000/)]);
+    expect(config.routing).toEqual(NON_LEAN_POLICY);
+  });
+
+  it.each(['soon', '99', '180001', '15000.5', '-1'])('keeps three TTLs and records a problem for %j', (raw) => {
+    const config = loadRouterConfig({ ...LEAN_ENV, TRADING_CONTROL_MAX_AGE_MS: raw });
+
+    expect(config.governance.controlMaxAgeMs).toBe(15_000);
+    expect(config.misconfiguration).toEqual([expect.stringContaining(`TRADING_CONTROL_MAX_AGE_MS=${JSON.stringify(raw)}`)]);
   });
 });
 

@@ -256,6 +256,25 @@ describe('routeOrder when SSM never answered (UNAVAILABLE_CONTROL)', () => {
 
     expect(row.policy_snapshot).toMatchObject({ kill_switch: 'on', control_source: 'unavailable', gates: ['kill_switch', 'runner_health_stale'] });
   });
+
+  it('records no control_read_at, as no values were ever read', async () => {
+    const world = unavailableWorld();
+
+    const row = routedRow(await route(world));
+
+    expect(row.policy_snapshot).not.toHaveProperty('control_read_at');
+  });
+});
+
+describe('routeOrder and the age of the control values', () => {
+  it('records in the snapshot when the control values it used were read, with their source', async () => {
+    const readAt = '2025-01-02T14:29:52.000Z';
+    const world = fakeWorld({ lean: { submits: [accepted(LEAN_ACK)] }, control: { source: 'cached', readAt } });
+
+    const row = routedRow(await route(world));
+
+    expect(row.policy_snapshot).toMatchObject({ control_source: 'cached', control_read_at: readAt });
+  });
 });
 
 describe('routeOrder gates and orders that do not expect LEAN', () => {

@@ -8,13 +8,15 @@ import {
   type Parameter,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
 import type { LeanHealth } from '../../functions/core/control';
 import { RecordingLogger } from '../support/fakes';
 
 const PREFIX = '/lean-router/test/';
 const TTL_MS = 5_000;
+/** The default maximum age: three TTLs. */
+const MAX_AGE_MS = 15_000;
 const NAMES = {
   killSwitch: '/lean-router/test/kill-switch',
   policy: '/lean-router/test/policy',
@@ -28,13 +30,14 @@ const HEALTH: LeanHealth = { status: 'ok', checked_at: '2025-01-02T14:29:30.000Z
 const ssm = mockClient(SSMClient);
 
 /** A control plane on a hand-driven clock: `clock.ms` is monotonic time, `clock.wall` the wall clock. */
-function controlPlane() {
+function controlPlane(options: { maxAgeMs?: number } = {}) {
   const clock = { ms: 10_000, wall: WALL };
   const logger = new RecordingLogger();
   const plane = new SsmControlPlane({
     ssm: new SSMClient({ region: 'us-east-1' }),
     prefix: PREFIX,
     ttlMs: TTL_MS,
+    ...options,
     clock: { now: () => new Date(clock.wall), monotonicMs: () => clock.ms },
     logger,
   });
@@ -59,6 +62,18 @@ function reviewPage(entries: readonly { name: string; value: string; at: string 
     ...(nextToken === undefined ? {} : { NextToken: nextToken }),
     $metadata: {},
   };
+}
+
+/** SSM's next batched read stays unanswered until the returned function answers it. */
+function batchAnsweredLater(): (values: Parameters<typeof batch>[0]) => void {
+  let answer: (output: GetParametersCommandOutput) => void = () => undefined;
+  ssm.on(GetParametersCommand).callsFake(() => new Promise<GetParametersCommandOutput>((resolve) => (answer = resolve)));
+  return (values) => answer(batch(values));
+}
+
+/** Lets a background refresh run to its end. */
+async function settle(): Promise<void> {
+  for (let turn = 0; turn < 10; turn += 1) await new Promise((resolve) => setImmediate(resolve));
 }
 
 function throttled(): Error {
@@ -180,13 +195,13 @@ describe('SsmControlPlane reads', () => {
     expect(batchReads()).toBe(2);
   });
 
-  it('sees a changed kill switch after the TTL', async () => {
+  it('sees a changed kill switch after the maximum age', async () => {
     ssmAnswersOff();
     const { plane, clock } = controlPlane();
     await plane.read();
     ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'on' }));
 
-    clock.ms += TTL_MS;
+    clock.ms += MAX_AGE_MS;
     const snapshot = await plane.read();
 
     expect(snapshot.killSwitch.state).toBe('on');
@@ -202,7 +217,7 @@ describe('SsmControlPlane reads', () => {
     await plane.read();
     throttle();
 
-    clock.ms += TTL_MS;
+    clock.ms += MAX_AGE_MS;
     const snapshot = await plane.read();
 
     expect(snapshot.killSwitch).toEqual({ state: 'off', source: 'parameter' });
@@ -215,7 +230,7 @@ describe('SsmControlPlane reads', () => {
     const { plane, clock } = controlPlane();
     await plane.read();
     ssm.on(GetParametersCommand).rejects(throttled());
-    clock.ms += TTL_MS;
+    clock.ms += MAX_AGE_MS;
     await plane.read();
 
     clock.ms += TTL_MS - 1;
@@ -229,13 +244,15 @@ describe('SsmControlPlane reads', () => {
     ssmAnswersOff();
     const { plane, clock } = controlPlane();
     await plane.read();
-    ssm.on(GetParametersCommand).rejectsOnce(throttled()).resolves(batch({ killSwitch: 'off' }));
-    clock.ms += TTL_MS;
-    await plane.read();
+    ssm.on(GetParametersCommand).rejects(throttled());
+    clock.ms += MAX_AGE_MS;
+    const failed = await plane.read();
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off' }));
 
     clock.ms += TTL_MS;
     const snapshot = await plane.read();
 
+    expect(failed.source).toBe('last_known_good');
     expect(batchReads()).toBe(3);
     expect(snapshot.source).toBe('fresh');
   });
@@ -374,6 +391,147 @@ describe('SsmControlPlane reads', () => {
     const { plane } = controlPlane();
 
     await expect(plane.readFresh()).rejects.toThrow('Rate exceeded');
+  });
+});
+
+describe('SsmControlPlane between the TTL and the maximum age', () => {
+  it('answers the cached values at once after the TTL, before SSM answers', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    const first = await plane.read();
+    batchAnsweredLater();
+
+    clock.ms += TTL_MS;
+    const snapshot = await plane.read();
+
+    expect(snapshot).toEqual({ ...first, source: 'cached' });
+  });
+
+  it('refreshes once in the background after the TTL', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    batchAnsweredLater();
+
+    clock.ms += TTL_MS;
+    await plane.read();
+
+    expect(batchReads()).toBe(2);
+  });
+
+  it('shares one background refresh among concurrent readers', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    batchAnsweredLater();
+
+    clock.ms += TTL_MS;
+    const snapshots = await Promise.all([plane.read(), plane.read(), plane.read(), plane.read(), plane.read()]);
+
+    expect(batchReads()).toBe(2);
+    expect(snapshots.map((snapshot) => snapshot.source)).toEqual(['cached', 'cached', 'cached', 'cached', 'cached']);
+  });
+
+  it('answers the background refresh’s values to the next read', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'on' }));
+    clock.ms += TTL_MS;
+    await plane.read();
+    await settle();
+
+    const snapshot = await plane.read();
+
+    expect(snapshot.killSwitch.state).toBe('on');
+    expect(batchReads()).toBe(2);
+  });
+
+  it('makes the order wait for the refresh past the maximum age', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    const answer = batchAnsweredLater();
+    clock.ms += MAX_AGE_MS;
+    let settled = false;
+    const reading = plane.read().finally(() => (settled = true));
+    await settle();
+    const waited = !settled;
+
+    answer({ killSwitch: 'on' });
+    const snapshot = await reading;
+
+    expect(waited).toBe(true);
+    expect(snapshot).toMatchObject({ killSwitch: { state: 'on' }, source: 'fresh' });
+  });
+
+  it('waits after the TTL when the maximum age is the TTL', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane({ maxAgeMs: TTL_MS });
+    await plane.read();
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'on' }));
+
+    clock.ms += TTL_MS;
+    const snapshot = await plane.read();
+
+    expect(snapshot).toMatchObject({ killSwitch: { state: 'on' }, source: 'fresh' });
+  });
+
+  it('keeps the cached values, as last known good, when the background refresh fails', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    const first = await plane.read();
+    ssm.on(GetParametersCommand).rejects(throttled());
+    clock.ms += TTL_MS;
+    await plane.read();
+    await settle();
+
+    const snapshot = await plane.read();
+
+    expect(snapshot).toEqual({ ...first, source: 'last_known_good' });
+  });
+
+  it('logs a failed background refresh with the values it keeps', async () => {
+    ssmAnswersOff();
+    const { plane, clock, logger } = controlPlane();
+    await plane.read();
+    ssm.on(GetParametersCommand).rejects(throttled());
+    clock.ms += TTL_MS;
+
+    await plane.read();
+
+    await vi.waitFor(() =>
+      expect(logger.withMessage('control_read_failed')).toEqual([
+        expect.objectContaining({ fields: expect.objectContaining({ error: 'ThrottlingException: Rate exceeded', using: 'last known good values', last_good_read_at: WALL }) }),
+      ]),
+    );
+  });
+
+  it('records in readAt when the values were read from SSM, and keeps it on cached answers', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    batchAnsweredLater();
+
+    clock.ms += TTL_MS;
+    clock.wall = '2025-01-02T14:30:05.000Z';
+    const snapshot = await plane.read();
+
+    expect(snapshot.readAt).toBe(WALL);
+  });
+
+  it('records the time of the background refresh in readAt once it lands', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    clock.ms += TTL_MS;
+    clock.wall = '2025-01-02T14:30:05.000Z';
+    await plane.read();
+    await settle();
+
+    const snapshot = await plane.read();
+
+    expect(snapshot.readAt).toBe('2025-01-02T14:30:05.000Z');
   });
 });
 

@@ -1,0 +1,113 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { build, type Metafile } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provenanceTableName } from '../../functions/adapters/provenance-table';
+import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../../functions/core/control-parameters';
+import { BUNDLE_FILE, functionEntry, PROJECT_ROOT, ROUTER_ENTRIES, routerEsbuildOptions } from '../../lib/router-bundling';
+import { routerEnvironment } from '../../lib/router-environment';
+import { routerSettingsFromContext } from '../../lib/router-settings';
+
+const run = promisify(execFile);
+
+/** The SDK's node credential chain: every package only its default provider brings in. */
+const NODE_CHAIN_PACKAGE =
+  /node_modules\/@(?:aws-sdk\/credential-provider-(?:node|ini|sso|process|web-identity|login|http)|smithy\/credential-provider-imds)\//;
+
+/** Builds the clients the functions use, as a bundle would, and prints what their credentials resolve to. */
+const CREDENTIALS_PROBE = `
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SSMClient } from '@aws-sdk/client-ssm';
+for (const client of [new DynamoDBClient({}), new SSMClient({})]) {
+  try {
+    const credentials = await client.config.credentials();
+    console.log(credentials.accessKeyId + ' ' + credentials.sessionToken);
+  } catch (error) {
+    console.log('error: ' + error.message);
+  }
+}
+`;
+
+/** What Lambda puts in every function's environment: the region and the execution role's credentials. */
+const LAMBDA_ENVIRONMENT = {
+  PATH: process.env.PATH ?? '',
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'ASIAROLEKEY',
+  AWS_SECRET_ACCESS_KEY: 'role-secret',
+  AWS_SESSION_TOKEN: 'role-session',
+  // Lambda runs nodejs22.x, where the SDK prints no such warning; on an older local node it would.
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  POWERTOOLS_DEV: 'true',
+};
+
+const outdir = mkdtempSync(join(tmpdir(), 'lean-router-credentials-'));
+const routeBundle = join(outdir, 'route', BUNDLE_FILE);
+const probeBundle = join(outdir, 'probe', BUNDLE_FILE);
+let routeMeta: Metafile;
+
+beforeAll(async () => {
+  const [route] = await Promise.all([
+    build({ ...routerEsbuildOptions(functionEntry(ROUTER_ENTRIES.route), routeBundle), metafile: true }),
+    build({
+      ...routerEsbuildOptions('', probeBundle),
+      entryPoints: undefined,
+      stdin: { contents: CREDENTIALS_PROBE, resolveDir: PROJECT_ROOT, sourcefile: 'credentials-probe.ts', loader: 'ts' },
+    }),
+  ]);
+  routeMeta = route.metafile;
+}, 60_000);
+
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+/** The route function's paper environment, as the stack gives it, plus what Lambda sets. */
+function routeEnvironment(): Record<string, string> {
+  const stage = 'paper';
+  const prefix = controlParameterPrefix(stage);
+  const settings = routerSettingsFromContext(
+    (key) => ({ stage, leanRunnerUrl: 'https://lean-runner.example.com', executionAdapter: 'lean', executionPolicy: 'all' })[key],
+  );
+  return {
+    ...LAMBDA_ENVIRONMENT,
+    ...routerEnvironment(settings, {
+      tableName: provenanceTableName(stage),
+      controlParameterPrefix: prefix,
+      alpacaCredentialsParameter: controlParameterName(prefix, CONTROL_PARAMETER.alpacaCredentials),
+    }),
+  };
+}
+
+async function runProbe(env: Record<string, string>): Promise<string[]> {
+  const { stdout } = await run(process.execPath, [probeBundle], { env });
+  return stdout.trim().split('\n');
+}
+
+describe('the Lambda bundles', () => {
+  it('leave the SDK node credential chain out of the route bundle', () => {
+    const inputs = Object.keys(routeMeta.inputs);
+    expect(inputs.some((input) => input.includes('functions/adapters/lambda-credentials.ts'))).toBe(true);
+    expect(inputs.filter((input) => NODE_CHAIN_PACKAGE.test(input))).toEqual([]);
+  });
+
+  it('import the route handler in a fresh node process with the Lambda environment', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ['--input-type=module', '-e', `const m = await import(${JSON.stringify(routeBundle)}); console.log(typeof m.handler);`],
+      { env: routeEnvironment() },
+    );
+    expect(stdout.trim()).toBe('function');
+  });
+
+  it("resolve every client's credentials to the role's credentials in the environment", async () => {
+    expect(await runProbe(LAMBDA_ENVIRONMENT)).toEqual(['ASIAROLEKEY role-session', 'ASIAROLEKEY role-session']);
+  });
+
+  it('fail with a message naming AWS Lambda when the environment holds no credentials', async () => {
+    const { AWS_ACCESS_KEY_ID: _key, AWS_SECRET_ACCESS_KEY: _secret, AWS_SESSION_TOKEN: _token, ...withoutCredentials } = LAMBDA_ENVIRONMENT;
+    const lines = await runProbe(withoutCredentials);
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).toMatch(/^error: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set: this bundle is for AWS Lambda/);
+  });
+});
