@@ -9,7 +9,15 @@ let stack: LocalStack;
 let ssm: SSMClient;
 
 beforeAll(async () => {
-  stack = await startLocalStack({ apiPort: 0, dynamoDbPort: 0, ssmPort: 0, leanRunnerPort: 0, alpacaPort: 0 });
+  // Short control-value ages: the demo waits them out after each policy switch, as the /_router view tells it.
+  stack = await startLocalStack({
+    apiPort: 0,
+    dynamoDbPort: 0,
+    ssmPort: 0,
+    leanRunnerPort: 0,
+    alpacaPort: 0,
+    env: { TRADING_CONTROL_CACHE_TTL_MS: '1000', TRADING_CONTROL_MAX_AGE_MS: '2000' },
+  });
   ssm = localSsmClient(stack.ssmEndpoint);
 });
 afterAll(async () => {

@@ -12,7 +12,14 @@ import { localSsmClient } from '../../lib/local/parameter-store';
 import { PortInUseError } from '../../lib/local/port-in-use';
 
 const FREE_PORTS = { apiPort: 0, dynamoDbPort: 0, ssmPort: 0, leanRunnerPort: 0, alpacaPort: 0 };
-const FAST_TIMEOUTS = { TRADING_LEAN_RUNNER_TIMEOUT_MS: '1000', TRADING_LEAN_RUNNER_LOOKUP_TIMEOUT_MS: '500', TRADING_ALPACA_LOOKUP_TIMEOUT_MS: '500' };
+// Short control-value ages too: the demos wait them out, as the /_router view tells them.
+const FAST_TIMEOUTS = {
+  TRADING_LEAN_RUNNER_TIMEOUT_MS: '1000',
+  TRADING_LEAN_RUNNER_LOOKUP_TIMEOUT_MS: '500',
+  TRADING_ALPACA_LOOKUP_TIMEOUT_MS: '500',
+  TRADING_CONTROL_CACHE_TTL_MS: '1000',
+  TRADING_CONTROL_MAX_AGE_MS: '2000',
+};
 
 let stack: LocalStack;
 let ssm: SSMClient;
