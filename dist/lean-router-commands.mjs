@@ -34,6 +34,13 @@ function dropUndefined(value) {
 function describeError(error) {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
+function parseJsonOrUndefined(raw) {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return void 0;
+  }
+}
 
 // functions/core/strategy-enablement.ts
 var STRATEGY_STATES = ["shadow", "enabled", "blocked"];
@@ -57,13 +64,6 @@ function parseStrategyEnablement(strategyId, raw) {
 }
 function strategyEnablementValue(state, reason, setBy, at) {
   return JSON.stringify({ state, reason, set_by: setBy, set_at: at.toISOString() });
-}
-function parseJsonOrUndefined(raw) {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return void 0;
-  }
 }
 
 // functions/core/config.ts
@@ -501,7 +501,7 @@ function parseKillSwitch(raw) {
   if (raw === void 0) return { state: "on", reason: "kill-switch parameter is missing", source: "missing" };
   const plain = raw.trim().toLowerCase();
   if (plain === "on" || plain === "off") return { state: plain, source: "parameter" };
-  const parsed = killSwitchJson.safeParse(parseJsonOrUndefined2(raw));
+  const parsed = killSwitchJson.safeParse(parseJsonOrUndefined(raw));
   if (parsed.success) return { ...dropUndefined(parsed.data), source: "parameter" };
   return { state: "on", reason: `kill-switch value ${JSON.stringify(raw.slice(0, 64))} is not on, off or the JSON form`, source: "unreadable" };
 }
@@ -517,7 +517,7 @@ var policyJson = z4.strictObject({
 });
 function parsePolicyOverride(raw) {
   if (raw === void 0 || raw.trim() === "") return { kind: "absent" };
-  const json = parseJsonOrUndefined2(raw);
+  const json = parseJsonOrUndefined(raw);
   if (json === void 0) return { kind: "invalid", problem: "policy parameter is not valid JSON" };
   const parsed = policyJson.safeParse(json);
   if (!parsed.success) {
@@ -538,7 +538,7 @@ var leanHealthJson = z4.object({
   down_since: z4.string().optional()
 });
 function parseLeanHealth(raw) {
-  const parsed = leanHealthJson.safeParse(raw === void 0 ? void 0 : parseJsonOrUndefined2(raw));
+  const parsed = leanHealthJson.safeParse(raw === void 0 ? void 0 : parseJsonOrUndefined(raw));
   return parsed.success ? dropUndefined(parsed.data) : void 0;
 }
 function leanHealthValue(health) {
@@ -550,19 +550,12 @@ function symbolReviewValue(reason, at, setBy) {
 function parseSymbolReview(symbol, raw, changedAt) {
   const plain = raw.trim().toLowerCase();
   if (plain === "cleared" || plain === "off") return { symbol, state: "cleared", changed_at: changedAt };
-  const json = parseJsonOrUndefined2(raw);
+  const json = parseJsonOrUndefined(raw);
   const reason = typeof json === "object" && json !== null && "reason" in json && typeof json.reason === "string" ? json.reason : void 0;
   return { symbol, state: "review", changed_at: changedAt, ...reason === void 0 ? {} : { reason } };
 }
 function symbolsInReview(snapshot) {
   return [...snapshot.reviews.values()].filter((review) => review.state === "review").map((review) => review.symbol);
-}
-function parseJsonOrUndefined2(raw) {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return void 0;
-  }
 }
 
 // functions/core/ports.ts

@@ -47,7 +47,8 @@ export async function traceInvocation<T>(run: () => Promise<T>, annotate?: (resu
     tracer.addServiceNameAnnotation();
     try {
       const result = await run();
-      for (const [key, value] of Object.entries(annotate?.(result) ?? {})) tracer.putAnnotation(key, value);
+      // Only a traced invocation pays for its annotations (the route's reads the answer's body).
+      if (subsegment !== undefined) for (const [key, value] of Object.entries(annotate?.(result) ?? {})) tracer.putAnnotation(key, value);
       return result;
     } catch (error) {
       subsegment?.addFaultFlag();

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { adapterSchema, fallbackSchema, NON_LEAN_POLICY, parseSymbols, policySchema, routingProblems, type RouterConfig, type RoutingPolicy } from './config';
-import { dropUndefined } from './objects';
+import { dropUndefined, parseJsonOrUndefined } from './objects';
 import { strategyEnablementSchema, type StrategyEnablement } from './strategy-enablement';
 
 /**
@@ -193,14 +193,4 @@ export function effectiveRouting(config: RouterConfig, override: PolicyOverride)
   const merged: RoutingPolicy = { ...config.declaredRouting, ...override.value };
   const problems = [...config.settingsProblems, ...routingProblems(merged, config.leanRunnerUrl)];
   return { routing: problems.length === 0 ? merged : NON_LEAN_POLICY, misconfiguration: problems, source: 'parameter' };
-}
-
-function parseJsonOrUndefined(raw: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  }
-  // Stryker disable next-line BlockStatement: an empty catch block returns undefined too
-  catch {
-    return undefined;
-  }
 }

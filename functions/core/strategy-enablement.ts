@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { dropUndefined } from './objects';
+import { dropUndefined, parseJsonOrUndefined } from './objects';
 
 /**
  * Strategy enablement: whether a strategy's orders may use LEAN when the stage requires it. The
@@ -80,14 +80,4 @@ export function isStrategyEnabled(
 ): boolean {
   if (mode === 'off') return true;
   return strategyId !== undefined && strategies.get(strategyId)?.state === 'enabled';
-}
-
-function parseJsonOrUndefined(raw: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  }
-  // Stryker disable next-line BlockStatement: an empty catch block returns undefined too
-  catch {
-    return undefined;
-  }
 }

@@ -3,7 +3,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { PowertoolsRouteMetrics } from '../adapters/powertools-route-metrics';
 import { logger, metrics, traceInvocation, type TraceAnnotations } from '../adapters/observability';
-import type { ExecutionRoute } from '../core/execution';
+import { executionRouteSchema } from './order-responses';
 import { createOrderApi } from './order-api';
 import { buildRouteDependencies } from './route-dependencies';
 
@@ -39,7 +39,7 @@ export function createRouteHandler(
 }
 
 /** The routes an order can take: the only `execution_route` values a trace may carry. */
-const EXECUTION_ROUTES: ReadonlySet<string> = new Set<ExecutionRoute>(['lean', 'alpaca', 'alpaca_fallback', 'alpaca_gated', 'none']);
+const EXECUTION_ROUTES: ReadonlySet<string> = new Set<string>(executionRouteSchema.options);
 
 /** The API's resource templates; anything else (a local caller's raw path) is annotated `other`. */
 const API_RESOURCES: ReadonlySet<string> = new Set(['/orders', '/orders/{client_order_id}']);

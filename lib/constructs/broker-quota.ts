@@ -17,7 +17,7 @@
  * user of the keys) is recorded on the row (`alpaca_submit_http_429`) and counted
  * (`alpaca_rate_limited_total`), never retried.
  */
-export const ALPACA_REQUESTS_PER_MINUTE = 200;
+export { ALPACA_REQUESTS_PER_MINUTE } from '../../functions/core/alpaca-endpoints';
 
 /** API Gateway stage throttling (token bucket): requests per second, and the bucket's size. */
 export const ORDER_API_THROTTLING = { rateLimit: 2, burstLimit: 10 } as const;

@@ -1,5 +1,6 @@
-/** Requests per minute Alpaca's Trading API allows an account. */
-export const ALPACA_REQUESTS_PER_MINUTE = 200;
+import { ALPACA_REQUESTS_PER_MINUTE } from '../../functions/core/alpaca-endpoints';
+
+export { ALPACA_REQUESTS_PER_MINUTE };
 
 /**
  * Alpaca's `X-RateLimit-Limit`, `-Remaining` and `-Reset` (epoch seconds) over one-minute windows

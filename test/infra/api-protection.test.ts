@@ -130,8 +130,10 @@ describe('who may call the order API', () => {
   });
 
   it('has no resource policy on a paper stage that names no caller', () => {
-    const [api] = resources(paperWithoutCallers, 'AWS::ApiGateway::RestApi');
-    expect(api?.Properties.Policy).toBeUndefined();
+    const apis = resources(paperWithoutCallers, 'AWS::ApiGateway::RestApi');
+
+    expect(apis).toHaveLength(1);
+    expect(apis[0]?.Properties.Policy).toBeUndefined();
   });
 
   it('refuses to synthesize live without the scheduler principal', () => {

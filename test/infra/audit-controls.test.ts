@@ -233,7 +233,10 @@ describe('nothing goes silent', () => {
 
   it("notifies the topic given in context, besides the stack's own, on alarm and on recovery", () => {
     const own = { Ref: logicalId(live.stack, live.stack.alarms.topic) };
-    for (const { Properties } of resources(live, 'AWS::CloudWatch::Alarm')) {
+    const alarms = resources(live, 'AWS::CloudWatch::Alarm');
+
+    expect(alarms.length).toBeGreaterThan(20);
+    for (const { Properties } of alarms) {
       expect(Properties.AlarmActions).toEqual(expect.arrayContaining([own, TOPIC_ARN]));
       expect(Properties.OKActions).toEqual(expect.arrayContaining([own, TOPIC_ARN]));
     }

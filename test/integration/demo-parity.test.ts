@@ -2,7 +2,7 @@ import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
 import { localSsmClient } from '../../lib/local/parameter-store';
-import { http, portOf, runScript } from '../support/local-stack-process';
+import { FREE_PORTS, http, portOf, runScript } from '../support/local-stack-process';
 
 /** `npm run demo:parity` against a stack of its own, so it runs beside the other local-stack tests. */
 let stack: LocalStack;
@@ -11,11 +11,7 @@ let ssm: SSMClient;
 beforeAll(async () => {
   // Short control-value ages: the demo waits them out after each policy switch, as the /_router view tells it.
   stack = await startLocalStack({
-    apiPort: 0,
-    dynamoDbPort: 0,
-    ssmPort: 0,
-    leanRunnerPort: 0,
-    alpacaPort: 0,
+    ...FREE_PORTS,
     env: { TRADING_CONTROL_CACHE_TTL_MS: '1000', TRADING_CONTROL_MAX_AGE_MS: '2000' },
   });
   ssm = localSsmClient(stack.ssmEndpoint);

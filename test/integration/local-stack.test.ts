@@ -7,11 +7,10 @@ import { join } from 'node:path';
 import { DeleteParameterCommand, GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LOCAL_FILL_DELAY_MS, startLocalStack, type LocalStack } from '../../lib/local/local-stack';
-import { http, portOf, runScript, type Reply } from '../support/local-stack-process';
+import { FREE_PORTS, http, portOf, runScript, type Reply } from '../support/local-stack-process';
 import { localSsmClient } from '../../lib/local/parameter-store';
 import { PortInUseError } from '../../lib/local/port-in-use';
 
-const FREE_PORTS = { apiPort: 0, dynamoDbPort: 0, ssmPort: 0, leanRunnerPort: 0, alpacaPort: 0 };
 // Short control-value ages too: the demos wait them out, as the /_router view tells them.
 const FAST_TIMEOUTS = {
   TRADING_LEAN_RUNNER_TIMEOUT_MS: '1000',

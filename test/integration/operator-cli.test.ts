@@ -10,6 +10,7 @@ import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
 import { ensureProvenanceTable, localDynamoDbClient } from '../../lib/local/dynamodb-local';
 import type { ProvenanceRow } from '../../functions/core/provenance';
 import { pendingRow } from '../support/fakes';
+import { FREE_PORTS } from '../support/local-stack-process';
 import { localSsmClient, startLocalParameterStore } from '../../lib/local/parameter-store';
 
 /**
@@ -26,11 +27,7 @@ const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.met
 
 beforeAll(async () => {
   stack = await startLocalStack({
-    apiPort: 0,
-    dynamoDbPort: 0,
-    ssmPort: 0,
-    leanRunnerPort: 0,
-    alpacaPort: 0,
+    ...FREE_PORTS,
     healthCheckIntervalMs: 0,
     env: { TRADING_CONTROL_CACHE_TTL_MS: String(TTL_MS) },
   });

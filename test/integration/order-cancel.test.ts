@@ -137,6 +137,22 @@ describe('DELETE /orders/{client_order_id} over dynalite and the simulators', ()
     expect(cancelCounts()).toEqual({ lean: 0, alpaca: 0 });
   });
 
+  it('keeps the first cancel_requested_at when a cancel no broker took is asked again', async () => {
+    const { id } = await restingOrder();
+    await harness.lean.setFaults({ cancel: { mode: 'http_error' } });
+    await harness.alpaca.setFaults({ cancel: { mode: 'http_error' } });
+    const failed = await harness.cancel(id);
+    const firstRequestedAt = (await harness.readRow(id))?.cancel_requested_at;
+    await harness.lean.setFaults({});
+    await harness.alpaca.setFaults({});
+
+    const retried = await harness.cancel(id);
+
+    expect([failed.status, retried.status]).toEqual([502, 202]);
+    expect(firstRequestedAt).toEqual(expect.any(String));
+    expect((await harness.readRow(id))?.cancel_requested_at).toBe(firstRequestedAt);
+  });
+
   it('never places an order', async () => {
     const { id } = await restingOrder();
     const submits = () => ({ placed: harness.alpaca.ordersPlaced(), lean: harness.lean.requestCount('submit'), alpaca: harness.alpaca.requestCount('submit') });

@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 
+/** Every port of a local stack left to the system, so test files never collide. */
+export const FREE_PORTS = { apiPort: 0, dynamoDbPort: 0, ssmPort: 0, leanRunnerPort: 0, alpacaPort: 0 } as const;
+
 /** An HTTP answer of the stack, body parsed. */
 export interface Reply {
   readonly status: number;

@@ -35,12 +35,25 @@ describe('the route handler', () => {
   });
 
   it('annotates the method, the resource and the status, not the path that holds the id', async () => {
+    // As in Lambda with tracing on: the invocation runs inside its own subsegment.
+    vi.spyOn(tracer, 'isTracingEnabled').mockReturnValue(true);
+    vi.spyOn(tracer.provider, 'captureAsyncFunc').mockImplementation(((_name: string, fn: (subsegment: unknown) => unknown) => fn({ addFaultFlag: () => undefined, close: () => undefined })) as never);
     const annotate = vi.spyOn(tracer, 'putAnnotation');
 
     const response = await routeHandler()(proxyEvent('GET', `/orders/${CLIENT_ORDER_ID}/extra`, null));
 
     expect(response.statusCode).toBe(404);
-    expect(Object.fromEntries(annotate.mock.calls)).toEqual({ http_method: 'GET', resource: 'other', status_code: 404 });
+    expect(Object.fromEntries(annotate.mock.calls)).toEqual({ ColdStart: false, Service: 'lean-router', http_method: 'GET', resource: 'other', status_code: 404 });
+  });
+});
+
+describe('an untraced invocation', () => {
+  it('puts no annotation, so the answer is not read again for one', async () => {
+    const annotate = vi.spyOn(tracer, 'putAnnotation');
+
+    await routeHandler()(proxyEvent('GET', '/unknown', null));
+
+    expect(annotate).not.toHaveBeenCalled();
   });
 });
 
