@@ -17,7 +17,7 @@ export interface Reply {
 }
 
 /** Nothing answers at the API URL, or what answers is not a lean-router local stack. */
-export class StackNotRunning extends Error {}
+class StackNotRunning extends Error {}
 
 /** A step that did not do what it says; the message is the one-line reason. */
 export class StepFailed extends Error {}
@@ -64,7 +64,7 @@ export function demoSettings(env: NodeJS.ProcessEnv = process.env): DemoSettings
 export const demoRunId = (): string => new Date().toISOString().replace(/\D/g, '').slice(0, 17);
 
 /** Leeway past the control cache's TTL, for the read that refills it. */
-export const CONTROL_CACHE_WAIT_MARGIN_MS = 500;
+const CONTROL_CACHE_WAIT_MARGIN_MS = 500;
 
 /** Prints a line of the demo. */
 export const say = (text = ''): void => console.log(text);

@@ -58,7 +58,7 @@ export interface HttpPool {
 const IDLE_SOCKET_MS = 4_000;
 
 /** The code of a connect that did not complete in time: nothing was sent, so it is definite. */
-export const CONNECT_TIMEOUT_CODE = 'CONNECT_TIMEOUT';
+const CONNECT_TIMEOUT_CODE = 'CONNECT_TIMEOUT';
 
 /** A keep-alive pool whose connect attempts (DNS, TCP and TLS) give up after `connectTimeoutMs`. */
 export function createHttpPool(connectTimeoutMs: number): HttpPool {

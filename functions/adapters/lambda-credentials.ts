@@ -9,7 +9,7 @@ import { ENV_KEY, ENV_SECRET, fromEnv, type FromEnvInit } from '@aws-sdk/credent
  */
 
 /** Why the provider refuses to run without the variables: this bundle is not for anywhere else. */
-export const MISSING_LAMBDA_CREDENTIALS =
+const MISSING_LAMBDA_CREDENTIALS =
   `${ENV_KEY} and ${ENV_SECRET} are not set: this bundle is for AWS Lambda, where the role's credentials are in the environment`;
 
 /**

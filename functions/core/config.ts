@@ -301,7 +301,7 @@ export const LEAN_RUNNER_TOKEN_VARIABLE = 'LEAN_RUNNER_TOKEN_PARAMETER';
  * called with a token from a SecureString. Empty elsewhere and without a URL. The messages never
  * quote the URL, which may hold a password.
  */
-export function liveRunnerProblems(env: Env, leanRunnerUrl: string | undefined): string[] {
+function liveRunnerProblems(env: Env, leanRunnerUrl: string | undefined): string[] {
   if (env[STAGE_VARIABLE]?.trim() !== 'live' || leanRunnerUrl === undefined) return [];
   const url = new URL(leanRunnerUrl);
   const problems: string[] = [];

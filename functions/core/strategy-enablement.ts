@@ -11,7 +11,7 @@ import { dropUndefined, parseJsonOrUndefined } from './objects';
 export type StrategyState = 'shadow' | 'enabled' | 'blocked';
 
 /** The states, as the parameter spells them. */
-export const STRATEGY_STATES = ['shadow', 'enabled', 'blocked'] as const satisfies readonly StrategyState[];
+const STRATEGY_STATES = ['shadow', 'enabled', 'blocked'] as const satisfies readonly StrategyState[];
 
 /** One strategy's `strategies/<strategy_id>` parameter, as read. */
 export interface StrategyEnablement {

@@ -52,7 +52,7 @@ export class OrderApiNotFound extends Error {
 }
 
 /** The CloudFormation output that holds a deployed stage's order API URL. */
-export const API_URL_OUTPUT = 'ApiUrl';
+const API_URL_OUTPUT = 'ApiUrl';
 
 /** npm start's order API port when `LOCAL_API_PORT` is not set (bin/local.ts). */
 const DEFAULT_LOCAL_API_PORT = 3000;

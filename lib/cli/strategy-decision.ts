@@ -151,7 +151,7 @@ function stateName(current: StrategyEnablement | undefined): string {
 }
 
 /** ` (reason, by who, at when)` of a state as read, or '' when it says none of them. */
-export function describeState(state: StrategyEnablement): string {
+function describeState(state: StrategyEnablement): string {
   const parts = [state.reason, state.set_by === undefined ? undefined : `by ${state.set_by}`, state.set_at === undefined ? undefined : `at ${state.set_at}`].filter(
     (part): part is string => part !== undefined && part !== '',
   );

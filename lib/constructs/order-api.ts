@@ -182,7 +182,7 @@ export class OrderApi extends Construct {
  * say, and no one but the scheduler may submit. `aws:PrincipalArn` is the role's ARN for a caller
  * that assumed it, whatever the session name.
  */
-export function orderApiResourcePolicy(stage: Stage, callers: OrderApiCallers): PolicyDocument {
+function orderApiResourcePolicy(stage: Stage, callers: OrderApiCallers): PolicyDocument {
   const route = (method: string, path: string) => `execute-api:/${stage}/${method}/${path}`;
   const submit = route('POST', 'orders');
   const readAndCancel = [route('GET', 'orders/*'), route('DELETE', 'orders/*')];

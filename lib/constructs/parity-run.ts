@@ -14,7 +14,7 @@ import { ssmParameterArn } from './control-parameters';
 import { RouterFunction, type RouterFunctionContext } from './router-function';
 
 /** How often the parity run reports: a report covers days of orders, so an hour is fresh enough, and a run costs cents a month. */
-export const PARITY_RUN_PERIOD = Duration.hours(1);
+const PARITY_RUN_PERIOD = Duration.hours(1);
 
 /**
  * Above the run's default budget (60 s), so a run ends on its budget and still flushes its metrics;
@@ -28,7 +28,7 @@ const PARITY_RUN_MEMORY_MB = 512;
  * never busy for long (90 s at most against an hour), so an event only waits out a throttle; a run
  * a quarter of an hour late still reports the same window.
  */
-export const PARITY_RUN_MAX_EVENT_AGE = Duration.minutes(15);
+const PARITY_RUN_MAX_EVENT_AGE = Duration.minutes(15);
 
 /** The variables the run reads of the shared environment (plus any `TRADING_PARITY_*`): no broker, no runner, no secret. */
 const PARITY_RUN_VARIABLES = [STAGE_VARIABLE, 'PROVENANCE_TABLE_NAME', 'CONTROL_PARAMETER_PREFIX'] as const;

@@ -358,7 +358,7 @@ export class RouterAlarms extends Construct {
  * The stage's 429 count, `api_throttled_total_<stage>`: a metric filter cannot add a constant
  * dimension, and the access log line carries no stage, so the stage is in the name.
  */
-export function apiThrottledMetricName(stage: Stage): string {
+function apiThrottledMetricName(stage: Stage): string {
   return `${API_THROTTLED_METRIC}_${stage}`;
 }
 

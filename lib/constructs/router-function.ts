@@ -30,13 +30,13 @@ const ROUTER_FUNCTION_BUNDLING: BundlingOptions = {
 };
 
 /** How often the scheduled functions run; their timeouts stay below it, so runs never overlap. */
-export const SCHEDULE_PERIOD = Duration.minutes(1);
+const SCHEDULE_PERIOD = Duration.minutes(1);
 
 /**
  * The oldest a scheduled event may be when it starts a run: one period, the least Lambda accepts
  * (60 s). An older event has been superseded by the next one.
  */
-export const SCHEDULED_MAX_EVENT_AGE = Duration.minutes(1);
+const SCHEDULED_MAX_EVENT_AGE = Duration.minutes(1);
 
 /** What differs between the router's functions; everything else is a fixed default. */
 export interface RouterFunctionProps {
