@@ -1,15 +1,18 @@
 /**
- * `npm run bench`: the router's overhead over a direct broker submit, its AWS calls per order,
- * then the governance figures (scripts/bench-governance.ts) and the lifecycle sync's Alpaca calls
- * (scripts/bench-lifecycle.ts).
+ * `npm run bench`: the router's overhead over a direct broker submit and its AWS calls per order,
+ * the orders per second `npm start` answers (scripts/bench-throughput.ts), the route bundle's size
+ * and import time (scripts/bundle-measure.ts), then the governance figures
+ * (scripts/bench-governance.ts), the lifecycle sync's Alpaca calls (scripts/bench-lifecycle.ts) and
+ * the parity report's (scripts/bench-parity.ts); it ends with every figure that has a goal beside
+ * its goal (scripts/bench-goals.ts).
  *
  * One process, loopback only: dynalite, the Alpaca and LEAN simulators answering at once, the real
  * route handler. Direct submits, the floors and routed orders alternate within each round, so all
  * see the same machine load; figures are per-round medians and p99s, then the median over rounds.
  * The floor of a route is its broker submit plus one PutItem and one UpdateItem of the same row.
  * Options (environment): BENCH_ROUNDS (default 5), BENCH_ORDERS per round and path (default 300),
- * BENCH_ONLY=hot-path|governance|lifecycle|parity to run one part; the parity report's figures come
- * from scripts/bench-parity.ts.
+ * BUNDLE_RUNS (default 9), BENCH_ONLY=hot-path|throughput|bundle|governance|lifecycle|parity to run
+ * one part.
  */
 import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand, GetParametersByPathCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -31,7 +34,9 @@ import { proxyEvent } from '../test/support/router-harness';
 import { runGovernanceBench } from './bench-governance';
 import { runLifecycleBench } from './bench-lifecycle';
 import { runParityBench } from './bench-parity';
+import { BENCH_GOALS } from './bench-goals';
 import { fmt, median, percentile } from './bench-stats';
+import { measureBundles, type BundleFigures } from './bundle-measure';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 300);
@@ -40,14 +45,66 @@ const TABLE = 'bench-provenance';
 const CREDENTIALS = { keyId: 'bench-key', secretKey: 'bench-secret' };
 const PREFIX = controlParameterPrefix('bench');
 
+const BUNDLE_RUNS = Math.max(7, Number(process.env.BUNDLE_RUNS ?? 9));
+
 const ONLY = process.env.BENCH_ONLY;
+const runs = (part: string): boolean => ONLY === undefined || ONLY === part;
 
-if (ONLY === undefined || ONLY === 'hot-path') await runHotPathBench();
-if (ONLY === undefined || ONLY === 'governance') await runGovernanceBench();
-if (ONLY === undefined || ONLY === 'lifecycle') await runLifecycleBench();
-if (ONLY === undefined || ONLY === 'parity') await runParityBench();
+const hotPath = runs('hot-path') ? await runHotPathBench() : undefined;
+const bundle = runs('bundle') ? await runBundleBench() : undefined;
+if (runs('governance')) await runGovernanceBench();
+if (runs('lifecycle')) await runLifecycleBench();
+if (runs('parity')) await runParityBench();
+printGoals(hotPath, bundle);
 
-async function runHotPathBench(): Promise<void> {
+/** p50 and p99 of one path, medians over rounds, in ms. */
+interface Latency {
+  readonly p50: number;
+  readonly p99: number;
+}
+
+/** The floor and the router on each route. */
+interface HotPathFigures {
+  readonly floor: { readonly alpaca: Latency; readonly lean: Latency };
+  readonly router: { readonly alpaca: Latency; readonly lean: Latency };
+}
+
+async function runBundleBench(): Promise<BundleFigures> {
+  const figures = await measureBundles(BUNDLE_RUNS);
+  const route = figures.sizes.find(({ name }) => name === 'route');
+  console.log(`\nroute bundle: ${((route?.bytes ?? Number.NaN) / 1024).toFixed(1)} KiB minified; import in a fresh node process, ${BUNDLE_RUNS} runs each, NODE_OPTIONS=${figures.nodeOptions}:`);
+  console.log(`  node -e "import('<route bundle>')"  median ${fmt(median(figures.importMs))}`);
+  console.log(`  node -e ""                          median ${fmt(median(figures.emptyMs))}`);
+  console.log(`  import share                        ${fmt(figures.importShareMs)}`);
+  return figures;
+}
+
+/** Every figure that has a goal, beside it; parts not run this time are left out. */
+function printGoals(hot: HotPathFigures | undefined, bundleFigures: BundleFigures | undefined): void {
+  const rows: [string, string, string][] = [];
+  if (hot !== undefined) {
+    for (const route of ['alpaca', 'lean'] as const) {
+      const p50 = hot.router[route].p50 / hot.floor[route].p50;
+      const p99 = hot.router[route].p99 / hot.floor[route].p99;
+      rows.push([
+        `router/floor p50, ${route === 'alpaca' ? 'Alpaca' : 'LEAN'} route`,
+        `<= ${BENCH_GOALS.routerOverFloorP50.toFixed(2)}`,
+        `${p50.toFixed(2)} (floor ${fmt(hot.floor[route].p50)}, router ${fmt(hot.router[route].p50)}; p99 ratio ${p99.toFixed(2)})`,
+      ]);
+    }
+  }
+  if (bundleFigures !== undefined) {
+    const route = bundleFigures.sizes.find(({ name }) => name === 'route');
+    rows.push(['route bundle, minified', `<= ${BENCH_GOALS.routeBundleKib} KiB`, `${((route?.bytes ?? Number.NaN) / 1024).toFixed(1)} KiB`]);
+    rows.push(['route import beyond node -e ""', `<= ${BENCH_GOALS.routeImportMs} ms`, fmt(bundleFigures.importShareMs)]);
+  }
+  if (rows.length === 0) return;
+  console.log('\nfigures against their goals:');
+  const width = Math.max(...rows.map(([name]) => name.length));
+  for (const [name, goal, measured] of rows) console.log(`  ${name.padEnd(width)}  goal ${goal.padEnd(10)}  measured ${measured}`);
+}
+
+async function runHotPathBench(): Promise<HotPathFigures> {
   const dynamo = await startLocalDynamoDb();
   const dynamoClient = dynamo.client();
   await ensureProvenanceTable(dynamoClient, TABLE);
@@ -213,4 +270,6 @@ async function runHotPathBench(): Promise<void> {
   await lean.close();
   await alpaca.close();
   await dynamo.close();
+  const latency = (key: keyof Round): Latency => ({ p50: summary(key, 50), p99: summary(key, 99) });
+  return { floor: { alpaca: latency('floor'), lean: latency('floorLean') }, router: { alpaca: latency('routed'), lean: latency('lean') } };
 }

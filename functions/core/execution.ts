@@ -7,8 +7,11 @@
 /** A broker-facing adapter the router can submit through. */
 export type Adapter = 'lean' | 'alpaca';
 
+/** Every path an order can take, as persisted in `execution_route`. */
+export const EXECUTION_ROUTES = ['lean', 'alpaca', 'alpaca_fallback', 'alpaca_gated', 'none'] as const;
+
 /** Which path carried the order, as persisted in `execution_route`. */
-export type ExecutionRoute = 'lean' | 'alpaca' | 'alpaca_fallback' | 'alpaca_gated' | 'none';
+export type ExecutionRoute = (typeof EXECUTION_ROUTES)[number];
 
 /** Lifecycle of a provenance row; only `pending` rows may be finalized. */
 export type OrderStatus = 'pending' | 'accepted' | 'rejected' | 'failed' | 'unknown';

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { BreakerState } from '../core/breaker';
 import type { ControlSnapshot } from '../core/control';
-import type { Adapter, ExecutionAttempt, ExecutionRoute, FailureCertainty, OrderStatus } from '../core/execution';
+import { EXECUTION_ROUTES, type Adapter, type ExecutionAttempt, type FailureCertainty, type OrderStatus } from '../core/execution';
 import { ORDER_TYPES, TIME_IN_FORCE, type OrderRequest } from '../core/order-request';
 import type { CancelAttempt, CancelRoute, PolicySnapshot, ProvenanceRow } from '../core/provenance';
 
@@ -27,7 +27,7 @@ export const orderStatusSchema = enumOf<OrderStatus>()(['pending', 'accepted', '
 /** A broker-facing adapter. */
 export const adapterSchema = enumOf<Adapter>()(['lean', 'alpaca']);
 /** The path that carried the order. */
-export const executionRouteSchema = enumOf<ExecutionRoute>()(['lean', 'alpaca', 'alpaca_fallback', 'alpaca_gated', 'none']);
+export const executionRouteSchema = z.enum(EXECUTION_ROUTES);
 
 /** One broker call, as recorded in `execution_attempts`. */
 export const executionAttemptSchema = z.strictObject({

@@ -3,7 +3,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { PowertoolsRouteMetrics } from '../adapters/powertools-route-metrics';
 import { logger, metrics, traceInvocation, type TraceAnnotations } from '../adapters/observability';
-import { executionRouteSchema } from './order-responses';
+import { EXECUTION_ROUTES } from '../core/execution';
 import { createOrderApi } from './order-api';
 import { buildRouteDependencies } from './route-dependencies';
 
@@ -39,7 +39,7 @@ export function createRouteHandler(
 }
 
 /** The routes an order can take: the only `execution_route` values a trace may carry. */
-const EXECUTION_ROUTES: ReadonlySet<string> = new Set<string>(executionRouteSchema.options);
+const KNOWN_ROUTES: ReadonlySet<string> = new Set<string>(EXECUTION_ROUTES);
 
 /** The API's resource templates; anything else (a local caller's raw path) is annotated `other`. */
 const API_RESOURCES: ReadonlySet<string> = new Set(['/orders', '/orders/{client_order_id}']);
@@ -70,5 +70,5 @@ function executionRoute(body: string): string | undefined {
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const record = parsed as { execution_route?: unknown; details?: { execution_route?: unknown } | null };
   const route = record.execution_route ?? record.details?.execution_route;
-  return typeof route === 'string' && EXECUTION_ROUTES.has(route) ? route : undefined;
+  return typeof route === 'string' && KNOWN_ROUTES.has(route) ? route : undefined;
 }
