@@ -82,11 +82,12 @@ const settingsSchema = z.object({
     z.enum(STAGES, { error: (issue) => `must be "paper" or "live", not ${JSON.stringify(issue.input)}` }),
   ),
   [CONTEXT_KEY.leanRunnerUrl]: optionalText.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://lean-runner.example.com' }).optional()),
-  // The functions' own enums (functions/core/config.ts), with their defaults (docs/configuration.md).
-  [CONTEXT_KEY.executionAdapter]: optionalText.pipe(adapterSchema.default('alpaca')),
-  [CONTEXT_KEY.executionPolicy]: optionalText.pipe(policySchema.default('allowlist')),
+  // The functions' own enums (functions/core/config.ts), with their defaults (docs/configuration.md); they are
+  // zod/mini schemas, without a `.default()` method, so `z._default` wraps them as that method would.
+  [CONTEXT_KEY.executionAdapter]: optionalText.pipe(z._default(adapterSchema, 'alpaca')),
+  [CONTEXT_KEY.executionPolicy]: optionalText.pipe(z._default(policySchema, 'allowlist')),
   [CONTEXT_KEY.executionSymbols]: z.union([z.string(), z.array(z.string())]).optional(),
-  [CONTEXT_KEY.fallbackAdapter]: optionalText.pipe(fallbackSchema.default('alpaca')),
+  [CONTEXT_KEY.fallbackAdapter]: optionalText.pipe(z._default(fallbackSchema, 'alpaca')),
   [CONTEXT_KEY.alarmEmail]: optionalText.pipe(z.email({ error: 'must be an email address' }).optional()),
   [CONTEXT_KEY.alarmTopicArn]: optionalText.pipe(
     z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'must be an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:oncall').optional(),

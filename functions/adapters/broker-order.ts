@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../core/zod-locale';
 import type { BrokerOrder, FailureCertainty, LookupOutcome } from '../core/execution';
 import { dropUndefined } from '../core/objects';
 import type { CancelOutcome } from '../core/ports';
@@ -33,26 +34,26 @@ const TIME_IN_FORCE = ['day', 'gtc', 'opg', 'cls', 'ioc', 'fok'] as const;
 
 // Alpaca sends decimals as strings; the runner's contract allows JSON numbers. An empty string is no quantity.
 const DECIMAL_TEXT = /^\d+(\.\d+)?$/;
-const decimal = z.union([z.string().regex(DECIMAL_TEXT, 'must be a decimal string'), z.number().nonnegative()]).transform(String);
+const decimal = z.pipe(z.union([z.string().check(z.regex(DECIMAL_TEXT, 'must be a decimal string')), z.number().check(z.nonnegative())]), z.transform(String));
 // Alpaca writes RFC 3339 instants with up to nanoseconds ("2021-03-16T18:38:01.942282Z").
 const timestamp = z.iso.datetime({ offset: true, error: 'must be an RFC 3339 timestamp' });
 
 /** Every field the router reads, each checked on its own so one bad field does not hide the others. */
 const FIELD_SCHEMAS = {
-  client_order_id: z.string().min(1).max(128),
+  client_order_id: z.string().check(z.minLength(1), z.maxLength(128)),
   status: z.enum(ALPACA_ORDER_STATUSES),
-  symbol: z.string().min(1),
-  side: z.enum(ORDER_SIDES).optional(),
-  qty: decimal.nullish(),
-  notional: decimal.nullish(),
-  type: z.enum(ORDER_TYPES).optional(),
-  time_in_force: z.enum(TIME_IN_FORCE).optional(),
+  symbol: z.string().check(z.minLength(1)),
+  side: z.optional(z.enum(ORDER_SIDES)),
+  qty: z.nullish(decimal),
+  notional: z.nullish(decimal),
+  type: z.optional(z.enum(ORDER_TYPES)),
+  time_in_force: z.optional(z.enum(TIME_IN_FORCE)),
   // The order's life: null until it happens (Alpaca), absent from a runner that does not relay it.
-  filled_qty: decimal.nullish(),
-  filled_avg_price: decimal.nullish(),
-  filled_at: timestamp.nullish(),
-  submitted_at: timestamp.nullish(),
-  updated_at: timestamp.nullish(),
+  filled_qty: z.nullish(decimal),
+  filled_avg_price: z.nullish(decimal),
+  filled_at: z.nullish(timestamp),
+  submitted_at: z.nullish(timestamp),
+  updated_at: z.nullish(timestamp),
 } as const;
 
 type FieldName = keyof typeof FIELD_SCHEMAS;

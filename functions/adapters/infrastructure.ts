@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../core/zod-locale';
 import type { RouterConfig } from '../core/config';
 import { CONTROL_PARAMETER, controlParameterName } from '../core/control-parameters';
 import { ALPACA_PAPER_URL } from '../core/alpaca-endpoints';
@@ -12,14 +13,18 @@ import { SsmAlpacaCredentials } from './ssm-alpaca-credentials';
 
 /** Where both functions' infrastructure is; unlike routing values, these fail fast. */
 const infrastructureSchema = z.object({
-  PROVENANCE_TABLE_NAME: z.string().min(1, 'PROVENANCE_TABLE_NAME is required'),
-  ALPACA_BASE_URL: z.url({ protocol: /^https?$/ }).default(ALPACA_PAPER_URL),
+  PROVENANCE_TABLE_NAME: z.string().check(z.minLength(1, 'PROVENANCE_TABLE_NAME is required')),
+  ALPACA_BASE_URL: z._default(z.url({ protocol: /^https?$/ }), ALPACA_PAPER_URL),
   CONTROL_PARAMETER_PREFIX: z
     .string({ error: 'CONTROL_PARAMETER_PREFIX is required (the SSM folder of the control values, such as /lean-router/paper/)' })
-    .regex(/^\/[A-Za-z0-9_.\-/]*\/$/, 'CONTROL_PARAMETER_PREFIX must start and end with / (such as /lean-router/paper/)'),
-  ALPACA_CREDENTIALS_PARAMETER: z.string().startsWith('/', 'ALPACA_CREDENTIALS_PARAMETER must be an SSM parameter name such as /lean-router/paper/alpaca-credentials').optional(),
+    .check(z.regex(/^\/[A-Za-z0-9_.\-/]*\/$/, 'CONTROL_PARAMETER_PREFIX must start and end with / (such as /lean-router/paper/)')),
+  ALPACA_CREDENTIALS_PARAMETER: z.optional(
+    z.string().check(z.startsWith('/', 'ALPACA_CREDENTIALS_PARAMETER must be an SSM parameter name such as /lean-router/paper/alpaca-credentials')),
+  ),
   // The token's name only: its value never reaches the environment.
-  LEAN_RUNNER_TOKEN_PARAMETER: z.string().startsWith('/', 'LEAN_RUNNER_TOKEN_PARAMETER must be an SSM parameter name such as /lean-router/live/lean-runner-token').optional(),
+  LEAN_RUNNER_TOKEN_PARAMETER: z.optional(
+    z.string().check(z.startsWith('/', 'LEAN_RUNNER_TOKEN_PARAMETER must be an SSM parameter name such as /lean-router/live/lean-runner-token')),
+  ),
 });
 
 /** The validated infrastructure variables. */

@@ -1,8 +1,9 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../core/zod-locale';
 import type { AlpacaCredentials, AlpacaCredentialsProvider } from './alpaca-client';
 import { SsmSecureString, type SsmSecureStringOptions } from './ssm-secure-string';
 
-const secretSchema = z.object({ key_id: z.string().min(1), secret_key: z.string().min(1) });
+const secretSchema = z.object({ key_id: z.string().check(z.minLength(1)), secret_key: z.string().check(z.minLength(1)) });
 
 /** Options of the SecureString-backed credentials provider: the SecureString holds `{"key_id": "...", "secret_key": "..."}`. */
 export type SsmAlpacaCredentialsOptions = Omit<SsmSecureStringOptions<AlpacaCredentials>, 'parse'>;

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-locale';
 import { strategyEnablementSchema, type StrategyEnablementMode } from './strategy-enablement';
 
 /** The routing policy: which adapter orders prefer, for which symbols, and what to fall back to. */
@@ -230,7 +231,7 @@ export const adapterSchema = z.enum(['lean', 'alpaca']);
 export const policySchema = z.enum(['all', 'allowlist']);
 export const fallbackSchema = z.enum(['alpaca', 'none']);
 const runnerUrlSchema = z.url({ protocol: /^https?$/, hostname: z.regexes.hostname });
-const toleranceSchema = z.coerce.number().min(0).max(0.5);
+const toleranceSchema = z.coerce.number().check(z.minimum(0), z.maximum(0.5));
 
 /** An environment: `process.env` or a test's plain object. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -238,7 +239,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 function readValue<T>(
   env: Env,
   name: string,
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   fallback: T,
   problems: string[],
 ): T {
@@ -330,7 +331,7 @@ export function readIntegers<T extends { readonly [K in keyof T]: number }>(
   const result = {} as Record<keyof T, number>;
   for (const key of Object.keys(defaults) as (keyof T)[]) {
     const { name, min, max } = variables[key];
-    result[key] = readValue(env, name, z.coerce.number().int().min(min).max(max), defaults[key], problems);
+    result[key] = readValue(env, name, z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max)), defaults[key], problems);
   }
   return result as T;
 }
@@ -344,7 +345,7 @@ function readGovernance(env: Env, problems: string[]): Governance {
   const ttlMs = independent.controlCacheTtlMs;
   const derived = defaultControlMaxAgeMs(ttlMs);
   const { name, min, max } = CONTROL_MAX_AGE_VARIABLE;
-  const maxAgeMs = readValue(env, name, z.coerce.number().int().min(min).max(max), derived, problems);
+  const maxAgeMs = readValue(env, name, z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max)), derived, problems);
   if (maxAgeMs >= ttlMs) return { ...independent, controlMaxAgeMs: maxAgeMs };
   problems.push(`${name}=${maxAgeMs} is below TRADING_CONTROL_CACHE_TTL_MS=${ttlMs}: the control values cannot be used longer than they are trusted`);
   return { ...independent, controlMaxAgeMs: derived };
@@ -392,7 +393,7 @@ const HEALTH_CHECK_VARIABLES: Record<keyof typeof HEALTH_CHECK_DEFAULTS, { name:
 export function loadHealthCheckConfig(env: Env): HealthCheckConfig {
   const problems: string[] = [];
   const integers = readIntegers(env, HEALTH_CHECK_DEFAULTS, HEALTH_CHECK_VARIABLES, problems);
-  const errorRateThreshold = readValue(env, 'TRADING_LEAN_ERROR_RATE_THRESHOLD', z.coerce.number().gt(0).max(1), 0.25, problems);
+  const errorRateThreshold = readValue(env, 'TRADING_LEAN_ERROR_RATE_THRESHOLD', z.coerce.number().check(z.gt(0), z.maximum(1)), 0.25, problems);
   return { ...integers, errorRateThreshold, problems };
 }
 

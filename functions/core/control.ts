@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-locale';
 import { adapterSchema, fallbackSchema, NON_LEAN_POLICY, parseSymbols, policySchema, routingProblems, type RouterConfig, type RoutingPolicy } from './config';
 import { dropUndefined, parseJsonOrUndefined } from './objects';
 import { strategyEnablementSchema, type StrategyEnablement } from './strategy-enablement';
@@ -82,9 +83,9 @@ export const UNAVAILABLE_CONTROL: ControlSnapshot = {
 
 const killSwitchJson = z.object({
   state: z.enum(['on', 'off']),
-  reason: z.string().optional(),
-  set_by: z.string().optional(),
-  set_at: z.string().optional(),
+  reason: z.optional(z.string()),
+  set_by: z.optional(z.string()),
+  set_at: z.optional(z.string()),
 });
 
 /**
@@ -106,11 +107,11 @@ export function killSwitchValue(trip: KillSwitchTrip, at: Date): string {
 }
 
 const policyJson = z.strictObject({
-  adapter: adapterSchema.optional(),
-  policy: policySchema.optional(),
-  symbols: z.union([z.string(), z.array(z.string())]).optional(),
-  fallback: fallbackSchema.optional(),
-  strategy_enablement: strategyEnablementSchema.optional(),
+  adapter: z.optional(adapterSchema),
+  policy: z.optional(policySchema),
+  symbols: z.optional(z.union([z.string(), z.array(z.string())])),
+  fallback: z.optional(fallbackSchema),
+  strategy_enablement: z.optional(strategyEnablementSchema),
 });
 
 /** Reads the `policy` parameter; fields left out keep their environment values. */
@@ -133,11 +134,11 @@ export function parsePolicyOverride(raw: string | undefined): PolicyOverride {
 
 const leanHealthJson = z.object({
   status: z.enum(['ok', 'down', 'unknown']),
-  checked_at: z.string().nullable(),
-  last_ok_at: z.string().nullable(),
-  latency_ms: z.number().nullable(),
-  detail: z.string().optional(),
-  down_since: z.string().optional(),
+  checked_at: z.nullable(z.string()),
+  last_ok_at: z.nullable(z.string()),
+  latency_ms: z.nullable(z.number()),
+  detail: z.optional(z.string()),
+  down_since: z.optional(z.string()),
 });
 
 /** Reads `lean-health`; anything unreadable is no health at all, which the stale gate treats as stale. */

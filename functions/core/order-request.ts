@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-locale';
 
 /** Largest accepted `POST /orders` body, in bytes; a larger one is answered 413. */
 export const MAX_ORDER_BODY_BYTES = 16 * 1024;
@@ -23,26 +24,27 @@ export function canonicalDecimal(value: string): string {
   return fraction ? `${integer}.${fraction}` : integer;
 }
 
+/**
+ * Refuses the value from inside a transform with `message` (a `custom` issue, as classic zod's
+ * `ctx.addIssue` recorded it): zod/mini's transform context has no `addIssue`.
+ */
+function refuse(ctx: z.core.ParsePayload, message: string): never {
+  ctx.issues.push({ code: 'custom', message, input: ctx.value });
+  return z.NEVER;
+}
+
 // Quantities and prices travel as strings so that "0.1" stays 0.1 all the way to the broker.
-const positiveDecimal = z
-  .union([z.string(), z.number()])
-  .transform((value, ctx) => {
+const positiveDecimal = z.pipe(
+  z.union([z.string(), z.number()]),
+  z.transform((value, ctx) => {
     const text = typeof value === 'number' ? String(value) : value.trim();
-    if (!DECIMAL_PATTERN.test(text)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'must be a positive decimal (up to 15 integer and 9 fractional digits)',
-      });
-      return z.NEVER;
-    }
+    if (!DECIMAL_PATTERN.test(text)) return refuse(ctx, 'must be a positive decimal (up to 15 integer and 9 fractional digits)');
     const canonical = canonicalDecimal(text);
     // Canonical: every zero is spelled "0".
-    if (canonical === '0') {
-      ctx.addIssue({ code: 'custom', message: 'must be greater than zero' });
-      return z.NEVER;
-    }
+    if (canonical === '0') return refuse(ctx, 'must be greater than zero');
     return canonical;
-  });
+  }),
+);
 
 /** Why a price breaks Alpaca's sub-penny rule, as a 400 names it. */
 const SUB_PENNY_MESSAGE = 'must be in whole cents at or above 1 (at most 2 decimals), or at most 4 decimals below 1';
@@ -59,13 +61,10 @@ function fitsAlpacaPriceIncrement(canonical: string): boolean {
 }
 
 // A transform after positiveDecimal is a pipe: it only runs on a canonical positive decimal.
-const alpacaPrice = positiveDecimal.transform((canonical, ctx) => {
-  if (!fitsAlpacaPriceIncrement(canonical)) {
-    ctx.addIssue({ code: 'custom', message: SUB_PENNY_MESSAGE });
-    return z.NEVER;
-  }
-  return canonical;
-});
+const alpacaPrice = z.pipe(
+  positiveDecimal,
+  z.transform((canonical, ctx) => (fitsAlpacaPriceIncrement(canonical) ? canonical : refuse(ctx, SUB_PENNY_MESSAGE))),
+);
 
 /** Order types the LEAN contract and Alpaca both carry. */
 export const ORDER_TYPES = ['market', 'limit', 'stop', 'stop_limit'] as const;
@@ -75,27 +74,25 @@ export const TIME_IN_FORCE = ['day', 'gtc', 'opg', 'cls', 'ioc', 'fok'] as const
 /** The `POST /orders` body: strict, so an unknown field is a 400, not silently dropped. */
 export const orderRequestSchema = z
   .strictObject({
-    client_order_id: z
-      .string()
-      .regex(CLIENT_ORDER_ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -'),
+    client_order_id: z.string().check(z.regex(CLIENT_ORDER_ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -')),
     // Checked as sent, before trim and upper-casing: Unicode case mapping turns "ıbm" into IBM and
     // "ſpy" into SPY, and trim() drops non-ASCII spaces.
-    symbol: z
-      .string()
-      .regex(SYMBOL_INPUT_PATTERN, 'must be a ticker symbol of ASCII letters, digits, . / - such as AAPL or BRK.B')
-      .transform((symbol) => symbol.trim().toUpperCase()),
+    symbol: z.pipe(
+      z.string().check(z.regex(SYMBOL_INPUT_PATTERN, 'must be a ticker symbol of ASCII letters, digits, . / - such as AAPL or BRK.B')),
+      z.transform((symbol) => symbol.trim().toUpperCase()),
+    ),
     side: z.enum(['buy', 'sell']),
-    qty: positiveDecimal.optional(),
-    notional: positiveDecimal.optional(),
+    qty: z.optional(positiveDecimal),
+    notional: z.optional(positiveDecimal),
     type: z.enum(ORDER_TYPES),
     time_in_force: z.enum(TIME_IN_FORCE),
-    limit_price: alpacaPrice.optional(),
-    stop_price: alpacaPrice.optional(),
-    extended_hours: z.boolean().optional(),
-    strategy_id: z.string().min(1).max(128).optional(),
-    reference_price: positiveDecimal.optional(),
+    limit_price: z.optional(alpacaPrice),
+    stop_price: z.optional(alpacaPrice),
+    extended_hours: z.optional(z.boolean()),
+    strategy_id: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    reference_price: z.optional(positiveDecimal),
   })
-  .superRefine((order, ctx) => {
+  .check(z.superRefine((order, ctx) => {
     if ((order.qty === undefined) === (order.notional === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['qty'], message: 'exactly one of qty or notional is required' });
     }
@@ -126,7 +123,7 @@ export const orderRequestSchema = z
     if (order.extended_hours === true && (order.type !== 'limit' || (order.time_in_force !== 'day' && order.time_in_force !== 'gtc'))) {
       ctx.addIssue({ code: 'custom', path: ['extended_hours'], message: 'is only allowed for limit orders with time_in_force day or gtc' });
     }
-  });
+  }));
 
 /** A validated, normalized order request. */
 export type OrderRequest = z.output<typeof orderRequestSchema>;

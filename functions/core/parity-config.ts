@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-locale';
 import { readIntegers, type Env } from './config';
 import { DEFAULT_PARITY_THRESHOLDS, type ParityThresholds } from './parity';
 
@@ -34,7 +35,7 @@ export function loadParityConfig(env: Env): ParityConfig {
     const { name, min, max } = DECIMAL_VARIABLES[key];
     const raw = env[name]?.trim();
     if (raw === undefined || raw === '') continue;
-    const parsed = z.coerce.number().min(min).max(max).safeParse(raw);
+    const parsed = z.coerce.number().check(z.minimum(min), z.maximum(max)).safeParse(raw);
     if (parsed.success) decimals[key] = parsed.data;
     else problems.push(`${name}=${JSON.stringify(raw)} is invalid (${parsed.error.issues[0]?.message ?? 'invalid'})`);
   }

@@ -5,7 +5,8 @@
  * (`parity_check_failed`) and counted (`parity_check_regressions_total`, alarmed). Pure
  * orchestration over ports: the rows, the store and the metrics are adapters.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-locale';
 import { readIntegers, type Env } from './config';
 import { CONTROL_PARAMETER, controlParameterName, strategyParameterSegment } from './control-parameters';
 import { Deadline } from './deadline';
@@ -101,8 +102,8 @@ const CHECK_NAMES = ['divergent_ids', 'min_orders_routed', 'min_orders_non_route
 
 const storedCohortSchema = z.object({
   orders: z.number(),
-  fill_rate: z.number().nullable(),
-  median_slippage_bps: z.number().nullable(),
+  fill_rate: z.nullable(z.number()),
+  median_slippage_bps: z.nullable(z.number()),
   divergent_ids: z.number(),
 });
 
@@ -118,7 +119,7 @@ const storedReportSchema = z.object({
   rows_read: z.number(),
   routed: storedCohortSchema,
   non_routed: storedCohortSchema,
-  checks: z.array(z.object({ name: z.enum(CHECK_NAMES), passed: z.boolean(), actual: z.number().nullable(), threshold: z.number() })),
+  checks: z.array(z.object({ name: z.enum(CHECK_NAMES), passed: z.boolean(), actual: z.nullable(z.number()), threshold: z.number() })),
 });
 
 function storedCohort(figures: CohortFigures): StoredCohort {

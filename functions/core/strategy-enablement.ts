@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-locale';
 import { dropUndefined, parseJsonOrUndefined } from './objects';
 
 /**
@@ -30,9 +31,9 @@ export const strategyEnablementSchema = z.enum(['required', 'off']);
 
 const strategyJson = z.object({
   state: z.enum(STRATEGY_STATES),
-  reason: z.string().optional(),
-  set_by: z.string().optional(),
-  set_at: z.string().optional(),
+  reason: z.optional(z.string()),
+  set_by: z.optional(z.string()),
+  set_at: z.optional(z.string()),
 });
 
 /**

@@ -26,7 +26,8 @@ export function cliEsbuildOptions(outdir: string): BuildOptions & { write: false
     entryPoints: { 'lean-router': 'bin/lean-router.ts' },
     outdir,
     entryNames: '[name]',
-    chunkNames: 'lean-router-[name]',
+    // Hashed: two shared chunks may both be called `chunk`.
+    chunkNames: 'lean-router-[name]-[hash]',
     outExtension: { '.js': '.mjs' },
     bundle: true,
     splitting: true,
