@@ -116,11 +116,11 @@ function banner(stack: LocalStack): string {
     'lean-router local stack is up (Ctrl-C stops it)',
     '',
     `  order API        ${api}  POST /orders, GET and DELETE /orders/{client_order_id}`,
-    ...(stack.leanSimulator || stack.alpacaSimulator ? [`  fault injection  ${admin}  GET ${SIM_ADMIN_ROOT}, POST ${SIM_ADMIN_ROOT}/{lean|alpaca}/faults|reset`] : []),
+    ...(stack.simulators.lean || stack.simulators.alpaca ? [`  fault injection  ${admin}  GET ${SIM_ADMIN_ROOT}, POST ${SIM_ADMIN_ROOT}/{lean|alpaca}/faults|reset`] : []),
     `  DynamoDB         ${stack.dynamoDbEndpoint}  table ${stack.tableName}`,
     `  Parameter Store  ${stack.ssmEndpoint}  control values under ${stack.controlPrefix}`,
-    `  LEAN runner      ${stack.leanRunnerUrl}  ${sim(stack.leanSimulator !== undefined)}`,
-    `  Alpaca           ${stack.alpacaUrl}  ${sim(stack.alpacaSimulator !== undefined)}`,
+    `  LEAN runner      ${stack.leanRunnerUrl}  ${sim(stack.simulators.lean !== undefined)}`,
+    `  Alpaca           ${stack.alpacaUrl}  ${sim(stack.simulators.alpaca !== undefined)}`,
     '',
     'Send an order, then read its row:',
     `  curl -s -X POST ${api}/orders -H 'content-type: application/json' \\`,
@@ -129,7 +129,7 @@ function banner(stack: LocalStack): string {
     `  ${cli}npx lean-router order ${sampleId}`,
     `  ${cli}npx lean-router orders`,
     `  ${cli}npx lean-router status`,
-    `  (the lifecycle sync writes broker status and fills on the rows ${healthCheckIntervalMs === 0 ? 'once, at start' : `every ${healthCheckIntervalMs / 1000} s`}${stack.alpacaSimulator ? `; the Alpaca simulator fills an order about ${LOCAL_FILL_DELAY_MS / 1000} s after its last change` : ''})`,
+    `  (the lifecycle sync writes broker status and fills on the rows ${healthCheckIntervalMs === 0 ? 'once, at start' : `every ${healthCheckIntervalMs / 1000} s`}${stack.simulators.alpaca ? `; the Alpaca simulator fills an order about ${LOCAL_FILL_DELAY_MS / 1000} s after its last change` : ''})`,
     '',
     'Cancel an order that rests (a limit below the market) through the route that placed it:',
     `  curl -s -X POST ${api}/orders -H 'content-type: application/json' \\`,
@@ -137,7 +137,7 @@ function banner(stack: LocalStack): string {
     `  curl -s -X DELETE ${api}/orders/${sampleId}-limit`,
     `  ${cli}npx lean-router cancel ${sampleId}-limit`,
     '',
-    ...(stack.leanSimulator
+    ...(stack.simulators.lean
       ? [
           'Take LEAN down (connections refused: orders fall back to Alpaca), look at it, heal it:',
           `  curl -s -X POST ${admin}/lean/faults -d '{"down":true}'`,
@@ -160,7 +160,7 @@ function banner(stack: LocalStack): string {
     `  curl -s ${api}/_router`,
     `  curl -s -X POST ${api}/_router/sync   # one lifecycle sync now: broker status and fills on the rows`,
     '',
-    ...(stack.leanSimulator ? ['A scripted outage to watch, from another terminal:', `  ${demo}npm run demo`, ''] : []),
+    ...(stack.simulators.lean ? ['A scripted outage to watch, from another terminal:', `  ${demo}npm run demo`, ''] : []),
   ];
   return lines.join('\n');
 }

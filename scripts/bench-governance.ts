@@ -190,7 +190,7 @@ async function outageToTrip(): Promise<void> {
     try {
       await sleep(2_000);
       const outageAt = performance.now();
-      await stack.leanSimulator?.setFaults({ down: true });
+      await stack.simulators.lean?.handle('POST', '/faults', JSON.stringify({ down: true }));
       for (;;) {
         const out = await ssm.send(new GetParameterCommand({ Name: controlParameterName(stack.controlPrefix, CONTROL_PARAMETER.killSwitch) }));
         const killSwitch = parseKillSwitch(out.Parameter?.Value);

@@ -200,6 +200,8 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
   const stored = loaded.orders;
   const orders = new Map(stored.map((order) => [order.id, order]));
   const idsByClientOrderId = new Map(stored.map((order) => [order.client_order_id, order.id]));
+  // Only open orders take steps: walking every order kept on each request grows with the history.
+  const openOrders = new Map(stored.filter(isOpen).map((order) => [order.id, order]));
   // The rank of each order placed through the LEAN runner, by order id; kept in the file beside the order.
   const leanOrdinals = loaded.leanOrdinals;
   let leanPlaced = [...leanOrdinals.values()].reduce((highest, rank) => Math.max(highest, rank), 0);
@@ -223,12 +225,14 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
     for (const order of changed) {
       orders.set(order.id, order);
       idsByClientOrderId.set(order.client_order_id, order.id);
+      if (isOpen(order)) openOrders.set(order.id, order);
+      else openOrders.delete(order.id);
     }
     if (changed.length > 0) persist();
   };
-  /** Applies `change` to every order, keeps those it changed and returns them. */
+  /** Applies `change` to every open order (a closed one takes no step), keeps those it changed and returns them. */
   const changeEach = (change: (order: AlpacaOrder) => AlpacaOrder | undefined): AlpacaOrder[] => {
-    const changed = [...orders.values()].flatMap((order) => change(order) ?? []);
+    const changed = [...openOrders.values()].flatMap((order) => change(order) ?? []);
     keep(...changed);
     return changed;
   };
@@ -386,6 +390,7 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
     route,
     clearState: () => {
       orders.clear();
+      openOrders.clear();
       idsByClientOrderId.clear();
       leanOrdinals.clear();
       leanPlaced = 0;
@@ -399,7 +404,7 @@ export async function startAlpacaSimulator(options: AlpacaSimulatorOptions): Pro
         orders: orders.size,
         orders_placed: ordersPlaced(),
         lean_orders_placed: leanOrdinals.size,
-        open_orders: [...orders.values()].filter(isOpen).length,
+        open_orders: openOrders.size,
         market,
       };
     },

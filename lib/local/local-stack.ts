@@ -7,15 +7,13 @@ import { provenanceTableName } from '../../functions/adapters/provenance-table';
 import { SsmControlPlane } from '../../functions/adapters/ssm-control-plane';
 import { createHealthCheckHandler } from '../../functions/health-check/health-check-handler';
 import { createLifecycleSyncHandler } from '../../functions/lifecycle-sync/lifecycle-sync-handler';
-import { join } from 'node:path';
 import { createRouteHandler } from '../../functions/route/route-handler';
-import { startAlpacaSimulator, type AlpacaSimulator } from './alpaca-simulator';
 import { firstAnswering, startApiFrontDoor } from './api-front-door';
-import { ensureProvenanceTable, startLocalDynamoDb } from './dynamodb-local';
-import { startLeanRunnerSimulator, type LeanRunnerSimulator } from './lean-runner-simulator';
-import { localSsmClient, startLocalParameterStore } from './parameter-store';
+import { ensureProvenanceTable, localDynamoDbClient } from './dynamodb-local';
+import { localSsmClient } from './parameter-store';
 import { resettableRouter } from './router-state';
-import { routerAdminRoutes, simAdminRoutes } from './sim-admin-routes';
+import { routerAdminRoutes, simAdminRoutes, type SimAdmins } from './sim-admin-routes';
+import { startStandIns } from './stand-ins';
 
 /** Where the local stack listens and what it routes to. */
 export interface LocalStackOptions {
@@ -43,9 +41,12 @@ export interface LocalStack {
   readonly tableName: string;
   readonly leanRunnerUrl: string;
   readonly alpacaUrl: string;
-  /** Present when the stack runs the simulator rather than a real service. */
-  readonly leanSimulator?: LeanRunnerSimulator;
-  readonly alpacaSimulator?: AlpacaSimulator;
+  /**
+   * The admin APIs of the simulators the stack runs (`lean`, `alpaca`; absent for a real service),
+   * as `/_sim/{name}/*` serves them. The simulators run in the stand-ins process, so this is the
+   * way to set their faults from this process.
+   */
+  readonly simulators: SimAdmins;
   close(): Promise<void>;
 }
 
@@ -70,10 +71,12 @@ const LOCAL_STAGE = 'local';
 const LOCAL_CONTROL_PREFIX = controlParameterPrefix(LOCAL_STAGE);
 
 /**
- * Starts dynalite, the simulators (unless real URLs are configured), and the real route handler
- * behind a local API Gateway stand-in, all on loopback. The front door also serves the local
- * admin routes: fault injection under `/_sim` and the router's state and reset under `/_router`.
- * Everything started is closed on failure.
+ * Starts dynalite, the local Parameter Store and the simulators (unless real URLs are configured)
+ * in a child process of their own (lib/local/stand-ins.ts), then the real route handler behind a
+ * local API Gateway stand-in in this process, all on loopback, so the handler's event loop is its
+ * own. The front door also serves the local admin routes: fault injection under `/_sim`
+ * (forwarded to the child) and the router's state and reset under `/_router`. The health-check and
+ * lifecycle sync run here, as router code. Everything started is closed on failure.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
@@ -87,52 +90,30 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const closeOne of closers.reverse()) await closeOne();
   };
   try {
-    const dynamo = await startLocalDynamoDb({ host, port: options.dynamoDbPort ?? 8000, ...(options.dataDir ? { path: options.dataDir } : {}) });
-    closers.push(() => dynamo.close());
-    const client = dynamo.client();
+    const realAlpacaUrl = env.ALPACA_BASE_URL;
+    const realLeanUrl = env.TRADING_LEAN_RUNNER_URL;
+    const credentials = realAlpacaUrl ? realAlpacaCredentials(env) : SIMULATOR_CREDENTIALS;
+    const standIns = await startStandIns({
+      host,
+      dynamoDbPort: options.dynamoDbPort ?? 8000,
+      ssmPort: options.ssmPort ?? 4583,
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      // Orders fill by themselves, so `npm start` shows them filling without anyone stepping the market.
+      ...(realAlpacaUrl ? {} : { alpaca: { port: options.alpacaPort ?? 8091, ...SIMULATOR_CREDENTIALS, fillDelayMs: LOCAL_FILL_DELAY_MS } }),
+      ...(realLeanUrl
+        ? {}
+        : { lean: { port: options.leanRunnerPort ?? 8090, ...(realAlpacaUrl ? { alpacaUrl: realAlpacaUrl } : {}), alpacaKeyId: credentials.keyId, alpacaSecretKey: credentials.secretKey } }),
+    });
+    closers.push(() => standIns.close());
+    const alpacaUrl = realAlpacaUrl ?? standIns.alpacaUrl!;
+    const leanRunnerUrl = realLeanUrl ?? standIns.leanRunnerUrl!;
+
+    const client = localDynamoDbClient(standIns.dynamoDbEndpoint);
     closers.push(async () => client.destroy());
     const tableName = env.PROVENANCE_TABLE_NAME ?? provenanceTableName(LOCAL_STAGE);
     await ensureProvenanceTable(client, tableName);
-
-    const parameterStore = await startLocalParameterStore({
-      host,
-      port: options.ssmPort ?? 4583,
-      ...(options.dataDir ? { file: join(options.dataDir, 'parameters.json') } : {}),
-    });
-    closers.push(() => parameterStore.close());
-    const ssm = localSsmClient(parameterStore.endpoint);
+    const ssm = localSsmClient(standIns.ssmEndpoint);
     closers.push(async () => ssm.destroy());
-
-    const realAlpacaUrl = env.ALPACA_BASE_URL;
-    const credentials = realAlpacaUrl ? realAlpacaCredentials(env) : SIMULATOR_CREDENTIALS;
-    let alpacaSimulator: AlpacaSimulator | undefined;
-    if (!realAlpacaUrl) {
-      // Its orders are kept beside the rows: reconciling a row after a crash needs the order it names.
-      alpacaSimulator = await startAlpacaSimulator({
-        host,
-        port: options.alpacaPort ?? 8091,
-        ...SIMULATOR_CREDENTIALS,
-        // Orders fill by themselves, so `npm start` shows them filling without anyone stepping the market.
-        market: { fillDelayMs: LOCAL_FILL_DELAY_MS },
-        ...(options.dataDir ? { file: join(options.dataDir, 'alpaca-orders.json') } : {}),
-      });
-      closers.push(() => alpacaSimulator!.close());
-    }
-    const alpacaUrl = realAlpacaUrl ?? alpacaSimulator!.url;
-
-    const realLeanUrl = env.TRADING_LEAN_RUNNER_URL;
-    let leanSimulator: LeanRunnerSimulator | undefined;
-    if (!realLeanUrl) {
-      leanSimulator = await startLeanRunnerSimulator({
-        host,
-        port: options.leanRunnerPort ?? 8090,
-        alpacaUrl,
-        alpacaKeyId: credentials.keyId,
-        alpacaSecretKey: credentials.secretKey,
-      });
-      closers.push(() => leanSimulator!.close());
-    }
-    const leanRunnerUrl = realLeanUrl ?? leanSimulator!.url;
 
     // Credentials reach the handler the way they do in AWS: a SecureString it reads itself.
     const credentialsParameter = controlParameterName(LOCAL_CONTROL_PREFIX, CONTROL_PARAMETER.alpacaCredentials);
@@ -184,20 +165,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       exclusively: chores.run,
     });
     // Fault injection lives on the front door too, so a `down` simulator can still be healed.
-    const localRoutes = firstAnswering(simAdminRoutes({ lean: leanSimulator?.admin, alpaca: alpacaSimulator?.admin }), routerAdminRoutes(router.admin));
+    const localRoutes = firstAnswering(simAdminRoutes(standIns.simulators), routerAdminRoutes(router.admin));
     const frontDoor = await startApiFrontDoor(router.handler, { host, port: options.apiPort ?? 3000, localRoutes });
     closers.push(() => frontDoor.close());
 
     return {
       apiUrl: frontDoor.url,
-      dynamoDbEndpoint: dynamo.endpoint,
-      ssmEndpoint: parameterStore.endpoint,
+      dynamoDbEndpoint: standIns.dynamoDbEndpoint,
+      ssmEndpoint: standIns.ssmEndpoint,
       controlPrefix: LOCAL_CONTROL_PREFIX,
       tableName,
       leanRunnerUrl,
       alpacaUrl,
-      ...(leanSimulator ? { leanSimulator } : {}),
-      ...(alpacaSimulator ? { alpacaSimulator } : {}),
+      simulators: standIns.simulators,
       close,
     };
   } catch (error) {

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, connect, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DeleteParameterCommand, GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LOCAL_FILL_DELAY_MS, startLocalStack, type LocalStack } from '../../lib/local/local-stack';
-import { FREE_PORTS, http, portOf, runScript, type Reply } from '../support/local-stack-process';
+import { FREE_PORTS, connectOutcome, freePorts, http, portOf, runScript, type Reply } from '../support/local-stack-process';
 import { localSsmClient } from '../../lib/local/parameter-store';
 import { PortInUseError } from '../../lib/local/port-in-use';
 
@@ -44,18 +44,6 @@ async function placeOrder(symbol: string): Promise<{ id: string; reply: Reply }>
 const readRow = (id: string): Promise<Reply> => http('GET', `${stack.apiUrl}/orders/${id}`);
 const injectLeanFaults = (faults: unknown): Promise<Reply> => http('POST', `${stack.apiUrl}/_sim/lean/faults`, faults);
 
-/** What a TCP connection attempt to the port meets: `connected` or the error code. */
-function connectOutcome(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-  });
-}
-
 /** Holds a loopback port as another process would; close it afterwards. */
 async function occupyPort(): Promise<Server> {
   const server = createServer();
@@ -66,14 +54,6 @@ async function occupyPort(): Promise<Server> {
 
 function heldPort(server: Server): number {
   return (server.address() as { port: number }).port;
-}
-
-/** Ports nothing listens on right now. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, occupyPort));
-  const ports = servers.map(heldPort);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
 
 describe('the local stack, driven over HTTP', () => {
@@ -237,11 +217,34 @@ describe('starting and stopping the local stack', () => {
     }
   });
 
-  it('npm start: SIGTERM shuts everything down, exit code 0, no port left listening', async () => {
+  it("npm start: a stand-in's port in use is one line on stderr and exit code 1, the stand-ins process gone", async () => {
+    const taken = await occupyPort();
+    const [api, ssmPort, leanRunnerPort, alpacaPort] = await freePorts(4);
+    try {
+      const run = runScript('bin/local.ts', {
+        LOCAL_API_PORT: String(api),
+        LOCAL_DYNAMODB_PORT: String(heldPort(taken)),
+        LOCAL_SSM_PORT: String(ssmPort),
+        LOCAL_LEAN_RUNNER_PORT: String(leanRunnerPort),
+        LOCAL_ALPACA_PORT: String(alpacaPort),
+      });
+
+      const { code, stderr } = await run.exited;
+
+      expect(code).toBe(1);
+      expect(stderr).toBe(`lean-router: port ${heldPort(taken)} (LOCAL_DYNAMODB_PORT) is already in use; stop the other process or set LOCAL_DYNAMODB_PORT\n`);
+      for (const port of [api, ssmPort, leanRunnerPort, alpacaPort]) expect(await connectOutcome(port!)).toBe('ECONNREFUSED');
+    } finally {
+      taken.close();
+    }
+  });
+
+  // Two processes start under tsx (the stack and its stand-ins): slow on a busy machine.
+  it('npm start: SIGTERM shuts everything down, exit code 0, no port left listening', { timeout: 45_000 }, async () => {
     const ports = await freePorts(5);
     const [api, dynamoDb, ssmPort, lean, alpaca] = ports.map(String);
     const run = runScript('bin/local.ts', { LOCAL_API_PORT: api!, LOCAL_DYNAMODB_PORT: dynamoDb!, LOCAL_SSM_PORT: ssmPort!, LOCAL_LEAN_RUNNER_PORT: lean!, LOCAL_ALPACA_PORT: alpaca! });
-    await expect.poll(run.stdout, { timeout: 15_000, interval: 100 }).toContain('local stack is up');
+    await expect.poll(run.stdout, { timeout: 30_000, interval: 100 }).toContain('local stack is up');
 
     run.signal('SIGTERM');
     const { code } = await run.exited;
