@@ -19,6 +19,7 @@ import {
   type RouteDivergence,
   type RowOutcome,
 } from '../core/provenance';
+import { CallTimeout } from './call-timeout';
 import { OPEN_PARTITION, PROVENANCE_TABLE } from './provenance-table';
 
 /** The one DynamoDB bound for calls that carry none of their own (reads, reconciliation). */
@@ -38,7 +39,8 @@ const MARSHALL: marshallOptions = { removeUndefinedValues: true };
 /**
  * Provenance rows in DynamoDB. Conditional writes make the claim exclusive and the finalize
  * happen once; no transactions, so it runs unchanged against dynalite. Every call is bounded by an
- * abort signal, so the SDK's retries can never outlast the caller's deadline.
+ * abort signal, so the SDK's retries can never outlast the caller's deadline (the route's writes
+ * by a {@link CallTimeout}, cleared as the call settles).
  */
 export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore, CancelStore {
   private readonly documents: DynamoDBDocumentClient;
@@ -53,6 +55,7 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
   }
 
   async claim(row: ProvenanceRow, timeoutMs: number): Promise<ClaimOutcome> {
+    const bound = new CallTimeout(timeoutMs);
     try {
       await this.client.send(
         new PutItemCommand({
@@ -61,11 +64,13 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
           ConditionExpression: 'attribute_not_exists(#key)',
           ExpressionAttributeNames: { '#key': PROVENANCE_TABLE.partitionKey },
         }),
-        { abortSignal: AbortSignal.timeout(timeoutMs) },
+        { abortSignal: bound.signal },
       );
       return { kind: 'claimed' };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw unavailable('claim', error);
+    } finally {
+      bound.settle();
     }
     const existing = await this.get(row.client_order_id);
     if (existing === undefined) throw new ProvenanceUnavailableError('claim was refused but no row could be read');
@@ -75,6 +80,7 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
   }
 
   async recordFallbackIntent(claim: ClaimRef, intent: FallbackIntent, attempts: readonly ExecutionAttempt[], timeoutMs: number): Promise<void> {
+    const bound = new CallTimeout(timeoutMs);
     try {
       await this.documents.send(
         new UpdateCommand({
@@ -85,13 +91,15 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
           ExpressionAttributeNames: { '#intent': 'execution_fallback_intent', '#attempts': 'execution_attempts', '#status': 'status', '#token': 'claim_token' },
           ExpressionAttributeValues: { ':intent': intent, ':attempts': attempts, ':pending': 'pending', ':token': claim.claimToken },
         }),
-        { abortSignal: AbortSignal.timeout(timeoutMs) },
+        { abortSignal: bound.signal },
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         throw new ProvenanceConflictError(`row ${claim.clientOrderId} is no longer this invocation's pending claim`);
       }
       throw unavailable('fallback intent', error);
+    } finally {
+      bound.settle();
     }
   }
 
@@ -119,17 +127,24 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
     timeoutMs: number,
     readBack: boolean,
   ): Promise<ProvenanceRow | undefined> {
-    const fields: Record<string, unknown> = { ...outcome, updated_at: updatedAt };
     const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = Object.fromEntries(guard.fromStatuses.map((status, index) => [`:from${index}`, status]));
+    const values: Record<string, unknown> = {};
+    const fromPlaceholders: string[] = [];
+    for (let index = 0; index < guard.fromStatuses.length; index += 1) {
+      const placeholder = `:from${index}`;
+      values[placeholder] = guard.fromStatuses[index];
+      fromPlaceholders.push(placeholder);
+    }
+    // Every defined field of the outcome, then `updated_at`. Plain loops over the outcome itself:
+    // this runs once per routed order, and a merged copy with entries/filter cost several times more.
     const assignments: string[] = [];
-    Object.entries(fields)
-      .filter(([, value]) => value !== undefined)
-      .forEach(([name, value], index) => {
-        names[`#f${index}`] = name;
-        values[`:v${index}`] = value;
-        assignments.push(`#f${index} = :v${index}`);
-      });
+    const fields = outcome as unknown as Record<string, unknown>;
+    for (const name of Object.keys(fields)) {
+      const value = fields[name];
+      if (value === undefined || name === 'updated_at') continue;
+      assignments.push(assign(names, values, assignments.length, name, value));
+    }
+    assignments.push(assign(names, values, assignments.length, 'updated_at', updatedAt));
     if (outcome.status === 'accepted' && outcome.broker_order_id !== undefined) {
       // The broker order may still fill or be canceled: it enters the open-orders index. The row's
       // creation precedes the broker's submission, so listing Alpaca from it cannot miss the order.
@@ -137,12 +152,13 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
       values[':openPartition'] = OPEN_PARTITION;
       assignments.push('#openSince = #createdAt', '#openPartition = :openPartition');
     }
-    let condition = `#status IN (${guard.fromStatuses.map((_, index) => `:from${index}`).join(', ')})`;
+    let condition = `#status IN (${fromPlaceholders.join(', ')})`;
     if (guard.claimToken !== undefined) {
       names['#token'] = 'claim_token';
       values[':token'] = guard.claimToken;
       condition += ' AND #token = :token';
     }
+    const bound = new CallTimeout(timeoutMs);
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
@@ -154,11 +170,13 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
           ExpressionAttributeValues: marshall(values, MARSHALL),
           ReturnValues: readBack ? 'ALL_NEW' : 'NONE',
         }),
-        { abortSignal: AbortSignal.timeout(timeoutMs) },
+        { abortSignal: bound.signal },
       );
       return out.Attributes === undefined ? undefined : (unmarshall(out.Attributes) as ProvenanceRow);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw unavailable('finalize', error);
+    } finally {
+      bound.settle();
     }
     const current = await this.get(clientOrderId);
     // A retried update that had already landed: the stored row is ours.
@@ -345,6 +363,13 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
       throw unavailable('get', error);
     }
   }
+}
+
+/** Adds field `name` as the `index`th placeholder pair and answers its `SET` clause. */
+function assign(names: Record<string, string>, values: Record<string, unknown>, index: number, name: string, value: unknown): string {
+  names[`#f${index}`] = name;
+  values[`:v${index}`] = value;
+  return `#f${index} = :v${index}`;
 }
 
 /** UTC with nine fraction digits: fixed width, so comparing the strings compares the instants. */

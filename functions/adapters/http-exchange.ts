@@ -4,6 +4,7 @@ import http, { Agent as HttpAgent, type ClientRequest, type IncomingMessage, typ
 import https, { Agent as HttpsAgent } from 'node:https';
 import type { FailureCertainty } from '../core/execution';
 import type { BrokerCallContext } from '../core/ports';
+import { CallTimeout } from './call-timeout';
 
 /** A transport-level failure: no HTTP status was received. */
 export interface TransportFailure {
@@ -69,11 +70,13 @@ export function createHttpPool(connectTimeoutMs: number): HttpPool {
 
 /** Sends one request and never throws: every failure comes back classified. */
 export async function exchange(pool: HttpPool, req: ExchangeRequest): Promise<HttpExchange> {
-  const deadline = AbortSignal.timeout(req.timeoutMs);
+  const deadline = new CallTimeout(req.timeoutMs);
   try {
-    return await send(pool, req, deadline);
+    return await send(pool, req, deadline.signal);
   } catch (error) {
-    return { kind: 'transport_error', failure: classifyTransportError(error, deadline.aborted, req.timeoutMs) };
+    return { kind: 'transport_error', failure: classifyTransportError(error, deadline.signal.aborted, req.timeoutMs) };
+  } finally {
+    deadline.settle();
   }
 }
 

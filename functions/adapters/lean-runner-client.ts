@@ -112,6 +112,9 @@ export class LeanRunnerClient implements LeanRunner, OrderCanceller {
   ): Promise<{ kind: 'ready'; headers: Record<string, string>; timeoutMs: number } | { kind: 'unavailable'; detail: string }> {
     const provider = this.options.token;
     if (provider === undefined) return { kind: 'ready', headers: {}, timeoutMs };
+    // A token at hand costs the call no time: no timer is armed and nothing is raced.
+    const cached = provider.cachedToken?.();
+    if (cached !== undefined) return { kind: 'ready', headers: { authorization: `Bearer ${cached}` }, timeoutMs };
     const endsAt = performance.now() + timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const outOfTime = new Promise<undefined>((resolve) => {

@@ -3,6 +3,8 @@ import { SsmSecureString, type SsmSecureStringOptions } from './ssm-secure-strin
 /** Supplies the runner's bearer token on demand, so a rotated token is picked up without a redeploy. */
 export interface LeanRunnerTokenProvider {
   get(): Promise<string>;
+  /** The token when it is at hand without any read (cached and fresh); `undefined` sends the caller to `get`. */
+  cachedToken?(): string | undefined;
 }
 
 /** Options of the SecureString-backed token provider: the SecureString holds the token as plain text. */
@@ -34,6 +36,10 @@ export class SsmLeanRunnerToken implements LeanRunnerTokenProvider {
       throw new LeanRunnerTokenError(error instanceof Error ? error.message : 'could not read the LEAN runner token');
     }
   }
+
+  cachedToken(): string | undefined {
+    return this.secret.cachedValue();
+  }
 }
 
 /** A fixed token, for the local stack and tests. */
@@ -41,6 +47,10 @@ export class StaticLeanRunnerToken implements LeanRunnerTokenProvider {
   constructor(private readonly token: string) {}
 
   async get(): Promise<string> {
+    return this.token;
+  }
+
+  cachedToken(): string {
     return this.token;
   }
 }

@@ -40,12 +40,24 @@ export class SsmSecureString<T> {
   /** The value, from the cache within the TTL; throws SecureStringError when there is no good value. */
   async get(): Promise<T> {
     const now = (this.options.now ?? Date.now)();
-    if (this.cached && now - this.cached.readAt < (this.options.ttlMs ?? DEFAULT_TTL_MS)) return this.cached.value;
+    const fresh = this.fresh(now);
+    if (fresh !== undefined) return fresh.value;
     // Concurrent callers share one read instead of each calling SSM.
     this.inFlight ??= this.read(now).finally(() => {
       this.inFlight = undefined;
     });
     return this.inFlight;
+  }
+
+  /** The value when the cache holds one within the TTL, at once; `undefined` when `get` would have to read SSM. */
+  cachedValue(): T | undefined {
+    return this.fresh((this.options.now ?? Date.now)())?.value;
+  }
+
+  /** The cached read while it is within the TTL. */
+  private fresh(now: number): { value: T; readAt: number } | undefined {
+    const cached = this.cached;
+    return cached !== undefined && now - cached.readAt < (this.options.ttlMs ?? DEFAULT_TTL_MS) ? cached : undefined;
   }
 
   private async read(now: number): Promise<T> {

@@ -48,21 +48,14 @@ export class CircuitBreaker {
   acquire(): BreakerLease | undefined {
     const state = this.state;
     if (state === 'open') return undefined;
-    let ended = false;
-    const end = (verdict?: () => void): void => {
-      if (ended) return;
-      ended = true;
-      if (this.trial === lease) this.trial = undefined;
-      verdict?.();
-    };
-    const lease: BreakerLease = {
-      trial: state === 'half_open',
-      succeeded: () => end(() => this.recordSuccess()),
-      failed: () => end(() => this.recordFailure(lease.trial)),
-      release: () => end(),
-    };
+    const lease = new Lease(this, state === 'half_open');
     if (lease.trial) this.trial = lease;
     return lease;
+  }
+
+  /** Called by a lease as it ends (callers end leases, never call this): it frees the trial slot if it held it. */
+  leaseEnded(lease: BreakerLease): void {
+    if (this.trial === lease) this.trial = undefined;
   }
 
   /** LEAN accepted an order: the streak ends and an open breaker closes. */
@@ -77,5 +70,38 @@ export class CircuitBreaker {
     if (wasTrial || this.consecutiveFailures >= this.options.failureThreshold) {
       this.openedAt = this.clock.monotonicMs();
     }
+  }
+}
+
+/**
+ * A lease as an instance rather than closures: one is taken per LEAN order, and methods on a
+ * prototype cost nothing to create.
+ */
+class Lease implements BreakerLease {
+  private ended = false;
+
+  constructor(
+    private readonly breaker: CircuitBreaker,
+    readonly trial: boolean,
+  ) {}
+
+  succeeded(): void {
+    if (this.end()) this.breaker.recordSuccess();
+  }
+
+  failed(): void {
+    if (this.end()) this.breaker.recordFailure(this.trial);
+  }
+
+  release(): void {
+    this.end();
+  }
+
+  /** True only the first time: a lease ends exactly once. */
+  private end(): boolean {
+    if (this.ended) return false;
+    this.ended = true;
+    this.breaker.leaseEnded(this);
+    return true;
   }
 }

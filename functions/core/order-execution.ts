@@ -369,25 +369,34 @@ export class OrderExecution {
     invoke: (context: BrokerCallContext) => Promise<T>,
     record: (result: T) => Pick<ExecutionAttempt, 'outcome' | 'reason' | 'http_status'>,
   ): Promise<T> {
-    const { clock, metrics } = this.context;
+    const { clock } = this.context;
     const startedAt = clock.now().toISOString();
     const started = clock.monotonicMs();
-    const finish = (fields: Pick<ExecutionAttempt, 'outcome' | 'reason' | 'http_status'>): void => {
-      const latencyMs = Math.round(clock.monotonicMs() - started);
-      if (operation === 'submit') metrics.brokerSubmit(adapter, latencyMs);
-      // Alpaca's quota (200/minute) is shared with the runner and the sync: a 429 is counted, never retried.
-      if (adapter === 'alpaca' && fields.http_status === 429) metrics.alpacaRateLimited();
-      this.attempts.push(dropUndefined({ adapter, operation, ...fields, latency_ms: latencyMs, started_at: startedAt }));
-    };
     let result: T;
     try {
       result = await invoke({ correlationId: this.context.correlationId, timeoutMs: allowedMs });
     } catch (error) {
-      finish({ outcome: 'error', reason: `threw: ${describeError(error)}` });
+      this.finishCall(adapter, operation, started, startedAt, { outcome: 'error', reason: `threw: ${describeError(error)}` });
       throw error;
     }
-    finish(record(result));
+    this.finishCall(adapter, operation, started, startedAt, record(result));
     return result;
+  }
+
+  /** Counts and records one finished broker call (a method, not a closure per call). */
+  private finishCall(
+    adapter: Adapter,
+    operation: ExecutionAttempt['operation'],
+    started: number,
+    startedAt: string,
+    fields: Pick<ExecutionAttempt, 'outcome' | 'reason' | 'http_status'>,
+  ): void {
+    const { clock, metrics } = this.context;
+    const latencyMs = Math.round(clock.monotonicMs() - started);
+    if (operation === 'submit') metrics.brokerSubmit(adapter, latencyMs);
+    // Alpaca's quota (200/minute) is shared with the runner and the sync: a 429 is counted, never retried.
+    if (adapter === 'alpaca' && fields.http_status === 429) metrics.alpacaRateLimited();
+    this.attempts.push(dropUndefined({ adapter, operation, ...fields, latency_ms: latencyMs, started_at: startedAt }));
   }
 }
 

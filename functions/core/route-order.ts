@@ -3,7 +3,7 @@ import type { BreakerLease, BreakerState, CircuitBreaker } from './breaker';
 import { NON_LEAN_POLICY, type RouterConfig } from './config';
 import { effectiveRouting, type ControlSnapshot, type EffectiveRouting } from './control';
 import { Deadline } from './deadline';
-import { FINAL_STATUSES } from './execution';
+import { FINAL_STATUSES, type ExecutionAttempt } from './execution';
 import { controlGates, type GateReason } from './gates';
 import { hashOrderRequest, type OrderRequest } from './order-request';
 import { OrderExecution } from './order-execution';
@@ -11,6 +11,7 @@ import { resolveExpectedAdapter, type PolicyDecision } from './policy';
 import type { AlpacaBroker, Clock, ControlPlane, FallbackHistory, LeanRunner, RouteLogger, RouteMetrics } from './ports';
 import {
   ProvenanceConflictError,
+  type ClaimOutcome,
   type ClaimRef,
   type FallbackIntent,
   type PolicySnapshot,
@@ -123,11 +124,11 @@ async function claimAndExecute(
     logger.warn('policy_misconfigured', { client_order_id: order.client_order_id, problems: decision.routing.misconfiguration });
   }
   const claimRef: ClaimRef = { clientOrderId: order.client_order_id, claimToken };
-  const recorder = intentRecorder(store);
+  const recorder = new IntentRecorder(store);
   const execution = new OrderExecution(
     dropUndefined({
       config,
-      store: recorder.store,
+      store: recorder,
       lean: deps.lean,
       alpaca: deps.alpaca,
       metrics,
@@ -148,7 +149,8 @@ async function claimAndExecute(
   const outcome = await execution.execute();
   const known = recorder.intent === undefined ? pending : { ...pending, execution_fallback_intent: recorder.intent };
   const { row, persisted } = await finalize(deps, claimRef, known, outcome, time.invocation);
-  await applyTrips(deps, row, decision.control, time.invocation);
+  // Most orders trip nothing: they skip the call (and its promise) altogether.
+  if (row.review_required || row.execution_fallback_count > 0) await applyTrips(deps, row, decision.control, time.invocation);
 
   logger.info('route_attribution', {
     client_order_id: row.client_order_id,
@@ -269,18 +271,19 @@ function policySnapshot(
  */
 async function applyTrips(deps: RouteDependencies, row: ProvenanceRow, control: ControlSnapshot, invocation: Deadline): Promise<void> {
   const { ssmMs, dynamoDbMs } = deps.config.timeouts;
-  const skipped = (trip: string): void => {
-    deps.logger.error('trip_skipped_for_time', { trip, client_order_id: row.client_order_id, remaining_ms: invocation.remainingMs() });
-  };
   // A row placed by LEAN passed the gates, so the switch read off when the order started.
   if (row.review_required && row.execution_adapter === 'lean') {
-    if (invocation.remainingMs() < 2 * ssmMs) skipped('kill_switch');
+    if (invocation.remainingMs() < 2 * ssmMs) tripSkipped(deps, row, invocation, 'kill_switch');
     else await tripKillSwitch(deps, row);
   }
   if (row.execution_fallback_count > 0) {
-    if (invocation.remainingMs() < dynamoDbMs + ssmMs) skipped('symbol_manual_review');
+    if (invocation.remainingMs() < dynamoDbMs + ssmMs) tripSkipped(deps, row, invocation, 'symbol_manual_review');
     else await reviewSymbolIfRepeated(deps, row, control);
   }
+}
+
+function tripSkipped(deps: RouteDependencies, row: ProvenanceRow, invocation: Deadline, trip: string): void {
+  deps.logger.error('trip_skipped_for_time', { trip, client_order_id: row.client_order_id, remaining_ms: invocation.remainingMs() });
 }
 
 /**
@@ -351,22 +354,31 @@ function pendingRow(order: OrderRequest, decision: RoutingDecision, correlationI
 
 /**
  * The store as an execution sees it, remembering the fallback intent it records: with it, the
- * pending row and the outcome make the final row as stored, so finalize needs no read-back.
+ * pending row and the outcome make the final row as stored, so finalize needs no read-back. A
+ * class, not closures: one is built per order.
  */
-function intentRecorder(store: ProvenanceStore): { readonly store: ProvenanceStore; readonly intent: FallbackIntent | undefined } {
-  const recorder: { store: ProvenanceStore; intent: FallbackIntent | undefined } = {
-    intent: undefined,
-    store: {
-      claim: (row, timeoutMs) => store.claim(row, timeoutMs),
-      recordFallbackIntent: async (claim, intent, attempts, timeoutMs) => {
-        await store.recordFallbackIntent(claim, intent, attempts, timeoutMs);
-        recorder.intent = intent;
-      },
-      finalize: (claim, outcome, updatedAt, timeoutMs) => store.finalize(claim, outcome, updatedAt, timeoutMs),
-      get: (clientOrderId) => store.get(clientOrderId),
-    },
-  };
-  return recorder;
+class IntentRecorder implements ProvenanceStore {
+  /** The intent the execution put on the row, once the write succeeded. */
+  intent: FallbackIntent | undefined;
+
+  constructor(private readonly store: ProvenanceStore) {}
+
+  claim(row: ProvenanceRow, timeoutMs: number): Promise<ClaimOutcome> {
+    return this.store.claim(row, timeoutMs);
+  }
+
+  async recordFallbackIntent(claim: ClaimRef, intent: FallbackIntent, attempts: readonly ExecutionAttempt[], timeoutMs: number): Promise<void> {
+    await this.store.recordFallbackIntent(claim, intent, attempts, timeoutMs);
+    this.intent = intent;
+  }
+
+  finalize(claim: ClaimRef, outcome: RowOutcome, updatedAt: string, timeoutMs: number): Promise<void> {
+    return this.store.finalize(claim, outcome, updatedAt, timeoutMs);
+  }
+
+  get(clientOrderId: string): Promise<ProvenanceRow | undefined> {
+    return this.store.get(clientOrderId);
+  }
 }
 
 /**

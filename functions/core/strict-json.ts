@@ -55,7 +55,9 @@ function firstDuplicateKey(text: string): string | undefined {
       const end = closingQuote(text, index);
       const keys = open.at(-1);
       if (atKey && keys !== undefined) {
-        const key = JSON.parse(text.slice(index, end + 1)) as string;
+        // Only a key with an escape needs decoding; any other is its text (JSON.parse accepted it).
+        const raw = text.slice(index + 1, end);
+        const key = raw.includes('\\') ? (JSON.parse(text.slice(index, end + 1)) as string) : raw;
         if (keys.has(key)) return key;
         keys.add(key);
       }

@@ -134,7 +134,9 @@ function isJsonContentType(value: string | undefined): boolean {
 
 // API Gateway passes header names as the client spelled them.
 function headerOf(event: APIGatewayProxyEvent, name: string): string | undefined {
-  return Object.entries(event.headers ?? {}).find(([header]) => header.toLowerCase() === name)?.[1];
+  const headers = event.headers ?? {};
+  for (const header of Object.keys(headers)) if (header.toLowerCase() === name) return headers[header];
+  return undefined;
 }
 
 // With the u flag a well-formed surrogate pair is one code point, so only a lone half matches.

@@ -120,6 +120,25 @@ describe('the LEAN runner client with a token provider', () => {
     expect(runner.requestCount('submit')).toBe(0);
   });
 
+  it('sends a token at hand without waiting on a read: the call goes out even while a read would stall', async () => {
+    const cachedWhileReadStalls: LeanRunnerTokenProvider = { get: () => new Promise(() => undefined), cachedToken: () => TOKEN };
+    const lean = new LeanRunnerClient({ baseUrl: runner.url, connectTimeoutMs: 200, submitTimeoutMs: 1_000, lookupTimeoutMs: 500, token: cachedWhileReadStalls });
+
+    const outcome = await lean.submit(request(), CONTEXT);
+
+    expect(outcome.kind).toBe('accepted');
+    expect(runner.lastSubmit()?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
+  it('reads the token when none is at hand, and sends it', async () => {
+    const readOnly: LeanRunnerTokenProvider = { get: () => Promise.resolve(TOKEN), cachedToken: () => undefined };
+
+    const outcome = await client(readOnly).submit(request(), CONTEXT);
+
+    expect(outcome.kind).toBe('accepted');
+    expect(runner.lastSubmit()?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
   it('reports a probe unhealthy, without calling the runner, when the token cannot be read', async () => {
     const unreadable: LeanRunnerTokenProvider = { get: () => Promise.reject(new Error('nope')) };
 

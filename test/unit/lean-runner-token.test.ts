@@ -49,6 +49,16 @@ describe('SsmLeanRunnerToken', () => {
     expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(1);
   });
 
+  it('has the token at hand once it was read, and not before', async () => {
+    ssm.on(GetParameterCommand).resolves(parameter(TOKEN));
+    const token = provider();
+    const beforeRead = token.cachedToken();
+
+    await token.get();
+
+    expect({ beforeRead, afterRead: token.cachedToken() }).toEqual({ beforeRead: undefined, afterRead: TOKEN });
+  });
+
   it('refuses a String parameter with LeanRunnerTokenError naming it, never the token', async () => {
     ssm.on(GetParameterCommand).resolves(parameter(TOKEN, 'String'));
 

@@ -100,6 +100,20 @@ describe('SsmSecureString', () => {
     expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(2);
   });
 
+  it('hands out the cached value at once within the TTL, and nothing before the first read or after the TTL', async () => {
+    ssm.on(GetParameterCommand).resolves(parameter('SecureString'));
+    const { secret, clock } = reader();
+    const beforeRead = secret.cachedValue();
+
+    await secret.get();
+    clock.now += TTL_MS - 1;
+    const withinTtl = secret.cachedValue();
+    clock.now += 1;
+
+    expect({ beforeRead, withinTtl, afterTtl: secret.cachedValue() }).toEqual({ beforeRead: undefined, withinTtl: SECRET, afterTtl: undefined });
+    expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(1);
+  });
+
   it('keeps the last good value when the parameter turns into a String after the TTL', async () => {
     ssm.on(GetParameterCommand).resolvesOnce(parameter('SecureString')).resolves(parameter('String', 'plain'));
     const { secret, clock } = reader();
