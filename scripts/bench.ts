@@ -36,6 +36,7 @@ import { runLifecycleBench } from './bench-lifecycle';
 import { runParityBench } from './bench-parity';
 import { BENCH_GOALS } from './bench-goals';
 import { fmt, median, percentile } from './bench-stats';
+import { runThroughputBench, type ThroughputFigures } from './bench-throughput';
 import { measureBundles, type BundleFigures } from './bundle-measure';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -51,11 +52,12 @@ const ONLY = process.env.BENCH_ONLY;
 const runs = (part: string): boolean => ONLY === undefined || ONLY === part;
 
 const hotPath = runs('hot-path') ? await runHotPathBench() : undefined;
+const throughput = runs('throughput') ? await runThroughputBench() : undefined;
 const bundle = runs('bundle') ? await runBundleBench() : undefined;
 if (runs('governance')) await runGovernanceBench();
 if (runs('lifecycle')) await runLifecycleBench();
 if (runs('parity')) await runParityBench();
-printGoals(hotPath, bundle);
+printGoals(hotPath, throughput, bundle);
 
 /** p50 and p99 of one path, medians over rounds, in ms. */
 interface Latency {
@@ -80,7 +82,7 @@ async function runBundleBench(): Promise<BundleFigures> {
 }
 
 /** Every figure that has a goal, beside it; parts not run this time are left out. */
-function printGoals(hot: HotPathFigures | undefined, bundleFigures: BundleFigures | undefined): void {
+function printGoals(hot: HotPathFigures | undefined, throughputFigures: ThroughputFigures | undefined, bundleFigures: BundleFigures | undefined): void {
   const rows: [string, string, string][] = [];
   if (hot !== undefined) {
     for (const route of ['alpaca', 'lean'] as const) {
@@ -93,6 +95,13 @@ function printGoals(hot: HotPathFigures | undefined, bundleFigures: BundleFigure
       ]);
     }
   }
+  for (const { concurrency, ordersPerSecond, errors } of throughputFigures?.byConcurrency ?? []) {
+    rows.push([
+      `npm start orders/s, concurrency ${concurrency}`,
+      concurrency === 32 ? `>= ${BENCH_GOALS.ordersPerSecondAt32}, 0 errors` : '',
+      `${ordersPerSecond.toFixed(0)}, ${errors} error${errors === 1 ? '' : 's'}`,
+    ]);
+  }
   if (bundleFigures !== undefined) {
     const route = bundleFigures.sizes.find(({ name }) => name === 'route');
     rows.push(['route bundle, minified', `<= ${BENCH_GOALS.routeBundleKib} KiB`, `${((route?.bytes ?? Number.NaN) / 1024).toFixed(1)} KiB`]);
@@ -101,7 +110,7 @@ function printGoals(hot: HotPathFigures | undefined, bundleFigures: BundleFigure
   if (rows.length === 0) return;
   console.log('\nfigures against their goals:');
   const width = Math.max(...rows.map(([name]) => name.length));
-  for (const [name, goal, measured] of rows) console.log(`  ${name.padEnd(width)}  goal ${goal.padEnd(10)}  measured ${measured}`);
+  for (const [name, goal, measured] of rows) console.log(`  ${name.padEnd(width)}  goal ${goal.padEnd(18)}  measured ${measured}`);
 }
 
 async function runHotPathBench(): Promise<HotPathFigures> {
