@@ -4,7 +4,7 @@ import {
   KNOWN_STAGES,
   isKnownStage,
   provenanceTableName
-} from "./lean-router-chunk.mjs";
+} from "./lean-router-chunk-ADVZSJBL.mjs";
 
 // lib/cli/run-cli.ts
 import { parseArgs } from "node:util";
@@ -155,7 +155,7 @@ async function runCli(argv, env, io) {
     io.out(json ? JSON.stringify({ version }) : version);
     return 0;
   }
-  const { runCommand } = await import("./lean-router-commands.mjs");
+  const { runCommand } = await import("./lean-router-commands-HLB665NQ.mjs");
   return runCommand(request, env, io);
 }
 function parse(argv) {
@@ -312,7 +312,7 @@ function toStrategyCommand(args, text, env, now) {
   return { name: "strategy disable", strategyId, reason: reason ?? "operator moved the strategy to shadow", by };
 }
 async function refuseMalformedClientOrderId(id) {
-  const { CLIENT_ORDER_ID_PATTERN } = await import("./lean-router-order-request.mjs");
+  const { CLIENT_ORDER_ID_PATTERN } = await import("./lean-router-order-request-EOSZ2ETF.mjs");
   if (!CLIENT_ORDER_ID_PATTERN.test(id)) throw new UsageError(`cancel ${id}: a client_order_id is 1-128 characters of A-Z a-z 0-9 . _ : -`);
 }
 function isHttpUrl(value) {

@@ -6,69 +6,60 @@
  * the parity report's (scripts/bench-parity.ts); it ends with every figure that has a goal beside
  * its goal (scripts/bench-goals.ts).
  *
- * One process, loopback only: dynalite, the Alpaca and LEAN simulators answering at once, the real
- * route handler. Direct submits, the floors and routed orders alternate within each round, so all
- * see the same machine load; figures are per-round medians and p99s, then the median over rounds.
- * The floor of a route is its broker submit plus one PutItem and one UpdateItem of the same row.
+ * The hot path (scripts/bench-hot-path.ts) runs twice, each in a process of its own: with logs and
+ * metrics off, then as deployed (Powertools at INFO, metrics on, their lines written to a
+ * discarded standard output, as Lambda writes them to its log stream); the goal is held against
+ * the deployed figures.
  * Options (environment): BENCH_ROUNDS (default 5), BENCH_ORDERS per round and path (default 300),
  * BUNDLE_RUNS (default 9), BENCH_ONLY=hot-path|throughput|bundle|governance|lifecycle|parity to run
  * one part.
  */
-import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetParameterCommand, GetParametersByPathCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { AlpacaClient } from '../functions/adapters/alpaca-client';
-import { LeanRunnerClient } from '../functions/adapters/lean-runner-client';
-import { logger, metrics } from '../functions/adapters/observability';
-import { PowertoolsRouteMetrics } from '../functions/adapters/powertools-route-metrics';
-import { SsmAlpacaCredentials } from '../functions/adapters/ssm-alpaca-credentials';
-import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../functions/core/control-parameters';
-import { parseOrderRequest, type OrderRequest } from '../functions/core/order-request';
-import { createOrderApi, type OrderApi } from '../functions/route/order-api';
-import { buildRouteDependencies } from '../functions/route/route-dependencies';
-import { startAlpacaSimulator } from '../lib/local/alpaca-simulator';
-import { ensureProvenanceTable, startLocalDynamoDb } from '../lib/local/dynamodb-local';
-import { startLeanRunnerSimulator } from '../lib/local/lean-runner-simulator';
-import { proxyEvent } from '../test/support/router-harness';
+import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runGovernanceBench } from './bench-governance';
 import { runLifecycleBench } from './bench-lifecycle';
 import { runParityBench } from './bench-parity';
 import { BENCH_GOALS } from './bench-goals';
-import { fmt, median, percentile } from './bench-stats';
+import type { HotPathFigures } from './bench-hot-path';
+import { fmt, median } from './bench-stats';
 import { runThroughputBench, type ThroughputFigures } from './bench-throughput';
 import { measureBundles, type BundleFigures } from './bundle-measure';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const ORDERS = Number(process.env.BENCH_ORDERS ?? 300);
-const WARMUP = 30;
-const TABLE = 'bench-provenance';
-const CREDENTIALS = { keyId: 'bench-key', secretKey: 'bench-secret' };
-const PREFIX = controlParameterPrefix('bench');
-
 const BUNDLE_RUNS = Math.max(7, Number(process.env.BUNDLE_RUNS ?? 9));
+/** tsx's loader, resolved from here, for the forked TypeScript module. */
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const HOT_PATH_MODULE = fileURLToPath(new URL('./bench-hot-path.ts', import.meta.url));
+
 
 const ONLY = process.env.BENCH_ONLY;
 const runs = (part: string): boolean => ONLY === undefined || ONLY === part;
 
-const hotPath = runs('hot-path') ? await runHotPathBench() : undefined;
+const hotPathQuiet = runs('hot-path') ? await hotPathIn('logs and metrics off', { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' }) : undefined;
+const hotPath = runs('hot-path') ? await hotPathIn('as deployed', { POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'false' }) : undefined;
 const throughput = runs('throughput') ? await runThroughputBench() : undefined;
 const bundle = runs('bundle') ? await runBundleBench() : undefined;
 if (runs('governance')) await runGovernanceBench();
 if (runs('lifecycle')) await runLifecycleBench();
 if (runs('parity')) await runParityBench();
-printGoals(hotPath, throughput, bundle);
+printGoals(hotPath, hotPathQuiet, throughput, bundle);
 
-/** p50 and p99 of one path, medians over rounds, in ms. */
-interface Latency {
-  readonly p50: number;
-  readonly p99: number;
-}
-
-/** The floor and the router on each route. */
-interface HotPathFigures {
-  readonly floor: { readonly alpaca: Latency; readonly lean: Latency };
-  readonly router: { readonly alpaca: Latency; readonly lean: Latency };
+/** The hot-path bench in a fresh process with `settings` over this environment; its stdout (the router's log and EMF lines) discarded. */
+async function hotPathIn(label: string, settings: Readonly<Record<string, string>>): Promise<HotPathFigures> {
+  process.stderr.write(`\nhot path, ${label}:\n`);
+  const child = fork(HOT_PATH_MODULE, [], {
+    execArgv: ['--import', TSX_LOADER],
+    env: { ...process.env, ...settings },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    let figures: HotPathFigures | undefined;
+    child.once('message', (message) => {
+      figures = message as HotPathFigures;
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => (figures !== undefined ? resolve(figures) : reject(new Error(`the hot-path bench (${label}) exited ${code} without figures`))));
+  });
 }
 
 async function runBundleBench(): Promise<BundleFigures> {
@@ -82,16 +73,17 @@ async function runBundleBench(): Promise<BundleFigures> {
 }
 
 /** Every figure that has a goal, beside it; parts not run this time are left out. */
-function printGoals(hot: HotPathFigures | undefined, throughputFigures: ThroughputFigures | undefined, bundleFigures: BundleFigures | undefined): void {
+function printGoals(hot: HotPathFigures | undefined, quiet: HotPathFigures | undefined, throughputFigures: ThroughputFigures | undefined, bundleFigures: BundleFigures | undefined): void {
   const rows: [string, string, string][] = [];
   if (hot !== undefined) {
     for (const route of ['alpaca', 'lean'] as const) {
       const p50 = hot.router[route].p50 / hot.floor[route].p50;
       const p99 = hot.router[route].p99 / hot.floor[route].p99;
+      const quietP50 = quiet === undefined ? '' : `; logs and metrics off ${(quiet.router[route].p50 / quiet.floor[route].p50).toFixed(2)}`;
       rows.push([
         `router/floor p50, ${route === 'alpaca' ? 'Alpaca' : 'LEAN'} route`,
         `<= ${BENCH_GOALS.routerOverFloorP50.toFixed(2)}`,
-        `${p50.toFixed(2)} (floor ${fmt(hot.floor[route].p50)}, router ${fmt(hot.router[route].p50)}; p99 ratio ${p99.toFixed(2)})`,
+        `${p50.toFixed(2)} as deployed (floor ${fmt(hot.floor[route].p50)}, router ${fmt(hot.router[route].p50)}; p99 ratio ${p99.toFixed(2)}${quietP50})`,
       ]);
     }
   }
@@ -113,172 +105,3 @@ function printGoals(hot: HotPathFigures | undefined, throughputFigures: Throughp
   for (const [name, goal, measured] of rows) console.log(`  ${name.padEnd(width)}  goal ${goal.padEnd(18)}  measured ${measured}`);
 }
 
-async function runHotPathBench(): Promise<HotPathFigures> {
-  const dynamo = await startLocalDynamoDb();
-  const dynamoClient = dynamo.client();
-  await ensureProvenanceTable(dynamoClient, TABLE);
-  const alpaca = await startAlpacaSimulator(CREDENTIALS);
-  const lean = await startLeanRunnerSimulator({ alpacaUrl: alpaca.url, alpacaKeyId: CREDENTIALS.keyId, alpacaSecretKey: CREDENTIALS.secretKey });
-
-  // Count every AWS call the hot path makes, by command name.
-  const awsCalls = new Map<string, number>();
-  let floorRunning = false;
-  dynamoClient.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (floorRunning) return next(args);
-      awsCalls.set(`dynamodb:${context.commandName}`, (awsCalls.get(`dynamodb:${context.commandName}`) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'benchCallCounter' },
-  );
-  // Credentials and control values come from SSM as in Lambda; the mock answers and counts, so a
-  // per-order read would show.
-  const ssm = new SSMClient({ region: 'us-east-1' });
-  const ssmMock = mockClient(ssm);
-  ssmMock.on(GetParameterCommand).resolves({ Parameter: { Type: 'SecureString', Value: JSON.stringify({ key_id: CREDENTIALS.keyId, secret_key: CREDENTIALS.secretKey }) } });
-  const healthyAt = () => new Date().toISOString();
-  ssmMock.on(GetParametersCommand).callsFake(() => ({
-    Parameters: [
-      { Name: controlParameterName(PREFIX, CONTROL_PARAMETER.killSwitch), Value: 'off' },
-      { Name: controlParameterName(PREFIX, CONTROL_PARAMETER.leanHealth), Value: JSON.stringify({ status: 'ok', checked_at: healthyAt(), last_ok_at: healthyAt(), latency_ms: 1 }) },
-    ],
-  }));
-  ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: [] });
-  const credentials = new SsmAlpacaCredentials({ ssm, parameterName: controlParameterName(PREFIX, CONTROL_PARAMETER.alpacaCredentials) });
-
-  function routerApi(adapter: 'alpaca' | 'lean'): OrderApi {
-    return createOrderApi(
-      buildRouteDependencies(
-        {
-          PROVENANCE_TABLE_NAME: TABLE,
-          ALPACA_BASE_URL: alpaca.url,
-          TRADING_EXECUTION_ADAPTER: adapter,
-          TRADING_EXECUTION_ADAPTER_POLICY: 'all',
-          TRADING_LEAN_RUNNER_URL: lean.url,
-          CONTROL_PARAMETER_PREFIX: PREFIX,
-        },
-        { logger, metrics: new PowertoolsRouteMetrics(metrics), alpacaCredentials: credentials, dynamoDb: dynamoClient, ssm },
-      ),
-    );
-  }
-  const viaRouterToAlpaca = routerApi('alpaca');
-  const viaRouterToLean = routerApi('lean');
-  const direct = new AlpacaClient({ baseUrl: alpaca.url, credentials, connectTimeoutMs: 1000, submitTimeoutMs: 5000, lookupTimeoutMs: 1000 });
-  const directLean = new LeanRunnerClient({ baseUrl: lean.url, connectTimeoutMs: 1000, submitTimeoutMs: 5000, lookupTimeoutMs: 1000 });
-
-  let sequence = 0;
-  function body(): Record<string, unknown> {
-    sequence += 1;
-    return { client_order_id: `bench-${process.pid}-${sequence}`, symbol: 'AAPL', side: 'buy', qty: '1', type: 'market', time_in_force: 'day' };
-  }
-  function asOrder(value: Record<string, unknown>): OrderRequest {
-    const parsed = parseOrderRequest(value);
-    if (!parsed.ok) throw new Error('bench order is invalid');
-    return parsed.order;
-  }
-  async function timeDirect(): Promise<number> {
-    const order = asOrder(body());
-    const started = performance.now();
-    const outcome = await direct.submit(order, { correlationId: 'bench' });
-    const elapsed = performance.now() - started;
-    if (outcome.kind !== 'accepted') throw new Error(`direct submit: ${outcome.kind}`);
-    return elapsed;
-  }
-  async function timeRouted(api: OrderApi, order: Record<string, unknown> = body()): Promise<number> {
-    const started = performance.now();
-    const result = await api(proxyEvent('POST', '/orders', JSON.stringify(order)));
-    const elapsed = performance.now() - started;
-    if (result.statusCode !== 201) throw new Error(`routed order answered ${result.statusCode}: ${result.body}`);
-    return elapsed;
-  }
-
-  // The floor of each route: its broker submit (Alpaca, or the LEAN runner) plus one PutItem and
-  // one UpdateItem of a row like the router's (one it wrote, re-keyed), on the same client: the AWS
-  // and broker work no router can skip.
-  const template = await (async () => {
-    const sample = body();
-    await timeRouted(viaRouterToAlpaca, sample);
-    const out = await dynamoClient.send(new GetItemCommand({ TableName: TABLE, Key: marshall({ client_order_id: sample.client_order_id }) }));
-    if (out.Item === undefined) throw new Error('the router wrote no row');
-    return unmarshall(out.Item);
-  })();
-  async function timeFloor(broker: 'alpaca' | 'lean'): Promise<number> {
-    const order = asOrder(body());
-    floorRunning = true;
-    const started = performance.now();
-    const row = { ...template, client_order_id: order.client_order_id, status: 'pending', created_at: new Date().toISOString() };
-    await dynamoClient.send(
-      new PutItemCommand({ TableName: TABLE, Item: marshall(row, { removeUndefinedValues: true }), ConditionExpression: 'attribute_not_exists(client_order_id)' }),
-    );
-    const outcome = await (broker === 'alpaca' ? direct : directLean).submit(order, { correlationId: 'bench' });
-    if (outcome.kind !== 'accepted') throw new Error(`floor submit to ${broker}: ${outcome.kind}`);
-    await dynamoClient.send(
-      new UpdateItemCommand({
-        TableName: TABLE,
-        Key: marshall({ client_order_id: order.client_order_id }),
-        UpdateExpression: 'SET #status = :status, #broker = :broker, #raw = :raw, #updated = :updated',
-        ConditionExpression: '#status = :pending',
-        ExpressionAttributeNames: { '#status': 'status', '#broker': 'broker_order_id', '#raw': 'raw_payload', '#updated': 'updated_at' },
-        ExpressionAttributeValues: marshall(
-          { ':status': 'accepted', ':broker': outcome.order.id, ':raw': outcome.order, ':updated': new Date().toISOString(), ':pending': 'pending' },
-          { removeUndefinedValues: true },
-        ),
-      }),
-    );
-    const elapsed = performance.now() - started;
-    floorRunning = false;
-    return elapsed;
-  }
-
-  for (let i = 0; i < WARMUP; i += 1) {
-    await timeDirect();
-    await timeFloor('alpaca');
-    await timeFloor('lean');
-    await timeRouted(viaRouterToAlpaca);
-    await timeRouted(viaRouterToLean);
-  }
-  awsCalls.clear();
-  ssmMock.resetHistory();
-
-  interface Round { direct: number[]; floor: number[]; floorLean: number[]; routed: number[]; lean: number[] }
-  const rounds: Round[] = [];
-  for (let r = 0; r < ROUNDS; r += 1) {
-    const round: Round = { direct: [], floor: [], floorLean: [], routed: [], lean: [] };
-    for (let i = 0; i < ORDERS; i += 1) {
-      round.direct.push(await timeDirect());
-      round.floor.push(await timeFloor('alpaca'));
-      round.floorLean.push(await timeFloor('lean'));
-      round.routed.push(await timeRouted(viaRouterToAlpaca));
-      round.lean.push(await timeRouted(viaRouterToLean));
-    }
-    rounds.push(round);
-  }
-
-  const summary = (key: keyof Round, p: number): number => median(rounds.map((round) => percentile([...round[key]].sort((a, b) => a - b), p)));
-  const routedOrders = ROUNDS * ORDERS * 2;
-  console.log(`lean-router bench: ${ROUNDS} rounds x ${ORDERS} orders per path, node ${process.version}`);
-  console.log(`  direct Alpaca-simulator submit    median ${fmt(summary('direct', 50))}  p99 ${fmt(summary('direct', 99))}`);
-  console.log(`  floor, Alpaca submit + Put + Update median ${fmt(summary('floor', 50))}  p99 ${fmt(summary('floor', 99))}`);
-  console.log(`  floor, LEAN submit + Put + Update   median ${fmt(summary('floorLean', 50))}  p99 ${fmt(summary('floorLean', 99))}`);
-  console.log(`  router -> Alpaca (route alpaca)   median ${fmt(summary('routed', 50))}  p99 ${fmt(summary('routed', 99))}`);
-  console.log(`  router -> LEAN -> Alpaca          median ${fmt(summary('lean', 50))}  p99 ${fmt(summary('lean', 99))}`);
-  console.log(`  ratio router/direct (medians)     ${(summary('routed', 50) / summary('direct', 50)).toFixed(2)}x  (p99 ${(summary('routed', 99) / summary('direct', 99)).toFixed(2)}x)`);
-  const ratio = (key: 'routed' | 'lean', p: number): string => (summary(key, p) / summary(key === 'routed' ? 'floor' : 'floorLean', p)).toFixed(2);
-  console.log(`  ratio router/floor, Alpaca route  p50 ${ratio('routed', 50)}x  p99 ${ratio('routed', 99)}x`);
-  console.log(`  ratio router/floor, LEAN route    p50 ${ratio('lean', 50)}x  p99 ${ratio('lean', 99)}x`);
-  console.log(`  AWS calls per routed order:`);
-  for (const [name, count] of [...awsCalls.entries()].sort()) console.log(`    ${name.padEnd(28)} ${(count / routedOrders).toFixed(2)}`);
-  const ssmCalls = {
-    'ssm:GetParameter': ssmMock.commandCalls(GetParameterCommand).length,
-    'ssm:GetParameters': ssmMock.commandCalls(GetParametersCommand).length,
-    'ssm:GetParametersByPath': ssmMock.commandCalls(GetParametersByPathCommand).length,
-  };
-  for (const [name, count] of Object.entries(ssmCalls)) console.log(`    ${name.padEnd(28)} ${(count / routedOrders).toFixed(4)}`);
-
-  dynamoClient.destroy();
-  await lean.close();
-  await alpaca.close();
-  await dynamo.close();
-  const latency = (key: keyof Round): Latency => ({ p50: summary(key, 50), p99: summary(key, 99) });
-  return { floor: { alpaca: latency('floor'), lean: latency('floorLean') }, router: { alpaca: latency('routed'), lean: latency('lean') } };
-}

@@ -8,7 +8,8 @@ import {
   provenanceTableName,
   readParityReport,
   stackName
-} from "./lean-router-chunk.mjs";
+} from "./lean-router-chunk-ADVZSJBL.mjs";
+import "./lean-router-chunk-QG4UUTGZ.mjs";
 
 // lib/cli/commands.ts
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
@@ -19,17 +20,24 @@ import { GetParametersByPathCommand as GetParametersByPathCommand3, SSMClient } 
 import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 
 // functions/core/parity-config.ts
-import * as z3 from "zod";
+import * as z3 from "zod/mini";
 
 // functions/core/config.ts
-import * as z2 from "zod";
+import * as z2 from "zod/mini";
 
 // functions/core/strategy-enablement.ts
-import * as z from "zod";
+import * as z from "zod/mini";
 
 // functions/core/objects.ts
 function dropUndefined(value) {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== void 0));
+  const kept = {};
+  for (const key of Object.keys(value)) {
+    const field = value[key];
+    if (field === void 0) continue;
+    if (key === "__proto__") Object.defineProperty(kept, key, { value: field, enumerable: true, writable: true, configurable: true });
+    else kept[key] = field;
+  }
+  return kept;
 }
 function describeError(error) {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -47,9 +55,9 @@ var STRATEGY_STATES = ["shadow", "enabled", "blocked"];
 var strategyEnablementSchema = z.enum(["required", "off"]);
 var strategyJson = z.object({
   state: z.enum(STRATEGY_STATES),
-  reason: z.string().optional(),
-  set_by: z.string().optional(),
-  set_at: z.string().optional()
+  reason: z.optional(z.string()),
+  set_by: z.optional(z.string()),
+  set_at: z.optional(z.string())
 });
 function parseStrategyEnablement(strategyId, raw) {
   const plain = raw.trim().toLowerCase();
@@ -165,7 +173,7 @@ var adapterSchema = z2.enum(["lean", "alpaca"]);
 var policySchema = z2.enum(["all", "allowlist"]);
 var fallbackSchema = z2.enum(["alpaca", "none"]);
 var runnerUrlSchema = z2.url({ protocol: /^https?$/, hostname: z2.regexes.hostname });
-var toleranceSchema = z2.coerce.number().min(0).max(0.5);
+var toleranceSchema = z2.coerce.number().check(z2.minimum(0), z2.maximum(0.5));
 function readValue(env, name, schema, fallback, problems) {
   const raw = env[name]?.trim();
   if (raw === void 0 || raw === "") return fallback;
@@ -228,7 +236,7 @@ function readIntegers(env, defaults, variables, problems) {
   const result = {};
   for (const key of Object.keys(defaults)) {
     const { name, min, max } = variables[key];
-    result[key] = readValue(env, name, z2.coerce.number().int().min(min).max(max), defaults[key], problems);
+    result[key] = readValue(env, name, z2.coerce.number().check(z2.int(), z2.minimum(min), z2.maximum(max)), defaults[key], problems);
   }
   return result;
 }
@@ -237,7 +245,7 @@ function readGovernance(env, problems) {
   const ttlMs = independent.controlCacheTtlMs;
   const derived = defaultControlMaxAgeMs(ttlMs);
   const { name, min, max } = CONTROL_MAX_AGE_VARIABLE;
-  const maxAgeMs = readValue(env, name, z2.coerce.number().int().min(min).max(max), derived, problems);
+  const maxAgeMs = readValue(env, name, z2.coerce.number().check(z2.int(), z2.minimum(min), z2.maximum(max)), derived, problems);
   if (maxAgeMs >= ttlMs) return { ...independent, controlMaxAgeMs: maxAgeMs };
   problems.push(`${name}=${maxAgeMs} is below TRADING_CONTROL_CACHE_TTL_MS=${ttlMs}: the control values cannot be used longer than they are trusted`);
   return { ...independent, controlMaxAgeMs: derived };
@@ -267,7 +275,7 @@ var HEALTH_CHECK_VARIABLES = {
 function loadHealthCheckConfig(env) {
   const problems = [];
   const integers = readIntegers(env, HEALTH_CHECK_DEFAULTS, HEALTH_CHECK_VARIABLES, problems);
-  const errorRateThreshold = readValue(env, "TRADING_LEAN_ERROR_RATE_THRESHOLD", z2.coerce.number().gt(0).max(1), 0.25, problems);
+  const errorRateThreshold = readValue(env, "TRADING_LEAN_ERROR_RATE_THRESHOLD", z2.coerce.number().check(z2.gt(0), z2.maximum(1)), 0.25, problems);
   return { ...integers, errorRateThreshold, problems };
 }
 
@@ -289,7 +297,7 @@ function loadParityConfig(env) {
     const { name, min, max } = DECIMAL_VARIABLES[key];
     const raw = env[name]?.trim();
     if (raw === void 0 || raw === "") continue;
-    const parsed = z3.coerce.number().min(min).max(max).safeParse(raw);
+    const parsed = z3.coerce.number().check(z3.minimum(min), z3.maximum(max)).safeParse(raw);
     if (parsed.success) decimals[key] = parsed.data;
     else problems.push(`${name}=${JSON.stringify(raw)} is invalid (${parsed.error.issues[0]?.message ?? "invalid"})`);
   }
@@ -483,7 +491,7 @@ function strategyOfParameter(parameterName) {
 }
 
 // functions/core/control.ts
-import * as z4 from "zod";
+import * as z4 from "zod/mini";
 var UNAVAILABLE_CONTROL = {
   killSwitch: { state: "on", reason: "control values unreadable and none known", source: "unavailable" },
   policy: { kind: "absent" },
@@ -493,9 +501,9 @@ var UNAVAILABLE_CONTROL = {
 };
 var killSwitchJson = z4.object({
   state: z4.enum(["on", "off"]),
-  reason: z4.string().optional(),
-  set_by: z4.string().optional(),
-  set_at: z4.string().optional()
+  reason: z4.optional(z4.string()),
+  set_by: z4.optional(z4.string()),
+  set_at: z4.optional(z4.string())
 });
 function parseKillSwitch(raw) {
   if (raw === void 0) return { state: "on", reason: "kill-switch parameter is missing", source: "missing" };
@@ -509,11 +517,11 @@ function killSwitchValue(trip, at) {
   return JSON.stringify({ state: "on", reason: trip.reason, set_by: trip.set_by, set_at: at.toISOString(), ...trip.detail ? { detail: trip.detail } : {} });
 }
 var policyJson = z4.strictObject({
-  adapter: adapterSchema.optional(),
-  policy: policySchema.optional(),
-  symbols: z4.union([z4.string(), z4.array(z4.string())]).optional(),
-  fallback: fallbackSchema.optional(),
-  strategy_enablement: strategyEnablementSchema.optional()
+  adapter: z4.optional(adapterSchema),
+  policy: z4.optional(policySchema),
+  symbols: z4.optional(z4.union([z4.string(), z4.array(z4.string())])),
+  fallback: z4.optional(fallbackSchema),
+  strategy_enablement: z4.optional(strategyEnablementSchema)
 });
 function parsePolicyOverride(raw) {
   if (raw === void 0 || raw.trim() === "") return { kind: "absent" };
@@ -531,11 +539,11 @@ function parsePolicyOverride(raw) {
 }
 var leanHealthJson = z4.object({
   status: z4.enum(["ok", "down", "unknown"]),
-  checked_at: z4.string().nullable(),
-  last_ok_at: z4.string().nullable(),
-  latency_ms: z4.number().nullable(),
-  detail: z4.string().optional(),
-  down_since: z4.string().optional()
+  checked_at: z4.nullable(z4.string()),
+  last_ok_at: z4.nullable(z4.string()),
+  latency_ms: z4.nullable(z4.number()),
+  detail: z4.optional(z4.string()),
+  down_since: z4.optional(z4.string())
 });
 function parseLeanHealth(raw) {
   const parsed = leanHealthJson.safeParse(raw === void 0 ? void 0 : parseJsonOrUndefined(raw));
