@@ -16,11 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { build, type Metafile } from 'esbuild';
-import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../functions/core/control-parameters';
-import { provenanceTableName } from '../functions/adapters/provenance-table';
 import { BUNDLE_FILE, functionEntry, ROUTER_ENTRIES, ROUTER_NODE_OPTIONS, routerEsbuildOptions } from '../lib/router-bundling';
-import { routerEnvironment } from '../lib/router-environment';
-import { routerSettingsFromContext } from '../lib/router-settings';
+import { paperRouteEnvironment } from '../lib/paper-route-environment';
 import { median } from './bench-stats';
 
 /** One function's bundle: minified size and its source map's, in bytes. */
@@ -89,23 +86,14 @@ function byPackage(meta: Metafile): [string, number][] {
   return [...sizes].sort((a, b) => b[1] - a[1]);
 }
 
-/** The route function's paper environment (LEAN configured), as the stack gives it, plus what Lambda sets. */
+/** The route function's paper environment, plus what Lambda sets. */
 function importEnvironment(): Record<string, string> {
-  const stage = 'paper';
-  const prefix = controlParameterPrefix(stage);
-  const settings = routerSettingsFromContext(
-    (key) => ({ stage, leanRunnerUrl: 'https://lean-runner.example.com', executionAdapter: 'lean', executionPolicy: 'all' })[key],
-  );
   return {
     PATH: process.env.PATH ?? '',
     AWS_REGION: 'us-east-1',
     // Lambda runs nodejs22.x, where the SDK prints no such warning; on an older local node it would.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...routerEnvironment(settings, {
-      tableName: provenanceTableName(stage),
-      controlParameterPrefix: prefix,
-      alpacaCredentialsParameter: controlParameterName(prefix, CONTROL_PARAMETER.alpacaCredentials),
-    }),
+    ...paperRouteEnvironment(),
     NODE_OPTIONS: ROUTER_NODE_OPTIONS,
   };
 }

@@ -5,11 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { provenanceTableName } from '../../functions/adapters/provenance-table';
-import { CONTROL_PARAMETER, controlParameterName, controlParameterPrefix } from '../../functions/core/control-parameters';
 import { BUNDLE_FILE, functionEntry, PROJECT_ROOT, ROUTER_ENTRIES, routerEsbuildOptions } from '../../lib/router-bundling';
-import { routerEnvironment } from '../../lib/router-environment';
-import { routerSettingsFromContext } from '../../lib/router-settings';
+import { paperRouteEnvironment } from '../../lib/paper-route-environment';
 
 const run = promisify(execFile);
 
@@ -64,19 +61,7 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 /** The route function's paper environment, as the stack gives it, plus what Lambda sets. */
 function routeEnvironment(): Record<string, string> {
-  const stage = 'paper';
-  const prefix = controlParameterPrefix(stage);
-  const settings = routerSettingsFromContext(
-    (key) => ({ stage, leanRunnerUrl: 'https://lean-runner.example.com', executionAdapter: 'lean', executionPolicy: 'all' })[key],
-  );
-  return {
-    ...LAMBDA_ENVIRONMENT,
-    ...routerEnvironment(settings, {
-      tableName: provenanceTableName(stage),
-      controlParameterPrefix: prefix,
-      alpacaCredentialsParameter: controlParameterName(prefix, CONTROL_PARAMETER.alpacaCredentials),
-    }),
-  };
+  return { ...LAMBDA_ENVIRONMENT, ...paperRouteEnvironment() };
 }
 
 async function runProbe(env: Record<string, string>): Promise<string[]> {
