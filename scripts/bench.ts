@@ -15,8 +15,8 @@
  * one part.
  */
 import { fork } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { TSX_LOADER } from '../lib/local/tsx-loader';
 import { runGovernanceBench } from './bench-governance';
 import { runLifecycleBench } from './bench-lifecycle';
 import { runParityBench } from './bench-parity';
@@ -27,8 +27,6 @@ import { runThroughputBench, type ThroughputFigures } from './bench-throughput';
 import { measureBundles, type BundleFigures } from './bundle-measure';
 
 const BUNDLE_RUNS = Math.max(7, Number(process.env.BUNDLE_RUNS ?? 9));
-/** tsx's loader, resolved from here, for the forked TypeScript module. */
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const HOT_PATH_MODULE = fileURLToPath(new URL('./bench-hot-path.ts', import.meta.url));
 
 

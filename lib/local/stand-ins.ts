@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { PortInUseError } from './port-in-use';
+import { TSX_LOADER } from './tsx-loader';
 import type { SimAdmin, SimAdminAnswer } from './sim-http';
 import type { SimAdmins } from './sim-admin-routes';
 import type { FromStandIns, SimulatorName, StandInsEndpoints, StandInsSettings, ToStandIns } from './stand-ins-protocol';
@@ -17,8 +17,6 @@ export interface StandIns extends StandInsEndpoints {
 }
 
 const ENTRY = fileURLToPath(new URL('./stand-ins-process.ts', import.meta.url));
-/** The process runs TypeScript, under `npm start` (tsx) and vitest alike: tsx's loader, found from here rather than from the working directory. */
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 /** `node --cpu-prof bin/local.ts` profiles the stand-ins process too, into its own file. */
 const PROFILING = process.execArgv.filter((flag) => /^--(cpu|heap)-prof/.test(flag));
 /** How long the process may take to close before it is killed. */
