@@ -150,7 +150,8 @@ async function claimAndExecute(
   const known = recorder.intent === undefined ? pending : { ...pending, execution_fallback_intent: recorder.intent };
   const { row, persisted } = await finalize(deps, claimRef, known, outcome, time.invocation);
   // Most orders trip nothing: they skip the call (and its promise) altogether.
-  if (row.review_required || row.execution_fallback_count > 0) await applyTrips(deps, row, decision.control, time.invocation);
+  const trips = tripsDue(row);
+  if (trips.killSwitch || trips.symbolReview) await applyTrips(deps, row, trips, decision.control, time.invocation);
 
   logger.info('route_attribution', {
     client_order_id: row.client_order_id,
@@ -263,20 +264,34 @@ function policySnapshot(
   });
 }
 
+/** The trips a final row calls for. */
+interface TripsDue {
+  readonly killSwitch: boolean;
+  readonly symbolReview: boolean;
+}
+
+/**
+ * A LEAN acknowledgement that placed something else calls for the kill switch (a row placed by
+ * LEAN passed the gates, so the switch read off when the order started); a fallback calls for a
+ * look at its symbol's recent fallbacks.
+ */
+function tripsDue(row: ProvenanceRow): TripsDue {
+  return { killSwitch: row.review_required && row.execution_adapter === 'lean', symbolReview: row.execution_fallback_count > 0 };
+}
+
 /**
  * After the row is final: a LEAN acknowledgement that placed a different order trips the global
  * kill switch; a fallback may put its symbol in manual review. Each runs only if its AWS calls fit
  * what is left of the invocation (the health-check's sweep catches a review skipped here). Failures
  * here are logged and counted, never thrown: the order itself is already routed and recorded.
  */
-async function applyTrips(deps: RouteDependencies, row: ProvenanceRow, control: ControlSnapshot, invocation: Deadline): Promise<void> {
+async function applyTrips(deps: RouteDependencies, row: ProvenanceRow, trips: TripsDue, control: ControlSnapshot, invocation: Deadline): Promise<void> {
   const { ssmMs, dynamoDbMs } = deps.config.timeouts;
-  // A row placed by LEAN passed the gates, so the switch read off when the order started.
-  if (row.review_required && row.execution_adapter === 'lean') {
+  if (trips.killSwitch) {
     if (invocation.remainingMs() < 2 * ssmMs) tripSkipped(deps, row, invocation, 'kill_switch');
     else await tripKillSwitch(deps, row);
   }
-  if (row.execution_fallback_count > 0) {
+  if (trips.symbolReview) {
     if (invocation.remainingMs() < dynamoDbMs + ssmMs) tripSkipped(deps, row, invocation, 'symbol_manual_review');
     else await reviewSymbolIfRepeated(deps, row, control);
   }
