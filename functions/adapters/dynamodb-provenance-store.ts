@@ -19,7 +19,7 @@ import {
   type RouteDivergence,
   type RowOutcome,
 } from '../core/provenance';
-import { CallTimeout } from './call-timeout';
+import { withinTimeout } from './call-timeout';
 import { OPEN_PARTITION, PROVENANCE_TABLE } from './provenance-table';
 
 /** The one DynamoDB bound for calls that carry none of their own (reads, reconciliation). */
@@ -40,7 +40,7 @@ const MARSHALL: marshallOptions = { removeUndefinedValues: true };
  * Provenance rows in DynamoDB. Conditional writes make the claim exclusive and the finalize
  * happen once; no transactions, so it runs unchanged against dynalite. Every call is bounded by an
  * abort signal, so the SDK's retries can never outlast the caller's deadline (the route's writes
- * by a {@link CallTimeout}, cleared as the call settles).
+ * through {@link withinTimeout}, cleared as the call settles).
  */
 export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore, CancelStore {
   private readonly documents: DynamoDBDocumentClient;
@@ -55,22 +55,21 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
   }
 
   async claim(row: ProvenanceRow, timeoutMs: number): Promise<ClaimOutcome> {
-    const bound = new CallTimeout(timeoutMs);
     try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall(row, MARSHALL),
-          ConditionExpression: 'attribute_not_exists(#key)',
-          ExpressionAttributeNames: { '#key': PROVENANCE_TABLE.partitionKey },
-        }),
-        { abortSignal: bound.signal },
+      await withinTimeout(timeoutMs, (abortSignal) =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: marshall(row, MARSHALL),
+            ConditionExpression: 'attribute_not_exists(#key)',
+            ExpressionAttributeNames: { '#key': PROVENANCE_TABLE.partitionKey },
+          }),
+          { abortSignal },
+        ),
       );
       return { kind: 'claimed' };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw unavailable('claim', error);
-    } finally {
-      bound.settle();
     }
     const existing = await this.get(row.client_order_id);
     if (existing === undefined) throw new ProvenanceUnavailableError('claim was refused but no row could be read');
@@ -80,26 +79,25 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
   }
 
   async recordFallbackIntent(claim: ClaimRef, intent: FallbackIntent, attempts: readonly ExecutionAttempt[], timeoutMs: number): Promise<void> {
-    const bound = new CallTimeout(timeoutMs);
     try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { [PROVENANCE_TABLE.partitionKey]: claim.clientOrderId },
-          UpdateExpression: 'SET #intent = :intent, #attempts = :attempts',
-          ConditionExpression: '#status = :pending AND #token = :token',
-          ExpressionAttributeNames: { '#intent': 'execution_fallback_intent', '#attempts': 'execution_attempts', '#status': 'status', '#token': 'claim_token' },
-          ExpressionAttributeValues: { ':intent': intent, ':attempts': attempts, ':pending': 'pending', ':token': claim.claimToken },
-        }),
-        { abortSignal: bound.signal },
+      await withinTimeout(timeoutMs, (abortSignal) =>
+        this.documents.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [PROVENANCE_TABLE.partitionKey]: claim.clientOrderId },
+            UpdateExpression: 'SET #intent = :intent, #attempts = :attempts',
+            ConditionExpression: '#status = :pending AND #token = :token',
+            ExpressionAttributeNames: { '#intent': 'execution_fallback_intent', '#attempts': 'execution_attempts', '#status': 'status', '#token': 'claim_token' },
+            ExpressionAttributeValues: { ':intent': intent, ':attempts': attempts, ':pending': 'pending', ':token': claim.claimToken },
+          }),
+          { abortSignal },
+        ),
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         throw new ProvenanceConflictError(`row ${claim.clientOrderId} is no longer this invocation's pending claim`);
       }
       throw unavailable('fallback intent', error);
-    } finally {
-      bound.settle();
     }
   }
 
@@ -158,25 +156,24 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
       values[':token'] = guard.claimToken;
       condition += ' AND #token = :token';
     }
-    const bound = new CallTimeout(timeoutMs);
     try {
-      const out = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: marshall({ [PROVENANCE_TABLE.partitionKey]: clientOrderId }),
-          UpdateExpression: `SET ${assignments.join(', ')}`,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: marshall(values, MARSHALL),
-          ReturnValues: readBack ? 'ALL_NEW' : 'NONE',
-        }),
-        { abortSignal: bound.signal },
+      const out = await withinTimeout(timeoutMs, (abortSignal) =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: marshall({ [PROVENANCE_TABLE.partitionKey]: clientOrderId }),
+            UpdateExpression: `SET ${assignments.join(', ')}`,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: marshall(values, MARSHALL),
+            ReturnValues: readBack ? 'ALL_NEW' : 'NONE',
+          }),
+          { abortSignal },
+        ),
       );
       return out.Attributes === undefined ? undefined : (unmarshall(out.Attributes) as ProvenanceRow);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw unavailable('finalize', error);
-    } finally {
-      bound.settle();
     }
     const current = await this.get(clientOrderId);
     // A retried update that had already landed: the stored row is ours.

@@ -4,7 +4,7 @@ import http, { Agent as HttpAgent, type ClientRequest, type IncomingMessage, typ
 import https, { Agent as HttpsAgent } from 'node:https';
 import type { FailureCertainty } from '../core/execution';
 import type { BrokerCallContext } from '../core/ports';
-import { CallTimeout } from './call-timeout';
+import { withinTimeout } from './call-timeout';
 
 /** A transport-level failure: no HTTP status was received. */
 export interface TransportFailure {
@@ -70,14 +70,13 @@ export function createHttpPool(connectTimeoutMs: number): HttpPool {
 
 /** Sends one request and never throws: every failure comes back classified. */
 export async function exchange(pool: HttpPool, req: ExchangeRequest): Promise<HttpExchange> {
-  const deadline = new CallTimeout(req.timeoutMs);
-  try {
-    return await send(pool, req, deadline.signal);
-  } catch (error) {
-    return { kind: 'transport_error', failure: classifyTransportError(error, deadline.signal.aborted, req.timeoutMs) };
-  } finally {
-    deadline.settle();
-  }
+  return withinTimeout(req.timeoutMs, async (deadline) => {
+    try {
+      return await send(pool, req, deadline);
+    } catch (error) {
+      return { kind: 'transport_error', failure: classifyTransportError(error, deadline.aborted, req.timeoutMs) };
+    }
+  });
 }
 
 /** One request on the pool; rejects with the socket's error, or the abort once `signal` fires. */

@@ -1,35 +1,47 @@
 import { describe, expect, it } from 'vitest';
-import { CallTimeout } from '../../functions/adapters/call-timeout';
+import { withinTimeout } from '../../functions/adapters/call-timeout';
 
 /** Resolves after `ms` of real time. */
 function after(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-describe('CallTimeout', () => {
-  it('aborts its signal with a TimeoutError once its time is up, as AbortSignal.timeout does', async () => {
-    const timeout = new CallTimeout(10);
+describe('withinTimeout', () => {
+  it("aborts the call's signal with a TimeoutError once its time is up, as AbortSignal.timeout does", async () => {
+    let seen: AbortSignal | undefined;
 
-    await after(40);
+    await withinTimeout(10, async (signal) => {
+      seen = signal;
+      await after(40);
+    });
 
-    expect(timeout.signal.aborted).toBe(true);
-    expect(timeout.signal.reason).toBeInstanceOf(DOMException);
-    expect((timeout.signal.reason as DOMException).name).toBe('TimeoutError');
+    expect(seen?.aborted).toBe(true);
+    expect(seen?.reason).toBeInstanceOf(DOMException);
+    expect((seen?.reason as DOMException).name).toBe('TimeoutError');
   });
 
-  it('does not abort before its time is up', () => {
-    const timeout = new CallTimeout(1_000);
+  it('never aborts the signal of a call that settled in time, even after its time has passed', async () => {
+    let seen: AbortSignal | undefined;
 
-    expect(timeout.signal.aborted).toBe(false);
-    timeout.settle();
-  });
-
-  it('never aborts once the call has settled', async () => {
-    const timeout = new CallTimeout(10);
-
-    timeout.settle();
+    await withinTimeout(10, async (signal) => {
+      seen = signal;
+    });
     await after(40);
 
-    expect(timeout.signal.aborted).toBe(false);
+    expect(seen?.aborted).toBe(false);
+  });
+
+  it('answers what the call answers', async () => {
+    const answer = await withinTimeout(1_000, async () => 'placed');
+
+    expect(answer).toBe('placed');
+  });
+
+  it("rejects with the call's own error", async () => {
+    const failing = withinTimeout(1_000, async () => {
+      throw new Error('refused');
+    });
+
+    await expect(failing).rejects.toThrow('refused');
   });
 });
