@@ -6,7 +6,7 @@ import { routerSettingsFromContext } from './router-settings';
 /**
  * The route function's environment on the paper stage with a LEAN runner configured, exactly as
  * the stack gives it: what the route bundle is imported with when its import is timed
- * (`npm run bench:bundle`) and tested (test/infra/lambda-credentials-bundle.test.ts).
+ * (`npm run bench:bundle`) and tested (test/infra/lambda-bundle-aliases.test.ts).
  */
 export function paperRouteEnvironment(): Record<string, string> {
   const stage = 'paper';

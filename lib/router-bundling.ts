@@ -61,11 +61,13 @@ export const ROUTER_BUNDLING = {
  * esbuild's `--alias` resolves it from the working directory, which is the project root for both
  * builds). The SDK clients' default credential chain (SSO, profile files, process, web identity,
  * container and instance metadata, about 130 KiB minified) becomes the environment provider alone:
- * in Lambda the role's credentials are always in the environment. Tests and the local stack,
- * which are not bundled, keep the full chain.
+ * in Lambda the role's credentials are always in the environment. `semver` (about 28 KiB, there for
+ * one `gte` call by the X-Ray SDK) becomes that one comparison. Tests and the
+ * local stack, which are not bundled, keep the packages.
  */
 export const LAMBDA_MODULE_ALIASES = {
   '@aws-sdk/credential-provider-node': './functions/adapters/lambda-credentials.ts',
+  semver: './functions/adapters/lambda-semver.ts',
 } as const satisfies Record<string, string>;
 
 /** `NODE_OPTIONS` of every function: stack traces in the logs point at the TypeScript sources. */

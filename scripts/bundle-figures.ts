@@ -1,8 +1,9 @@
 /**
  * `npm run bench:bundle`: the deployed size of each function's bundle, the route bundle by package,
  * and the time to import it in a fresh `node` process against `node -e ""` (scripts/bundle-measure.ts).
- * Exits 1 when the route bundle is larger than its budget (BENCH_GOALS.routeBundleKib), so the
- * size is kept, not just measured. Options (environment): BUNDLE_RUNS (default 9, at least 7).
+ * Exits 1 when the route bundle is larger than its ceiling (BENCH_GOALS.routeBundleCeilingKib), so
+ * the size is kept, not just measured: CI (.ci/run) runs it. Options (environment): BUNDLE_RUNS
+ * (default 9, at least 7).
  */
 import { BENCH_GOALS } from './bench-goals';
 import { fmt, median } from './bench-stats';
@@ -28,9 +29,11 @@ console.log(`  import share (median difference)    ${fmt(figures.importShareMs)}
 const route = figures.sizes.find(({ name }) => name === 'route');
 if (route === undefined) throw new Error('no route bundle');
 const routeKib = route.bytes / 1024;
-if (routeKib > BENCH_GOALS.routeBundleKib) {
-  console.error(`\nroute bundle ${routeKib.toFixed(1)} KiB is over its budget of ${BENCH_GOALS.routeBundleKib} KiB`);
+const { routeBundleKib: goal, routeBundleCeilingKib: ceiling } = BENCH_GOALS;
+const againstGoal = routeKib > goal ? `over its goal of ${goal} KiB by ${(routeKib - goal).toFixed(1)} KiB` : `within its goal of ${goal} KiB`;
+if (routeKib > ceiling) {
+  console.error(`\nroute bundle ${routeKib.toFixed(1)} KiB is over its ceiling of ${ceiling} KiB (and ${againstGoal})`);
   process.exitCode = 1;
 } else {
-  console.log(`\nroute bundle ${routeKib.toFixed(1)} KiB is within its budget of ${BENCH_GOALS.routeBundleKib} KiB`);
+  console.log(`\nroute bundle ${routeKib.toFixed(1)} KiB is within its ceiling of ${ceiling} KiB (and ${againstGoal})`);
 }

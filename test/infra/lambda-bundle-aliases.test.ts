@@ -14,6 +14,9 @@ const run = promisify(execFile);
 const NODE_CHAIN_PACKAGE =
   /node_modules\/@(?:aws-sdk\/credential-provider-(?:node|ini|sso|process|web-identity|login|http)|smithy\/credential-provider-imds)\//;
 
+/** The only module in the route bundle that may require `semver`: it calls `semver.gte` alone, all the stand-in offers. */
+const SEMVER_CALLERS = ['node_modules/aws-xray-sdk-core/dist/lib/patchers/aws_p.js'];
+
 /** Builds the clients the functions use, as a bundle would, and prints what their credentials resolve to. */
 const CREDENTIALS_PROBE = `
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -74,6 +77,14 @@ describe('the Lambda bundles', () => {
     const inputs = Object.keys(routeMeta.inputs);
     expect(inputs.some((input) => input.includes('functions/adapters/lambda-credentials.ts'))).toBe(true);
     expect(inputs.filter((input) => NODE_CHAIN_PACKAGE.test(input))).toEqual([]);
+  });
+
+  it('give semver\'s one caller the one-comparison stand-in instead of the package', () => {
+    const callers = Object.entries(routeMeta.inputs)
+      .filter(([, { imports }]) => imports.some(({ original }) => original === 'semver'))
+      .map(([path, { imports }]) => [path, imports.find(({ original }) => original === 'semver')?.path]);
+    expect(callers).toEqual(SEMVER_CALLERS.map((caller) => [caller, 'functions/adapters/lambda-semver.ts']));
+    expect(Object.keys(routeMeta.inputs).filter((input) => input.includes('node_modules/semver/'))).toEqual([]);
   });
 
   it('import the route handler in a fresh node process with the Lambda environment', async () => {
