@@ -242,7 +242,7 @@ export function ssmParameterArn(scope: IConstruct, name: string): string {
   return Stack.of(scope).formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\/+/, '') });
 }
 
-/** A parameter ARN as cdk-nag renders it in finding ids (pseudo parameters in angle brackets). */
-function nagParameterArn(name: string): string {
+/** A parameter ARN as cdk-nag renders it in finding ids (pseudo parameters in angle brackets), for acknowledging a wildcard folder. */
+export function nagParameterArn(name: string): string {
   return `arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/${name.replace(/^\/+/, '')}`;
 }

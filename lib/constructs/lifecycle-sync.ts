@@ -7,8 +7,8 @@ import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
 import { CONTROL_PARAMETER, controlParameterName } from '../../functions/core/control-parameters';
 import { functionEntry, ROUTER_ENTRIES } from '../router-bundling';
 import { SCHEDULED_RESERVED_CONCURRENCY } from './broker-quota';
-import { ssmParameterArn } from './control-parameters';
-import { RouterFunction, type RouterFunctionContext } from './router-function';
+import { nagParameterArn, ssmParameterArn } from './control-parameters';
+import { EVERY_MINUTE, RouterFunction, type RouterFunctionContext } from './router-function';
 
 /**
  * Above the sync's own default budget (25 s), so a run ends on its budget and still flushes its
@@ -45,7 +45,7 @@ export class LifecycleSync extends RouterFunction {
     });
     const { provenance, parameters } = props;
 
-    this.schedule = this.scheduleEveryMinute('lean-router: runs the lifecycle sync every minute', props.failures);
+    this.schedule = this.runOnSchedule('lean-router: runs the lifecycle sync every minute', EVERY_MINUTE, props.failures);
 
     // The rows still open at a broker and the rows still pending/unknown; no scan.
     this.addToPolicy(
@@ -71,7 +71,7 @@ export class LifecycleSync extends RouterFunction {
     const strategies = `${controlParameterName(parameters.prefix, CONTROL_PARAMETER.strategies)}/*`;
     this.addToPolicy(new PolicyStatement({ sid: 'BlockDivergentStrategies', actions: ['ssm:PutParameter'], resources: [ssmParameterArn(this, strategies)] }));
     this.acknowledgeWildcardResource(
-      `arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/${strategies.replace(/^\/+/, '')}`,
+      nagParameterArn(strategies),
       'Strategy enablement is one parameter per strategy (strategies/<strategy_id>), created at runtime, so the strategies are unknown at deploy time; the wildcard is confined to that folder of this stage and to ssm:PutParameter.',
     );
   }

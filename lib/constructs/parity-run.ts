@@ -1,8 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
-import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { Rule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
@@ -10,11 +8,9 @@ import { STAGE_VARIABLE } from '../../functions/core/config';
 import { CONTROL_PARAMETER, controlParameterName } from '../../functions/core/control-parameters';
 import { functionEntry, ROUTER_ENTRIES } from '../router-bundling';
 import { SCHEDULED_RESERVED_CONCURRENCY } from './broker-quota';
-import { ssmParameterArn } from './control-parameters';
-import { RouterFunction, type RouterFunctionContext } from './router-function';
+import { nagParameterArn, ssmParameterArn } from './control-parameters';
+import { RouterFunction, type RouterFunctionContext, type RunSchedule } from './router-function';
 
-/** How often the parity run reports: a report covers days of orders, so an hour is fresh enough, and a run costs cents a month. */
-const PARITY_RUN_PERIOD = Duration.hours(1);
 
 /**
  * Above the run's default budget (60 s), so a run ends on its budget and still flushes its metrics;
@@ -24,11 +20,12 @@ const PARITY_RUN_TIMEOUT = Duration.seconds(90);
 /** Room for one accumulator per strategy over the window's rows (counters, and one number per fill for the percentiles). */
 const PARITY_RUN_MEMORY_MB = 512;
 /**
- * A queued run older than this is dropped (to the failure queue). The one reserved instance is
- * never busy for long (90 s at most against an hour), so an event only waits out a throttle; a run
- * a quarter of an hour late still reports the same window.
+ * Each hour: a report covers days of orders, so an hour is fresh enough, and a run costs cents a
+ * month. A queued run older than a quarter of an hour is dropped (to the failure queue): the one
+ * reserved instance is never busy for long (90 s at most against an hour), so an event only waits
+ * out a throttle, and a run that late still reports the same window.
  */
-const PARITY_RUN_MAX_EVENT_AGE = Duration.minutes(15);
+const PARITY_RUN_SCHEDULE: RunSchedule = { period: Duration.hours(1), maxEventAge: Duration.minutes(15) };
 
 /** The variables the run reads of the shared environment (plus any `TRADING_PARITY_*`): no broker, no runner, no secret. */
 const PARITY_RUN_VARIABLES = [STAGE_VARIABLE, 'PROVENANCE_TABLE_NAME', 'CONTROL_PARAMETER_PREFIX'] as const;
@@ -67,10 +64,8 @@ export class ParityRun extends RouterFunction {
     const { provenance, parameters } = props;
     this.reportParameterPath = controlParameterName(parameters.prefix, CONTROL_PARAMETER.parity);
 
-    // Not retried, neither by EventBridge nor by Lambda: the next run reads the same window, an hour on.
-    this.schedule = new Rule(this, 'Schedule', { description: 'lean-router: runs the parity report every hour', schedule: Schedule.rate(PARITY_RUN_PERIOD) });
-    this.schedule.addTarget(new LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: PARITY_RUN_MAX_EVENT_AGE }));
-    this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: PARITY_RUN_MAX_EVENT_AGE, onFailure: new SqsDestination(props.failures) });
+    // Not retried: the next run reads the same window, an hour on.
+    this.schedule = this.runOnSchedule('lean-router: runs the parity report every hour', PARITY_RUN_SCHEDULE, props.failures);
 
     // Every strategy's rows of the window, one by-route partition per route; no scan, no row read by key.
     this.addToPolicy(
@@ -82,7 +77,7 @@ export class ParityRun extends RouterFunction {
       new PolicyStatement({ sid: 'ReadAndWriteParityReports', actions: ['ssm:GetParameters', 'ssm:PutParameter'], resources: [ssmParameterArn(this, reports)] }),
     );
     this.acknowledgeWildcardResource(
-      `arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/${reports.replace(/^\/+/, '')}`,
+      nagParameterArn(reports),
       'One stored report per strategy (parity/<strategy_id>), created at runtime for the strategies seen in the window, so the names are unknown at deploy time; the wildcard is confined to that folder of this stage and to reading and putting those values.',
     );
   }

@@ -29,14 +29,19 @@ const ROUTER_FUNCTION_BUNDLING: BundlingOptions = {
   esbuildArgs: { '--alias': Object.entries(LAMBDA_MODULE_ALIASES).map(([name, replacement]) => `${name}=${replacement}`) },
 };
 
-/** How often the scheduled functions run; their timeouts stay below it, so runs never overlap. */
-const SCHEDULE_PERIOD = Duration.minutes(1);
+/** When a scheduled function runs, and how late a queued run may still start. */
+export interface RunSchedule {
+  /** The rule's rate; the function's timeout stays below it, so runs never overlap. */
+  readonly period: Duration;
+  /** The oldest an event may be when it starts a run (Lambda accepts 60 s at the least). */
+  readonly maxEventAge: Duration;
+}
 
 /**
- * The oldest a scheduled event may be when it starts a run: one period, the least Lambda accepts
- * (60 s). An older event has been superseded by the next one.
+ * The health-check's and the lifecycle sync's: each minute, and an event a period old has been
+ * superseded by the next one.
  */
-const SCHEDULED_MAX_EVENT_AGE = Duration.minutes(1);
+export const EVERY_MINUTE: RunSchedule = { period: Duration.minutes(1), maxEventAge: Duration.minutes(1) };
 
 /** What differs between the router's functions; everything else is a fixed default. */
 export interface RouterFunctionProps {
@@ -130,16 +135,16 @@ export class RouterFunction extends Construct {
   }
 
   /**
-   * Runs the function on an EventBridge `rate(1 minute)` rule (construct id `Schedule`). A missed
-   * run is not retried, neither by EventBridge nor by Lambda's asynchronous invocation: the next
-   * one is a minute away and reads fresher state. An event still queued after
-   * {@link SCHEDULED_MAX_EVENT_AGE} (the previous run holds the one reserved instance) is dropped;
-   * a failed or dropped run goes to `failures`, which is alarmed.
+   * Runs the function on an EventBridge rule at `schedule.period` (construct id `Schedule`). A missed
+   * run is not retried, neither by EventBridge nor by Lambda's asynchronous invocation: the next one
+   * reads fresher state. An event still queued after `schedule.maxEventAge` (the previous run holds
+   * the one reserved instance) is dropped; a failed or dropped run goes to `failures`, which is
+   * alarmed.
    */
-  protected scheduleEveryMinute(description: string, failures: IQueue): Rule {
-    const rule = new Rule(this, 'Schedule', { description, schedule: Schedule.rate(SCHEDULE_PERIOD) });
-    rule.addTarget(new LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: SCHEDULED_MAX_EVENT_AGE }));
-    this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: SCHEDULED_MAX_EVENT_AGE, onFailure: new SqsDestination(failures) });
+  protected runOnSchedule(description: string, schedule: RunSchedule, failures: IQueue): Rule {
+    const rule = new Rule(this, 'Schedule', { description, schedule: Schedule.rate(schedule.period) });
+    rule.addTarget(new LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: schedule.maxEventAge }));
+    this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: schedule.maxEventAge, onFailure: new SqsDestination(failures) });
     return rule;
   }
 
