@@ -25,4 +25,8 @@ export class PowertoolsLifecycleMetrics implements LifecycleMetrics {
   reconciled(status: string): void {
     addSingleMetric(this.metrics, 'status', status, METRIC.reconciledOrders);
   }
+
+  alpacaRateLimited(): void {
+    this.metrics.addMetric(METRIC.alpacaRateLimited, MetricUnit.Count, 1);
+  }
 }

@@ -18,7 +18,7 @@ import {
   type ReconciliationStop,
   type ReconciliationStore,
 } from './order-reconciliation';
-import type { BrokerOrderList, Clock, RouteLogger } from './ports';
+import type { BrokerOrderList, Clock, RouteLogger, RouteMetrics } from './ports';
 import type { OpenOrder, OpenOrderStore, RouteDivergence } from './provenance';
 import { divergenceBlockReason, type StrategyControl } from './strategy-enablement';
 
@@ -63,7 +63,7 @@ export const LIFECYCLE_SYNC_DEFAULTS: LifecycleSyncSettings = {
 const MINIMUM_CALL_MS = 100;
 
 /** The sync's metrics, reconciliation's counter included; bounded dimensions only (a status, a reason), never an order id. */
-export interface LifecycleMetrics extends ReconciliationMetrics {
+export interface LifecycleMetrics extends ReconciliationMetrics, Pick<RouteMetrics, 'alpacaRateLimited'> {
   /** Rows open at the start of the run (a gauge, one value per run). */
   openOrders(count: number): void;
   /** One per row whose broker state was written, by the status it moved to. */
@@ -193,6 +193,8 @@ export async function runLifecycleSync(deps: LifecycleSyncDependencies): Promise
       { correlationId: `lifecycle-sync-${clock.now().toISOString()}`, timeoutMs: listTimeout },
     );
     if (outcome.kind === 'rate_limited') {
+      // The quota is the one the orders spend: counted with theirs, so one alarm sees every 429.
+      deps.metrics.alpacaRateLimited();
       logger.warn('lifecycle_sync_rate_limited', { retryAt: outcome.retryAt, pagesRead: tally.pagesRead });
       return report(openRows.length, 'rate_limited', outcome.retryAt);
     }

@@ -88,6 +88,7 @@ class RecordingMetrics implements LifecycleMetrics {
     this.failures.push(step);
   }
   reconciled(): void {}
+  alpacaRateLimited(): void {}
 }
 
 function world(row: OpenOrder = divergentRow(), alpaca: BrokerOrderList = alpacaListing(ALPACA_ORDER)) {

@@ -152,6 +152,7 @@ class RecordingLifecycleMetrics implements LifecycleMetrics {
   readonly reconciledStatuses: string[] = [];
   readonly failures: LifecycleSyncFailureStep[] = [];
   divergences = 0;
+  rateLimited = 0;
   open: number[] = [];
   openOrders(count: number): void {
     this.open.push(count);
@@ -167,6 +168,9 @@ class RecordingLifecycleMetrics implements LifecycleMetrics {
   }
   reconciled(status: string): void {
     this.reconciledStatuses.push(status);
+  }
+  alpacaRateLimited(): void {
+    this.rateLimited += 1;
   }
 }
 
@@ -336,6 +340,23 @@ describe('runLifecycleSync', () => {
       retryAt: '2025-01-02T15:01:00.000Z',
     });
     expect(logger.withMessage('lifecycle_sync_rate_limited')[0]?.fields.retryAt).toBe('2025-01-02T15:01:00.000Z');
+  });
+
+  it('counts a 429 on the list as alpaca_rate_limited_total, the count the orders\' 429s go to', async () => {
+    const alpaca = new ScriptedOrderList([{ kind: 'rate_limited', retryAt: '2025-01-02T15:01:00.000Z' }]);
+    const { run, metrics } = sync(new FakeOpenOrderStore([openRow(1)]), alpaca);
+
+    await run();
+
+    expect({ rateLimited: metrics.rateLimited, failures: metrics.failures }).toEqual({ rateLimited: 1, failures: [] });
+  });
+
+  it('counts no rate limit when every list call is answered', async () => {
+    const { run, metrics } = sync(new FakeOpenOrderStore([openRow(1)]), new ScriptedOrderList([page([filledOrder(1)])]));
+
+    await run();
+
+    expect(metrics.rateLimited).toBe(0);
   });
 
   it('counts a stale write without logging an error or a reconciliation', async () => {
