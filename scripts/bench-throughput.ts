@@ -9,7 +9,9 @@
  * stderr is shown only when it fails. Its POWERTOOLS_* settings are its defaults whatever the
  * caller's environment holds, so `npm run bench` and `npm run bench:throughput` measure the same
  * stack. Options (environment): BENCH_THROUGHPUT_ROUNDS (default 3), BENCH_THROUGHPUT_SECONDS
- * per round and concurrency (default 5).
+ * per round and concurrency (default 5), BENCH_THROUGHPUT_NODE_ARGS (space-separated node options
+ * for the stack's processes, such as `--cpu-prof --cpu-prof-dir=/tmp/profiles` to see where a
+ * figure's time goes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -111,7 +113,9 @@ async function startNpmStart(): Promise<RunningStack> {
     LOCAL_ALPACA_PORT: alpaca!,
     LOCAL_HEALTH_CHECK_INTERVAL_MS: String(HEALTH_CHECK_INTERVAL_MS),
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // e.g. `--cpu-prof --cpu-prof-dir=<dir>`: node refuses it in NODE_OPTIONS; the stand-ins, forked, inherit it.
+  const nodeArgs = (process.env.BENCH_THROUGHPUT_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bin/local.ts'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   // The tail is enough to say what went wrong; a stack failing every order must not fill memory.
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-65_536)));
