@@ -16,8 +16,8 @@ let live: SynthResult;
 let paperWithoutCallers: SynthResult;
 
 beforeAll(() => {
-  paper = synthRouter(PAPER_WITH_CALLERS, { bundle: false });
-  live = synthRouter(LIVE, { bundle: false });
+  paper = synthRouter(PAPER_WITH_CALLERS, { bundle: false, cfnValidation: true });
+  live = synthRouter(LIVE, { bundle: false, cfnValidation: true });
   paperWithoutCallers = synthRouter({ stage: 'paper' }, { bundle: false });
 }, 60_000);
 
@@ -241,8 +241,8 @@ describe('no console test invocations', () => {
   });
 });
 
-describe('cdk-nag (AwsSolutions)', () => {
-  it('finds nothing unacknowledged on paper and live with callers named', () => {
+describe('cdk-nag (AwsSolutions) and CloudFormation template validation', () => {
+  it('find nothing unacknowledged on paper and live with callers named', () => {
     expect(paper.violations).toEqual([]);
     expect(live.violations).toEqual([]);
   });

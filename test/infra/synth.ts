@@ -31,18 +31,30 @@ export function removeSynthOutputs(): void {
   for (const outdir of outdirs.splice(0)) rmSync(outdir, { recursive: true, force: true });
 }
 
+/** What a synth runs besides the app itself. */
+export interface SynthOptions {
+  /** esbuild for the functions' assets (default true); false skips it (CDK's bundling-stacks context) where the assets are not under test. */
+  readonly bundle?: boolean;
+  /**
+   * aws-cdk-lib's built-in CloudFormation template validation, as `cdk synth` runs it (default
+   * false). Its WebAssembly engine costs about 5 s of CPU in each process that first uses it, so
+   * only the synths whose findings a test asserts (`violations`) turn it on; cdk-nag runs on every
+   * synth.
+   */
+  readonly cfnValidation?: boolean;
+}
+
 /**
  * Synthesizes the real app (cdk-nag registered, as `bin/app.ts` does) with the given context.
- * `bundle: false` skips esbuild for that synth (CDK's bundling-stacks context) to keep tests fast
- * where the assets are not under test. Validation findings do not throw here (the CLI and
- * `bin/app.ts` do fail on them): they are read back from the report, so one test names them all
- * while the other tests still run.
+ * Validation findings do not throw here (the CLI and `bin/app.ts` do fail on them): they are read
+ * back from the report, so one test names them all while the other tests still run.
  */
-export function synthRouter(context: Record<string, unknown>, options: { readonly bundle?: boolean } = {}): SynthResult {
+export function synthRouter(context: Record<string, unknown>, options: SynthOptions = {}): SynthResult {
   const outdir = mkdtempSync(join(tmpdir(), 'lean-router-cdk-'));
   outdirs.push(outdir);
   const { app, stack } = createRouterApp({
     outdir,
+    builtinCloudFormationValidation: options.cfnValidation ?? false,
     context: {
       ...context,
       '@aws-cdk/core:failSynthOnValidationErrors': false,
