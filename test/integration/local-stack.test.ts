@@ -360,43 +360,48 @@ function printedRows(stdout: string): string[][] {
 describe('npm run demo', () => {
   const demoEnv = (): Record<string, string> => ({ LOCAL_API_PORT: String(portOf(stack.apiUrl)), LOCAL_SSM_PORT: String(portOf(stack.ssmEndpoint)), DEMO_PAUSE_MS: '0' });
 
-  // A demo run waits out the control cache once or twice and a fill delay: longer than a default test.
-  it('after a trip (kill switch on, a symbol in review, the breaker open) walks the outage and recovery, exits 0, and prints the rows as stored', { timeout: 60_000 }, async () => {
-    await tripKillSwitch();
-    await putInReview('NVDA');
-    await ordersWhileLeanDown(['QCOM', 'TXN', 'MU']);
+  // One run serves both tests below: a demo run waits out the control cache once or twice and a fill
+  // delay, about ten seconds, and starting it after a trip shows it recovers what it finds.
+  describe('after a trip (kill switch on, a symbol in review, the breaker open)', () => {
+    let run: { code: number | null; stdout: string };
+    beforeAll(async () => {
+      await tripKillSwitch();
+      await putInReview('NVDA');
+      await ordersWhileLeanDown(['QCOM', 'TXN', 'MU']);
+      run = await runScript('scripts/demo.ts', demoEnv()).exited;
+    }, 60_000);
 
-    const { code, stdout } = await runScript('scripts/demo.ts', demoEnv()).exited;
-    const printed = printedRows(stdout);
-    const stored = await Promise.all(printed.map(async ([id]) => (await readRow(id!)).body));
+    it('walks the outage and recovery, exits 0, and prints the rows as stored', async () => {
+      const printed = printedRows(run.stdout);
+      const stored = await Promise.all(printed.map(async ([id]) => (await readRow(id!)).body));
 
-    expect(code).toBe(0);
-    expect(stdout).toMatch(/All \d+ checks held/);
-    expect(printed.map(([, symbol, , , route]) => `${symbol} ${route}`)).toEqual([
-      ...['AAPL', 'MSFT', 'GOOGL', 'META', 'JPM'].map((symbol) => `${symbol} lean`),
-      'NVDA alpaca_fallback',
-      'AMZN alpaca_fallback',
-      ...['TSLA', 'V', 'WMT'].map((symbol) => `${symbol} lean`),
-    ]);
-    expect(stored.map((row) => [row.client_order_id, row.symbol, row.status, row.execution_expected_adapter, row.execution_route, row.execution_fallback_reason ?? row.execution_route_reason])).toEqual(printed);
-    expect((await http('GET', `${stack.apiUrl}/_sim/lean/state`)).body).toMatchObject({ up: true, faults: {} });
-  });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/All \d+ checks held/);
+      expect(printed.map(([, symbol, , , route]) => `${symbol} ${route}`)).toEqual([
+        ...['AAPL', 'MSFT', 'GOOGL', 'META', 'JPM'].map((symbol) => `${symbol} lean`),
+        'NVDA alpaca_fallback',
+        'AMZN alpaca_fallback',
+        ...['TSLA', 'V', 'WMT'].map((symbol) => `${symbol} lean`),
+      ]);
+      expect(stored.map((row) => [row.client_order_id, row.symbol, row.status, row.execution_expected_adapter, row.execution_route, row.execution_fallback_reason ?? row.execution_route_reason])).toEqual(printed);
+      expect((await http('GET', `${stack.apiUrl}/_sim/lean/state`)).body).toMatchObject({ up: true, faults: {} });
+    });
 
-  it('leaves its market orders filled on their rows and its two limits canceled, through LEAN and then at Alpaca with LEAN killed, and the kill switch off', { timeout: 60_000 }, async () => {
-    const { code, stdout } = await runScript('scripts/demo.ts', demoEnv()).exited;
-    const marketOrders = await Promise.all(printedRows(stdout).map(async ([id]) => (await readRow(id!)).body));
-    const limits = [...stdout.matchAll(/POST \/orders (demo-\S+) +(DIS|KO) +limit/g)].map(([, id, symbol]) => ({ id: id!, symbol: symbol! }));
-    const canceled = await Promise.all(limits.map(async ({ id, symbol }) => ({ symbol, row: (await readRow(id)).body })));
-    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: `${stack.controlPrefix}kill-switch` }));
+    it('leaves its market orders filled on their rows and its two limits canceled, through LEAN and then at Alpaca with LEAN killed, and the kill switch off', async () => {
+      const marketOrders = await Promise.all(printedRows(run.stdout).map(async ([id]) => (await readRow(id!)).body));
+      const limits = [...run.stdout.matchAll(/POST \/orders (demo-\S+) +(DIS|KO) +limit/g)].map(([, id, symbol]) => ({ id: id!, symbol: symbol! }));
+      const canceled = await Promise.all(limits.map(async ({ id, symbol }) => ({ symbol, row: (await readRow(id)).body })));
+      const { Parameter } = await ssm.send(new GetParameterCommand({ Name: `${stack.controlPrefix}kill-switch` }));
 
-    expect(code).toBe(0);
-    expect(marketOrders).toHaveLength(10);
-    for (const row of marketOrders) expect(row).toMatchObject({ broker_status: 'filled', filled_qty: '1', filled_avg_price: expect.any(String) });
-    expect(canceled).toMatchObject([
-      { symbol: 'DIS', row: { execution_route: 'lean', broker_status: 'canceled', cancel_route: 'lean', cancel_route_reason: 'placed_by_lean' } },
-      { symbol: 'KO', row: { execution_route: 'lean', broker_status: 'canceled', cancel_route: 'alpaca_gated', cancel_route_reason: 'kill_switch' } },
-    ]);
-    expect(Parameter?.Value).toBe('off');
+      expect(run.code).toBe(0);
+      expect(marketOrders).toHaveLength(10);
+      for (const row of marketOrders) expect(row).toMatchObject({ broker_status: 'filled', filled_qty: '1', filled_avg_price: expect.any(String) });
+      expect(canceled).toMatchObject([
+        { symbol: 'DIS', row: { execution_route: 'lean', broker_status: 'canceled', cancel_route: 'lean', cancel_route_reason: 'placed_by_lean' } },
+        { symbol: 'KO', row: { execution_route: 'lean', broker_status: 'canceled', cancel_route: 'alpaca_gated', cancel_route_reason: 'kill_switch' } },
+      ]);
+      expect(Parameter?.Value).toBe('off');
+    });
   });
 
   it('exits 1 with one line naming the step and the row when an order it expects on LEAN takes another route', async () => {
