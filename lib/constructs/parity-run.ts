@@ -11,7 +11,6 @@ import { SCHEDULED_RESERVED_CONCURRENCY } from './broker-quota';
 import { nagParameterArn, ssmParameterArn } from './control-parameters';
 import { RouterFunction, type RouterFunctionContext, type RunSchedule } from './router-function';
 
-
 /**
  * Above the run's default budget (60 s), so a run ends on its budget and still flushes its metrics;
  * far below the period, so runs never overlap.
