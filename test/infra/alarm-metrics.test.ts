@@ -67,7 +67,11 @@ beforeAll(async () => {
   paper = synthRouter({ stage: 'paper', leanRunnerUrl: 'https://lean-runner.example.com', executionAdapter: 'lean', executionPolicy: 'all' }, { bundle: false });
 }, 60_000);
 
-afterAll(removeSynthOutputs);
+afterAll(() => {
+  removeSynthOutputs();
+  // Files share this worker: the next one imports the singleton afresh, with the settings it stubs.
+  vi.resetModules();
+});
 
 /** The emitted metrics a reader matches, by name. */
 function filed(name: string): EmfMetric[] {
