@@ -126,6 +126,14 @@ export class OrderExecution {
     }
 
     if (this.context.fallback === 'none') {
+      // Not found is no proof after an ambiguous submit: the runner may still place it, and with no
+      // Alpaca submit there is no shared client_order_id to refuse a resend. Reconciliation ends it.
+      if (failure.certainty === 'ambiguous') {
+        return this.unknown(
+          failure.reason,
+          `LEAN submit was ambiguous (${failure.detail}) and not found by the lookups; the fallback adapter is none, so nothing else was sent, and LEAN may still place it: do not resend`,
+        );
+      }
       return this.notExecuted('failed', failure.reason, `LEAN submit failed (${failure.detail}) and the fallback adapter is none`);
     }
     return this.fallBack(failure);

@@ -716,15 +716,18 @@ describe('OrderExecution', () => {
       expect(metrics.count('outcomeUnknown')).toBe(1);
     });
 
-    it('fails the order when nothing is found and the fallback adapter is none', async () => {
-      const { row, alpaca } = await execute({ fallback: 'none', lean: { submits: [LEAN_AMBIGUOUS], lookups: [notFound] }, alpaca: { lookups: [notFound] } });
+    it('leaves the order unknown, not failed, when nothing is found and the fallback adapter is none: LEAN may still place it', async () => {
+      const { row, alpaca, metrics } = await execute({ fallback: 'none', lean: { submits: [LEAN_AMBIGUOUS], lookups: [notFound] }, alpaca: { lookups: [notFound] } });
 
       expect(row).toMatchObject({
-        status: 'failed',
+        status: 'unknown',
+        execution_route: 'none',
         execution_route_reason: 'lean_submit_timeout',
-        status_detail: 'LEAN submit failed (scripted lean_submit_timeout) and the fallback adapter is none',
+        route_verified: false,
+        status_detail:
+          'LEAN submit was ambiguous (scripted lean_submit_timeout) and not found by the lookups; the fallback adapter is none, so nothing else was sent, and LEAN may still place it: do not resend',
       });
-      expect(alpaca.submitCalls).toHaveLength(0);
+      expect({ alpacaSubmits: alpaca.submitCalls.length, unknown: metrics.count('outcomeUnknown') }).toEqual({ alpacaSubmits: 0, unknown: 1 });
     });
   });
 

@@ -145,7 +145,7 @@ const SCENARIOS: readonly Scenario[] = [
     config: FALLBACK_NONE,
     lean: { submits: [LEAN_AMBIGUOUS], lookups: [notFound] },
     alpaca: { lookups: [notFound] },
-    row: { status: 'failed', execution_route: 'none', execution_adapter: 'none' },
+    row: { status: 'unknown', execution_route: 'none', execution_adapter: 'none' },
     calls: ['lean:submit:failed', 'lean:lookup:not_found', 'alpaca:lookup:not_found'],
   },
   {
