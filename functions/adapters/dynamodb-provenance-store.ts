@@ -7,6 +7,7 @@ import {
   ProvenanceUnavailableError,
   type BrokerState,
   type BrokerStateWrite,
+  type CancelClaim,
   type CancelRecord,
   type CancelStore,
   type ClaimOutcome,
@@ -290,17 +291,19 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
     }
   }
 
-  async recordCancelRequest(clientOrderId: string, requestedAt: string, timeoutMs: number): Promise<ProvenanceRow> {
+  async recordCancelRequest(clientOrderId: string, claim: CancelClaim, timeoutMs: number): Promise<ProvenanceRow> {
     try {
       const out = await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PROVENANCE_TABLE.partitionKey]: clientOrderId },
           // The first request's time stands: a repeated cancel is the same cancel.
-          UpdateExpression: 'SET #requestedAt = if_not_exists(#requestedAt, :requestedAt)',
-          ConditionExpression: '#status = :accepted AND attribute_exists(#brokerOrderId)',
-          ExpressionAttributeNames: { '#requestedAt': 'cancel_requested_at', '#status': 'status', '#brokerOrderId': 'broker_order_id' },
-          ExpressionAttributeValues: { ':requestedAt': requestedAt, ':accepted': 'accepted' },
+          UpdateExpression: 'SET #requestedAt = if_not_exists(#requestedAt, :requestedAt), #inFlight = :inFlight',
+          // No other cancel asking the brokers; its own value passes, so an SDK retry of a write that landed is no conflict.
+          ConditionExpression:
+            '#status = :accepted AND attribute_exists(#brokerOrderId) AND (attribute_not_exists(#inFlight) OR #inFlight < :staleBefore OR #inFlight = :inFlight)',
+          ExpressionAttributeNames: { '#requestedAt': 'cancel_requested_at', '#inFlight': 'cancel_in_flight', '#status': 'status', '#brokerOrderId': 'broker_order_id' },
+          ExpressionAttributeValues: { ':requestedAt': claim.requestedAt, ':inFlight': claim.inFlight, ':staleBefore': claim.staleBefore, ':accepted': 'accepted' },
           ReturnValues: 'ALL_NEW',
         }),
         { abortSignal: AbortSignal.timeout(timeoutMs) },
@@ -308,7 +311,7 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
       return out.Attributes as ProvenanceRow;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        throw new ProvenanceConflictError(`row ${clientOrderId} is missing, not accepted, or holds no broker order id`);
+        throw new ProvenanceConflictError(`row ${clientOrderId} is missing, not accepted, holds no broker order id, or another cancel is asking the brokers`);
       }
       throw unavailable('cancel request', error);
     }
@@ -321,7 +324,7 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
           TableName: this.tableName,
           Key: { [PROVENANCE_TABLE.partitionKey]: clientOrderId },
           UpdateExpression:
-            'SET #route = :route, #reason = :reason, #attempts = list_append(if_not_exists(#attempts, :none), :attempts), #updatedAt = :updatedAt',
+            'SET #route = :route, #reason = :reason, #attempts = list_append(if_not_exists(#attempts, :none), :attempts), #updatedAt = :updatedAt REMOVE #inFlight',
           // An SDK retry of an update that already landed finds its own updated_at and appends nothing twice.
           ConditionExpression: 'attribute_exists(#requestedAt) AND #updatedAt <> :updatedAt',
           ExpressionAttributeNames: {
@@ -330,6 +333,7 @@ export class DynamoDbProvenanceStore implements ProvenanceStore, OpenOrderStore,
             '#attempts': 'cancel_attempts',
             '#updatedAt': 'updated_at',
             '#requestedAt': 'cancel_requested_at',
+            '#inFlight': 'cancel_in_flight',
           },
           ExpressionAttributeValues: { ':route': record.cancel_route, ':reason': record.cancel_route_reason, ':attempts': record.attempts, ':none': [], ':updatedAt': updatedAt },
           ReturnValues: 'ALL_NEW',

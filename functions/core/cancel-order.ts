@@ -4,6 +4,7 @@
  * never strands what LEAN placed. Bounded like a submit: one LEAN call at most, one Alpaca call at
  * most, the request written on the row before either. A cancel never places anything.
  */
+import { randomUUID } from 'node:crypto';
 import type { CircuitBreaker } from './breaker';
 import type { RouterConfig } from './config';
 import { Deadline } from './deadline';
@@ -15,6 +16,7 @@ import type { CancelOutcome, Clock, ControlPlane, OrderCanceller, RouteLogger, R
 import {
   ProvenanceConflictError,
   type CancelAttempt,
+  type CancelClaim,
   type CancelRecord,
   type CancelRoute,
   type CancelStore,
@@ -34,6 +36,8 @@ export interface CancelDependencies {
   readonly metrics: Pick<RouteMetrics, 'cancelRequested' | 'provenanceWriteFailure' | 'alpacaRateLimited'>;
   readonly logger: RouteLogger;
   readonly clock: Clock;
+  /** The token of each cancel's claim on its row; random by default, fixed in tests. */
+  readonly claimToken?: () => string;
 }
 
 /** One `DELETE /orders/{client_order_id}`, as core sees it. */
@@ -76,9 +80,11 @@ export async function cancelOrder(deps: CancelDependencies, clientOrderId: strin
   const writeMs = deadline.allow(config.timeouts.dynamoDbMs, 1);
   try {
     if (writeMs === undefined) throw new Error('no time was left to record the cancel request');
-    row = await store.recordCancelRequest(clientOrderId, clock.now().toISOString(), writeMs);
+    row = await store.recordCancelRequest(clientOrderId, cancelClaim(deps), writeMs);
   } catch (error) {
-    if (error instanceof ProvenanceConflictError) return { kind: 'not_cancellable', row, detail: 'the row changed while the cancel was being recorded; read it and retry' };
+    if (error instanceof ProvenanceConflictError) {
+      return { kind: 'not_cancellable', row, detail: 'another cancel of this order is asking the brokers, or the row changed: read it with GET and retry' };
+    }
     return unavailable(deps, clientOrderId, 'cancel_request_write_failed', error);
   }
 
@@ -101,6 +107,20 @@ export async function cancelOrder(deps: CancelDependencies, clientOrderId: strin
   }
   if (verdict.kind === 'requested') return { kind: 'requested', row, repeat: false };
   return { kind: verdict.kind, row, detail: verdict.detail };
+}
+
+/**
+ * This cancel's claim on the row: two DELETEs at once must not each ask the brokers. A claim older
+ * than the route timeout is stale: the invocation that took it can no longer be running.
+ */
+function cancelClaim(deps: CancelDependencies): CancelClaim {
+  const now = deps.clock.now();
+  const requestedAt = now.toISOString();
+  return {
+    requestedAt,
+    inFlight: `${requestedAt} ${(deps.claimToken ?? randomUUID)()}`,
+    staleBefore: new Date(now.getTime() - deps.config.budget.routeTimeoutMs).toISOString(),
+  };
 }
 
 /** Why a row cannot be canceled before any broker is asked, or `undefined` when it can. */

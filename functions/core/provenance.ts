@@ -104,6 +104,12 @@ export interface ProvenanceRow {
   readonly route_divergence?: RouteDivergence;
   /** When a caller first asked to cancel the order; written before any broker is asked. */
   readonly cancel_requested_at?: string;
+  /**
+   * Present only while a cancel is asking the brokers: its start (ISO time) and a token of its own,
+   * `<time> <token>`. A second cancel meanwhile asks no broker; one older than the route timeout
+   * belongs to an invocation that died, and the next cancel takes it over.
+   */
+  readonly cancel_in_flight?: string;
   /** The path the last cancel took: LEAN's for a LEAN order, Alpaca's otherwise or when LEAN was gated or failed. */
   readonly cancel_route?: CancelRoute;
   /** Why the cancel took its route: `placed_at_alpaca`, a gate, or LEAN's failure. */
@@ -141,6 +147,16 @@ export interface CancelRecord {
   readonly attempts: readonly CancelAttempt[];
 }
 
+/** One cancel's hold on a row while it asks the brokers (see `cancel_in_flight`). */
+export interface CancelClaim {
+  /** When the cancel was asked for (ISO), kept as `cancel_requested_at` by the first request. */
+  readonly requestedAt: string;
+  /** `<requestedAt> <token>`: its own value lets an SDK retry of the same write pass its condition. */
+  readonly inFlight: string;
+  /** A claim that started before this (ISO) belongs to an invocation that can no longer be running. */
+  readonly staleBefore: string;
+}
+
 /**
  * The cancel's side of the provenance table. The request is written before a broker is asked, so
  * no cancel reaches a broker untracked.
@@ -148,11 +164,14 @@ export interface CancelRecord {
 export interface CancelStore {
   get(clientOrderId: string): Promise<ProvenanceRow | undefined>;
   /**
-   * Sets `cancel_requested_at` (kept when already set) while the row is `accepted` with a broker
-   * order id; returns the row as stored. Throws ProvenanceConflictError when the row is not so.
+   * Claims the cancel: sets `cancel_requested_at` (kept when already set) and `cancel_in_flight` to
+   * `claim.inFlight` while the row is `accepted` with a broker order id and no other cancel holds
+   * it (none, or one that started before `claim.staleBefore`); returns the row as stored. Throws
+   * ProvenanceConflictError when the row is not so: another cancel is asking the brokers, or the
+   * order is not cancellable.
    */
-  recordCancelRequest(clientOrderId: string, requestedAt: string, timeoutMs: number): Promise<ProvenanceRow>;
-  /** Writes the route and appends the attempts; returns the row as stored. */
+  recordCancelRequest(clientOrderId: string, claim: CancelClaim, timeoutMs: number): Promise<ProvenanceRow>;
+  /** Writes the route, appends the attempts and releases the claim (`cancel_in_flight`); returns the row as stored. */
   recordCancelOutcome(clientOrderId: string, record: CancelRecord, updatedAt: string, timeoutMs: number): Promise<ProvenanceRow>;
 }
 

@@ -173,6 +173,10 @@ export const orderRowSchema = z.strictObject({
     .optional()
     .describe('The id LEAN acknowledged is not the id Alpaca holds under this client_order_id'),
   ...cancelFields,
+  cancel_in_flight: z
+    .string()
+    .optional()
+    .describe('Present only while a cancel is asking the brokers ("<ISO time> <token>"); a DELETE meanwhile asks no broker and answers 409'),
   created_at: z.string().describe('ISO-8601 UTC'),
   updated_at: z.string().describe('ISO-8601 UTC'),
 });

@@ -7,6 +7,8 @@ import {
   ProvenanceConflictError,
   ProvenanceUnavailableError,
   type BrokerState,
+  type CancelClaim,
+  type CancelRecord,
   type ClaimRef,
   type FallbackIntent,
   type ProvenanceRow,
@@ -335,5 +337,66 @@ describe('DynamoDbProvenanceStore open orders on dynalite', () => {
     await finalizedRow('format-1', '2026-11-25T10:00:00.000Z');
 
     await expect(openStore.recordBrokerState('format-1', brokerState('new', '0', '2026-11-25T10:00:01Z'), undefined, '2026-11-25T10:01:00.000Z')).rejects.toBeInstanceOf(RangeError);
+  });
+});
+
+describe('DynamoDbProvenanceStore cancel claims on dynalite', () => {
+  const CANCEL_RECORD: CancelRecord = { cancel_route: 'lean', cancel_route_reason: 'placed_by_lean', attempts: [] };
+
+  /** An accepted row, ready to be canceled. */
+  async function acceptedRow(): Promise<string> {
+    const row = pendingRow();
+    await store.claim(row, TIMEOUT_MS);
+    await store.finalize(claimOf(row), accepted, '2026-11-25T10:00:02.000Z', TIMEOUT_MS);
+    return row.client_order_id;
+  }
+
+  /** A cancel's claim taken at `at` with `token`, stale before a minute earlier. */
+  function claimAt(at: string, token: string): CancelClaim {
+    return { requestedAt: at, inFlight: `${at} ${token}`, staleBefore: new Date(Date.parse(at) - 60_000).toISOString() };
+  }
+
+  it('claims the cancel: cancel_requested_at and cancel_in_flight on the row', async () => {
+    const id = await acceptedRow();
+
+    const row = await store.recordCancelRequest(id, claimAt('2026-11-25T10:01:00.000Z', 'first'), TIMEOUT_MS);
+
+    expect({ requested: row.cancel_requested_at, inFlight: row.cancel_in_flight }).toEqual({ requested: '2026-11-25T10:01:00.000Z', inFlight: '2026-11-25T10:01:00.000Z first' });
+  });
+
+  it('refuses a second cancel while the first holds the row', async () => {
+    const id = await acceptedRow();
+    await store.recordCancelRequest(id, claimAt('2026-11-25T10:01:00.000Z', 'first'), TIMEOUT_MS);
+
+    await expect(store.recordCancelRequest(id, claimAt('2026-11-25T10:01:00.500Z', 'second'), TIMEOUT_MS)).rejects.toBeInstanceOf(ProvenanceConflictError);
+  });
+
+  it('lets the same claim through again, as an SDK retry of a write that landed', async () => {
+    const id = await acceptedRow();
+    const claim = claimAt('2026-11-25T10:01:00.000Z', 'first');
+    await store.recordCancelRequest(id, claim, TIMEOUT_MS);
+
+    const again = await store.recordCancelRequest(id, claim, TIMEOUT_MS);
+
+    expect(again.cancel_in_flight).toBe('2026-11-25T10:01:00.000Z first');
+  });
+
+  it('takes over a claim that started before the stale cut-off, keeping the first request time', async () => {
+    const id = await acceptedRow();
+    await store.recordCancelRequest(id, claimAt('2026-11-25T10:01:00.000Z', 'dead'), TIMEOUT_MS);
+
+    const row = await store.recordCancelRequest(id, claimAt('2026-11-25T10:05:00.000Z', 'next'), TIMEOUT_MS);
+
+    expect({ requested: row.cancel_requested_at, inFlight: row.cancel_in_flight }).toEqual({ requested: '2026-11-25T10:01:00.000Z', inFlight: '2026-11-25T10:05:00.000Z next' });
+  });
+
+  it('releases the claim when it records the outcome, so a later cancel can claim the row', async () => {
+    const id = await acceptedRow();
+    await store.recordCancelRequest(id, claimAt('2026-11-25T10:01:00.000Z', 'first'), TIMEOUT_MS);
+
+    const outcome = await store.recordCancelOutcome(id, CANCEL_RECORD, '2026-11-25T10:01:01.000Z', TIMEOUT_MS);
+    const next = await store.recordCancelRequest(id, claimAt('2026-11-25T10:01:02.000Z', 'second'), TIMEOUT_MS);
+
+    expect({ released: outcome.cancel_in_flight, next: next.cancel_in_flight }).toEqual({ released: undefined, next: '2026-11-25T10:01:02.000Z second' });
   });
 });

@@ -83,6 +83,18 @@ describe('DELETE /orders/{client_order_id} over dynalite and the simulators', ()
     expect(cancelCounts()).toEqual({ lean: 1, alpaca: 1 });
   });
 
+  it('asks the brokers once when two cancels of the same order arrive together', async () => {
+    const { id } = await restingOrder();
+
+    const answers = await Promise.all([harness.cancel(id), harness.cancel(id)]);
+
+    // One takes the cancel (202); the other finds it held (409) or, if it read the row after, already taken (200).
+    const [taken, other] = answers.map((answer) => answer.status).sort((a, b) => Math.abs(a - 202) - Math.abs(b - 202));
+    expect(taken).toBe(202);
+    expect([200, 409]).toContain(other);
+    expect(cancelCounts()).toEqual({ lean: 1, alpaca: 1 });
+  });
+
   it('answers 409 for an order the sync saw filled and calls nothing that cancels', async () => {
     const { id, brokerOrderId } = await restingOrder();
     harness.alpaca.fill(brokerOrderId);

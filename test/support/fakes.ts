@@ -37,6 +37,7 @@ import type {
 import {
   ProvenanceConflictError,
   ProvenanceUnavailableError,
+  type CancelClaim,
   type CancelRecord,
   type CancelRoute,
   type CancelStore,
@@ -104,12 +105,14 @@ export class RecordingProvenanceStore implements ProvenanceStore, CancelStore {
   /** Every cancel request and outcome written, in order. */
   readonly cancelWrites: { operation: 'request' | 'outcome'; clientOrderId: string; record?: CancelRecord; timeoutMs: number }[] = [];
 
-  async recordCancelRequest(clientOrderId: string, requestedAt: string, timeoutMs: number): Promise<ProvenanceRow> {
+  async recordCancelRequest(clientOrderId: string, claim: CancelClaim, timeoutMs: number): Promise<ProvenanceRow> {
     this.cancelWrites.push({ operation: 'request', clientOrderId, timeoutMs });
     this.throwIfUnavailable('recordCancelRequest');
     const existing = this.rows.get(clientOrderId);
     if (existing?.status !== 'accepted' || existing.broker_order_id === undefined) throw new ProvenanceConflictError(`${clientOrderId} is not accepted`);
-    const row: ProvenanceRow = { ...existing, cancel_requested_at: existing.cancel_requested_at ?? requestedAt };
+    const held = existing.cancel_in_flight;
+    if (held !== undefined && held >= claim.staleBefore && held !== claim.inFlight) throw new ProvenanceConflictError(`${clientOrderId}: another cancel is in flight`);
+    const row: ProvenanceRow = { ...existing, cancel_requested_at: existing.cancel_requested_at ?? claim.requestedAt, cancel_in_flight: claim.inFlight };
     this.rows.set(clientOrderId, row);
     return row;
   }
@@ -119,8 +122,9 @@ export class RecordingProvenanceStore implements ProvenanceStore, CancelStore {
     this.throwIfUnavailable('recordCancelOutcome');
     const existing = this.rows.get(clientOrderId);
     if (existing?.cancel_requested_at === undefined) throw new ProvenanceConflictError(`${clientOrderId} holds no cancel request`);
+    const { cancel_in_flight: _released, ...rest } = existing;
     const row: ProvenanceRow = {
-      ...existing,
+      ...rest,
       cancel_route: record.cancel_route,
       cancel_route_reason: record.cancel_route_reason,
       cancel_attempts: [...(existing.cancel_attempts ?? []), ...record.attempts],

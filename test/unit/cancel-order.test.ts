@@ -462,7 +462,7 @@ describe('cancelOrder: which rows it cancels', () => {
 
     const result = await cancel(w);
 
-    expect(result).toEqual({ kind: 'not_cancellable', row, detail: 'the row changed while the cancel was being recorded; read it and retry' });
+    expect(result).toEqual({ kind: 'not_cancellable', row, detail: 'another cancel of this order is asking the brokers, or the row changed: read it with GET and retry' });
     expect(cancelCalls(w)).toEqual({ lean: [], alpaca: [] });
   });
 
@@ -481,5 +481,45 @@ describe('cancelOrder: which rows it cancels', () => {
     const result = await cancel(built);
 
     expect(result).toMatchObject({ row: { cancel_route: 'alpaca_gated', cancel_route_reason: 'lean_not_configured' } });
+  });
+});
+
+describe('cancelOrder: one cancel asks the brokers at a time', () => {
+  it('asks LEAN once when two cancels of the same order arrive together, and answers the second not_cancellable', async () => {
+    const w = world(acceptedRow(), { lean: [REQUESTED, REQUESTED] });
+
+    const results = await Promise.all([cancel(w), cancel(w)]);
+
+    expect(results.map((result) => result.kind).sort()).toEqual(['not_cancellable', 'requested']);
+    expect(cancelCalls(w)).toEqual({ lean: ['alpaca-order-1'], alpaca: [] });
+  });
+
+  it('asks no broker while another cancel holds the row', async () => {
+    const w = world(acceptedRow(), { lean: [REQUESTED] });
+    w.store.seed(acceptedRow({ cancel_in_flight: `${w.deps.clock.now().toISOString()} other-invocation` }));
+
+    const result = await cancel(w);
+
+    expect(result).toMatchObject({ kind: 'not_cancellable', detail: 'another cancel of this order is asking the brokers, or the row changed: read it with GET and retry' });
+    expect(cancelCalls(w)).toEqual({ lean: [], alpaca: [] });
+  });
+
+  it('takes over a hold older than the route timeout: the invocation that took it is gone', async () => {
+    const w = world(acceptedRow({ cancel_in_flight: '2025-01-01T00:00:00.000Z dead-invocation' }), { lean: [REQUESTED] });
+
+    const result = await cancel(w);
+
+    expect(result).toMatchObject({ kind: 'requested', repeat: false });
+    expect(cancelCalls(w)).toEqual({ lean: ['alpaca-order-1'], alpaca: [] });
+  });
+
+  it('releases its hold with the outcome, so a cancel after a failed one asks the brokers again', async () => {
+    const w = world(acceptedRow(), { lean: [TIMED_OUT, REQUESTED], alpaca: [NOT_FOUND] });
+    const failed = await cancel(w);
+
+    const retried = await cancel(w);
+
+    expect({ first: failed.kind, second: retried.kind }).toEqual({ first: 'failed', second: 'requested' });
+    expect(w.store.rows.get(ID)?.cancel_in_flight).toBeUndefined();
   });
 });
