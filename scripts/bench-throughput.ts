@@ -10,7 +10,7 @@
  * caller's environment holds, so `npm run bench` and `npm run bench:throughput` measure the same
  * stack. Options (environment): BENCH_THROUGHPUT_ROUNDS (default 3), BENCH_THROUGHPUT_SECONDS
  * per round and concurrency (default 5), BENCH_THROUGHPUT_NODE_ARGS (space-separated node options
- * for the stack's processes, such as `--cpu-prof --cpu-prof-dir=/tmp/profiles` to see where a
+ * for the stack's processes, such as `--cpu-prof --cpu-prof-dir=<dir>` to see where a
  * figure's time goes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -193,7 +193,7 @@ export async function runLifecycleSync(deps: LifecycleSyncDependencies): Promise
       { correlationId: `lifecycle-sync-${clock.now().toISOString()}`, timeoutMs: listTimeout },
     );
     if (outcome.kind === 'rate_limited') {
-      // The quota is the one the orders spend: counted with theirs, so one alarm sees every 429.
+      // The quota is the one the orders spend: counted with their 429s, in one metric.
       deps.metrics.alpacaRateLimited();
       logger.warn('lifecycle_sync_rate_limited', { retryAt: outcome.retryAt, pagesRead: tally.pagesRead });
       return report(openRows.length, 'rate_limited', outcome.retryAt);

@@ -14,8 +14,16 @@ const run = promisify(execFile);
 const NODE_CHAIN_PACKAGE =
   /node_modules\/@(?:aws-sdk\/credential-provider-(?:node|ini|sso|process|web-identity|login|http)|smithy\/credential-provider-imds)\//;
 
-/** The only module in the route bundle that may require `semver`: it calls `semver.gte` alone, all the stand-in offers. */
+/** The only module in any function's bundle that may require `semver`: it calls `semver.gte` alone, all the stand-in offers. */
 const SEMVER_CALLERS = ['node_modules/aws-xray-sdk-core/dist/lib/patchers/aws_p.js'];
+
+/** Every module of a bundle that requires `semver`, with what the requirement resolved to. */
+function semverRequirers(meta: Metafile): [string, string | undefined][] {
+  return Object.entries(meta.inputs).flatMap(([path, { imports }]) => {
+    const semver = imports.find(({ original }) => original === 'semver');
+    return semver === undefined ? [] : [[path, semver.path] as [string, string]];
+  });
+}
 
 /** Builds the clients the functions use, as a bundle would, and prints what their credentials resolve to. */
 const CREDENTIALS_PROBE = `
@@ -79,12 +87,11 @@ describe('the Lambda bundles', () => {
     expect(inputs.filter((input) => NODE_CHAIN_PACKAGE.test(input))).toEqual([]);
   });
 
-  it('give semver\'s one caller the one-comparison stand-in instead of the package', () => {
-    const callers = Object.entries(routeMeta.inputs)
-      .filter(([, { imports }]) => imports.some(({ original }) => original === 'semver'))
-      .map(([path, { imports }]) => [path, imports.find(({ original }) => original === 'semver')?.path]);
-    expect(callers).toEqual(SEMVER_CALLERS.map((caller) => [caller, 'functions/adapters/lambda-semver.ts']));
-    expect(Object.keys(routeMeta.inputs).filter((input) => input.includes('node_modules/semver/'))).toEqual([]);
+  it.each(Object.keys(ROUTER_ENTRIES) as (keyof typeof ROUTER_ENTRIES)[])("give semver's one caller in the %s bundle the one-comparison stand-in instead of the package", async (name) => {
+    const meta = name === 'route' ? routeMeta : (await build({ ...routerEsbuildOptions(functionEntry(ROUTER_ENTRIES[name]), join(outdir, name, BUNDLE_FILE)), metafile: true, write: false })).metafile;
+
+    expect(semverRequirers(meta)).toEqual(SEMVER_CALLERS.map((caller) => [caller, 'functions/adapters/lambda-semver.ts']));
+    expect(Object.keys(meta.inputs).filter((input) => input.includes('node_modules/semver/'))).toEqual([]);
   });
 
   it('import the route handler in a fresh node process with the Lambda environment', async () => {

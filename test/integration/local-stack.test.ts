@@ -361,7 +361,9 @@ describe('npm run demo', () => {
   const demoEnv = (): Record<string, string> => ({ LOCAL_API_PORT: String(portOf(stack.apiUrl)), LOCAL_SSM_PORT: String(portOf(stack.ssmEndpoint)), DEMO_PAUSE_MS: '0' });
 
   // One run serves both tests below: a demo run waits out the control cache once or twice and a fill
-  // delay, about ten seconds, and starting it after a trip shows it recovers what it finds.
+  // delay, about ten seconds, and starting it after a trip shows it recovers what it finds. A run on
+  // an untouched stack is not repeated here: its first step resets what a trip leaves, so the
+  // tripped start covers it.
   describe('after a trip (kill switch on, a symbol in review, the breaker open)', () => {
     let run: { code: number | null; stdout: string };
     beforeAll(async () => {
