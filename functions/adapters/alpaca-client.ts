@@ -2,6 +2,7 @@ import type { AlpacaFailureReason, AlpacaSubmitOutcome, BrokerOrder, LookupOutco
 import type { OrderRequest } from '../core/order-request';
 import type { AlpacaBroker, BrokerCallContext, BrokerOrderList, CancelOutcome, OrderCanceller, OrderListOutcome, OrderListQuery } from '../core/ports';
 import { cancelOutcome, errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
+import { settledWithin } from './call-timeout';
 import { callTimeout, createHttpPool, endpointUrl, exchange, parseJson, type ExchangeRequest, type HttpExchange, type HttpPool } from './http-exchange';
 
 /** Alpaca API keys; they never reach an environment variable or a log line. */
@@ -13,6 +14,8 @@ export interface AlpacaCredentials {
 /** Supplies credentials on demand, so a rotated secret is picked up without a redeploy. */
 export interface AlpacaCredentialsProvider {
   get(): Promise<AlpacaCredentials>;
+  /** The credentials when they are at hand (cached and fresh), so a call can skip the wait and its timer. */
+  cachedCredentials?(): AlpacaCredentials | undefined;
 }
 
 /** Where Alpaca is and how long to wait for it. */
@@ -101,25 +104,30 @@ export class AlpacaClient implements AlpacaBroker, BrokerOrderList, OrderCancell
   }
 
   /**
-   * The auth headers and what is left of the call's time once they are read (a cold read of the
-   * keys counts against the call), or why the call cannot be made: the keys could not be read (the
-   * message never holds a secret), or reading them used up the call's time. Either way nothing was sent.
+   * The auth headers and what is left of the call's time once they are read: a cold read of the
+   * keys counts against the call and is cut off at its end, so a slow SSM never makes an Alpaca
+   * call longer than its own timeout. Or why the call cannot be made: the keys could not be read
+   * (the message never holds a secret), or reading them used up the call's time. Either way nothing was sent.
    */
   private async authHeaders(
     context: BrokerCallContext,
     ownTimeoutMs: number,
   ): Promise<{ kind: 'ready'; headers: ExchangeRequest['headers']; timeoutMs: number } | { kind: 'unavailable'; detail: string }> {
-    const endsAt = performance.now() + callTimeout(ownTimeoutMs, context);
-    let credentials: AlpacaCredentials;
+    const callMs = callTimeout(ownTimeoutMs, context);
+    const { credentials: provider } = this.options;
+    // Keys at hand cost the call no time: no timer is armed and nothing is raced.
+    const cached = provider.cachedCredentials?.();
+    if (cached !== undefined) return { kind: 'ready', headers: alpacaHeaders(cached, context), timeoutMs: callMs };
+    const endsAt = performance.now() + callMs;
+    let credentials: AlpacaCredentials | undefined;
     try {
-      credentials = await this.options.credentials.get();
+      credentials = await settledWithin(provider.get(), callMs);
     } catch (error) {
       return { kind: 'unavailable', detail: `Alpaca credentials could not be read (${error instanceof Error ? error.name : 'error'})` };
     }
     const timeoutMs = Math.floor(endsAt - performance.now());
-    if (timeoutMs <= 0) return { kind: 'unavailable', detail: 'reading the Alpaca credentials used up the time of the call; nothing was sent' };
-    const headers = { 'apca-api-key-id': credentials.keyId, 'apca-api-secret-key': credentials.secretKey, 'x-correlation-id': context.correlationId };
-    return { kind: 'ready', headers, timeoutMs };
+    if (credentials === undefined || timeoutMs <= 0) return { kind: 'unavailable', detail: 'reading the Alpaca credentials used up the time of the call; nothing was sent' };
+    return { kind: 'ready', headers: alpacaHeaders(credentials, context), timeoutMs };
   }
 }
 
@@ -183,4 +191,9 @@ export function alpacaCancelOutcome(answer: HttpExchange): CancelOutcome {
 
 function failed(failure: SubmitFailure<AlpacaFailureReason>): AlpacaSubmitOutcome {
   return { kind: 'failed', failure };
+}
+
+/** The key headers and the correlation id of one Alpaca call. */
+function alpacaHeaders(credentials: AlpacaCredentials, context: BrokerCallContext): ExchangeRequest['headers'] {
+  return { 'apca-api-key-id': credentials.keyId, 'apca-api-secret-key': credentials.secretKey, 'x-correlation-id': context.correlationId };
 }

@@ -18,3 +18,20 @@ export async function withinTimeout<T>(timeoutMs: number, call: (signal: AbortSi
 function abortForTimeout(controller: AbortController): void {
   controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
 }
+
+/**
+ * `read`'s value, or `undefined` when `timeoutMs` passes first (a rejection passes through): for a
+ * cold read of a secret that counts against a broker call and must not outlast it. The read itself
+ * goes on to fill its cache; only the wait is cut off. The timer is cleared either way.
+ */
+export async function settledWithin<T>(read: Promise<T>, timeoutMs: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const outOfTime = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs, undefined);
+  });
+  try {
+    return await Promise.race([read, outOfTime]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

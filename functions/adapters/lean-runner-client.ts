@@ -2,6 +2,7 @@ import type { FailureCertainty, LeanFailureReason, LeanSubmitOutcome, LookupOutc
 import type { OrderRequest } from '../core/order-request';
 import type { BrokerCallContext, CancelOutcome, LeanRunner, OrderCanceller } from '../core/ports';
 import { cancelOutcome, errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
+import { settledWithin } from './call-timeout';
 import { callTimeout, createHttpPool, endpointUrl, exchange, parseJson, type HttpExchange, type HttpPool } from './http-exchange';
 import { LeanRunnerTokenError, type LeanRunnerTokenProvider } from './lean-runner-token';
 
@@ -116,19 +117,13 @@ export class LeanRunnerClient implements LeanRunner, OrderCanceller {
     const cached = provider.cachedToken?.();
     if (cached !== undefined) return { kind: 'ready', headers: { authorization: `Bearer ${cached}` }, timeoutMs };
     const endsAt = performance.now() + timeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const outOfTime = new Promise<undefined>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs, undefined);
-    });
     let token: string | undefined;
     try {
-      token = await Promise.race([provider.get(), outOfTime]);
+      token = await settledWithin(provider.get(), timeoutMs);
     } catch (error) {
       // A LeanRunnerTokenError names the parameter and the problem, never the token.
       const why = error instanceof LeanRunnerTokenError ? error.message : error instanceof Error ? error.name : 'error';
       return { kind: 'unavailable', detail: `the LEAN runner token could not be read (${why}); nothing was sent` };
-    } finally {
-      clearTimeout(timer);
     }
     const left = Math.floor(endsAt - performance.now());
     if (token === undefined || left <= 0) return { kind: 'unavailable', detail: 'reading the LEAN runner token used up the time of the call; nothing was sent' };

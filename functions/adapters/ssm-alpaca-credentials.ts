@@ -31,6 +31,10 @@ export class SsmAlpacaCredentials implements AlpacaCredentialsProvider {
       throw new AlpacaCredentialsError(error instanceof Error ? error.message : 'could not read the Alpaca credentials');
     }
   }
+
+  cachedCredentials(): AlpacaCredentials | undefined {
+    return this.secret.cachedValue();
+  }
 }
 
 /** `{"key_id","secret_key"}` as credentials; the problem never quotes the text. */
@@ -51,6 +55,10 @@ export class StaticAlpacaCredentials implements AlpacaCredentialsProvider {
   constructor(private readonly credentials: AlpacaCredentials) {}
 
   async get(): Promise<AlpacaCredentials> {
+    return this.credentials;
+  }
+
+  cachedCredentials(): AlpacaCredentials {
     return this.credentials;
   }
 }

@@ -35,6 +35,18 @@ describe('AlpacaClient and the time of one call', () => {
     expect(alpaca.requestCount('submit')).toBe(0);
   });
 
+  it('cuts a cold credentials read off when the call\'s time is up, instead of waiting for it', async () => {
+    const started = performance.now();
+
+    const outcome = await client(slowCredentials(2_000)).submit(order(), { correlationId: 'c-1b', timeoutMs: 100 });
+
+    expect({ outcome, waitedUnderASecond: performance.now() - started < 1_000 }).toMatchObject({
+      outcome: { kind: 'failed', failure: { reason: 'alpaca_submit_credentials_unavailable', certainty: 'definite' } },
+      waitedUnderASecond: true,
+    });
+    expect(alpaca.requestCount('submit')).toBe(0);
+  });
+
   it('sends nothing and says why when the credentials cannot be read', async () => {
     const outcome = await client({ get: () => Promise.reject(new Error('AccessDeniedException')) }).submit(order(), { correlationId: 'c-2' });
 

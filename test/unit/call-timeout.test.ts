@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withinTimeout } from '../../functions/adapters/call-timeout';
+import { settledWithin, withinTimeout } from '../../functions/adapters/call-timeout';
 
 /** Resolves after `ms` of real time. */
 function after(ms: number): Promise<void> {
@@ -43,5 +43,23 @@ describe('withinTimeout', () => {
     });
 
     await expect(failing).rejects.toThrow('refused');
+  });
+});
+
+describe('settledWithin', () => {
+  it('answers the value of a read that settles in time', async () => {
+    expect(await settledWithin(after(5).then(() => 'secret'), 200)).toBe('secret');
+  });
+
+  it('answers undefined once the time is up, without waiting for a slower read', async () => {
+    const started = performance.now();
+
+    const value = await settledWithin(after(1_000).then(() => 'late'), 20);
+
+    expect({ value, waitedUnderHalfASecond: performance.now() - started < 500 }).toEqual({ value: undefined, waitedUnderHalfASecond: true });
+  });
+
+  it("passes a read's rejection through", async () => {
+    await expect(settledWithin(Promise.reject(new Error('AccessDeniedException')), 200)).rejects.toThrow('AccessDeniedException');
   });
 });

@@ -41,6 +41,22 @@ beforeEach(() => {
 });
 
 describe('SsmAlpacaCredentials', () => {
+  it('has the credentials at hand once they were read and while fresh, and not before or after the TTL', async () => {
+    ssm.on(GetParameterCommand).resolves(parameter(GOOD));
+    const { credentials, clock } = provider();
+    const beforeRead = credentials.cachedCredentials();
+
+    await credentials.get();
+    const afterRead = credentials.cachedCredentials();
+    clock.now += TTL_MS;
+
+    expect({ beforeRead, afterRead, afterTtl: credentials.cachedCredentials() }).toEqual({
+      beforeRead: undefined,
+      afterRead: { keyId: GOOD.key_id, secretKey: SECRET },
+      afterTtl: undefined,
+    });
+  });
+
   it('reads the SecureString with decryption and maps its JSON', async () => {
     ssm.on(GetParameterCommand, { Name: PARAMETER, WithDecryption: true }).resolves(parameter(GOOD));
     const { credentials } = provider();
