@@ -393,7 +393,8 @@ const HEALTH_CHECK_VARIABLES: Record<keyof typeof HEALTH_CHECK_DEFAULTS, { name:
 export function loadHealthCheckConfig(env: Env): HealthCheckConfig {
   const problems: string[] = [];
   const integers = readIntegers(env, HEALTH_CHECK_DEFAULTS, HEALTH_CHECK_VARIABLES, problems);
-  const errorRateThreshold = readValue(env, 'TRADING_LEAN_ERROR_RATE_THRESHOLD', z.coerce.number().check(z.gt(0), z.maximum(1)), 0.25, problems);
+  // Below 1: the trip fires above the threshold, and no share of failures is above all of them.
+  const errorRateThreshold = readValue(env, 'TRADING_LEAN_ERROR_RATE_THRESHOLD', z.coerce.number().check(z.gt(0), z.lt(1)), 0.25, problems);
   return { ...integers, errorRateThreshold, problems };
 }
 

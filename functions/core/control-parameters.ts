@@ -43,9 +43,12 @@ export function manualReviewParameterName(prefix: string, symbol: string): strin
   return `${controlParameterName(prefix, CONTROL_PARAMETER.manualReview)}/${symbol.replaceAll('/', '_')}`;
 }
 
-/** The symbol a `manual-review/<name>` parameter is about. */
+/**
+ * The symbol a `manual-review/<name>` parameter is about, upper-cased as orders' symbols are: an
+ * operator's `manual-review/aapl` holds AAPL's orders back too.
+ */
 export function symbolOfReviewParameter(parameterName: string): string {
-  return parameterName.slice(parameterName.lastIndexOf('/') + 1).replaceAll('_', '/');
+  return parameterName.slice(parameterName.lastIndexOf('/') + 1).replaceAll('_', '/').toUpperCase();
 }
 
 /** Strategy ids written as they are: the characters SSM parameter names allow, in one path segment. */

@@ -37,11 +37,22 @@ export function controlGates(
   return gates;
 }
 
-/** True when no healthy probe is recorded within the staleness limit, including when none is recorded at all. */
+/**
+ * How far ahead of this clock a recorded probe may be and still count: the health-check's and the
+ * routers' clocks differ by little. A probe further ahead was never made (a hand-written or
+ * corrupt value), and it must not keep LEAN open until that date comes.
+ */
+export const PROBE_CLOCK_SKEW_MS = 60_000;
+
+/**
+ * True when no healthy probe is recorded within the staleness limit, including when none is
+ * recorded at all, or when the one recorded is dated in the future beyond {@link PROBE_CLOCK_SKEW_MS}.
+ */
 export function isRunnerHealthStale(control: Pick<ControlSnapshot, 'leanHealth'>, now: Date, staleMs: number): boolean {
   const lastOk = control.leanHealth?.last_ok_at;
   // Stryker disable next-line ConditionalExpression,LogicalOperator: Date.parse of null or undefined is NaN, which the line below also reads as stale
   if (lastOk === undefined || lastOk === null) return true;
   const at = Date.parse(lastOk);
-  return Number.isNaN(at) || now.getTime() - at > staleMs;
+  const age = now.getTime() - at;
+  return Number.isNaN(at) || age > staleMs || -age > PROBE_CLOCK_SKEW_MS;
 }

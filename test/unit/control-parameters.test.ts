@@ -60,4 +60,8 @@ describe('symbolOfReviewParameter', () => {
   it('reads a bare name as the symbol itself', () => {
     expect(symbolOfReviewParameter('MSFT')).toBe('MSFT');
   });
+
+  it('reads a name an operator wrote in lower case as the upper-case symbol orders carry', () => {
+    expect(symbolOfReviewParameter('/lean-router/paper/manual-review/aapl')).toBe('AAPL');
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ControlSnapshot, LeanHealth, SymbolReview } from '../../functions/core/control';
 import { UNAVAILABLE_CONTROL } from '../../functions/core/control';
-import { controlGates, GATE_PRECEDENCE, isRunnerHealthStale, type GateReason, type StrategyGateInput } from '../../functions/core/gates';
+import { controlGates, GATE_PRECEDENCE, isRunnerHealthStale, PROBE_CLOCK_SKEW_MS, type GateReason, type StrategyGateInput } from '../../functions/core/gates';
 import type { StrategyState } from '../../functions/core/strategy-enablement';
 import { openControl } from '../support/fakes';
 
@@ -163,5 +163,13 @@ describe('isRunnerHealthStale', () => {
 
   it('follows the limit it is given', () => {
     expect(isRunnerHealthStale(health(isoBefore(10_000)), NOW, 5_000)).toBe(true);
+  });
+
+  it('is fresh for a probe dated up to the clock skew ahead of this clock', () => {
+    expect(isRunnerHealthStale(health(isoBefore(-PROBE_CLOCK_SKEW_MS)), NOW, STALE_MS)).toBe(false);
+  });
+
+  it('is stale for a probe dated further in the future: it was never made, and must not hold LEAN open until then', () => {
+    expect(isRunnerHealthStale(health('2099-01-01T00:00:00.000Z'), NOW, STALE_MS)).toBe(true);
   });
 });

@@ -255,8 +255,14 @@ describe.each(HEALTH_CHECK_VARIABLES)('loadHealthCheckConfig $name', ({ name, ke
 });
 
 describe('loadHealthCheckConfig edge values', () => {
-  it('accepts a threshold of 1 (trip only when every submit failed)', () => {
-    expect(loadHealthCheckConfig({ TRADING_LEAN_ERROR_RATE_THRESHOLD: '1' }).errorRateThreshold).toBe(1);
+  it('refuses a threshold of 1, which no share of failures is above, so the trip could never fire', () => {
+    const config = loadHealthCheckConfig({ TRADING_LEAN_ERROR_RATE_THRESHOLD: '1' });
+
+    expect({ threshold: config.errorRateThreshold, problems: config.problems.length }).toEqual({ threshold: 0.25, problems: 1 });
+  });
+
+  it('accepts a threshold just below 1 (trip only when nearly every submit failed)', () => {
+    expect(loadHealthCheckConfig({ TRADING_LEAN_ERROR_RATE_THRESHOLD: '0.99' }).errorRateThreshold).toBe(0.99);
   });
 
   it('never throws, and reports every invalid variable at once', () => {

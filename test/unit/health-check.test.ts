@@ -411,6 +411,7 @@ describe('runHealthCheck: stale runner health', () => {
     { name: 'trips when the probe fails and the last healthy probe was 3 minutes and 1 ms ago', lastOkAgo: 3 * MINUTE + 1, trips: true },
     { name: 'does not trip when the last healthy probe was exactly 3 minutes ago: the rule is strictly older', lastOkAgo: 3 * MINUTE, trips: false },
     { name: 'does not trip when the probe fails and the last healthy probe was 2 minutes ago', lastOkAgo: 2 * MINUTE, trips: false },
+    { name: 'trips when the probe fails and the last healthy probe is dated a day ahead: it was never made', lastOkAgo: -24 * 60 * MINUTE, trips: true },
   ])('$name', async ({ lastOkAgo, trips }) => {
     const world = healthWorld({ probe: PROBE_DOWN, control: healthLastOk(lastOkAgo) });
 
