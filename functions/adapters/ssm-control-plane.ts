@@ -55,7 +55,7 @@ export interface SsmControlPlaneOptions {
 /** The bound of one SSM operation when the caller gives none. */
 const DEFAULT_CALL_TIMEOUT_MS = 2_000;
 
-// GetParametersByPath answers at most 10 per page; 20 pages is 200 symbols in review, far more than a desk trades.
+// GetParametersByPath answers at most 10 per page; 20 pages is 200 review parameters (cleared ones stay until deleted). Past that the read fails.
 const MAX_REVIEW_PAGES = 20;
 // 20 pages is 200 strategies with a parameter; past that the rest read as missing (not enabled), the safe side.
 const MAX_STRATEGY_PAGES = 20;
@@ -229,9 +229,13 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
         if (review !== undefined) reviews.set(review.symbol, review);
       }
       nextToken = out.NextToken;
-      if (nextToken === undefined) break;
+      if (nextToken === undefined) return reviews;
     }
-    return reviews;
+    // A review past the pages read would not gate its symbol: fail the read, so the routers keep
+    // the last values they read whole, or keep LEAN off, and say why.
+    throw new Error(
+      `${this.names.manualReview} holds more than ${MAX_REVIEW_PAGES * 10} parameters, more than one read covers; delete the cleared reviews (aws ssm delete-parameter) to bring it under`,
+    );
   }
 
   /**

@@ -269,6 +269,18 @@ describe('SsmControlPlane reads', () => {
     ]);
   });
 
+  it('behaves as if the kill switch were on, and says why, when the review folder holds more than one read covers', async () => {
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off', leanHealth: JSON.stringify(HEALTH) }));
+    // Every page says there is another: past the 20th, a review would go unseen.
+    ssm.on(GetParametersByPathCommand, { Path: NAMES.manualReview }).resolves(reviewPage([{ name: 'OLD', value: 'cleared', at: '2025-01-01T00:00:00.000Z' }], 'more'));
+    const { plane, logger } = controlPlane();
+
+    const snapshot = await plane.read();
+
+    expect({ source: snapshot.source, killSwitch: snapshot.killSwitch.state, pages: folderReads(NAMES.manualReview).length }).toEqual({ source: 'unavailable', killSwitch: 'on', pages: 20 });
+    expect(JSON.stringify(logger.withMessage('control_read_failed'))).toContain('holds more than 200 parameters');
+  });
+
   it('behaves as if the kill switch were on when SSM never answered', async () => {
     ssm.on(GetParametersCommand).rejects(throttled());
     ssm.on(GetParametersByPathCommand).rejects(throttled());
