@@ -136,6 +136,12 @@ async function reconciledOutcome(deps: ReconciliationDependencies, row: Provenan
   if (atRunner === 'deadline') return 'deadline';
   if (atAlpaca.kind === 'error' || atRunner?.kind === 'error') return undefined;
   if (atRunner?.kind === 'found') {
+    if (record.leanFailure === 'definite') {
+      // LEAN refused it, so LEAN did not place it; the runner finds it at Alpaca, which said it holds
+      // none a moment before: the answers crossed in time. The next run's Alpaca lookup decides.
+      deps.logger.warn('order_reconcile_answers_disagree', { client_order_id: row.client_order_id, detail: 'the runner holds it, Alpaca did not, and LEAN had failed definitely' });
+      return undefined;
+    }
     // Alpaca answered that it holds no such order, so the router's own fallback did not place this one.
     const attribution: Attribution = { route: 'lean', verified: false, doubt: 'only the runner holds it; Alpaca does not' };
     return { ...foundOutcome(row, atRunner.order, record, attribution, settings.notionalTolerance), review_required: true };

@@ -488,6 +488,16 @@ describe('reconcileUnresolved: what a reconciled row says', () => {
     });
   });
 
+  it('leaves a row for the next run when only the runner holds it but LEAN had failed definitely: LEAN cannot have placed it', async () => {
+    const intent = { reason: 'lean_submit_http_400', lean_failure: 'definite', recorded_at: NOW } as const;
+    const row: ProvenanceRow = { ...ROW, status: 'pending', execution_fallback_intent: intent, execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_http_400')] };
+    const world = reconcileWorld({ store: { unresolved: [row] }, alpacaLookups: [notFound], runnerLookups: [found(AT_BROKER)] });
+
+    await run(world);
+
+    expect({ resolutions: world.store.resolutions, logged: world.logger.withMessage('order_reconcile_answers_disagree').length }).toEqual({ resolutions: [], logged: 1 });
+  });
+
   it('attributes an unknown row whose fallback intent never became a submit to LEAN’s late acknowledgement, with no fallback counted', async () => {
     const intent = { reason: 'lean_submit_timeout', lean_failure: 'ambiguous', recorded_at: NOW } as const;
     const row: ProvenanceRow = { ...ROW, status: 'unknown', execution_fallback_intent: intent, execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_timeout')] };
