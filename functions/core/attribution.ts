@@ -66,16 +66,17 @@ export function attributeFound(record: SendRecord): Attribution {
  * The send record a row's own fields prove, for reconciliation: what its policy snapshot allowed
  * (a gate kept LEAN out), and whether the fallback submit may have gone out. A `pending` row's
  * invocation died after writing the fallback intent, perhaps mid-submit; a finalized row lists
- * every attempt, so without an Alpaca submit among them the fallback never started.
+ * every attempt, so without an Alpaca submit among them that Alpaca did not refuse outright
+ * (`rejected`), the fallback placed nothing.
  */
 export function sendRecordOfRow(row: ProvenanceRow): SendRecord {
   const gated = row.policy_snapshot.gates.length > 0;
   const leanSent = row.execution_expected_adapter === 'lean' && !gated;
   const intent = row.execution_fallback_intent;
   const alpacaSubmits = row.execution_attempts.filter((attempt) => attempt.adapter === 'alpaca' && attempt.operation === 'submit');
-  const fallbackMayHaveStarted = intent !== undefined && (row.status === 'pending' || alpacaSubmits.length > 0);
+  const fallbackMayHavePlaced = intent !== undefined && (row.status === 'pending' || alpacaSubmits.some((attempt) => attempt.outcome !== 'rejected'));
   const alpacaRoute: AlpacaRoute | undefined =
-    row.execution_expected_adapter === 'alpaca' ? 'alpaca' : gated ? 'alpaca_gated' : fallbackMayHaveStarted ? 'alpaca_fallback' : undefined;
+    row.execution_expected_adapter === 'alpaca' ? 'alpaca' : gated ? 'alpaca_gated' : fallbackMayHavePlaced ? 'alpaca_fallback' : undefined;
   const alpacaSaidDuplicate = alpacaSubmits.some((attempt) => attempt.outcome === 'duplicate');
   return {
     leanSent,

@@ -103,6 +103,15 @@ describe('sendRecordOfRow', () => {
     });
   });
 
+  it('records LEAN as the only path when Alpaca rejected the fallback submit outright: the fallback placed nothing', () => {
+    const attempts = [attempt('lean', 'submit', 'failed'), attempt('lean', 'lookup', 'not_found'), attempt('alpaca', 'lookup', 'not_found'), attempt('alpaca', 'submit', 'rejected')];
+
+    expect(sendRecordOfRow(row({ status: 'unknown', execution_fallback_intent: intent('ambiguous'), execution_attempts: attempts }))).toStrictEqual({
+      leanSent: true,
+      leanFailure: 'ambiguous',
+    });
+  });
+
   it('records LEAN as the only path when a finalized row holds a fallback intent but no Alpaca submit: the fallback never started', () => {
     const attempts = [attempt('lean', 'submit', 'failed'), attempt('lean', 'lookup', 'not_found'), attempt('alpaca', 'lookup', 'not_found')];
 
