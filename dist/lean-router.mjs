@@ -155,7 +155,7 @@ async function runCli(argv, env, io) {
     io.out(json ? JSON.stringify({ version }) : version);
     return 0;
   }
-  const { runCommand } = await import("./lean-router-commands-HLB665NQ.mjs");
+  const { runCommand } = await import("./lean-router-commands-GF6APK5N.mjs");
   return runCommand(request, env, io);
 }
 function parse(argv) {

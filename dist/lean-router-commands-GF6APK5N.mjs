@@ -275,7 +275,7 @@ var HEALTH_CHECK_VARIABLES = {
 function loadHealthCheckConfig(env) {
   const problems = [];
   const integers = readIntegers(env, HEALTH_CHECK_DEFAULTS, HEALTH_CHECK_VARIABLES, problems);
-  const errorRateThreshold = readValue(env, "TRADING_LEAN_ERROR_RATE_THRESHOLD", z2.coerce.number().check(z2.gt(0), z2.maximum(1)), 0.25, problems);
+  const errorRateThreshold = readValue(env, "TRADING_LEAN_ERROR_RATE_THRESHOLD", z2.coerce.number().check(z2.gt(0), z2.lt(1)), 0.25, problems);
   return { ...integers, errorRateThreshold, problems };
 }
 
@@ -473,7 +473,7 @@ function manualReviewParameterName(prefix, symbol) {
   return `${controlParameterName(prefix, CONTROL_PARAMETER.manualReview)}/${symbol.replaceAll("/", "_")}`;
 }
 function symbolOfReviewParameter(parameterName) {
-  return parameterName.slice(parameterName.lastIndexOf("/") + 1).replaceAll("_", "/");
+  return parameterName.slice(parameterName.lastIndexOf("/") + 1).replaceAll("_", "/").toUpperCase();
 }
 var PLAIN_STRATEGY_ID = /^[A-Za-z0-9_.-]+$/;
 var ENCODED_STRATEGY_ID = "_b64_";
@@ -712,9 +712,11 @@ var SsmControlPlane = class {
         if (review !== void 0) reviews.set(review.symbol, review);
       }
       nextToken = out.NextToken;
-      if (nextToken === void 0) break;
+      if (nextToken === void 0) return reviews;
     }
-    return reviews;
+    throw new Error(
+      `${this.names.manualReview} holds more than ${MAX_REVIEW_PAGES * 10} parameters, more than one read covers; delete the cleared reviews (aws ssm delete-parameter) to bring it under`
+    );
   }
   /**
    * The strategies, or none when their folder cannot be read: no strategy then reads `enabled`,
@@ -1313,11 +1315,13 @@ function toListed(parameter, folder) {
 }
 
 // functions/core/gates.ts
+var PROBE_CLOCK_SKEW_MS = 6e4;
 function isRunnerHealthStale(control, now, staleMs) {
   const lastOk = control.leanHealth?.last_ok_at;
   if (lastOk === void 0 || lastOk === null) return true;
   const at = Date.parse(lastOk);
-  return Number.isNaN(at) || now.getTime() - at > staleMs;
+  const age = now.getTime() - at;
+  return Number.isNaN(at) || age > staleMs || -age > PROBE_CLOCK_SKEW_MS;
 }
 
 // lib/cli/status-report.ts
