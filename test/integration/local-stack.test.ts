@@ -33,15 +33,15 @@ afterAll(async () => {
 });
 
 let sequence = 0;
-/** Posts a market order for `symbol` and answers its client_order_id. */
-async function placeOrder(symbol: string): Promise<{ id: string; reply: Reply }> {
+/** Posts a market order for `symbol` (to the shared stack unless `on` is given) and answers its client_order_id. */
+async function placeOrder(symbol: string, on: LocalStack = stack): Promise<{ id: string; reply: Reply }> {
   sequence += 1;
   const id = `local-stack-${Date.now().toString(36)}-${sequence}`;
-  const reply = await http('POST', `${stack.apiUrl}/orders`, { client_order_id: id, symbol, side: 'buy', qty: '1', type: 'market', time_in_force: 'day' });
+  const reply = await http('POST', `${on.apiUrl}/orders`, { client_order_id: id, symbol, side: 'buy', qty: '1', type: 'market', time_in_force: 'day' });
   return { id, reply };
 }
 
-const readRow = (id: string): Promise<Reply> => http('GET', `${stack.apiUrl}/orders/${id}`);
+const readRow = (id: string, on: LocalStack = stack): Promise<Reply> => http('GET', `${on.apiUrl}/orders/${id}`);
 const injectLeanFaults = (faults: unknown): Promise<Reply> => http('POST', `${stack.apiUrl}/_sim/lean/faults`, faults);
 
 /** Holds a loopback port as another process would; close it afterwards. */
@@ -337,15 +337,25 @@ describe('resetting the router state (POST /_router/reset)', () => {
 });
 
 describe('running the lifecycle sync now (POST /_router/sync)', () => {
+  // A stack whose chores run once, at start: on the shared one, the sync that runs every 10 s could
+  // write the fill first, and this run would find no open order.
+  let quiet: LocalStack;
+  beforeAll(async () => {
+    quiet = await startLocalStack({ ...FREE_PORTS, env: FAST_TIMEOUTS, healthCheckIntervalMs: 0 });
+  });
+  afterAll(async () => {
+    await quiet?.close();
+  });
+
   it('writes the fill of an order whose fill is due on its row: broker_status filled', async () => {
-    const { id } = await placeOrder('AMD');
+    const { id } = await placeOrder('AMD', quiet);
     // The simulator fills it on the first request after the delay; the sync's list call is one.
     await sleep(LOCAL_FILL_DELAY_MS + 300);
 
-    const reply = await http('POST', `${stack.apiUrl}/_router/sync`);
+    const reply = await http('POST', `${quiet.apiUrl}/_router/sync`);
 
     expect(reply).toMatchObject({ status: 200, body: { stopped: 'complete' } });
-    expect((await readRow(id)).body).toMatchObject({ broker_status: 'filled', filled_qty: '1', filled_avg_price: expect.any(String) });
+    expect((await readRow(id, quiet)).body).toMatchObject({ broker_status: 'filled', filled_qty: '1', filled_avg_price: expect.any(String) });
   });
 });
 
