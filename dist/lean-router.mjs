@@ -155,7 +155,7 @@ async function runCli(argv, env, io) {
     io.out(json ? JSON.stringify({ version }) : version);
     return 0;
   }
-  const { runCommand } = await import("./lean-router-commands-GF6APK5N.mjs");
+  const { runCommand } = await import("./lean-router-commands-WOBH5IQR.mjs");
   return runCommand(request, env, io);
 }
 function parse(argv) {

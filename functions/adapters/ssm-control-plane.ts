@@ -77,6 +77,8 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
   private lastGoodMs: number | undefined;
   private lastRefreshFailed = false;
   private refreshing: Promise<ControlSnapshot> | undefined;
+  /** This process's own writes not yet known to be in a read: each replayed over a read that started before it. */
+  private writes: { readonly atMs: number; readonly apply: (values: ControlSnapshot) => ControlSnapshot }[] = [];
   private readonly clock: Clock;
   private readonly names;
   private readonly maxAgeMs: number;
@@ -117,9 +119,8 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
   }
 
   async readFresh(): Promise<ControlSnapshot> {
-    const snapshot = await this.fetch();
-    this.remember(snapshot);
-    return snapshot;
+    const startedMs = this.clock.monotonicMs();
+    return this.remember(await this.fetch(), startedMs);
   }
 
   async tripKillSwitch(trip: KillSwitchTrip): Promise<void> {
@@ -179,11 +180,10 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
   }
 
   private async refresh(): Promise<ControlSnapshot> {
-    this.lastAttemptMs = this.clock.monotonicMs();
+    const startedMs = this.clock.monotonicMs();
+    this.lastAttemptMs = startedMs;
     try {
-      const snapshot = await this.fetch();
-      this.remember(snapshot);
-      return snapshot;
+      return this.remember(await this.fetch(), startedMs);
     } catch (error) {
       this.lastRefreshFailed = true;
       this.options.logger?.error('control_read_failed', {
@@ -280,11 +280,17 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
     return { abortSignal: AbortSignal.timeout(this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) };
   }
 
-  private remember(snapshot: ControlSnapshot): void {
-    this.lastGood = snapshot;
+  /**
+   * Keeps a read that started at `startedMs`, with this process's writes since then applied over
+   * it: SSM answered before they landed, and a trip must not be undone here by a slower read.
+   */
+  private remember(snapshot: ControlSnapshot, startedMs: number): ControlSnapshot {
+    this.writes = this.writes.filter((write) => write.atMs >= startedMs);
+    this.lastGood = this.writes.reduce((values, write) => write.apply(values), snapshot);
     this.lastAttemptMs = this.clock.monotonicMs();
     this.lastGoodMs = this.lastAttemptMs;
     this.lastRefreshFailed = false;
+    return this.lastGood;
   }
 
   private cachedOrUnavailable(): ControlSnapshot {
@@ -293,23 +299,25 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
     return { ...this.lastGood, source: this.lastRefreshFailed ? 'last_known_good' : 'cached' };
   }
 
-  /** A write this process made is in force at once here, before the next read. */
+  /**
+   * A write this process made is in force at once here, before the next read, and over any read
+   * already under way when it was made (see {@link remember}).
+   */
+  private applyWrite(apply: (values: ControlSnapshot) => ControlSnapshot): void {
+    this.writes.push({ atMs: this.clock.monotonicMs(), apply });
+    if (this.lastGood !== undefined) this.lastGood = apply(this.lastGood);
+  }
+
   private patch(change: Partial<ControlSnapshot>): void {
-    if (this.lastGood !== undefined) this.lastGood = { ...this.lastGood, ...change };
+    this.applyWrite((values) => ({ ...values, ...change }));
   }
 
   private patchStrategy(strategy: StrategyEnablement): void {
-    if (this.lastGood === undefined) return;
-    const strategies = new Map(this.lastGood.strategies);
-    strategies.set(strategy.strategy_id, strategy);
-    this.lastGood = { ...this.lastGood, strategies };
+    this.applyWrite((values) => ({ ...values, strategies: new Map(values.strategies).set(strategy.strategy_id, strategy) }));
   }
 
   private patchReview(review: SymbolReview): void {
-    if (this.lastGood === undefined) return;
-    const reviews = new Map(this.lastGood.reviews);
-    reviews.set(review.symbol, review);
-    this.lastGood = { ...this.lastGood, reviews };
+    this.applyWrite((values) => ({ ...values, reviews: new Map(values.reviews).set(review.symbol, review) }));
   }
 }
 

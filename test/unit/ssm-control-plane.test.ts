@@ -419,6 +419,38 @@ describe('SsmControlPlane between the TTL and the maximum age', () => {
     expect(snapshot).toEqual({ ...first, source: 'cached' });
   });
 
+  it('keeps its own kill-switch trip in force when a refresh that started before the trip lands after it', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    const answer = batchAnsweredLater();
+    clock.ms += TTL_MS;
+    await plane.read(); // starts the background refresh, which SSM answers only after the trip
+    ssm.on(PutParameterCommand).resolves({});
+
+    await plane.tripKillSwitch({ reason: 'notional_mismatch', set_by: 'router', detail: 'LEAN placed another order' });
+    answer({ killSwitch: 'off', leanHealth: JSON.stringify(HEALTH) });
+    await settle();
+
+    expect((await plane.read()).killSwitch).toMatchObject({ state: 'on', reason: 'notional_mismatch' });
+  });
+
+  it('keeps a symbol it put in review when a refresh that started before lands after it', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    const answer = batchAnsweredLater();
+    clock.ms += TTL_MS;
+    await plane.read();
+    ssm.on(PutParameterCommand).resolves({});
+
+    await plane.putSymbolInReview('AAPL', 'repeated_fallback', 'router');
+    answer({ killSwitch: 'off', leanHealth: JSON.stringify(HEALTH) });
+    await settle();
+
+    expect((await plane.read()).reviews.get('AAPL')?.state).toBe('review');
+  });
+
   it('refreshes once in the background after the TTL', async () => {
     ssmAnswersOff();
     const { plane, clock } = controlPlane();

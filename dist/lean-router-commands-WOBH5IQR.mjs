@@ -596,6 +596,8 @@ var SsmControlPlane = class {
   lastGoodMs;
   lastRefreshFailed = false;
   refreshing;
+  /** This process's own writes not yet known to be in a read: each replayed over a read that started before it. */
+  writes = [];
   clock;
   names;
   maxAgeMs;
@@ -613,9 +615,8 @@ var SsmControlPlane = class {
     return refreshing;
   }
   async readFresh() {
-    const snapshot = await this.fetch();
-    this.remember(snapshot);
-    return snapshot;
+    const startedMs = this.clock.monotonicMs();
+    return this.remember(await this.fetch(), startedMs);
   }
   async tripKillSwitch(trip) {
     const at = this.clock.now();
@@ -665,11 +666,10 @@ var SsmControlPlane = class {
     return refreshing;
   }
   async refresh() {
-    this.lastAttemptMs = this.clock.monotonicMs();
+    const startedMs = this.clock.monotonicMs();
+    this.lastAttemptMs = startedMs;
     try {
-      const snapshot = await this.fetch();
-      this.remember(snapshot);
-      return snapshot;
+      return this.remember(await this.fetch(), startedMs);
     } catch (error) {
       this.lastRefreshFailed = true;
       this.options.logger?.error("control_read_failed", {
@@ -756,31 +756,38 @@ var SsmControlPlane = class {
   bound() {
     return { abortSignal: AbortSignal.timeout(this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) };
   }
-  remember(snapshot) {
-    this.lastGood = snapshot;
+  /**
+   * Keeps a read that started at `startedMs`, with this process's writes since then applied over
+   * it: SSM answered before they landed, and a trip must not be undone here by a slower read.
+   */
+  remember(snapshot, startedMs) {
+    this.writes = this.writes.filter((write) => write.atMs >= startedMs);
+    this.lastGood = this.writes.reduce((values, write) => write.apply(values), snapshot);
     this.lastAttemptMs = this.clock.monotonicMs();
     this.lastGoodMs = this.lastAttemptMs;
     this.lastRefreshFailed = false;
+    return this.lastGood;
   }
   cachedOrUnavailable() {
     if (this.lastGood === void 0) return UNAVAILABLE_CONTROL;
     return { ...this.lastGood, source: this.lastRefreshFailed ? "last_known_good" : "cached" };
   }
-  /** A write this process made is in force at once here, before the next read. */
+  /**
+   * A write this process made is in force at once here, before the next read, and over any read
+   * already under way when it was made (see {@link remember}).
+   */
+  applyWrite(apply) {
+    this.writes.push({ atMs: this.clock.monotonicMs(), apply });
+    if (this.lastGood !== void 0) this.lastGood = apply(this.lastGood);
+  }
   patch(change) {
-    if (this.lastGood !== void 0) this.lastGood = { ...this.lastGood, ...change };
+    this.applyWrite((values) => ({ ...values, ...change }));
   }
   patchStrategy(strategy) {
-    if (this.lastGood === void 0) return;
-    const strategies = new Map(this.lastGood.strategies);
-    strategies.set(strategy.strategy_id, strategy);
-    this.lastGood = { ...this.lastGood, strategies };
+    this.applyWrite((values) => ({ ...values, strategies: new Map(values.strategies).set(strategy.strategy_id, strategy) }));
   }
   patchReview(review) {
-    if (this.lastGood === void 0) return;
-    const reviews = new Map(this.lastGood.reviews);
-    reviews.set(review.symbol, review);
-    this.lastGood = { ...this.lastGood, reviews };
+    this.applyWrite((values) => ({ ...values, reviews: new Map(values.reviews).set(review.symbol, review) }));
   }
 };
 function toKillSwitch(parameter) {
