@@ -1,4 +1,4 @@
-import type { BrokerOrder, ExecutionRoute, FailureCertainty, OrderStatus } from './execution';
+import type { BrokerOrder, ExecutionAttempt, ExecutionRoute, FailureCertainty, OrderStatus } from './execution';
 import type { ProvenanceRow } from './provenance';
 
 /** The routes on which the router itself sends an order to Alpaca. */
@@ -66,15 +66,15 @@ export function attributeFound(record: SendRecord): Attribution {
  * The send record a row's own fields prove, for reconciliation: what its policy snapshot allowed
  * (a gate kept LEAN out), and whether the fallback submit may have gone out. A `pending` row's
  * invocation died after writing the fallback intent, perhaps mid-submit; a finalized row lists
- * every attempt, so without an Alpaca submit among them that Alpaca did not refuse outright
- * (`rejected`), the fallback placed nothing.
+ * every attempt, so without an Alpaca submit among them that may have placed the order, the
+ * fallback placed nothing.
  */
 export function sendRecordOfRow(row: ProvenanceRow): SendRecord {
   const gated = row.policy_snapshot.gates.length > 0;
   const leanSent = row.execution_expected_adapter === 'lean' && !gated;
   const intent = row.execution_fallback_intent;
   const alpacaSubmits = row.execution_attempts.filter((attempt) => attempt.adapter === 'alpaca' && attempt.operation === 'submit');
-  const fallbackMayHavePlaced = intent !== undefined && (row.status === 'pending' || alpacaSubmits.some((attempt) => attempt.outcome !== 'rejected'));
+  const fallbackMayHavePlaced = intent !== undefined && (row.status === 'pending' || alpacaSubmits.some(mayHavePlaced));
   const alpacaRoute: AlpacaRoute | undefined =
     row.execution_expected_adapter === 'alpaca' ? 'alpaca' : gated ? 'alpaca_gated' : fallbackMayHavePlaced ? 'alpaca_fallback' : undefined;
   const alpacaSaidDuplicate = alpacaSubmits.some((attempt) => attempt.outcome === 'duplicate');
@@ -84,6 +84,15 @@ export function sendRecordOfRow(row: ProvenanceRow): SendRecord {
     ...(alpacaRoute === undefined ? {} : { alpacaRoute }),
     ...(alpacaSaidDuplicate ? { alpacaSaidDuplicate } : {}),
   };
+}
+
+/**
+ * Whether a submit may have placed the order: not when the broker refused it outright (`rejected`)
+ * or failed it definitely (a 401, a 429, keys that could not be read). A record written before
+ * submits carried their certainty counts as may-have.
+ */
+function mayHavePlaced(attempt: ExecutionAttempt): boolean {
+  return attempt.outcome !== 'rejected' && !(attempt.outcome === 'failed' && attempt.certainty === 'definite');
 }
 
 /** Broker statuses that, in a submit's own answer, mean the order never worked; an absent status is none of them. */

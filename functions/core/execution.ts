@@ -110,6 +110,12 @@ export interface ExecutionAttempt {
     | 'not_found'
     | 'error';
   readonly reason?: string;
+  /**
+   * On a failed submit: `definite` when the broker cannot have placed the order, `ambiguous` when
+   * it may have. Reconciliation reads it to tell a fallback that placed nothing from one that may
+   * have placed the order.
+   */
+  readonly certainty?: FailureCertainty;
   readonly http_status?: number;
   readonly latency_ms: number;
   readonly started_at: string;

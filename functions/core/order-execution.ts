@@ -414,12 +414,12 @@ export function saysLeanIsUnwell(failure: SubmitFailure<LeanFailureReason>): boo
   return !/^lean_submit_http_4\d\d$/.test(failure.reason);
 }
 
-function leanSubmitRecord(result: LeanSubmitOutcome): Pick<ExecutionAttempt, 'outcome' | 'reason' | 'http_status'> {
+function leanSubmitRecord(result: LeanSubmitOutcome): Pick<ExecutionAttempt, 'outcome' | 'reason' | 'certainty' | 'http_status'> {
   if (result.kind === 'accepted') return { outcome: 'accepted', http_status: result.httpStatus };
-  return { outcome: 'failed', reason: result.failure.reason, http_status: result.failure.httpStatus };
+  return { outcome: 'failed', reason: result.failure.reason, certainty: result.failure.certainty, http_status: result.failure.httpStatus };
 }
 
-function alpacaSubmitRecord(result: AlpacaSubmitOutcome): Pick<ExecutionAttempt, 'outcome' | 'reason' | 'http_status'> {
+function alpacaSubmitRecord(result: AlpacaSubmitOutcome): Pick<ExecutionAttempt, 'outcome' | 'reason' | 'certainty' | 'http_status'> {
   switch (result.kind) {
     case 'accepted':
       return { outcome: 'accepted', http_status: result.httpStatus };
@@ -428,7 +428,7 @@ function alpacaSubmitRecord(result: AlpacaSubmitOutcome): Pick<ExecutionAttempt,
     case 'rejected':
       return { outcome: 'rejected', reason: 'alpaca_rejected', http_status: result.httpStatus };
     case 'failed':
-      return { outcome: 'failed', reason: result.failure.reason, http_status: result.failure.httpStatus };
+      return { outcome: 'failed', reason: result.failure.reason, certainty: result.failure.certainty, http_status: result.failure.httpStatus };
   }
 }
 

@@ -35,6 +35,9 @@ export const executionAttemptSchema = z.strictObject({
   operation: enumOf<ExecutionAttempt['operation']>()(['submit', 'lookup']),
   outcome: enumOf<ExecutionAttempt['outcome']>()(['accepted', 'duplicate', 'rejected', 'failed', 'found', 'not_found', 'error']),
   reason: z.string().optional().describe('Why the call did not succeed, e.g. lean_submit_timeout'),
+  certainty: enumOf<FailureCertainty>()(['definite', 'ambiguous'])
+    .optional()
+    .describe('On a failed submit: definite when the broker cannot have placed the order, ambiguous when it may have'),
   http_status: z.number().int().optional(),
   latency_ms: z.number(),
   started_at: z.string().describe('ISO-8601 UTC'),

@@ -103,6 +103,26 @@ describe('sendRecordOfRow', () => {
     });
   });
 
+  it('records LEAN as the only path when the fallback submit failed definitely (a 429): the fallback placed nothing', () => {
+    const refused: ExecutionAttempt = { ...attempt('alpaca', 'submit', 'failed'), reason: 'alpaca_submit_http_429', certainty: 'definite' };
+    const attempts = [attempt('lean', 'submit', 'failed'), attempt('lean', 'lookup', 'not_found'), attempt('alpaca', 'lookup', 'not_found'), refused];
+
+    expect(sendRecordOfRow(row({ status: 'unknown', execution_fallback_intent: intent('ambiguous'), execution_attempts: attempts }))).toStrictEqual({
+      leanSent: true,
+      leanFailure: 'ambiguous',
+    });
+  });
+
+  it('records both paths when the fallback submit failed ambiguously: it may have placed the order', () => {
+    const timedOut: ExecutionAttempt = { ...attempt('alpaca', 'submit', 'failed'), reason: 'alpaca_submit_timeout', certainty: 'ambiguous' };
+
+    expect(sendRecordOfRow(row({ status: 'unknown', execution_fallback_intent: intent('ambiguous'), execution_attempts: [attempt('lean', 'submit', 'failed'), timedOut] }))).toStrictEqual({
+      leanSent: true,
+      leanFailure: 'ambiguous',
+      alpacaRoute: 'alpaca_fallback',
+    });
+  });
+
   it('records LEAN as the only path when Alpaca rejected the fallback submit outright: the fallback placed nothing', () => {
     const attempts = [attempt('lean', 'submit', 'failed'), attempt('lean', 'lookup', 'not_found'), attempt('alpaca', 'lookup', 'not_found'), attempt('alpaca', 'submit', 'rejected')];
 

@@ -242,8 +242,8 @@ function payload(ack: BrokerOrder, route: ExecutionRoute, fallbackReason?: strin
 }
 
 const LEAN_SUBMIT_ACCEPTED = attempt({ adapter: 'lean', operation: 'submit', outcome: 'accepted', http_status: 200 });
-const LEAN_SUBMIT_NETWORK_ERROR = attempt({ adapter: 'lean', operation: 'submit', outcome: 'failed', reason: 'lean_submit_network_error' });
-const LEAN_SUBMIT_TIMEOUT = attempt({ adapter: 'lean', operation: 'submit', outcome: 'failed', reason: 'lean_submit_timeout' });
+const LEAN_SUBMIT_NETWORK_ERROR = attempt({ adapter: 'lean', operation: 'submit', outcome: 'failed', reason: 'lean_submit_network_error', certainty: 'definite' });
+const LEAN_SUBMIT_TIMEOUT = attempt({ adapter: 'lean', operation: 'submit', outcome: 'failed', reason: 'lean_submit_timeout', certainty: 'ambiguous' });
 const ALPACA_SUBMIT_ACCEPTED = attempt({ adapter: 'alpaca', operation: 'submit', outcome: 'accepted', http_status: 200 });
 
 describe('OrderExecution', () => {
@@ -445,7 +445,7 @@ describe('OrderExecution', () => {
         {
           claim: CLAIM,
           intent: { reason: 'lean_submit_http_502', lean_failure: 'definite', recorded_at: NOW_ISO },
-          attempts: [attempt({ adapter: 'lean', operation: 'submit', outcome: 'failed', reason: 'lean_submit_http_502', http_status: 502 })],
+          attempts: [attempt({ adapter: 'lean', operation: 'submit', outcome: 'failed', reason: 'lean_submit_http_502', certainty: 'definite', http_status: 502 })],
           timeoutMs: 300,
         },
       ]);
@@ -473,7 +473,7 @@ describe('OrderExecution', () => {
         execution_route: 'none',
         execution_route_reason: 'lean_submit_http_502',
         execution_fallback_count: 0,
-        execution_attempts: [attempt({ adapter: 'lean', operation: 'submit', outcome: 'failed', reason: 'lean_submit_http_502', http_status: 502 })],
+        execution_attempts: [attempt({ adapter: 'lean', operation: 'submit', outcome: 'failed', reason: 'lean_submit_http_502', certainty: 'definite', http_status: 502 })],
         review_required: false,
         route_verified: true,
         status_detail: 'LEAN submit failed (scripted lean_submit_http_502) and the fallback adapter is none',
@@ -818,7 +818,7 @@ describe('OrderExecution', () => {
         execution_route: 'none',
         execution_route_reason: 'adapter_alpaca',
         execution_fallback_count: 0,
-        execution_attempts: [attempt({ adapter: 'alpaca', operation: 'submit', outcome: 'failed', reason: 'alpaca_submit_network_error' })],
+        execution_attempts: [attempt({ adapter: 'alpaca', operation: 'submit', outcome: 'failed', reason: 'alpaca_submit_network_error', certainty: 'definite' })],
         review_required: false,
         route_verified: true,
         status_detail: 'Alpaca submit failed: ECONNREFUSED',
@@ -901,7 +901,7 @@ describe('OrderExecution', () => {
         execution_fallback_count: 1,
         execution_attempts: [
           LEAN_SUBMIT_NETWORK_ERROR,
-          attempt({ adapter: 'alpaca', operation: 'submit', outcome: 'failed', reason: 'alpaca_submit_timeout', http_status: 504 }),
+          attempt({ adapter: 'alpaca', operation: 'submit', outcome: 'failed', reason: 'alpaca_submit_timeout', certainty: 'ambiguous', http_status: 504 }),
           attempt({ adapter: 'alpaca', operation: 'lookup', outcome: 'found', http_status: 200 }),
         ],
         broker_order_id: 'alpaca-order-1',

@@ -536,7 +536,7 @@ describe('routeOrder: a LEAN acknowledgement that differs from the order', () =>
 });
 
 describe('routeOrder: attempts', () => {
-  it('records adapter, operation, outcome, reason, status, latency and start time of a failed LEAN submit', async () => {
+  it('records adapter, operation, outcome, reason, certainty, status, latency and start time of a failed LEAN submit', async () => {
     const { world, row } = await runScenario({ lean: { submits: [leanFailure('lean_submit_http_400', 'definite', 400)] },
       alpaca: { submits: [ALPACA_ACCEPTED] } });
 
@@ -545,6 +545,7 @@ describe('routeOrder: attempts', () => {
       operation: 'submit',
       outcome: 'failed',
       reason: 'lean_submit_http_400',
+      certainty: 'definite',
       http_status: 400,
       latency_ms: 7,
       started_at: world.clock.iso,
