@@ -226,7 +226,8 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
       );
       for (const parameter of out.Parameters ?? []) {
         const review = toReview(parameter);
-        if (review !== undefined) reviews.set(review.symbol, review);
+        // Two names for one symbol (`AAPL` and `aapl`): a review in either holds it, the safe side.
+        if (review !== undefined && reviews.get(review.symbol)?.state !== 'review') reviews.set(review.symbol, review);
       }
       nextToken = out.NextToken;
       if (nextToken === undefined) return reviews;

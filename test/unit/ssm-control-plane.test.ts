@@ -269,6 +269,17 @@ describe('SsmControlPlane reads', () => {
     ]);
   });
 
+  it.each([
+    ['the review is written in upper case and the clearing in lower case', [{ name: 'AAPL', value: 'review' }, { name: 'aapl', value: 'cleared' }]],
+    ['the review is written in lower case and the clearing in upper case', [{ name: 'AAPL', value: 'cleared' }, { name: 'aapl', value: 'review' }]],
+  ])('keeps a symbol in review when two names hold it and %s', async (_case, entries) => {
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off', leanHealth: JSON.stringify(HEALTH) }));
+    ssm.on(GetParametersByPathCommand, { Path: NAMES.manualReview }).resolves(reviewPage(entries.map((entry) => ({ ...entry, at: '2025-01-01T00:00:00.000Z' }))));
+    const { plane } = controlPlane();
+
+    expect((await plane.read()).reviews.get('AAPL')?.state).toBe('review');
+  });
+
   it('behaves as if the kill switch were on, and says why, when the review folder holds more than one read covers', async () => {
     ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off', leanHealth: JSON.stringify(HEALTH) }));
     // Every page says there is another: past the 20th, a review would go unseen.

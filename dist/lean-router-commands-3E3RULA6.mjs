@@ -709,7 +709,7 @@ var SsmControlPlane = class {
       );
       for (const parameter of out.Parameters ?? []) {
         const review = toReview(parameter);
-        if (review !== void 0) reviews.set(review.symbol, review);
+        if (review !== void 0 && reviews.get(review.symbol)?.state !== "review") reviews.set(review.symbol, review);
       }
       nextToken = out.NextToken;
       if (nextToken === void 0) return reviews;
