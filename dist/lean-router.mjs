@@ -155,7 +155,7 @@ async function runCli(argv, env, io) {
     io.out(json ? JSON.stringify({ version }) : version);
     return 0;
   }
-  const { runCommand } = await import("./lean-router-commands-3E3RULA6.mjs");
+  const { runCommand } = await import("./lean-router-commands-774Z3ROE.mjs");
   return runCommand(request, env, io);
 }
 function parse(argv) {

@@ -77,8 +77,12 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
   private lastGoodMs: number | undefined;
   private lastRefreshFailed = false;
   private refreshing: Promise<ControlSnapshot> | undefined;
-  /** This process's own writes not yet known to be in a read: each replayed over a read that started before it. */
+  /** This process's own writes made while a read was under way: each replayed over a read that started before it. */
   private writes: { readonly atMs: number; readonly apply: (values: ControlSnapshot) => ControlSnapshot }[] = [];
+  /** When each read of SSM now under way started. */
+  private readonly readsUnderWay: number[] = [];
+  /** When the read whose values are kept started; an older read landing later is not kept. */
+  private keptReadStartMs = -Infinity;
   private readonly clock: Clock;
   private readonly names;
   private readonly maxAgeMs: number;
@@ -119,8 +123,7 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
   }
 
   async readFresh(): Promise<ControlSnapshot> {
-    const startedMs = this.clock.monotonicMs();
-    return this.remember(await this.fetch(), startedMs);
+    return this.fetchAndRemember();
   }
 
   async tripKillSwitch(trip: KillSwitchTrip): Promise<void> {
@@ -147,7 +150,13 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
    * modification time marks where the next fallback count starts.
    */
   async clearSymbolReview(symbol: string): Promise<void> {
-    await this.put(manualReviewParameterName(this.options.prefix, symbol), 'cleared');
+    // Every name that reads as the symbol (an operator's `aapl` as well as `AAPL`): a review left
+    // under one of them would still hold it.
+    const names = new Set([manualReviewParameterName(this.options.prefix, symbol)]);
+    for (const parameter of await this.reviewParameters(this.bound())) {
+      if (parameter.Name !== undefined && symbolOfReviewParameter(parameter.Name) === symbol) names.add(parameter.Name);
+    }
+    await Promise.all([...names].map((name) => this.put(name, 'cleared')));
     this.patchReview({ symbol, state: 'cleared', changed_at: this.clock.now().toISOString() });
   }
 
@@ -180,10 +189,9 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
   }
 
   private async refresh(): Promise<ControlSnapshot> {
-    const startedMs = this.clock.monotonicMs();
-    this.lastAttemptMs = startedMs;
+    this.lastAttemptMs = this.clock.monotonicMs();
     try {
-      return this.remember(await this.fetch(), startedMs);
+      return await this.fetchAndRemember();
     } catch (error) {
       this.lastRefreshFailed = true;
       this.options.logger?.error('control_read_failed', {
@@ -218,24 +226,34 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
 
   private async readReviews(bound: { abortSignal: AbortSignal }): Promise<Map<string, SymbolReview>> {
     const reviews = new Map<string, SymbolReview>();
+    for (const parameter of await this.reviewParameters(bound)) {
+      const review = toReview(parameter);
+      if (review === undefined) continue;
+      // Two names for one symbol (`AAPL` and `aapl`): a review in either holds it, the safe side;
+      // between two clearings, the later one marks where the fallback count starts.
+      const held = reviews.get(review.symbol);
+      if (held === undefined || (held.state !== 'review' && (review.state === 'review' || review.changed_at > held.changed_at))) reviews.set(review.symbol, review);
+    }
+    return reviews;
+  }
+
+  /** Every parameter of the manual-review folder, page by page. */
+  private async reviewParameters(bound: { abortSignal: AbortSignal }): Promise<Parameter[]> {
+    const parameters: Parameter[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_REVIEW_PAGES; page += 1) {
       const out = await this.options.ssm.send(
         new GetParametersByPathCommand({ Path: this.names.manualReview, Recursive: false, MaxResults: 10, NextToken: nextToken }),
         bound,
       );
-      for (const parameter of out.Parameters ?? []) {
-        const review = toReview(parameter);
-        // Two names for one symbol (`AAPL` and `aapl`): a review in either holds it, the safe side.
-        if (review !== undefined && reviews.get(review.symbol)?.state !== 'review') reviews.set(review.symbol, review);
-      }
+      parameters.push(...(out.Parameters ?? []));
       nextToken = out.NextToken;
-      if (nextToken === undefined) return reviews;
+      if (nextToken === undefined) return parameters;
     }
     // A review past the pages read would not gate its symbol: fail the read, so the routers keep
     // the last values they read whole, or keep LEAN off, and say why.
     throw new Error(
-      `${this.names.manualReview} holds more than ${MAX_REVIEW_PAGES * 10} parameters, more than one read covers; delete the cleared reviews (aws ssm delete-parameter) to bring it under`,
+      `${this.names.manualReview} holds more parameters than ${MAX_REVIEW_PAGES} pages of one read cover (${parameters.length} read); delete the cleared reviews (aws ssm delete-parameter) to bring it under`,
     );
   }
 
@@ -281,13 +299,29 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
     return { abortSignal: AbortSignal.timeout(this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) };
   }
 
+  /** One read of SSM, kept by {@link remember}; while it runs, the writes made meanwhile are kept for it. */
+  private async fetchAndRemember(): Promise<ControlSnapshot> {
+    const startedMs = this.clock.monotonicMs();
+    this.readsUnderWay.push(startedMs);
+    try {
+      return this.remember(await this.fetch(), startedMs);
+    } finally {
+      this.readsUnderWay.splice(this.readsUnderWay.indexOf(startedMs), 1);
+      // A write only a read under way can have missed is all that needs keeping.
+      const oldestUnderWay = Math.min(...this.readsUnderWay);
+      this.writes = this.writes.filter((write) => write.atMs >= oldestUnderWay);
+    }
+  }
+
   /**
    * Keeps a read that started at `startedMs`, with this process's writes since then applied over
-   * it: SSM answered before they landed, and a trip must not be undone here by a slower read.
+   * it: SSM answered before they landed, and a trip must not be undone here by a slower read. A
+   * read that started before the last one kept is older news: the values stay as they are.
    */
   private remember(snapshot: ControlSnapshot, startedMs: number): ControlSnapshot {
-    this.writes = this.writes.filter((write) => write.atMs >= startedMs);
-    this.lastGood = this.writes.reduce((values, write) => write.apply(values), snapshot);
+    if (this.lastGood !== undefined && startedMs < this.keptReadStartMs) return this.lastGood;
+    this.keptReadStartMs = startedMs;
+    this.lastGood = this.writes.filter((write) => write.atMs >= startedMs).reduce((values, write) => write.apply(values), snapshot);
     this.lastAttemptMs = this.clock.monotonicMs();
     this.lastGoodMs = this.lastAttemptMs;
     this.lastRefreshFailed = false;
@@ -305,7 +339,7 @@ export class SsmControlPlane implements ControlPlane, StrategyControl {
    * already under way when it was made (see {@link remember}).
    */
   private applyWrite(apply: (values: ControlSnapshot) => ControlSnapshot): void {
-    this.writes.push({ atMs: this.clock.monotonicMs(), apply });
+    if (this.readsUnderWay.length > 0) this.writes.push({ atMs: this.clock.monotonicMs(), apply });
     if (this.lastGood !== undefined) this.lastGood = apply(this.lastGood);
   }
 

@@ -280,6 +280,32 @@ describe('SsmControlPlane reads', () => {
     expect((await plane.read()).reviews.get('AAPL')?.state).toBe('review');
   });
 
+  it('clears a symbol under every name that reads as it, so no review is left holding it', async () => {
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off', leanHealth: JSON.stringify(HEALTH) }));
+    ssm.on(GetParametersByPathCommand, { Path: NAMES.manualReview }).resolves(
+      reviewPage([{ name: 'aapl', value: 'review', at: '2025-01-01T00:00:00.000Z' }, { name: 'MSFT', value: 'review', at: '2025-01-01T00:00:00.000Z' }]),
+    );
+    ssm.on(PutParameterCommand).resolves({});
+    const { plane } = controlPlane();
+
+    await plane.clearSymbolReview('AAPL');
+
+    expect(putInputs().map((input) => [input.Name, input.Value]).sort()).toEqual([
+      [`${NAMES.manualReview}/AAPL`, 'cleared'],
+      [`${NAMES.manualReview}/aapl`, 'cleared'],
+    ]);
+  });
+
+  it('keeps the later of two clearings of one symbol, where its fallback count starts', async () => {
+    ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off', leanHealth: JSON.stringify(HEALTH) }));
+    ssm.on(GetParametersByPathCommand, { Path: NAMES.manualReview }).resolves(
+      reviewPage([{ name: 'AAPL', value: 'cleared', at: '2025-06-01T00:00:00.000Z' }, { name: 'aapl', value: 'cleared', at: '2020-01-01T00:00:00.000Z' }]),
+    );
+    const { plane } = controlPlane();
+
+    expect((await plane.read()).reviews.get('AAPL')?.changed_at).toBe('2025-06-01T00:00:00.000Z');
+  });
+
   it('behaves as if the kill switch were on, and says why, when the review folder holds more than one read covers', async () => {
     ssm.on(GetParametersCommand).resolves(batch({ killSwitch: 'off', leanHealth: JSON.stringify(HEALTH) }));
     // Every page says there is another: past the 20th, a review would go unseen.
@@ -289,7 +315,7 @@ describe('SsmControlPlane reads', () => {
     const snapshot = await plane.read();
 
     expect({ source: snapshot.source, killSwitch: snapshot.killSwitch.state, pages: folderReads(NAMES.manualReview).length }).toEqual({ source: 'unavailable', killSwitch: 'on', pages: 20 });
-    expect(JSON.stringify(logger.withMessage('control_read_failed'))).toContain('holds more than 200 parameters');
+    expect(JSON.stringify(logger.withMessage('control_read_failed'))).toContain('holds more parameters than 20 pages of one read cover (20 read)');
   });
 
   it('behaves as if the kill switch were on when SSM never answered', async () => {
@@ -460,6 +486,25 @@ describe('SsmControlPlane between the TTL and the maximum age', () => {
     await settle();
 
     expect((await plane.read()).reviews.get('AAPL')?.state).toBe('review');
+  });
+
+  it('keeps the values of a newer read when an older one lands after it', async () => {
+    ssmAnswersOff();
+    const { plane, clock } = controlPlane();
+    await plane.read();
+    const answers: ((output: GetParametersCommandOutput) => void)[] = [];
+    ssm.on(GetParametersCommand).callsFake(() => new Promise<GetParametersCommandOutput>((resolve) => answers.push(resolve)));
+    clock.ms += TTL_MS;
+    await plane.read(); // the older read: a background refresh, answered last
+    clock.ms += 1;
+    const fresh = plane.readFresh(); // the newer read, answered first
+
+    answers[1]?.(batch({ killSwitch: JSON.stringify({ state: 'on', reason: 'operator' }), leanHealth: JSON.stringify(HEALTH) }));
+    await fresh;
+    answers[0]?.(batch({ killSwitch: 'off', leanHealth: JSON.stringify(HEALTH) }));
+    await settle();
+
+    expect((await plane.read()).killSwitch.state).toBe('on');
   });
 
   it('refreshes once in the background after the TTL', async () => {
@@ -685,6 +730,7 @@ describe('SsmControlPlane writes', () => {
   });
 
   it('clears a review by writing the plain word cleared', async () => {
+    ssm.on(GetParametersByPathCommand).resolves(reviewPage([]));
     ssm.on(PutParameterCommand).resolves({ Version: 3, $metadata: {} });
     const { plane } = controlPlane();
 

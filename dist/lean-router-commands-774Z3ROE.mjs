@@ -596,8 +596,12 @@ var SsmControlPlane = class {
   lastGoodMs;
   lastRefreshFailed = false;
   refreshing;
-  /** This process's own writes not yet known to be in a read: each replayed over a read that started before it. */
+  /** This process's own writes made while a read was under way: each replayed over a read that started before it. */
   writes = [];
+  /** When each read of SSM now under way started. */
+  readsUnderWay = [];
+  /** When the read whose values are kept started; an older read landing later is not kept. */
+  keptReadStartMs = -Infinity;
   clock;
   names;
   maxAgeMs;
@@ -615,8 +619,7 @@ var SsmControlPlane = class {
     return refreshing;
   }
   async readFresh() {
-    const startedMs = this.clock.monotonicMs();
-    return this.remember(await this.fetch(), startedMs);
+    return this.fetchAndRemember();
   }
   async tripKillSwitch(trip) {
     const at = this.clock.now();
@@ -639,7 +642,11 @@ var SsmControlPlane = class {
    * modification time marks where the next fallback count starts.
    */
   async clearSymbolReview(symbol) {
-    await this.put(manualReviewParameterName(this.options.prefix, symbol), "cleared");
+    const names = /* @__PURE__ */ new Set([manualReviewParameterName(this.options.prefix, symbol)]);
+    for (const parameter of await this.reviewParameters(this.bound())) {
+      if (parameter.Name !== void 0 && symbolOfReviewParameter(parameter.Name) === symbol) names.add(parameter.Name);
+    }
+    await Promise.all([...names].map((name) => this.put(name, "cleared")));
     this.patchReview({ symbol, state: "cleared", changed_at: this.clock.now().toISOString() });
   }
   /** Writes one strategy's state, with who and why; in force here at once. */
@@ -666,10 +673,9 @@ var SsmControlPlane = class {
     return refreshing;
   }
   async refresh() {
-    const startedMs = this.clock.monotonicMs();
-    this.lastAttemptMs = startedMs;
+    this.lastAttemptMs = this.clock.monotonicMs();
     try {
-      return this.remember(await this.fetch(), startedMs);
+      return await this.fetchAndRemember();
     } catch (error) {
       this.lastRefreshFailed = true;
       this.options.logger?.error("control_read_failed", {
@@ -701,21 +707,29 @@ var SsmControlPlane = class {
   }
   async readReviews(bound) {
     const reviews = /* @__PURE__ */ new Map();
+    for (const parameter of await this.reviewParameters(bound)) {
+      const review = toReview(parameter);
+      if (review === void 0) continue;
+      const held = reviews.get(review.symbol);
+      if (held === void 0 || held.state !== "review" && (review.state === "review" || review.changed_at > held.changed_at)) reviews.set(review.symbol, review);
+    }
+    return reviews;
+  }
+  /** Every parameter of the manual-review folder, page by page. */
+  async reviewParameters(bound) {
+    const parameters = [];
     let nextToken;
     for (let page = 0; page < MAX_REVIEW_PAGES; page += 1) {
       const out = await this.options.ssm.send(
         new GetParametersByPathCommand({ Path: this.names.manualReview, Recursive: false, MaxResults: 10, NextToken: nextToken }),
         bound
       );
-      for (const parameter of out.Parameters ?? []) {
-        const review = toReview(parameter);
-        if (review !== void 0 && reviews.get(review.symbol)?.state !== "review") reviews.set(review.symbol, review);
-      }
+      parameters.push(...out.Parameters ?? []);
       nextToken = out.NextToken;
-      if (nextToken === void 0) return reviews;
+      if (nextToken === void 0) return parameters;
     }
     throw new Error(
-      `${this.names.manualReview} holds more than ${MAX_REVIEW_PAGES * 10} parameters, more than one read covers; delete the cleared reviews (aws ssm delete-parameter) to bring it under`
+      `${this.names.manualReview} holds more parameters than ${MAX_REVIEW_PAGES} pages of one read cover (${parameters.length} read); delete the cleared reviews (aws ssm delete-parameter) to bring it under`
     );
   }
   /**
@@ -756,13 +770,27 @@ var SsmControlPlane = class {
   bound() {
     return { abortSignal: AbortSignal.timeout(this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) };
   }
+  /** One read of SSM, kept by {@link remember}; while it runs, the writes made meanwhile are kept for it. */
+  async fetchAndRemember() {
+    const startedMs = this.clock.monotonicMs();
+    this.readsUnderWay.push(startedMs);
+    try {
+      return this.remember(await this.fetch(), startedMs);
+    } finally {
+      this.readsUnderWay.splice(this.readsUnderWay.indexOf(startedMs), 1);
+      const oldestUnderWay = Math.min(...this.readsUnderWay);
+      this.writes = this.writes.filter((write) => write.atMs >= oldestUnderWay);
+    }
+  }
   /**
    * Keeps a read that started at `startedMs`, with this process's writes since then applied over
-   * it: SSM answered before they landed, and a trip must not be undone here by a slower read.
+   * it: SSM answered before they landed, and a trip must not be undone here by a slower read. A
+   * read that started before the last one kept is older news: the values stay as they are.
    */
   remember(snapshot, startedMs) {
-    this.writes = this.writes.filter((write) => write.atMs >= startedMs);
-    this.lastGood = this.writes.reduce((values, write) => write.apply(values), snapshot);
+    if (this.lastGood !== void 0 && startedMs < this.keptReadStartMs) return this.lastGood;
+    this.keptReadStartMs = startedMs;
+    this.lastGood = this.writes.filter((write) => write.atMs >= startedMs).reduce((values, write) => write.apply(values), snapshot);
     this.lastAttemptMs = this.clock.monotonicMs();
     this.lastGoodMs = this.lastAttemptMs;
     this.lastRefreshFailed = false;
@@ -777,7 +805,7 @@ var SsmControlPlane = class {
    * already under way when it was made (see {@link remember}).
    */
   applyWrite(apply) {
-    this.writes.push({ atMs: this.clock.monotonicMs(), apply });
+    if (this.readsUnderWay.length > 0) this.writes.push({ atMs: this.clock.monotonicMs(), apply });
     if (this.lastGood !== void 0) this.lastGood = apply(this.lastGood);
   }
   patch(change) {
