@@ -10,7 +10,7 @@ export const BENCH_GOALS = {
   routeBundleKib: 400,
   /**
    * The route bundle, minified, in KiB, that `npm run bench:bundle` (and so CI) refuses to pass: the
-   * bundle as it stands with the Tracer, about 527 KiB, plus room for a few KiB of the router's own code.
+   * bundle as it stands with the Tracer, about 528 KiB, plus room for a few KiB of the router's own code.
    * Lowered as the bundle shrinks; raised only by a decision written in the README.
    */
   routeBundleCeilingKib: 535,
