@@ -68,6 +68,13 @@ export interface ReconciliationReport {
 /** The least time worth starting a call with. */
 const MINIMUM_CALL_MS = 100;
 
+/**
+ * How many reconcile-after periods a row may wait for the runner's and Alpaca's answers to agree
+ * before it is settled anyway, not verified and for review, so it cannot hold a place at the front
+ * of the oldest-first list for ever.
+ */
+const DISAGREEMENT_SETTLE_RUNS = 5;
+
 /** A refused resolve reads the row back to tell its own retried write from another writer's. */
 const STORE_CALLS_PER_RESOLVE = 2;
 
@@ -138,9 +145,15 @@ async function reconciledOutcome(deps: ReconciliationDependencies, row: Provenan
   if (atRunner?.kind === 'found') {
     if (record.leanFailure === 'definite') {
       // LEAN refused it, so LEAN did not place it; the runner finds it at Alpaca, which said it holds
-      // none a moment before: the answers crossed in time. The next run's Alpaca lookup decides.
-      deps.logger.warn('order_reconcile_answers_disagree', { client_order_id: row.client_order_id, detail: 'the runner holds it, Alpaca did not, and LEAN had failed definitely' });
-      return undefined;
+      // none a moment before: the answers crossed in time, and the next run's Alpaca lookup decides.
+      // Answers that keep disagreeing settle on the router's own fallback, for a person to check.
+      const ageMs = deps.clock.now().getTime() - Date.parse(row.created_at);
+      if (ageMs < DISAGREEMENT_SETTLE_RUNS * settings.reconcileAfterMs) {
+        deps.logger.warn('order_reconcile_answers_disagree', { client_order_id: row.client_order_id, detail: 'the runner holds it, Alpaca did not, and LEAN had failed definitely' });
+        return undefined;
+      }
+      const attribution: Attribution = { ...attributeFound(record), verified: false, doubt: 'the runner holds it, Alpaca did not, run after run, and LEAN had failed definitely' };
+      return { ...foundOutcome(row, atRunner.order, record, attribution, settings.notionalTolerance), review_required: true };
     }
     // Alpaca answered that it holds no such order, so the router's own fallback did not place this one.
     const attribution: Attribution = { route: 'lean', verified: false, doubt: 'only the runner holds it; Alpaca does not' };

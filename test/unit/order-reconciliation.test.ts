@@ -490,12 +490,24 @@ describe('reconcileUnresolved: what a reconciled row says', () => {
 
   it('leaves a row for the next run when only the runner holds it but LEAN had failed definitely: LEAN cannot have placed it', async () => {
     const intent = { reason: 'lean_submit_http_400', lean_failure: 'definite', recorded_at: NOW } as const;
-    const row: ProvenanceRow = { ...ROW, status: 'pending', execution_fallback_intent: intent, execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_http_400')] };
+    const createdAt = new Date(Date.parse(NOW) - 2 * MINUTE).toISOString();
+    const row: ProvenanceRow = { ...ROW, status: 'pending', created_at: createdAt, execution_fallback_intent: intent, execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_http_400')] };
     const world = reconcileWorld({ store: { unresolved: [row] }, alpacaLookups: [notFound], runnerLookups: [found(AT_BROKER)] });
 
     await run(world);
 
     expect({ resolutions: world.store.resolutions, logged: world.logger.withMessage('order_reconcile_answers_disagree').length }).toEqual({ resolutions: [], logged: 1 });
+  });
+
+  it('settles such a row on the router\'s fallback, not verified and for review, once the answers have disagreed for five reconcile periods', async () => {
+    const intent = { reason: 'lean_submit_http_400', lean_failure: 'definite', recorded_at: NOW } as const;
+    const createdAt = new Date(Date.parse(NOW) - 5 * MINUTE - 1).toISOString();
+    const row: ProvenanceRow = { ...ROW, status: 'pending', created_at: createdAt, execution_fallback_intent: intent, execution_attempts: [attempt('lean', 'submit', 'failed', 'lean_submit_http_400')] };
+    const world = reconcileWorld({ store: { unresolved: [row] }, alpacaLookups: [notFound], runnerLookups: [found(AT_BROKER)] });
+
+    await run(world);
+
+    expect(onlyOutcome(world)).toMatchObject({ status: 'accepted', execution_route: 'alpaca_fallback', route_verified: false, review_required: true });
   });
 
   it('attributes an unknown row whose fallback intent never became a submit to LEAN’s late acknowledgement, with no fallback counted', async () => {
