@@ -2,7 +2,7 @@ import type { AlpacaFailureReason, AlpacaSubmitOutcome, BrokerOrder, LookupOutco
 import type { OrderRequest } from '../core/order-request';
 import type { AlpacaBroker, BrokerCallContext, BrokerOrderList, CancelOutcome, OrderCanceller, OrderListOutcome, OrderListQuery } from '../core/ports';
 import { cancelOutcome, errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
-import { settledWithin } from './call-timeout';
+import { secretForCall, type SecretForCall } from './call-timeout';
 import { callTimeout, createHttpPool, endpointUrl, exchange, parseJson, type ExchangeRequest, type HttpExchange, type HttpPool } from './http-exchange';
 
 /** Alpaca API keys; they never reach an environment variable or a log line. */
@@ -104,30 +104,24 @@ export class AlpacaClient implements AlpacaBroker, BrokerOrderList, OrderCancell
   }
 
   /**
-   * The auth headers and what is left of the call's time once they are read: a cold read of the
-   * keys counts against the call and is cut off at its end, so a slow SSM never makes an Alpaca
-   * call longer than its own timeout. Or why the call cannot be made: the keys could not be read
-   * (the message never holds a secret), or reading them used up the call's time. Either way nothing was sent.
+   * The auth headers and what is left of the call's time once the keys are at hand
+   * ({@link secretForCall}), or why the call cannot be made: the keys could not be read (the
+   * message never holds a secret), or reading them used up the call's time. Either way nothing was sent.
    */
   private async authHeaders(
     context: BrokerCallContext,
     ownTimeoutMs: number,
   ): Promise<{ kind: 'ready'; headers: ExchangeRequest['headers']; timeoutMs: number } | { kind: 'unavailable'; detail: string }> {
-    const callMs = callTimeout(ownTimeoutMs, context);
     const { credentials: provider } = this.options;
-    // Keys at hand cost the call no time: no timer is armed and nothing is raced.
-    const cached = provider.cachedCredentials?.();
-    if (cached !== undefined) return { kind: 'ready', headers: alpacaHeaders(cached, context), timeoutMs: callMs };
-    const endsAt = performance.now() + callMs;
-    let credentials: AlpacaCredentials | undefined;
+    let keys: SecretForCall<AlpacaCredentials>;
     try {
-      credentials = await settledWithin(provider.get(), callMs);
+      keys = await secretForCall(provider.cachedCredentials?.(), () => provider.get(), callTimeout(ownTimeoutMs, context));
     } catch (error) {
       return { kind: 'unavailable', detail: `Alpaca credentials could not be read (${error instanceof Error ? error.name : 'error'})` };
     }
-    const timeoutMs = Math.floor(endsAt - performance.now());
-    if (credentials === undefined || timeoutMs <= 0) return { kind: 'unavailable', detail: 'reading the Alpaca credentials used up the time of the call; nothing was sent' };
-    return { kind: 'ready', headers: alpacaHeaders(credentials, context), timeoutMs };
+    if (keys.kind === 'out_of_time') return { kind: 'unavailable', detail: 'reading the Alpaca credentials used up the time of the call; nothing was sent' };
+    const { value, timeoutMs } = keys;
+    return { kind: 'ready', headers: { 'apca-api-key-id': value.keyId, 'apca-api-secret-key': value.secretKey, 'x-correlation-id': context.correlationId }, timeoutMs };
   }
 }
 
@@ -191,9 +185,4 @@ export function alpacaCancelOutcome(answer: HttpExchange): CancelOutcome {
 
 function failed(failure: SubmitFailure<AlpacaFailureReason>): AlpacaSubmitOutcome {
   return { kind: 'failed', failure };
-}
-
-/** The key headers and the correlation id of one Alpaca call. */
-function alpacaHeaders(credentials: AlpacaCredentials, context: BrokerCallContext): ExchangeRequest['headers'] {
-  return { 'apca-api-key-id': credentials.keyId, 'apca-api-secret-key': credentials.secretKey, 'x-correlation-id': context.correlationId };
 }

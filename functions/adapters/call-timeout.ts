@@ -35,3 +35,20 @@ export async function settledWithin<T>(read: Promise<T>, timeoutMs: number): Pro
     clearTimeout(timer);
   }
 }
+
+/** A secret one broker call needs, with what is left of the call's time once it is at hand. */
+export type SecretForCall<T> = { readonly kind: 'ready'; readonly value: T; readonly timeoutMs: number } | { readonly kind: 'out_of_time' };
+
+/**
+ * The secret a broker call sends (the runner's token, Alpaca's keys): at once when `cached` holds
+ * it, with no timer armed and nothing raced; otherwise `read`, whose wait counts against the call
+ * and is cut off at its end, so a slow SSM never makes the call longer than its own timeout. A
+ * failed read rejects.
+ */
+export async function secretForCall<T>(cached: T | undefined, read: () => Promise<T>, timeoutMs: number): Promise<SecretForCall<T>> {
+  if (cached !== undefined) return { kind: 'ready', value: cached, timeoutMs };
+  const endsAt = performance.now() + timeoutMs;
+  const value = await settledWithin(read(), timeoutMs);
+  const left = Math.floor(endsAt - performance.now());
+  return value === undefined || left <= 0 ? { kind: 'out_of_time' } : { kind: 'ready', value, timeoutMs: left };
+}

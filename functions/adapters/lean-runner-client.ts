@@ -2,7 +2,7 @@ import type { FailureCertainty, LeanFailureReason, LeanSubmitOutcome, LookupOutc
 import type { OrderRequest } from '../core/order-request';
 import type { BrokerCallContext, CancelOutcome, LeanRunner, OrderCanceller } from '../core/ports';
 import { cancelOutcome, errorDetail, lookupOutcome, parseBrokerOrder } from './broker-order';
-import { settledWithin } from './call-timeout';
+import { secretForCall, type SecretForCall } from './call-timeout';
 import { callTimeout, createHttpPool, endpointUrl, exchange, parseJson, type HttpExchange, type HttpPool } from './http-exchange';
 import { LeanRunnerTokenError, type LeanRunnerTokenProvider } from './lean-runner-token';
 
@@ -104,30 +104,24 @@ export class LeanRunnerClient implements LeanRunner, OrderCanceller {
   }
 
   /**
-   * The authorization header and what is left of the call's time once the token is read: a cold
-   * read counts against the call and is cut off at its end, so a slow SSM never makes a LEAN call
-   * longer than its own timeout. Or why the call cannot be made; either way nothing was sent.
+   * The authorization header and what is left of the call's time once the token is at hand
+   * ({@link secretForCall}), or why the call cannot be made; either way nothing was sent.
    */
   private async authorize(
     timeoutMs: number,
   ): Promise<{ kind: 'ready'; headers: Record<string, string>; timeoutMs: number } | { kind: 'unavailable'; detail: string }> {
     const provider = this.options.token;
     if (provider === undefined) return { kind: 'ready', headers: {}, timeoutMs };
-    // A token at hand costs the call no time: no timer is armed and nothing is raced.
-    const cached = provider.cachedToken?.();
-    if (cached !== undefined) return { kind: 'ready', headers: { authorization: `Bearer ${cached}` }, timeoutMs };
-    const endsAt = performance.now() + timeoutMs;
-    let token: string | undefined;
+    let token: SecretForCall<string>;
     try {
-      token = await settledWithin(provider.get(), timeoutMs);
+      token = await secretForCall(provider.cachedToken?.(), () => provider.get(), timeoutMs);
     } catch (error) {
       // A LeanRunnerTokenError names the parameter and the problem, never the token.
       const why = error instanceof LeanRunnerTokenError ? error.message : error instanceof Error ? error.name : 'error';
       return { kind: 'unavailable', detail: `the LEAN runner token could not be read (${why}); nothing was sent` };
     }
-    const left = Math.floor(endsAt - performance.now());
-    if (token === undefined || left <= 0) return { kind: 'unavailable', detail: 'reading the LEAN runner token used up the time of the call; nothing was sent' };
-    return { kind: 'ready', headers: { authorization: `Bearer ${token}` }, timeoutMs: left };
+    if (token.kind === 'out_of_time') return { kind: 'unavailable', detail: 'reading the LEAN runner token used up the time of the call; nothing was sent' };
+    return { kind: 'ready', headers: { authorization: `Bearer ${token.value}` }, timeoutMs: token.timeoutMs };
   }
 }
 

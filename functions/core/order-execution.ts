@@ -375,7 +375,7 @@ export class OrderExecution {
     operation: ExecutionAttempt['operation'],
     allowedMs: number,
     invoke: (context: BrokerCallContext) => Promise<T>,
-    record: (result: T) => Pick<ExecutionAttempt, 'outcome' | 'reason' | 'http_status'>,
+    record: (result: T) => CallRecord,
   ): Promise<T> {
     const { clock } = this.context;
     const startedAt = clock.now().toISOString();
@@ -397,7 +397,7 @@ export class OrderExecution {
     operation: ExecutionAttempt['operation'],
     started: number,
     startedAt: string,
-    fields: Pick<ExecutionAttempt, 'outcome' | 'reason' | 'http_status'>,
+    fields: CallRecord,
   ): void {
     const { clock, metrics } = this.context;
     const latencyMs = Math.round(clock.monotonicMs() - started);
@@ -414,12 +414,15 @@ export function saysLeanIsUnwell(failure: SubmitFailure<LeanFailureReason>): boo
   return !/^lean_submit_http_4\d\d$/.test(failure.reason);
 }
 
-function leanSubmitRecord(result: LeanSubmitOutcome): Pick<ExecutionAttempt, 'outcome' | 'reason' | 'certainty' | 'http_status'> {
+/** What one broker call's answer puts on its attempt record; the execution adds the rest. */
+type CallRecord = Pick<ExecutionAttempt, 'outcome' | 'reason' | 'certainty' | 'http_status'>;
+
+function leanSubmitRecord(result: LeanSubmitOutcome): CallRecord {
   if (result.kind === 'accepted') return { outcome: 'accepted', http_status: result.httpStatus };
   return { outcome: 'failed', reason: result.failure.reason, certainty: result.failure.certainty, http_status: result.failure.httpStatus };
 }
 
-function alpacaSubmitRecord(result: AlpacaSubmitOutcome): Pick<ExecutionAttempt, 'outcome' | 'reason' | 'certainty' | 'http_status'> {
+function alpacaSubmitRecord(result: AlpacaSubmitOutcome): CallRecord {
   switch (result.kind) {
     case 'accepted':
       return { outcome: 'accepted', http_status: result.httpStatus };
@@ -432,7 +435,7 @@ function alpacaSubmitRecord(result: AlpacaSubmitOutcome): Pick<ExecutionAttempt,
   }
 }
 
-function lookupRecord(result: LookupOutcome): Pick<ExecutionAttempt, 'outcome' | 'reason' | 'http_status'> {
+function lookupRecord(result: LookupOutcome): CallRecord {
   if (result.kind === 'error') return { outcome: 'error', reason: result.detail, http_status: result.httpStatus };
   return { outcome: result.kind, http_status: result.httpStatus };
 }

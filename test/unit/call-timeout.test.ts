@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settledWithin, withinTimeout } from '../../functions/adapters/call-timeout';
+import { secretForCall, settledWithin, withinTimeout } from '../../functions/adapters/call-timeout';
 
 /** Resolves after `ms` of real time. */
 function after(ms: number): Promise<void> {
@@ -61,5 +61,25 @@ describe('settledWithin', () => {
 
   it("passes a read's rejection through", async () => {
     await expect(settledWithin(Promise.reject(new Error('AccessDeniedException')), 200)).rejects.toThrow('AccessDeniedException');
+  });
+});
+
+describe('secretForCall', () => {
+  it('answers a cached secret at once with the whole of the call\'s time, without reading', async () => {
+    let reads = 0;
+
+    const secret = await secretForCall('cached', async () => `read ${(reads += 1)}`, 500);
+
+    expect({ secret, reads }).toEqual({ secret: { kind: 'ready', value: 'cached', timeoutMs: 500 }, reads: 0 });
+  });
+
+  it('reads a secret not at hand and answers what is left of the call\'s time', async () => {
+    const secret = await secretForCall(undefined, () => after(30).then(() => 'read'), 1_000);
+
+    expect(secret.kind === 'ready' && secret.value === 'read' && secret.timeoutMs < 1_000 && secret.timeoutMs > 500).toBe(true);
+  });
+
+  it('answers out_of_time when the read outlasts the call\'s time', async () => {
+    expect(await secretForCall(undefined, () => after(1_000).then(() => 'late'), 20)).toEqual({ kind: 'out_of_time' });
   });
 });
