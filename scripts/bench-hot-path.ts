@@ -40,7 +40,7 @@ const CREDENTIALS = { keyId: 'bench-key', secretKey: 'bench-secret' };
 const PREFIX = controlParameterPrefix('bench');
 
 /** p50 and p99 of one path, medians over rounds, in ms. */
-export interface Latency {
+interface Latency {
   readonly p50: number;
   readonly p99: number;
 }
@@ -57,7 +57,7 @@ function say(line: string): void {
 }
 
 /** Runs the hot-path bench in this process, prints its report on stderr and answers the figures. */
-export async function runHotPathBench(): Promise<HotPathFigures> {
+async function runHotPathBench(): Promise<HotPathFigures> {
   const dynamo = await startLocalDynamoDb();
   const dynamoClient = dynamo.client();
   await ensureProvenanceTable(dynamoClient, TABLE);

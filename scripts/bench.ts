@@ -29,7 +29,6 @@ import { measureBundles, type BundleFigures } from './bundle-measure';
 const BUNDLE_RUNS = Math.max(7, Number(process.env.BUNDLE_RUNS ?? 9));
 const HOT_PATH_MODULE = fileURLToPath(new URL('./bench-hot-path.ts', import.meta.url));
 
-
 const ONLY = process.env.BENCH_ONLY;
 const runs = (part: string): boolean => ONLY === undefined || ONLY === part;
 

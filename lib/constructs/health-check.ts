@@ -6,7 +6,7 @@ import type { Construct } from 'constructs';
 import { PROVENANCE_TABLE } from '../../functions/adapters/provenance-table';
 import { functionEntry, ROUTER_ENTRIES } from '../router-bundling';
 import { SCHEDULED_RESERVED_CONCURRENCY } from './broker-quota';
-import { EVERY_MINUTE, RouterFunction, type RouterFunctionContext } from './router-function';
+import { EVERY_MINUTE_SCHEDULE, RouterFunction, type RouterFunctionContext } from './router-function';
 
 /**
  * One run probes the runner (10 s at most), reads and writes a few parameters and reads the last
@@ -42,7 +42,7 @@ export class HealthCheck extends RouterFunction {
     });
     const { provenance, parameters } = props;
 
-    this.schedule = this.runOnSchedule('lean-router: runs the health-check every minute', EVERY_MINUTE, props.failures);
+    this.schedule = this.runOnSchedule('lean-router: runs the health-check every minute', EVERY_MINUTE_SCHEDULE, props.failures);
 
     // The recent LEAN outcomes and fallbacks (by route); it writes no row: the lifecycle sync reconciles them.
     this.addToPolicy(

@@ -8,7 +8,7 @@ import { CONTROL_PARAMETER, controlParameterName } from '../../functions/core/co
 import { functionEntry, ROUTER_ENTRIES } from '../router-bundling';
 import { SCHEDULED_RESERVED_CONCURRENCY } from './broker-quota';
 import { nagParameterArn, ssmParameterArn } from './control-parameters';
-import { EVERY_MINUTE, RouterFunction, type RouterFunctionContext } from './router-function';
+import { EVERY_MINUTE_SCHEDULE, RouterFunction, type RouterFunctionContext } from './router-function';
 
 /**
  * Above the sync's own default budget (25 s), so a run ends on its budget and still flushes its
@@ -45,7 +45,7 @@ export class LifecycleSync extends RouterFunction {
     });
     const { provenance, parameters } = props;
 
-    this.schedule = this.runOnSchedule('lean-router: runs the lifecycle sync every minute', EVERY_MINUTE, props.failures);
+    this.schedule = this.runOnSchedule('lean-router: runs the lifecycle sync every minute', EVERY_MINUTE_SCHEDULE, props.failures);
 
     // The rows still open at a broker and the rows still pending/unknown; no scan.
     this.addToPolicy(

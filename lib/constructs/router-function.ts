@@ -41,7 +41,7 @@ export interface RunSchedule {
  * The health-check's and the lifecycle sync's: each minute, and an event a period old has been
  * superseded by the next one.
  */
-export const EVERY_MINUTE: RunSchedule = { period: Duration.minutes(1), maxEventAge: Duration.minutes(1) };
+export const EVERY_MINUTE_SCHEDULE: RunSchedule = { period: Duration.minutes(1), maxEventAge: Duration.minutes(1) };
 
 /** What differs between the router's functions; everything else is a fixed default. */
 export interface RouterFunctionProps {

@@ -54,18 +54,27 @@ const LAMBDA_ENVIRONMENT = {
 const outdir = mkdtempSync(join(tmpdir(), 'lean-router-credentials-'));
 const routeBundle = join(outdir, 'route', BUNDLE_FILE);
 const probeBundle = join(outdir, 'probe', BUNDLE_FILE);
+type FunctionName = keyof typeof ROUTER_ENTRIES;
+const FUNCTION_NAMES = Object.keys(ROUTER_ENTRIES) as FunctionName[];
+/** Each function's bundle, built once: the route's written (it is imported below), the others' only analysed. */
+const metas = new Map<FunctionName, Metafile>();
 let routeMeta: Metafile;
 
 beforeAll(async () => {
-  const [route] = await Promise.all([
-    build({ ...routerEsbuildOptions(functionEntry(ROUTER_ENTRIES.route), routeBundle), metafile: true }),
+  const bundleOf = async (name: FunctionName): Promise<void> => {
+    const outfile = name === 'route' ? routeBundle : join(outdir, name, BUNDLE_FILE);
+    const { metafile } = await build({ ...routerEsbuildOptions(functionEntry(ROUTER_ENTRIES[name]), outfile), metafile: true, write: name === 'route' });
+    metas.set(name, metafile);
+  };
+  await Promise.all([
+    ...FUNCTION_NAMES.map(bundleOf),
     build({
       ...routerEsbuildOptions('', probeBundle),
       entryPoints: undefined,
       stdin: { contents: CREDENTIALS_PROBE, resolveDir: PROJECT_ROOT, sourcefile: 'credentials-probe.ts', loader: 'ts' },
     }),
   ]);
-  routeMeta = route.metafile;
+  routeMeta = metas.get('route') as Metafile;
 }, 60_000);
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -87,8 +96,8 @@ describe('the Lambda bundles', () => {
     expect(inputs.filter((input) => NODE_CHAIN_PACKAGE.test(input))).toEqual([]);
   });
 
-  it.each(Object.keys(ROUTER_ENTRIES) as (keyof typeof ROUTER_ENTRIES)[])("give semver's one caller in the %s bundle the one-comparison stand-in instead of the package", async (name) => {
-    const meta = name === 'route' ? routeMeta : (await build({ ...routerEsbuildOptions(functionEntry(ROUTER_ENTRIES[name]), join(outdir, name, BUNDLE_FILE)), metafile: true, write: false })).metafile;
+  it.each(FUNCTION_NAMES)("give semver's one caller in the %s bundle the one-comparison stand-in instead of the package", (name) => {
+    const meta = metas.get(name) as Metafile;
 
     expect(semverRequirers(meta)).toEqual(SEMVER_CALLERS.map((caller) => [caller, 'functions/adapters/lambda-semver.ts']));
     expect(Object.keys(meta.inputs).filter((input) => input.includes('node_modules/semver/'))).toEqual([]);

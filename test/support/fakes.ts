@@ -48,6 +48,7 @@ import {
   type ProvenanceStore,
   type RowOutcome,
 } from '../../functions/core/provenance';
+import type { LifecycleMetrics, LifecycleSyncFailureStep } from '../../functions/core/lifecycle-sync';
 import type { RouteResult } from '../../functions/core/route-order';
 import type { StrategyControl } from '../../functions/core/strategy-enablement';
 import type { OrderApiDependencies } from '../../functions/route/order-api';
@@ -725,3 +726,31 @@ export const LEAN_ENV: Readonly<Record<string, string>> = {
   TRADING_EXECUTION_FALLBACK_ADAPTER: 'alpaca',
   TRADING_LEAN_RUNNER_URL: 'https://lean.internal:8443',
 };
+
+/** The lifecycle sync's metrics, recorded: what each counter was given, in order. */
+export class RecordingLifecycleMetrics implements LifecycleMetrics {
+  readonly changed: string[] = [];
+  readonly reconciledStatuses: string[] = [];
+  readonly failures: LifecycleSyncFailureStep[] = [];
+  divergences = 0;
+  rateLimited = 0;
+  open: number[] = [];
+  openOrders(count: number): void {
+    this.open.push(count);
+  }
+  brokerStateChanged(toStatus: string): void {
+    this.changed.push(toStatus);
+  }
+  routeDivergence(): void {
+    this.divergences += 1;
+  }
+  syncFailure(step: LifecycleSyncFailureStep): void {
+    this.failures.push(step);
+  }
+  reconciled(status: string): void {
+    this.reconciledStatuses.push(status);
+  }
+  alpacaRateLimited(): void {
+    this.rateLimited += 1;
+  }
+}

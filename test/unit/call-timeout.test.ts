@@ -1,10 +1,7 @@
+import { setTimeout as after } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { secretForCall, settledWithin, withinTimeout } from '../../functions/adapters/call-timeout';
 
-/** Resolves after `ms` of real time. */
-function after(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 describe('withinTimeout', () => {
   it("aborts the call's signal with a TimeoutError once its time is up, as AbortSignal.timeout does", async () => {

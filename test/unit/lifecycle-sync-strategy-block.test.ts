@@ -3,14 +3,12 @@ import type { BrokerOrder } from '../../functions/core/execution';
 import {
   LIFECYCLE_SYNC_DEFAULTS,
   runLifecycleSync,
-  type LifecycleMetrics,
-  type LifecycleSyncFailureStep,
   type LifecycleSyncReport,
 } from '../../functions/core/lifecycle-sync';
 import type { ReconciliationStore } from '../../functions/core/order-reconciliation';
 import type { BrokerOrderList, OrderListOutcome } from '../../functions/core/ports';
 import type { BrokerState, BrokerStateWrite, OpenOrder, OpenOrderStore, ProvenanceRow, RouteDivergence } from '../../functions/core/provenance';
-import { FakeAlpacaBroker, FakeStrategyControl, FixedClock, RecordingLogger } from '../support/fakes';
+import { FakeAlpacaBroker, FakeStrategyControl, FixedClock, RecordingLifecycleMetrics, RecordingLogger } from '../support/fakes';
 
 const NOW = '2025-01-02T15:00:00.000Z';
 const SUBMITTED = '2025-01-02T14:00:00.000Z';
@@ -76,25 +74,10 @@ function alpacaListing(...answers: BrokerOrder[]): BrokerOrderList {
   };
 }
 
-class RecordingMetrics implements LifecycleMetrics {
-  readonly failures: LifecycleSyncFailureStep[] = [];
-  divergences = 0;
-  openOrders(): void {}
-  brokerStateChanged(): void {}
-  routeDivergence(): void {
-    this.divergences += 1;
-  }
-  syncFailure(step: LifecycleSyncFailureStep): void {
-    this.failures.push(step);
-  }
-  reconciled(): void {}
-  alpacaRateLimited(): void {}
-}
-
 function world(row: OpenOrder = divergentRow(), alpaca: BrokerOrderList = alpacaListing(ALPACA_ORDER)) {
   const store = new OpenRows([row]);
   const strategies = new FakeStrategyControl();
-  const metrics = new RecordingMetrics();
+  const metrics = new RecordingLifecycleMetrics();
   const logger = new RecordingLogger();
   const run = (): Promise<LifecycleSyncReport> =>
     runLifecycleSync({

@@ -5,9 +5,7 @@ import {
   loadLifecycleSyncSettings,
   runBatch,
   runLifecycleSync,
-  type LifecycleMetrics,
   type LifecycleSyncDependencies,
-  type LifecycleSyncFailureStep,
   type LifecycleSyncSettings,
 } from '../../functions/core/lifecycle-sync';
 import type { ReconciliationStore } from '../../functions/core/order-reconciliation';
@@ -23,7 +21,7 @@ import {
   type RouteDivergence,
   type RowOutcome,
 } from '../../functions/core/provenance';
-import { brokerOrder, FakeAlpacaBroker, FakeLeanRunner, FixedClock, found, notFound, order, pendingRow, RecordingLogger } from '../support/fakes';
+import { brokerOrder, FakeAlpacaBroker, FakeLeanRunner, FixedClock, found, notFound, order, pendingRow, RecordingLifecycleMetrics, RecordingLogger } from '../support/fakes';
 
 const NOW = '2025-01-02T15:00:00.000Z';
 
@@ -144,33 +142,6 @@ class ScriptedOrderList implements BrokerOrderList {
     this.contexts.push(context);
     this.onList();
     return this.script.shift() ?? { kind: 'page', orders: [] };
-  }
-}
-
-class RecordingLifecycleMetrics implements LifecycleMetrics {
-  readonly changed: string[] = [];
-  readonly reconciledStatuses: string[] = [];
-  readonly failures: LifecycleSyncFailureStep[] = [];
-  divergences = 0;
-  rateLimited = 0;
-  open: number[] = [];
-  openOrders(count: number): void {
-    this.open.push(count);
-  }
-  brokerStateChanged(toStatus: string): void {
-    this.changed.push(toStatus);
-  }
-  routeDivergence(): void {
-    this.divergences += 1;
-  }
-  syncFailure(step: LifecycleSyncFailureStep): void {
-    this.failures.push(step);
-  }
-  reconciled(status: string): void {
-    this.reconciledStatuses.push(status);
-  }
-  alpacaRateLimited(): void {
-    this.rateLimited += 1;
   }
 }
 
